@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FacerecError } from '../errors.js';
+import type { Runtime } from './backend.js';
+
+export type NetName = 'ssdMobilenetv1' | 'tinyFaceDetector' | 'faceLandmark68Net' | 'faceRecognitionNet';
+export const NET_NAMES: readonly NetName[] = ['ssdMobilenetv1', 'tinyFaceDetector', 'faceLandmark68Net', 'faceRecognitionNet'];
+
+export interface ModelManifest {
+  source: string;
+  models: Record<NetName, { id: string; files: Record<string, string> }>;
+}
+
+/** models/ at the repository root, from src/engine or dist/engine alike. */
+export const DEFAULT_MODELS_DIR = path.resolve(import.meta.dirname, '..', '..', 'models');
+
+export async function readManifest(dir: string): Promise<ModelManifest> {
+  try {
+    return JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
+  } catch (err) {
+    throw new FacerecError('MODEL_LOAD_FAILED', `Cannot read ${path.join(dir, 'manifest.json')}: ${(err as Error).message}`, { dir });
+  }
+}
+
+/** Reads a model file and checks it against the manifest's sha256; a mismatch names the file. */
+async function readVerified(dir: string, file: string, sha256: string): Promise<Buffer> {
+  const full = path.join(dir, file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(full);
+  } catch (err) {
+    throw new FacerecError('MODEL_LOAD_FAILED', `Cannot read model file ${full}: ${(err as Error).message}`, { file: full });
+  }
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== sha256) {
+    throw new FacerecError('MODEL_CHECKSUM_MISMATCH', `Model file ${full} does not match its checksum in manifest.json (expected sha256 ${sha256}, got ${actual})`, {
+      file: full,
+      expected: sha256,
+      actual,
+    });
+  }
+  return bytes;
+}
+
+interface WeightsGroup {
+  paths: string[];
+  weights: Parameters<Runtime['tf']['io']['decodeWeights']>[1];
+}
+
+/** Verifies every checksum, then loads the weights into face-api's nets from the verified bytes. */
+export async function loadModels(rt: Runtime, dir: string = DEFAULT_MODELS_DIR): Promise<ModelManifest> {
+  const manifest = await readManifest(dir);
+  for (const net of NET_NAMES) {
+    const entry = manifest.models[net];
+    if (!entry) throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json has no entry for ${net}`, { net });
+    const files = new Map<string, Buffer>();
+    for (const [file, sha] of Object.entries(entry.files)) files.set(file, await readVerified(dir, file, sha));
+    const weightsFile = [...files.keys()].find((f) => f.endsWith('-weights_manifest.json'));
+    if (!weightsFile) throw new FacerecError('MODEL_LOAD_FAILED', `${net} lists no weights manifest`, { net });
+    const groups = JSON.parse(files.get(weightsFile)!.toString('utf8')) as WeightsGroup[];
+    const weightMap: Record<string, unknown> = {};
+    for (const group of groups) {
+      const buffers = group.paths.map((p) => {
+        const b = files.get(p);
+        if (!b) throw new FacerecError('MODEL_LOAD_FAILED', `${net}: ${p} is not listed in manifest.json`, { net, file: p });
+        return b;
+      });
+      const joined = Buffer.concat(buffers);
+      const arrayBuffer = joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength) as ArrayBuffer;
+      Object.assign(weightMap, rt.tf.io.decodeWeights(arrayBuffer, group.weights));
+    }
+    const target = rt.faceapi.nets[net] as unknown as { isLoaded: boolean; loadFromWeightMap(map: unknown): void };
+    if (!target.isLoaded) target.loadFromWeightMap(weightMap);
+  }
+  return manifest;
+}

@@ -1,0 +1,56 @@
+import { decodeImage } from '../image/decode.js';
+import type { Candidate, DescriptorVariants, FaceEngine } from './face-engine.js';
+
+/** The LFW subject of one image under every pipeline that `facerec eval` compares. */
+export interface SubjectDescriptors {
+  width: number;
+  height: number;
+  /** Faces the shipped detector found. */
+  faces: number;
+  /** The subject's descriptor under each alignment variant of the engine; null when no face was found. */
+  engine: DescriptorVariants | null;
+  /** Plain face-api usage: detectAllFaces(SSD, minConfidence 0.3).withFaceLandmarks().withFaceDescriptors(). */
+  plain: number[] | null;
+}
+
+// face-api's documented example threshold for SsdMobilenetv1Options.
+const PLAIN_MIN_SCORE = 0.3;
+
+function nearestCentre<T>(items: T[], box: (item: T) => [number, number, number, number], width: number, height: number): T | undefined {
+  let best: T | undefined;
+  let bestDistance = Infinity;
+  for (const item of items) {
+    const [x, y, w, h] = box(item);
+    const d = Math.hypot(x + w / 2 - width / 2, y + h / 2 - height / 2);
+    if (d < bestDistance) [best, bestDistance] = [item, d];
+  }
+  return best;
+}
+
+/**
+ * Runs plain face-api and the engine on one image, sharing the one full-frame SSD pass that both begin with
+ * (same net, same input; the engine keeps the detections at or above its own minimum score).
+ */
+export async function subjectDescriptors(engine: FaceEngine, bytes: Uint8Array): Promise<SubjectDescriptors> {
+  const image = await decodeImage(bytes, engine.imageLimits);
+  const { faceapi, tf } = engine.runtime;
+  const tensor = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+  let plainResults;
+  try {
+    const input = tensor as unknown as Parameters<typeof faceapi.detectAllFaces>[0];
+    plainResults = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: PLAIN_MIN_SCORE })).withFaceLandmarks().withFaceDescriptors();
+  } finally {
+    tensor.dispose();
+  }
+  const plainSubject = nearestCentre(plainResults, (r) => [r.detection.box.x, r.detection.box.y, r.detection.box.width, r.detection.box.height], image.width, image.height);
+  const fullFrame: Candidate[] = plainResults.map((r) => ({ box: [r.detection.box.x, r.detection.box.y, r.detection.box.width, r.detection.box.height], score: r.detection.score }));
+  const analysis = await engine.analyze(image, { descriptors: false }, { fullFrame, variants: true });
+  const subject = nearestCentre(analysis.faces, (f) => f.box, image.width, image.height);
+  return {
+    width: image.width,
+    height: image.height,
+    faces: analysis.faces.length,
+    engine: subject?.variants ?? null,
+    plain: plainSubject ? Array.from(plainSubject.descriptor) : null,
+  };
+}

@@ -1,0 +1,59 @@
+/** Stable machine codes of every domain error; adapters (CLI, HTTP) map them, they know nothing of transport. */
+export type ErrorCode =
+  | 'NO_FACE'
+  | 'UNSUPPORTED_IMAGE'
+  | 'IMAGE_TOO_LARGE'
+  | 'FILE_NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_CONFIG'
+  | 'MODEL_CHECKSUM_MISMATCH'
+  | 'MODEL_LOAD_FAILED'
+  | 'BACKEND_UNAVAILABLE'
+  | 'QUEUE_FULL'
+  | 'WORKER_CRASHED'
+  | 'POOL_CLOSED';
+
+/** Base class of domain errors: a stable code, a human message and structured details. */
+export class FacerecError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'FacerecError';
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export class NoFaceError extends FacerecError {
+  constructor(what = 'the image', details: Record<string, unknown> = {}) {
+    super('NO_FACE', `No face was found in ${what}`, details);
+  }
+}
+
+export class UnsupportedImageError extends FacerecError {
+  constructor(reason: string, details: Record<string, unknown> = {}) {
+    super('UNSUPPORTED_IMAGE', `Unsupported or unreadable image: ${reason}`, details);
+  }
+}
+
+export class ImageTooLargeError extends FacerecError {
+  constructor(reason: string, details: Record<string, unknown>) {
+    super('IMAGE_TOO_LARGE', `Image too large: ${reason}`, details);
+  }
+}
+
+export class InvalidArgumentError extends FacerecError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('INVALID_ARGUMENT', message, details);
+  }
+}
+
+/** Rebuilds a FacerecError from its JSON form, e.g. after crossing a worker_threads boundary. */
+export function errorFromJSON(json: { code: ErrorCode; message: string; details?: Record<string, unknown> }): FacerecError {
+  return new FacerecError(json.code, json.message, json.details ?? {});
+}

@@ -1,0 +1,108 @@
+import decodeBmp from 'decode-bmp';
+import decodeIco from 'decode-ico';
+import sharp, { type Metadata } from 'sharp';
+import { ImageTooLargeError, UnsupportedImageError } from '../errors.js';
+
+/** A decoded photo: packed 8-bit RGB, row-major, upright (EXIF orientation applied). */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+export interface DecodedImage extends RgbImage {
+  /** Format judged from the content, e.g. 'jpeg', 'png', 'heif'. */
+  format: string;
+}
+
+export interface ImageLimits {
+  maxBytes: number;
+  maxPixels: number;
+}
+
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = Object.freeze({ maxBytes: 20 * 1024 * 1024, maxPixels: 50_000_000 });
+
+// Formats sharp reads that we accept; 'heif' covers HEIC and AVIF.
+const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif', 'avif', 'bmp', 'jp2', 'jxl']);
+
+/**
+ * Decodes image bytes into upright 8-bit RGB. The type is judged from the content; the byte and pixel
+ * limits are checked on the header before the full image is decoded.
+ */
+export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<DecodedImage> {
+  if (bytes.length === 0) throw new UnsupportedImageError('the file is empty');
+  if (bytes.length > limits.maxBytes) {
+    throw new ImageTooLargeError(`${bytes.length} bytes is over the limit of ${limits.maxBytes}`, { bytes: bytes.length, maxBytes: limits.maxBytes });
+  }
+  const legacy = sniffLegacyFormat(bytes);
+  if (legacy) return decodeLegacy(bytes, legacy, limits);
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(bytes).metadata();
+  } catch (err) {
+    throw new UnsupportedImageError('not a recognised image format', { cause: (err as Error).message });
+  }
+  if (!metadata.format || !SUPPORTED_FORMATS.has(metadata.format) || !metadata.width || !metadata.height) {
+    throw new UnsupportedImageError(`format '${metadata.format ?? 'unknown'}' is not supported`, { format: metadata.format });
+  }
+  const pixels = metadata.width * metadata.height;
+  if (pixels > limits.maxPixels) {
+    throw new ImageTooLargeError(`${metadata.width}x${metadata.height} is over the limit of ${limits.maxPixels} pixels`, {
+      width: metadata.width,
+      height: metadata.height,
+      maxPixels: limits.maxPixels,
+    });
+  }
+  try {
+    // failOn 'error' rejects truncated and corrupt data instead of decoding grey garbage.
+    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels, pages: 1 })
+      .rotate()
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels after conversion`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: metadata.format };
+  } catch (err) {
+    throw new UnsupportedImageError('the image data is corrupt or truncated', { format: metadata.format, cause: (err as Error).message });
+  }
+}
+
+type LegacyFormat = 'bmp' | 'ico';
+
+// sharp (libvips) reads neither BMP nor ICO; both are recognised by their magic bytes.
+function sniffLegacyFormat(bytes: Uint8Array): LegacyFormat | undefined {
+  if (bytes.length > 26 && bytes[0] === 0x42 && bytes[1] === 0x4d) return 'bmp';
+  if (bytes.length > 22 && bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 1 && bytes[3] === 0 && bytes[4]! + bytes[5]! > 0) return 'ico';
+  return undefined;
+}
+
+async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: ImageLimits): Promise<DecodedImage> {
+  let rgba: { width: number; height: number; data: Uint8Array | Uint8ClampedArray };
+  try {
+    if (format === 'bmp') {
+      rgba = decodeBmp(bytes);
+    } else {
+      // An icon holds several sizes: take the largest; PNG entries go back through sharp.
+      const largest = decodeIco(bytes).sort((a, b) => b.width * b.height - a.width * a.height)[0];
+      if (!largest) throw new Error('the icon holds no image');
+      if (largest.type === 'png') return { ...(await decodeImage(largest.data, limits)), format };
+      rgba = largest;
+    }
+  } catch (err) {
+    throw new UnsupportedImageError(`the ${format.toUpperCase()} data is corrupt or truncated`, { format, cause: (err as Error).message });
+  }
+  if (rgba.width * rgba.height > limits.maxPixels) {
+    throw new ImageTooLargeError(`${rgba.width}x${rgba.height} is over the limit of ${limits.maxPixels} pixels`, {
+      width: rgba.width,
+      height: rgba.height,
+      maxPixels: limits.maxPixels,
+    });
+  }
+  const data = await sharp(rgba.data, { raw: { width: rgba.width, height: rgba.height, channels: 4 } })
+    .flatten({ background: '#ffffff' })
+    .raw()
+    .toBuffer();
+  return { width: rgba.width, height: rgba.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format };
+}
