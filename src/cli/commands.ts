@@ -1,0 +1,177 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { SingleBar, Presets } from 'cli-progress';
+import type { Config } from '../config/index.js';
+import { DEFAULT_ANALYZE_OPTIONS, FaceEngine, type DetectorName, type Face } from '../engine/face-engine.js';
+import { WorkerPool } from '../engine/pool.js';
+import { FacerecError, NoFaceError } from '../errors.js';
+import { euclidean } from '../eval/lfw.js';
+import { runLfwEval } from '../eval/lfw-runner.js';
+import { decodeImage } from '../image/decode.js';
+import { annotateImage } from '../render/annotate.js';
+import { renderRocPlot } from '../render/roc-plot.js';
+import { readUserFile } from './files.js';
+
+const print = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+const limitsOf = (config: Config) => ({ maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
+const engineFor = (config: Config) => FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits: limitsOf(config) });
+const poolFor = (config: Config, workers: number) =>
+  WorkerPool.start({ size: workers, backend: config.backend, modelsDir: config.modelsDir, limits: limitsOf(config), queueSize: Math.max(config.queueSize, workers * 4) });
+
+/** A progress bar on a TTY; silent otherwise so that piped output stays clean. */
+function progress(label: string) {
+  if (!process.stderr.isTTY) return { start: (_total: number) => {}, update: (_done: number) => {}, stop: () => {} };
+  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted}`, stream: process.stderr }, Presets.shades_classic);
+  return { start: (total: number) => bar.start(total, 0), update: (done: number) => bar.update(done), stop: () => bar.stop() };
+}
+
+export async function infoCommand(config: Config, opts: { json?: boolean }): Promise<void> {
+  const engine = await engineFor(config);
+  const info = engine.info();
+  if (opts.json) return print(JSON.stringify(info, null, 2));
+  print(`backend      ${info.backend}`);
+  print(`tfjs         ${info.versions.tfjs}`);
+  print(`face-api     ${info.versions.faceapi}`);
+  for (const [net, id] of Object.entries(info.models)) print(`model        ${net.padEnd(20)} ${id}`);
+  print(`descriptors  ${info.descriptorModelId}`);
+}
+
+function faceJson(face: Face, landmarks: boolean) {
+  return { box: face.box, score: face.score, quality: face.quality, ...(landmarks ? { landmarks: face.landmarks } : {}) };
+}
+
+export async function detectCommand(config: Config, image: string, opts: { json?: boolean; landmarks?: boolean; detector: DetectorName; minScore: number }): Promise<void> {
+  const bytes = await readUserFile(image);
+  const engine = await engineFor(config);
+  const analysis = await engine.analyzeBytes(bytes, { detector: opts.detector, minScore: opts.minScore, descriptors: false });
+  if (opts.json) return print(JSON.stringify({ width: analysis.width, height: analysis.height, faces: analysis.faces.map((f) => faceJson(f, !!opts.landmarks)) }));
+  print(`${image}: ${analysis.width}x${analysis.height}, ${analysis.faces.length} face(s)`);
+  analysis.faces.forEach((f, i) => {
+    const q = f.quality;
+    print(`  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`);
+  });
+}
+
+/** The main face of a photo: the largest one. */
+async function mainFace(engine: FaceEngine, file: string): Promise<Face> {
+  const analysis = await engine.analyzeBytes(await readUserFile(file), { maxFaces: 1 });
+  const face = analysis.faces[0];
+  if (!face?.descriptor) throw new NoFaceError(file, { file });
+  return face;
+}
+
+export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number }): Promise<void> {
+  await Promise.all([readUserFile(a), readUserFile(b)]);
+  const engine = await engineFor(config);
+  const fa = await mainFace(engine, a);
+  const fb = await mainFace(engine, b);
+  const distance = Math.round(euclidean(fa.descriptor!, fb.descriptor!) * 10000) / 10000;
+  const match = distance < opts.threshold;
+  if (opts.json) return print(JSON.stringify({ match, distance, threshold: opts.threshold }));
+  print(`${match ? 'same person' : 'different people'}: distance ${distance.toFixed(4)} (threshold ${opts.threshold})`);
+}
+
+export async function annotateCommand(config: Config, image: string, opts: { out: string; landmarks: boolean; detector: DetectorName; minScore: number }): Promise<void> {
+  const bytes = await readUserFile(image);
+  const ext = path.extname(opts.out).toLowerCase();
+  if (!['.jpg', '.jpeg', '.png'].includes(ext)) throw new FacerecError('INVALID_ARGUMENT', `--out must end in .jpg, .jpeg or .png, not '${ext || opts.out}'`);
+  const engine = await engineFor(config);
+  const decoded = await decodeImage(bytes, limitsOf(config));
+  const analysis = await engine.analyze(decoded, { detector: opts.detector, minScore: opts.minScore, descriptors: false });
+  const out = await annotateImage(
+    decoded,
+    analysis.faces.map((f) => ({ box: f.box, landmarks: opts.landmarks ? f.landmarks : undefined })),
+    { format: ext === '.png' ? 'png' : 'jpeg' },
+  );
+  await writeFile(opts.out, out);
+  print(`${opts.out}: ${analysis.faces.length} face(s) drawn`);
+}
+
+export async function embedCommand(config: Config, opts: { root: string; list: string; out: string; workers: number }): Promise<void> {
+  await readUserFile(opts.list);
+  const files: string[] = [];
+  for await (const line of createInterface({ input: createReadStream(opts.list) })) if (line.trim()) files.push(line.trim());
+  const pool = await poolFor(config, opts.workers);
+  const out = createWriteStream(opts.out);
+  const bar = progress('embed');
+  bar.start(files.length);
+  let next = 0, done = 0, failed = 0;
+  const results = new Map<number, string>();
+  let written = 0;
+  // Lines are written in list order although workers finish out of order.
+  const flush = () => {
+    while (results.has(written)) {
+      out.write(results.get(written)!);
+      results.delete(written++);
+    }
+  };
+  try {
+    await Promise.all(
+      Array.from({ length: pool.size * 2 }, async () => {
+        while (next < files.length) {
+          const index = next++;
+          const f = files[index]!;
+          let line: Record<string, unknown>;
+          try {
+            const a = await pool.run('analyze', { bytes: await readFile(path.join(opts.root, f)), options: { ...DEFAULT_ANALYZE_OPTIONS } });
+            line = { f, w: a.width, h: a.height, faces: a.faces.map((x) => ({ box: x.box, score: x.score, descriptor: x.descriptor })) };
+          } catch (err) {
+            failed++;
+            const code = err instanceof FacerecError ? err.code : 'INTERNAL';
+            line = { f, w: 0, h: 0, faces: [], error: { code, message: (err as Error).message } };
+          }
+          results.set(index, `${JSON.stringify(line)}\n`);
+          flush();
+          bar.update(++done);
+        }
+      }),
+    );
+  } finally {
+    bar.stop();
+    await pool.close();
+    await new Promise<void>((resolve) => out.end(resolve));
+  }
+  process.stderr.write(`${files.length} image(s) embedded into ${opts.out}${failed ? `, ${failed} unreadable (see "error" in their lines)` : ''}\n`);
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+
+export async function evalLfwCommand(config: Config, opts: { pairs: string; root: string; train?: string; plot?: string; save?: string; load?: string; json?: boolean; workers: number }): Promise<void> {
+  await readUserFile(opts.pairs);
+  if (opts.train) await readUserFile(opts.train);
+  const pool = opts.load ? undefined : await poolFor(config, opts.workers);
+  const bar = progress('eval');
+  const t0 = performance.now();
+  let result;
+  try {
+    result = await runLfwEval({ ...opts, pool, onStart: (n) => bar.start(n), onProgress: (d) => bar.update(d) });
+  } finally {
+    bar.stop();
+    await pool?.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  if (opts.plot) {
+    const png = await renderRocPlot(result.pipelines.map((p) => ({ label: `${p.name}: ${pct(p.report.accuracy)}`, points: p.report.roc })), { title: `LFW ${path.basename(opts.pairs)}` });
+    await writeFile(opts.plot, png);
+  }
+  if (opts.json) {
+    return print(JSON.stringify({ ...result, seconds, pipelines: result.pipelines.map((p) => ({ ...p, report: { ...p.report, roc: undefined } })) }, null, 2));
+  }
+  print(`LFW ${path.basename(opts.pairs)}${opts.train ? `, threshold chosen on ${path.basename(opts.train)}` : ''}: ${result.images} images, ${seconds.toFixed(0)} s`);
+  if (result.unreadable.length) print(`unreadable images: ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
+  print(`${'pipeline'.padEnd(38)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`);
+  for (const p of result.pipelines) {
+    const r = p.report;
+    const acc = r.foldStd !== undefined ? `${pct(r.accuracy)}±${pct(r.foldStd)}` : pct(r.accuracy);
+    print(
+      `${(p.name + (p.shipped ? ' *' : '')).padEnd(38)} ${acc.padStart(9)} ${pct(r.tarAtFar001).padStart(9)} ${pct(r.tarAtFar01).padStart(8)} ${String(p.imagesWithoutFace).padStart(8)} ${String(r.pairsMissingFace).padStart(9)} ${r.threshold.toFixed(4).padStart(9)}`,
+    );
+  }
+  const shipped = result.pipelines.find((p) => p.shipped)!;
+  print(`* shipped pipeline; suggested threshold ${shipped.report.threshold.toFixed(2)} (FACEREC_THRESHOLD, now ${config.threshold})`);
+  if (opts.plot) print(`ROC plot written to ${opts.plot}`);
+}

@@ -1,0 +1,114 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FacerecError } from '../errors.js';
+import { DEFAULT_ANALYZE_OPTIONS } from '../engine/face-engine.js';
+import type { WorkerPool } from '../engine/pool.js';
+import type { SubjectDescriptors } from '../engine/variants.js';
+import { euclidean, readPairs, verificationReport, type Pair, type ScoredPair, type VerificationReport } from './lfw.js';
+
+export interface PipelineResult {
+  name: string;
+  shipped: boolean;
+  imagesWithoutFace: number;
+  report: VerificationReport;
+}
+
+export interface LfwEvalResult {
+  images: number;
+  unreadable: string[];
+  pipelines: PipelineResult[];
+}
+
+type Subjects = Map<string, SubjectDescriptors | null>;
+
+const PIPELINES: Array<{ name: string; shipped: boolean; pick: (s: SubjectDescriptors) => number[] | null | undefined }> = [
+  { name: 'plain face-api (SSD 0.3, box crop)', shipped: false, pick: (s) => s.plain },
+  { name: 'engine, box crop', shipped: false, pick: (s) => s.engine?.box },
+  { name: 'engine, dlib chip', shipped: !DEFAULT_ANALYZE_OPTIONS.mirror, pick: (s) => s.engine?.dlib },
+  { name: 'engine, dlib chip + mirror', shipped: DEFAULT_ANALYZE_OPTIONS.mirror, pick: (s) => s.engine?.dlibMirror },
+];
+
+/** Computes (or loads) the subject descriptors of every image in the pairs, with `concurrency` requests in flight. */
+async function computeSubjects(pool: WorkerPool, root: string, files: string[], save: string | undefined, onProgress: (done: number) => void): Promise<{ subjects: Subjects; unreadable: string[] }> {
+  const subjects: Subjects = new Map();
+  const unreadable: string[] = [];
+  const out = save ? createWriteStream(save) : undefined;
+  let next = 0, done = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const f = files[next++]!;
+      try {
+        const s = await pool.run('subject', { bytes: await readFile(path.join(root, f)) });
+        subjects.set(f, s);
+        out?.write(`${JSON.stringify({ f, ...s })}\n`);
+      } catch (err) {
+        if (err instanceof FacerecError && (err.code === 'QUEUE_FULL' || err.code === 'POOL_CLOSED')) throw err;
+        unreadable.push(f);
+        subjects.set(f, null);
+      }
+      onProgress(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: pool.size * 2 }, worker));
+  await new Promise<void>((resolve) => (out ? out.end(resolve) : resolve()));
+  return { subjects, unreadable };
+}
+
+async function loadSubjects(file: string): Promise<Subjects> {
+  const subjects: Subjects = new Map();
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    if (!line.trim()) continue;
+    const { f, ...s } = JSON.parse(line) as SubjectDescriptors & { f: string };
+    subjects.set(f, s);
+  }
+  return subjects;
+}
+
+function score(pairs: Pair[], subjects: Subjects, pick: (s: SubjectDescriptors) => number[] | null | undefined): ScoredPair[] {
+  return pairs.map((p) => {
+    const a = subjects.get(p.a), b = subjects.get(p.b);
+    const da = a ? pick(a) : null, db = b ? pick(b) : null;
+    return { same: p.same, fold: p.fold, distance: da && db ? euclidean(da, db) : Infinity };
+  });
+}
+
+/**
+ * The LFW protocol over the engine's pool: every pipeline is scored on the same run, with the threshold chosen
+ * on `train` (or 10-fold) and accuracy reported on `pairs`.
+ */
+export async function runLfwEval(options: {
+  pool?: WorkerPool;
+  pairs: string;
+  root: string;
+  train?: string;
+  save?: string;
+  load?: string;
+  onStart?: (images: number) => void;
+  onProgress?: (done: number) => void;
+}): Promise<LfwEvalResult> {
+  const test = await readPairs(options.pairs);
+  const train = options.train ? await readPairs(options.train) : undefined;
+  const files = [...new Set([...test.pairs, ...(train?.pairs ?? [])].flatMap((p) => [p.a, p.b]))].sort();
+  let subjects: Subjects, unreadable: string[] = [];
+  if (options.load) {
+    subjects = await loadSubjects(options.load);
+  } else {
+    if (!options.pool) throw new Error('runLfwEval needs a pool unless descriptors are loaded');
+    if (!existsSync(path.join(options.root, files[0]!))) {
+      throw new FacerecError('FILE_NOT_FOUND', `${path.join(options.root, files[0]!)} does not exist: is --root the folder that holds the Name/ folders?`, { root: options.root });
+    }
+    options.onStart?.(files.length);
+    ({ subjects, unreadable } = await computeSubjects(options.pool, options.root, files, options.save, options.onProgress ?? (() => {})));
+  }
+  const pipelines = PIPELINES.map(({ name, shipped, pick }) => ({
+    name,
+    shipped,
+    imagesWithoutFace: files.filter((f) => {
+      const s = subjects.get(f);
+      return !s || !pick(s);
+    }).length,
+    report: verificationReport(score(test.pairs, subjects, pick), train ? score(train.pairs, subjects, pick) : undefined),
+  }));
+  return { images: files.length, unreadable, pipelines };
+}
