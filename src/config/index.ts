@@ -31,7 +31,8 @@ export type Config = Readonly<{
 
 /** Parses the environment once into a frozen config; every bad variable is listed in one error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  // An empty variable means 'unset', as in most shells' `VAR= command`.
+  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new FacerecError('INVALID_CONFIG', `Invalid configuration: ${problems.join('; ')}`, { problems });

@@ -31,9 +31,15 @@ export function parsePairs(text: string): PairsFile {
   const pairs = lines.map((line, i): Pair => {
     const f = line.split(/\s+/);
     const fold = Math.floor(i / perFold);
-    if (f.length === 3) return { a: lfwImagePath(f[0]!, Number(f[1])), b: lfwImagePath(f[0]!, Number(f[2])), same: true, fold };
-    if (f.length === 4) return { a: lfwImagePath(f[0]!, Number(f[1])), b: lfwImagePath(f[2]!, Number(f[3])), same: false, fold };
-    throw new InvalidArgumentError(`Pairs file line ${i + 2} is neither 'Name i j' nor 'NameA i NameB j': ${line}`);
+    const bad = () => new InvalidArgumentError(`Pairs file line ${i + 2} is neither 'Name i j' nor 'NameA i NameB j': ${line}`);
+    const index = (v: string | undefined) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw bad();
+      return n;
+    };
+    if (f.length === 3) return { a: lfwImagePath(f[0]!, index(f[1])), b: lfwImagePath(f[0]!, index(f[2])), same: true, fold };
+    if (f.length === 4) return { a: lfwImagePath(f[0]!, index(f[1])), b: lfwImagePath(f[2]!, index(f[3])), same: false, fold };
+    throw bad();
   });
   return { pairs, folds };
 }
@@ -86,7 +92,7 @@ export interface RocPoint {
   threshold: number;
 }
 
-/** ROC: one point per distinct finite distance used as threshold. */
+/** ROC: one point per distinct finite distance; each point's threshold accepts exactly the pairs up to it (distance < threshold). */
 export function rocCurve(pairs: readonly ScoredPair[]): RocPoint[] {
   const positives = pairs.filter((p) => p.same).length;
   const negatives = pairs.length - positives;
@@ -97,7 +103,9 @@ export function rocCurve(pairs: readonly ScoredPair[]): RocPoint[] {
     if (ordered[i]!.same) tp++;
     else fp++;
     if (i + 1 < ordered.length && ordered[i + 1]!.distance === ordered[i]!.distance) continue;
-    points.push({ far: negatives ? fp / negatives : 0, tar: positives ? tp / positives : 0, threshold: ordered[i]!.distance });
+    const next = ordered[i + 1]?.distance;
+    const threshold = next === undefined ? ordered[i]!.distance + 1e-6 : (ordered[i]!.distance + next) / 2;
+    points.push({ far: negatives ? fp / negatives : 0, tar: positives ? tp / positives : 0, threshold });
   }
   return points;
 }

@@ -1,7 +1,7 @@
 import decodeBmp from 'decode-bmp';
 import decodeIco from 'decode-ico';
 import sharp, { type Metadata } from 'sharp';
-import { ImageTooLargeError, UnsupportedImageError } from '../errors.js';
+import { FacerecError, ImageTooLargeError, UnsupportedImageError } from '../errors.js';
 
 /** A decoded photo: packed 8-bit RGB, row-major, upright (EXIF orientation applied). */
 export interface RgbImage {
@@ -45,14 +45,7 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAU
   if (!metadata.format || !SUPPORTED_FORMATS.has(metadata.format) || !metadata.width || !metadata.height) {
     throw new UnsupportedImageError(`format '${metadata.format ?? 'unknown'}' is not supported`, { format: metadata.format });
   }
-  const pixels = metadata.width * metadata.height;
-  if (pixels > limits.maxPixels) {
-    throw new ImageTooLargeError(`${metadata.width}x${metadata.height} is over the limit of ${limits.maxPixels} pixels`, {
-      width: metadata.width,
-      height: metadata.height,
-      maxPixels: limits.maxPixels,
-    });
-  }
+  checkPixels(metadata.width, metadata.height, limits);
   try {
     // failOn 'error' rejects truncated and corrupt data instead of decoding grey garbage.
     const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels, pages: 1 })
@@ -69,6 +62,12 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAU
   }
 }
 
+function checkPixels(width: number, height: number, limits: ImageLimits): void {
+  if (width * height > limits.maxPixels) {
+    throw new ImageTooLargeError(`${width}x${height} is over the limit of ${limits.maxPixels} pixels`, { width, height, maxPixels: limits.maxPixels });
+  }
+}
+
 type LegacyFormat = 'bmp' | 'ico';
 
 // sharp (libvips) reads neither BMP nor ICO; both are recognised by their magic bytes.
@@ -79,10 +78,20 @@ function sniffLegacyFormat(bytes: Uint8Array): LegacyFormat | undefined {
 }
 
 async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: ImageLimits): Promise<DecodedImage> {
+  if (format === 'bmp') {
+    // The header gives the size, so the pixel limit holds before anything is decoded.
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    checkPixels(Math.abs(view.getInt32(18, true)), Math.abs(view.getInt32(22, true)), limits);
+  }
   let rgba: { width: number; height: number; data: Uint8Array | Uint8ClampedArray };
   try {
     if (format === 'bmp') {
       rgba = decodeBmp(bytes);
+      // 32-bit BMPs mostly leave the fourth byte unused (0): that is not transparency.
+      const px = rgba.data;
+      let anyAlpha = false;
+      for (let i = 3; i < px.length && !anyAlpha; i += 4) anyAlpha = px[i] !== 0;
+      if (!anyAlpha) for (let i = 3; i < px.length; i += 4) px[i] = 255;
     } else {
       // An icon holds several sizes: take the largest; PNG entries go back through sharp.
       const largest = decodeIco(bytes).sort((a, b) => b.width * b.height - a.width * a.height)[0];
@@ -91,15 +100,10 @@ async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: Ima
       rgba = largest;
     }
   } catch (err) {
+    if (err instanceof FacerecError) throw err; // e.g. IMAGE_TOO_LARGE from a PNG inside an icon
     throw new UnsupportedImageError(`the ${format.toUpperCase()} data is corrupt or truncated`, { format, cause: (err as Error).message });
   }
-  if (rgba.width * rgba.height > limits.maxPixels) {
-    throw new ImageTooLargeError(`${rgba.width}x${rgba.height} is over the limit of ${limits.maxPixels} pixels`, {
-      width: rgba.width,
-      height: rgba.height,
-      maxPixels: limits.maxPixels,
-    });
-  }
+  checkPixels(rgba.width, rgba.height, limits);
   const data = await sharp(rgba.data, { raw: { width: rgba.width, height: rgba.height, channels: 4 } })
     .flatten({ background: '#ffffff' })
     .raw()

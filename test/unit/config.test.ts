@@ -1,0 +1,85 @@
+import os from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import { FacerecError } from '../../src/errors.js';
+
+function configError(env: NodeJS.ProcessEnv): FacerecError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof FacerecError) return err;
+    throw err;
+  }
+  throw new Error('loadConfig accepted a bad environment');
+}
+
+describe('loadConfig', () => {
+  it('uses the documented defaults when no variable is set', () => {
+    expect(loadConfig({})).toEqual({
+      backend: 'auto',
+      modelsDir: undefined,
+      workers: Math.max(1, os.availableParallelism()),
+      queueSize: 64,
+      maxImageBytes: 20 * 1024 * 1024,
+      maxImagePixels: 50_000_000,
+      detector: 'ssd',
+      minScore: 0.5,
+      threshold: 0.5,
+    });
+  });
+
+  it('coerces numbers from the strings the environment holds', () => {
+    const config = loadConfig({
+      FACEREC_BACKEND: 'wasm',
+      FACEREC_MODELS_DIR: '/opt/models',
+      FACEREC_WORKERS: '3',
+      FACEREC_QUEUE_SIZE: '10',
+      FACEREC_MAX_IMAGE_BYTES: '1000',
+      FACEREC_MAX_IMAGE_PIXELS: '2500',
+      FACEREC_DETECTOR: 'tiny',
+      FACEREC_MIN_SCORE: '0.7',
+      FACEREC_THRESHOLD: '0.45',
+    });
+    expect(config).toEqual({
+      backend: 'wasm',
+      modelsDir: '/opt/models',
+      workers: 3,
+      queueSize: 10,
+      maxImageBytes: 1000,
+      maxImagePixels: 2500,
+      detector: 'tiny',
+      minScore: 0.7,
+      threshold: 0.45,
+    });
+  });
+
+  it('ignores unrelated environment variables', () => {
+    expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', FACEREC_DETECTOR: 'tiny' }).detector).toBe('tiny');
+  });
+
+  it('lists every bad variable in one INVALID_CONFIG error', () => {
+    const err = configError({ FACEREC_BACKEND: 'tpu', FACEREC_MIN_SCORE: '7', FACEREC_WORKERS: 'many', FACEREC_THRESHOLD: '0.6' });
+    expect(err.code).toBe('INVALID_CONFIG');
+    for (const name of ['FACEREC_BACKEND', 'FACEREC_MIN_SCORE', 'FACEREC_WORKERS']) expect(err.message).toContain(name);
+    // The good variable is not blamed.
+    expect(err.message).not.toContain('FACEREC_THRESHOLD');
+    expect(err.details.problems).toHaveLength(3);
+  });
+
+  it('rejects non-integer or non-positive counts and out-of-range scores', () => {
+    expect(configError({ FACEREC_QUEUE_SIZE: '2.5' }).code).toBe('INVALID_CONFIG');
+    expect(configError({ FACEREC_MAX_IMAGE_BYTES: '0' }).code).toBe('INVALID_CONFIG');
+    expect(configError({ FACEREC_MIN_SCORE: '-0.1' }).code).toBe('INVALID_CONFIG');
+    expect(configError({ FACEREC_THRESHOLD: '0' }).code).toBe('INVALID_CONFIG');
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    // ES modules run in strict mode, where writing to a frozen object throws.
+    expect(() => {
+      (config as { workers: number }).workers = 99;
+    }).toThrow(TypeError);
+    expect(config.workers).toBe(Math.max(1, os.availableParallelism()));
+  });
+});
