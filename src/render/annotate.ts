@@ -1,5 +1,8 @@
 import { createCanvas, ImageData, type SKRSContext2D } from '@napi-rs/canvas';
+import type { RgbImage } from '../image/decode.js';
 import { ensureFonts } from './fonts.js';
+
+export type { RgbImage };
 
 export interface AnnotationFace {
   box: [number, number, number, number]; // x, y, w, h in image pixels
@@ -8,8 +11,6 @@ export interface AnnotationFace {
   known?: boolean; // true = known colour, false = unknown colour; undefined = neutral detection colour
   landmarks?: Array<[number, number]>; // 68 points, drawn as small dots when present
 }
-export type { RgbImage } from '../image/decode.js';
-import type { RgbImage } from '../image/decode.js';
 export type AnnotateFormat = 'jpeg' | 'png';
 
 /** Box fill/stroke colour and the label text colour that contrasts with it. */
