@@ -1,0 +1,124 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dataset, describeWithDatasets, FACE_API_DEMO } from '../helpers/datasets.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+let tmp: string;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'facerec-cli-'));
+});
+
+/** Runs the real `facerec` command from source and collects its output and exit code. */
+function facerec(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, FACEREC_WORKERS: '2' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('facerec CLI', () => {
+  it('info names the backend and the model ids', async () => {
+    const r = await facerec('info', '--json');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(['wasm', 'node', 'gpu', 'cpu']).toContain(info.backend);
+    expect(info.models.faceRecognitionNet).toMatch(/^dlib-resnet-v1@face-api-/);
+  });
+
+  it('detect --json gives boxes, scores and quality', async () => {
+    const r = await facerec('detect', path.join(FACE_API_DEMO, 'sample3.jpg'), '--json');
+    expect(r.code).toBe(0);
+    const { faces } = JSON.parse(r.stdout);
+    expect(faces).toHaveLength(3);
+    for (const f of faces) {
+      expect(f.box).toHaveLength(4);
+      expect(f.score).toBeGreaterThan(0.5);
+      expect(Object.keys(f.quality).sort()).toEqual(['roll', 'score', 'sharpness', 'size', 'yaw']);
+    }
+  });
+
+  it('annotate writes an image the size of the input', async () => {
+    const out = path.join(tmp, 'annotated.png');
+    const r = await facerec('annotate', path.join(FACE_API_DEMO, 'sample3.jpg'), '-o', out);
+    expect(r.code).toBe(0);
+    const meta = await sharp(await readFile(out)).metadata();
+    expect(meta.format).toBe('png');
+    expect(meta.width).toBe(1920);
+  });
+
+  it('gives one clear line and its own exit code for each mistake', async () => {
+    const missing = await facerec('detect', path.join(tmp, 'nope.jpg'));
+    expect(missing.code).toBe(4);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/^facerec: FILE_NOT_FOUND: /);
+
+    const flag = await facerec('detect', '--no-such-flag', 'x.jpg');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/^facerec: INVALID_ARGUMENT: /);
+
+    const text = path.join(tmp, 'not-an-image.jpg');
+    await writeFile(text, 'hello');
+    const bad = await facerec('detect', text);
+    expect(bad.code).toBe(5);
+    expect(bad.stderr).toMatch(/^facerec: UNSUPPORTED_IMAGE: /);
+
+    const threshold = await facerec('compare', text, text, '--threshold', 'abc');
+    expect(threshold.code).toBe(2);
+  });
+});
+
+describeWithDatasets('facerec CLI on the datasets', () => {
+  it('compare says Obama vs Biden is different, with exit code 0', async () => {
+    const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), dataset('face-recognition-examples/test_images/biden.jpg'), '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.match).toBe(false);
+    expect(out.distance).toBeGreaterThan(out.threshold);
+  });
+
+  it('compare says Obama vs Obama is the same person', async () => {
+    const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), dataset('face-recognition-examples/test_images/obama2.jpg'), '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).match).toBe(true);
+  });
+
+  it('compare with a photo of cars fails with NO_FACE', async () => {
+    const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), dataset('dlib-examples/no-face/mmod_cars_test_image.jpg'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^facerec: NO_FACE: .*mmod_cars_test_image\.jpg/);
+  });
+
+  it('embed writes one line per listed image, in order, with faces [] when there is none', async () => {
+    const list = path.join(tmp, 'list.txt');
+    const out = path.join(tmp, 'out.jsonl');
+    const files = ['face-recognition-examples/test_images/obama.jpg', 'dlib-examples/no-face/mmod_cars_test_image.jpg', 'face-recognition-examples/misc/two_people.jpg'];
+    await writeFile(list, files.join('\n'));
+    const r = await facerec('embed', '--root', dataset(), '--list', list, '--out', out);
+    expect(r.code).toBe(0);
+    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.f)).toEqual(files);
+    expect(lines.map((l) => l.faces.length)).toEqual([1, 0, 2]);
+    expect(lines[0].faces[0].descriptor).toHaveLength(128);
+    expect(lines[0].w).toBeGreaterThan(0);
+  });
+
+  it('eval lfw scores a few pairs and writes the ROC plot', async () => {
+    // Two same and two different pairs from the View 1 test split.
+    const lines = (await readFile(dataset('lfw-view1/pairsDevTest.txt'), 'utf8')).trim().split('\n');
+    const pairs = path.join(tmp, 'pairs.txt');
+    await writeFile(pairs, ['4', lines[1], lines[2], lines[501], lines[502]].join('\n'));
+    const plot = path.join(tmp, 'roc.png');
+    const r = await facerec('eval', 'lfw', '--pairs', pairs, '--root', dataset('lfw-view1/images'), '--plot', plot, '--json');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    const shipped = result.pipelines.find((p: { shipped: boolean }) => p.shipped);
+    expect(shipped.report.accuracy).toBe(1);
+    expect((await sharp(await readFile(plot)).metadata()).format).toBe('png');
+  });
+});

@@ -1,0 +1,128 @@
+import { copyFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.js';
+import { FaceEngine, type Face } from '../../../src/engine/face-engine.js';
+import { DEFAULT_MODELS_DIR, loadModels } from '../../../src/engine/models.js';
+import { FacerecError } from '../../../src/errors.js';
+import { euclidean } from '../../../src/eval/lfw.js';
+import { dataset, describeWithDatasets, FACE_API_DEMO } from '../../helpers/datasets.js';
+
+let engine: FaceEngine;
+const threshold = loadConfig({}).threshold;
+
+beforeAll(async () => {
+  engine = await FaceEngine.create();
+});
+
+async function facesIn(file: string): Promise<Face[]> {
+  return (await engine.analyzeBytes(await readFile(file))).faces;
+}
+
+async function mainDescriptor(file: string): Promise<number[]> {
+  const faces = await facesIn(file);
+  expect(faces.length).toBeGreaterThan(0);
+  return [...faces].sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3])[0]!.descriptor!;
+}
+
+describe('face-api demo samples', () => {
+  // Every person in each photo, counted by eye on the annotated output; the detector must keep finding them all.
+  const expected: Record<string, number> = { 'sample1.jpg': 3, 'sample2.jpg': 3, 'sample3.jpg': 3, 'sample4.jpg': 4, 'sample5.jpg': 5, 'sample6.jpg': 4 };
+  for (const [file, count] of Object.entries(expected)) {
+    it(`finds ${count} faces in ${file}`, async () => {
+      const faces = await facesIn(path.join(FACE_API_DEMO, file));
+      expect(faces).toHaveLength(count);
+      for (const f of faces) {
+        expect(f.descriptor).toHaveLength(128);
+        expect(f.landmarks).toHaveLength(68);
+        expect(f.quality.size).toBeGreaterThan(50);
+      }
+    });
+  }
+});
+
+describeWithDatasets('same and different people', () => {
+  it('Obama vs Obama is the same person at the default threshold', async () => {
+    const a = await mainDescriptor(dataset('face-recognition-examples/test_images/obama.jpg'));
+    const b = await mainDescriptor(dataset('face-recognition-examples/test_images/obama2.jpg'));
+    expect(euclidean(a, b)).toBeLessThan(threshold);
+  });
+
+  it('Obama vs Biden is different at the default threshold', async () => {
+    const a = await mainDescriptor(dataset('face-recognition-examples/test_images/obama.jpg'));
+    const b = await mainDescriptor(dataset('face-recognition-examples/test_images/biden.jpg'));
+    expect(euclidean(a, b)).toBeGreaterThan(threshold);
+  });
+
+  it('finds no face in the photos of cars', async () => {
+    for (const file of await readdir(dataset('dlib-examples/no-face'))) {
+      expect(await facesIn(dataset('dlib-examples/no-face', file))).toHaveLength(0);
+    }
+  });
+
+  it('finds both people in two_people.jpg', async () => {
+    expect(await facesIn(dataset('face-recognition-examples/misc/two_people.jpg'))).toHaveLength(2);
+  });
+
+  it('finds the one face of a 240p photo and matches it to the 1080p one', async () => {
+    const small = await mainDescriptor(dataset('face-recognition-examples/misc/obama-240p.jpg'));
+    const large = await mainDescriptor(dataset('face-recognition-examples/misc/obama-1080p.jpg'));
+    expect(euclidean(small, large)).toBeLessThan(threshold);
+  });
+
+  it('finds a photo taken sideways upright through its EXIF orientation', async () => {
+    const file = dataset('face-recognition-examples/test_images/obama.jpg');
+    const upright = await facesIn(file);
+    // Store the pixels turned 90° anticlockwise, tagged orientation 6: a viewer turns them back upright.
+    const sideways = await sharp(await readFile(file)).rotate(-90).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const meta = await sharp(sideways).metadata();
+    expect(meta.orientation).toBe(6);
+    const analysis = await engine.analyzeBytes(sideways);
+    const original = await sharp(await readFile(file)).metadata();
+    expect([analysis.width, analysis.height]).toEqual([original.width, original.height]);
+    expect(analysis.faces).toHaveLength(1);
+    const [x, y] = analysis.faces[0]!.box;
+    // Same place as in the upright original, and an upright face: small roll.
+    expect(Math.abs(x - upright[0]!.box[0])).toBeLessThan(10);
+    expect(Math.abs(y - upright[0]!.box[1])).toBeLessThan(10);
+    expect(Math.abs(analysis.faces[0]!.quality.roll)).toBeLessThan(15);
+  });
+
+  it('rejects broken images with UNSUPPORTED_IMAGE', async () => {
+    for (const file of ['corrupted.png', 'empty.png', 'truncated.jpg']) {
+      await expect(engine.analyzeBytes(await readFile(dataset('image-formats', file)))).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+    }
+  });
+});
+
+describe('tensors', () => {
+  it('keeps tf.memory().numTensors flat across many images', async () => {
+    const { tf } = engine.runtime;
+    const photo = await readFile(path.join(FACE_API_DEMO, 'sample2.jpg'));
+    const small = await sharp(photo).resize(480).jpeg().toBuffer();
+    await engine.analyzeBytes(small, { mirror: true });
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 12; i++) {
+      await engine.analyzeBytes(small, { align: i % 2 ? 'dlib' : 'box', mirror: i % 3 === 0 });
+      await expect(engine.analyzeBytes(Buffer.from('not an image'))).rejects.toBeInstanceOf(FacerecError);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('model checksums', () => {
+  it('refuses a model file that does not match manifest.json, naming the file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-models-'));
+    for (const f of await readdir(DEFAULT_MODELS_DIR)) await copyFile(path.join(DEFAULT_MODELS_DIR, f), path.join(dir, f));
+    const target = path.join(dir, 'face_landmark_68_model.bin');
+    const bytes = await readFile(target);
+    bytes[1000] = bytes[1000]! ^ 0xff;
+    await writeFile(target, bytes);
+    const err = await loadModels(engine.runtime, dir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FacerecError);
+    expect(err).toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
+    expect((err as Error).message).toContain('face_landmark_68_model.bin');
+  });
+});

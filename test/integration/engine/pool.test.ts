@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkerPool } from '../../../src/engine/pool.js';
+import { FACE_API_DEMO } from '../../helpers/datasets.js';
+
+let pool: WorkerPool;
+let photo: Buffer;
+
+beforeAll(async () => {
+  pool = await WorkerPool.start({ size: 2, queueSize: 2 });
+  // A smaller copy keeps the test quick; three people stay large enough to be found.
+  photo = await sharp(await readFile(path.join(FACE_API_DEMO, 'sample2.jpg'))).resize(640).jpeg().toBuffer();
+});
+
+afterAll(async () => {
+  await pool?.close();
+});
+
+describe('worker pool', () => {
+  it('reports the engine it runs', () => {
+    expect(pool.size).toBe(2);
+    expect(pool.info.models.faceRecognitionNet).toMatch(/^dlib-resnet-v1@/);
+  });
+
+  it('analyses in parallel with the same result on every worker', async () => {
+    const results = await Promise.all([1, 2, 3, 4].map(() => pool.run('analyze', { bytes: photo, options: {} })));
+    for (const r of results) {
+      expect(r.faces).toHaveLength(3);
+      expect(r.faces[0]!.descriptor).toEqual(results[0]!.faces[0]!.descriptor);
+    }
+  });
+
+  it('returns domain errors from the worker with their code', async () => {
+    await expect(pool.run('analyze', { bytes: new Uint8Array([1, 2, 3]), options: {} })).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+  });
+
+  it('refuses work past the bounded queue with QUEUE_FULL', async () => {
+    // Two running and two queued fill it; the fifth is refused at once.
+    const accepted = [1, 2, 3, 4].map(() => pool.run('analyze', { bytes: photo, options: { descriptors: false } }));
+    await expect(pool.run('analyze', { bytes: photo, options: {} })).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    await Promise.all(accepted);
+  });
+
+  it('replaces a crashed worker: only its request fails, the others complete', async () => {
+    const others = [1, 2].map(() => pool.run('analyze', { bytes: photo, options: { descriptors: false } }));
+    const crashed = pool.run('crash', {});
+    await expect(crashed).rejects.toMatchObject({ code: 'WORKER_CRASHED' });
+    for (const r of await Promise.all(others)) expect(r.faces).toHaveLength(3);
+    // Capacity comes back: two workers again, and they answer.
+    await expect.poll(() => pool.size, { timeout: 60_000, interval: 200 }).toBe(2);
+    expect((await pool.run('analyze', { bytes: photo, options: {} })).faces).toHaveLength(3);
+  });
+
+  it('keeps each worker’s tensor count flat across requests', async () => {
+    const before = await Promise.all([pool.run('memory', {}), pool.run('memory', {})]);
+    await Promise.all([1, 2, 3, 4].map(() => pool.run('analyze', { bytes: photo, options: { mirror: true } })));
+    const after = await Promise.all([pool.run('memory', {}), pool.run('memory', {})]);
+    expect(after.map((m) => m.numTensors).sort()).toEqual(before.map((m) => m.numTensors).sort());
+  });
+});
