@@ -21,6 +21,8 @@ export interface AnalyzeOptions {
   align?: AlignMode;
   /** Average the descriptors of the chip and its mirror image. */
   mirror?: boolean;
+  /** One detector pass over the whole frame: no padded retry, no tiles. Faster; misses frame-filling and small faces. */
+  singlePass?: boolean;
 }
 
 export interface Face {
@@ -73,6 +75,7 @@ export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces'>>
   descriptors: true,
   align: 'dlib',
   mirror: false,
+  singlePass: false,
 });
 
 export interface Candidate {
@@ -135,7 +138,7 @@ export class FaceEngine {
     const tensor = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
     try {
       let t = performance.now();
-      let candidates = await this.detect(tensor, image, opts.detector, opts.minScore, hooks.fullFrame);
+      let candidates = await this.detect(tensor, image, opts, hooks.fullFrame);
       candidates.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
       if (opts.maxFaces !== undefined) candidates = candidates.slice(0, opts.maxFaces);
       timings.detect = performance.now() - t;
@@ -188,11 +191,11 @@ export class FaceEngine {
    * again padded (a face filling the frame is then seen whole) and with the other detector. A large photo is also
    * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input.
    */
-  private async detect(tensor: Tensor3D, image: RgbImage, detector: DetectorName, minScore: number, fullFrame?: Candidate[]): Promise<Candidate[]> {
+  private async detect(tensor: Tensor3D, image: RgbImage, { detector, minScore, singlePass }: { detector: DetectorName; minScore: number; singlePass: boolean }, fullFrame?: Candidate[]): Promise<Candidate[]> {
     const { tf } = this.rt;
     const found = (fullFrame ?? (await this.runDetector(tensor, detector, minScore))).filter((c) => c.score >= minScore);
     const long = Math.max(image.width, image.height);
-    if (found.length === 0) {
+    if (found.length === 0 && !singlePass) {
       // A quarter of the long side on every edge keeps a frame-filling face off the border.
       const pad = Math.round(long * 0.25);
       const padded = tf.pad(tensor, [[pad, pad], [pad, pad], [0, 0]]);
@@ -206,7 +209,7 @@ export class FaceEngine {
         padded.dispose();
       }
     }
-    if (long > TILE_ABOVE) {
+    if (long > TILE_ABOVE && !singlePass) {
       // Tiles of half the long side overlapping by a quarter, each seen at 512.
       const tile = Math.ceil(long / 2);
       const step = Math.ceil(tile * 0.75);
