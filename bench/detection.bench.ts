@@ -37,7 +37,7 @@ function found(truth: Box[], detections: Box[]): number {
 
 async function onCanvas(image: RgbImage, width: number, height: number): Promise<RgbImage> {
   const photo = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
-  const data = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).composite([{ input: photo, left: 0, top: 0 }]).raw().toBuffer();
+  const data = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).composite([{ input: photo, left: 0, top: 0 }]).removeAlpha().raw().toBuffer();
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 

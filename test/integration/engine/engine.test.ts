@@ -90,10 +90,43 @@ describeWithDatasets('same and different people', () => {
     expect(Math.abs(analysis.faces[0]!.quality.roll)).toBeLessThan(15);
   });
 
+  it('finds the face that fills a small photo, which one full-frame pass misses', async () => {
+    // An LFW image whose face SSD scores under 0.1 at full frame; the padded retry sees it.
+    const bytes = await readFile(dataset('lfw-view1/images/David_Sibleyk/David_Sibleyk_0001.jpg'));
+    expect((await engine.analyzeBytes(bytes, { singlePass: true })).faces).toHaveLength(0);
+    const faces = (await engine.analyzeBytes(bytes)).faces;
+    expect(faces).toHaveLength(1);
+    expect(faces[0]!.box[2]).toBeGreaterThan(60);
+  });
+
+  it('keeps small faces in a large photo by searching tiles', async () => {
+    // A group photo (faces 37-44 px) pasted into a phone-sized 4032x3024 frame: at 512 px they shrink to ~5 px.
+    const photo = await readFile(dataset('dlib-examples/faces/2008_002470.jpg'));
+    const large = await sharp({ create: { width: 4032, height: 3024, channels: 3, background: '#808080' } })
+      .composite([{ input: photo, left: 1700, top: 1300 }])
+      .jpeg()
+      .toBuffer();
+    const single = (await engine.analyzeBytes(large, { singlePass: true, descriptors: false })).faces;
+    const searched = (await engine.analyzeBytes(large, { descriptors: false })).faces;
+    expect(single.length).toBeLessThan(2);
+    expect(searched.length).toBeGreaterThanOrEqual(4);
+    for (const f of searched) {
+      expect(f.box[0]).toBeGreaterThan(1650);
+      expect(f.box[1]).toBeGreaterThan(1250);
+    }
+  });
+
   it('rejects broken images with UNSUPPORTED_IMAGE', async () => {
     for (const file of ['corrupted.png', 'empty.png', 'truncated.jpg']) {
       await expect(engine.analyzeBytes(await readFile(dataset('image-formats', file)))).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
     }
+  });
+});
+
+describe('tiny detector', () => {
+  it('is an option and finds the same people', async () => {
+    const analysis = await engine.analyzeBytes(await readFile(path.join(FACE_API_DEMO, 'sample3.jpg')), { detector: 'tiny' });
+    expect(analysis.faces).toHaveLength(3);
   });
 });
 
