@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'QUEUE_FULL'
   | 'WORKER_CRASHED'
-  | 'POOL_CLOSED';
+  | 'POOL_CLOSED'
+  | 'INTERNAL';
 
 /** Base class of domain errors: a stable code, a human message and structured details. */
 export class FacerecError extends Error {

@@ -57,18 +57,18 @@ export async function detectCommand(config: Config, image: string, opts: { json?
 }
 
 /** The main face of a photo: the largest one. */
-async function mainFace(engine: FaceEngine, file: string): Promise<Face> {
-  const analysis = await engine.analyzeBytes(await readUserFile(file), { maxFaces: 1 });
+async function mainFace(engine: FaceEngine, file: string, bytes: Buffer): Promise<Face> {
+  const analysis = await engine.analyzeBytes(bytes, { maxFaces: 1 });
   const face = analysis.faces[0];
   if (!face?.descriptor) throw new NoFaceError(file, { file });
   return face;
 }
 
 export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number }): Promise<void> {
-  await Promise.all([readUserFile(a), readUserFile(b)]);
+  const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
   const engine = await engineFor(config);
-  const fa = await mainFace(engine, a);
-  const fb = await mainFace(engine, b);
+  const fa = await mainFace(engine, a, bytesA);
+  const fb = await mainFace(engine, b, bytesB);
   const distance = Math.round(euclidean(fa.descriptor!, fb.descriptor!) * 10000) / 10000;
   const match = distance < opts.threshold;
   if (opts.json) return print(JSON.stringify({ match, distance, threshold: opts.threshold }));

@@ -26,7 +26,6 @@ type Payload<O extends Op> = Omit<Extract<WorkerRequest, { op: O }>, 'id' | 'op'
 interface Task {
   id: number;
   request: WorkerRequest;
-  transfer: ArrayBuffer[];
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -97,7 +96,7 @@ export class WorkerPool {
     }
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.queue.push({ id, request: { id, op, ...payload } as WorkerRequest, transfer: [], resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ id, request: { id, op, ...payload } as WorkerRequest, resolve: resolve as (v: unknown) => void, reject });
       this.dispatch();
     });
   }
@@ -113,7 +112,7 @@ export class WorkerPool {
       if (slot.task || this.queue.length === 0) continue;
       const task = this.queue.shift()!;
       slot.task = task;
-      slot.worker.postMessage(task.request, task.transfer);
+      slot.worker.postMessage(task.request);
     }
   }
 

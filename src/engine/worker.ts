@@ -10,7 +10,7 @@ const init = workerData as WorkerInit;
 
 function toErrorJSON(err: unknown) {
   if (err instanceof FacerecError) return err.toJSON();
-  return { code: 'MODEL_LOAD_FAILED' as const, message: `Internal engine error: ${(err as Error)?.message ?? String(err)}` };
+  return { code: 'INTERNAL' as const, message: `Internal engine error: ${(err as Error)?.message ?? String(err)}` };
 }
 
 try {
