@@ -148,7 +148,7 @@ export async function evalLfwCommand(config: Config, opts: { pairs: string; root
   const t0 = performance.now();
   let result;
   try {
-    result = await runLfwEval({ ...opts, pool, onStart: (n) => bar.start(n), onProgress: (d) => bar.update(d) });
+    result = await runLfwEval({ ...opts, threshold: config.threshold, pool, onStart: (n) => bar.start(n), onProgress: (d) => bar.update(d) });
   } finally {
     bar.stop();
     await pool?.close();
@@ -172,6 +172,6 @@ export async function evalLfwCommand(config: Config, opts: { pairs: string; root
     );
   }
   const shipped = result.pipelines.find((p) => p.shipped)!;
-  print(`* shipped pipeline; suggested threshold ${shipped.report.threshold.toFixed(2)} (FACEREC_THRESHOLD, now ${config.threshold})`);
+  print(`* shipped pipeline; suggested threshold ${shipped.report.threshold.toFixed(4)}; at the configured FACEREC_THRESHOLD ${config.threshold} its accuracy is ${pct(shipped.accuracyAtConfigured)}`);
   if (opts.plot) print(`ROC plot written to ${opts.plot}`);
 }

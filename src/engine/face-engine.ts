@@ -154,23 +154,18 @@ export class FaceEngine {
       timings.landmarks = performance.now() - t;
 
       t = performance.now();
-      const chips = landmarks.map((points) => extractChip(image, chipToImage(points)));
+      const transforms = landmarks.map((points) => chipToImage(points));
+      const chips = transforms.map((toImage) => extractChip(image, toImage));
+      const wantChips = candidates.length > 0 && ((opts.descriptors && opts.align === 'dlib') || hooks.variants);
+      const mirrors = wantChips && (opts.mirror || hooks.variants) ? transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true)) : [];
+      // One batch: the chips, then their mirror images.
+      const raw = wantChips ? await this.describeChips([...chips, ...mirrors]) : [];
+      const n = chips.length;
+      const averaged = mirrors.length ? raw.slice(0, n).map((d, i) => meanOf(d, raw[n + i]!)) : [];
+      const boxDescriptors = candidates.length > 0 && ((opts.descriptors && opts.align === 'box') || hooks.variants) ? await this.describeBoxes(tensor, landmarks) : [];
       let descriptors: number[][] | undefined;
-      if (opts.descriptors && candidates.length > 0) {
-        descriptors =
-          opts.align === 'dlib'
-            ? await this.describeChips(chips, opts.mirror ? landmarks.map((points) => extractChip(image, chipToImage(points), CHIP_SIZE, true)) : undefined)
-            : await this.describeBoxes(tensor, landmarks);
-      }
-      let variants: DescriptorVariants[] | undefined;
-      if (hooks.variants && candidates.length > 0) {
-        const [plainChips, mirrored, boxes] = [
-          await this.describeChips(chips),
-          await this.describeChips(chips, landmarks.map((points) => extractChip(image, chipToImage(points), CHIP_SIZE, true))),
-          await this.describeBoxes(tensor, landmarks),
-        ];
-        variants = candidates.map((_, i) => ({ dlib: plainChips[i]!, dlibMirror: mirrored[i]!, box: boxes[i]! }));
-      }
+      if (opts.descriptors && candidates.length > 0) descriptors = opts.align === 'box' ? boxDescriptors : opts.mirror ? averaged : raw.slice(0, n);
+      const variants = hooks.variants ? chips.map((_, i): DescriptorVariants => ({ dlib: raw[i]!, dlibMirror: averaged[i]!, box: boxDescriptors[i]! })) : undefined;
       timings.describe = performance.now() - t;
 
       const faces = candidates.map((c, i): Face => {
@@ -275,22 +270,16 @@ export class FaceEngine {
     }
   }
 
-  /** Descriptors of aligned chips in one batch; with mirrors, each descriptor is the mean of a chip and its mirror. */
-  private async describeChips(chips: Float32Array[], mirrors?: Float32Array[]): Promise<number[][]> {
+  /** Descriptors of aligned 150×150 chips, in one batch. */
+  private async describeChips(chips: Float32Array[]): Promise<number[][]> {
     const { faceapi, tf } = this.rt;
-    const all = mirrors ? [...chips, ...mirrors] : chips;
     // face-api takes a batch as an array of 3-D tensors; at 150×150 its resize is a no-op.
-    const inputs = all.map((chip) => tf.tensor3d(chip, [CHIP_SIZE, CHIP_SIZE, 3]));
+    const inputs = chips.map((chip) => tf.tensor3d(chip, [CHIP_SIZE, CHIP_SIZE, 3]));
     try {
       const output = await faceapi.nets.faceRecognitionNet.forward(inputs as unknown as Parameters<typeof faceapi.nets.faceRecognitionNet.forward>[0]);
       const values = (await output.data()) as Float32Array;
       output.dispose();
-      return chips.map((_, i) => {
-        const d = Array.from(values.subarray(i * 128, (i + 1) * 128));
-        if (!mirrors) return d;
-        const m = values.subarray((i + chips.length) * 128, (i + chips.length + 1) * 128);
-        return d.map((v, k) => (v + m[k]!) / 2);
-      });
+      return chips.map((_, i) => Array.from(values.subarray(i * 128, (i + 1) * 128)));
     } finally {
       for (const input of inputs) input.dispose();
     }
@@ -315,6 +304,10 @@ export class FaceEngine {
 
 export function descriptorModelId(recognitionId: string, align: AlignMode, mirror: boolean): string {
   return `${recognitionId}/${align === 'dlib' ? 'chip150p25' : 'box'}${mirror ? '+mirror' : ''}`;
+}
+
+function meanOf(a: number[], b: number[]): number[] {
+  return a.map((v, k) => (v + b[k]!) / 2);
 }
 
 function round(v: number, digits: number): number {

@@ -5,13 +5,15 @@ import { FacerecError } from '../errors.js';
 import { DEFAULT_ANALYZE_OPTIONS } from '../engine/face-engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { SubjectDescriptors } from '../engine/variants.js';
-import { euclidean, readPairs, verificationReport, type Pair, type ScoredPair, type VerificationReport } from './lfw.js';
+import { accuracyAt, euclidean, readPairs, verificationReport, type Pair, type ScoredPair, type VerificationReport } from './lfw.js';
 
 export interface PipelineResult {
   name: string;
   shipped: boolean;
   imagesWithoutFace: number;
   report: VerificationReport;
+  /** Accuracy on the reported pairs at the threshold the service is configured with. */
+  accuracyAtConfigured: number;
 }
 
 export interface LfwEvalResult {
@@ -82,6 +84,8 @@ export async function runLfwEval(options: {
   pairs: string;
   root: string;
   train?: string;
+  /** The configured threshold, also scored. */
+  threshold: number;
   save?: string;
   load?: string;
   onStart?: (images: number) => void;
@@ -101,14 +105,18 @@ export async function runLfwEval(options: {
     options.onStart?.(files.length);
     ({ subjects, unreadable } = await computeSubjects(options.pool, options.root, files, options.save, options.onProgress ?? (() => {})));
   }
-  const pipelines = PIPELINES.map(({ name, shipped, pick }) => ({
-    name,
-    shipped,
-    imagesWithoutFace: files.filter((f) => {
-      const s = subjects.get(f);
-      return !s || !pick(s);
-    }).length,
-    report: verificationReport(score(test.pairs, subjects, pick), train ? score(train.pairs, subjects, pick) : undefined),
-  }));
+  const pipelines = PIPELINES.map(({ name, shipped, pick }) => {
+    const scored = score(test.pairs, subjects, pick);
+    return {
+      name,
+      shipped,
+      imagesWithoutFace: files.filter((f) => {
+        const s = subjects.get(f);
+        return !s || !pick(s);
+      }).length,
+      report: verificationReport(scored, train ? score(train.pairs, subjects, pick) : undefined),
+      accuracyAtConfigured: accuracyAt(scored, options.threshold),
+    };
+  });
   return { images: files.length, unreadable, pipelines };
 }
