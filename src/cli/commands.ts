@@ -161,7 +161,8 @@ export async function evalLfwCommand(config: Config, opts: { pairs: string; root
   if (opts.json) {
     return print(JSON.stringify({ ...result, seconds, pipelines: result.pipelines.map((p) => ({ ...p, report: { ...p.report, roc: undefined } })) }, null, 2));
   }
-  print(`LFW ${path.basename(opts.pairs)}${opts.train ? `, threshold chosen on ${path.basename(opts.train)}` : ''}: ${result.images} images, ${seconds.toFixed(0)} s`);
+  const source = opts.load ? `descriptors loaded from ${opts.load}` : `${seconds.toFixed(0)} s`;
+  print(`LFW ${path.basename(opts.pairs)}${opts.train ? `, threshold chosen on ${path.basename(opts.train)}` : ''}: ${result.images} images, ${source}`);
   if (result.unreadable.length) print(`unreadable images: ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
   print(`${'pipeline'.padEnd(38)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`);
   for (const p of result.pipelines) {

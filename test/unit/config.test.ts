@@ -24,7 +24,7 @@ describe('loadConfig', () => {
       maxImagePixels: 50_000_000,
       detector: 'ssd',
       minScore: 0.5,
-      threshold: 0.5,
+      threshold: 0.59,
     });
   });
 
