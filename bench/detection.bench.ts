@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { FaceEngine, type AnalyzeOptions, type Box } from '../src/engine/face-engine.js';
+import { parsePairs } from '../src/eval/lfw.js';
 import { decodeImage, type RgbImage } from '../src/image/decode.js';
 
 const { values } = parseArgs({ options: { lfw: { type: 'string', default: '150' } } });
@@ -70,8 +71,8 @@ for (const [i, [name]] of modes.entries()) {
 }
 
 // Small photos: LFW images shrunk so that the face fills a tiny frame.
-const pairs = readFileSync(path.join(DATASETS, 'lfw-view1', 'pairsDevTest.txt'), 'utf8').trim().split('\n').slice(1);
-const lfw = [...new Set(pairs.map((l) => l.split('\t')).map((f) => path.join(f[0]!, `${f[0]}_${f[1]!.padStart(4, '0')}.jpg`)))].slice(0, Number(values.lfw));
+const pairs = parsePairs(readFileSync(path.join(DATASETS, 'lfw-view1', 'pairsDevTest.txt'), 'utf8')).pairs;
+const lfw = [...new Set(pairs.map((p) => p.a))].slice(0, Number(values.lfw));
 for (const size of [250, 120, 80]) {
   const counts = modes.map(() => 0);
   for (const f of lfw) {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { FaceEngine, type StageTimings } from '../src/engine/face-engine.js';
 import { WorkerPool } from '../src/engine/pool.js';
+import { parsePairs } from '../src/eval/lfw.js';
 import { decodeImage } from '../src/image/decode.js';
 
 const { values } = parseArgs({
@@ -23,13 +24,8 @@ function photos(): string[] {
   const list = [1, 2, 3, 4, 5, 6].map((i) => path.join(demo, `sample${i}.jpg`));
   const pairs = path.join(DATASETS, 'lfw-view1', 'pairsDevTest.txt');
   if (existsSync(pairs)) {
-    const names = readFileSync(pairs, 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
-    const files = new Set<string>();
-    for (const f of names) {
-      files.add(path.join(DATASETS, 'lfw-view1', 'images', f[0]!, `${f[0]}_${f[1]!.padStart(4, '0')}.jpg`));
-      if (files.size >= Number(values.lfw)) break;
-    }
-    list.push(...files);
+    const images = [...new Set(parsePairs(readFileSync(pairs, 'utf8')).pairs.map((p) => p.a))].slice(0, Number(values.lfw));
+    list.push(...images.map((f) => path.join(DATASETS, 'lfw-view1', 'images', f)));
   }
   return list;
 }

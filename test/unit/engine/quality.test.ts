@@ -1,20 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { templatePoint, type Point } from '../../../src/engine/align.js';
 import { headPose, laplacianVariance } from '../../../src/engine/quality.js';
+import { rng } from '../../helpers/random.js';
 
 const SIZE = 150;
 
-// Small deterministic PRNG (mulberry32) so failures are reproducible.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An RGB chip whose three channels all hold `grey(x, y)`. */
 function chip(grey: (x: number, y: number) => number): Float32Array {
