@@ -1,5 +1,5 @@
 import { decodeImage } from '../image/decode.js';
-import type { Candidate, DescriptorVariants, FaceEngine } from './face-engine.js';
+import type { Candidate, DescriptorVariants, Face, FaceEngine } from './face-engine.js';
 
 /** The LFW subject of one image under every pipeline that `facerec eval` compares. */
 export interface SubjectDescriptors {
@@ -9,6 +9,8 @@ export interface SubjectDescriptors {
   faces: number;
   /** The subject's descriptor under each alignment variant of the engine; null when no face was found. */
   engine: DescriptorVariants | null;
+  /** The subject's box and 68 landmarks, so that saved runs can be re-aligned without detecting again. */
+  subject: { box: Face['box']; landmarks: Face['landmarks'] } | null;
   /** Plain face-api usage: detectAllFaces(SSD, minConfidence 0.3).withFaceLandmarks().withFaceDescriptors(). */
   plain: number[] | null;
 }
@@ -51,6 +53,7 @@ export async function subjectDescriptors(engine: FaceEngine, bytes: Uint8Array):
     height: image.height,
     faces: analysis.faces.length,
     engine: subject?.variants ?? null,
+    subject: subject ? { box: subject.box, landmarks: subject.landmarks } : null,
     plain: plainSubject ? Array.from(plainSubject.descriptor) : null,
   };
 }
