@@ -1,4 +1,5 @@
 /** Face alignment math: a least-squares similarity transform from 68 landmarks to dlib's canonical chip. */
+import type { RgbImage } from '../image/decode.js';
 
 export type Point = [number, number];
 
@@ -78,11 +79,7 @@ export function chipToImage(landmarks: readonly Point[], size = CHIP_SIZE, paddi
   );
 }
 
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+export type { RgbImage };
 
 /**
  * Samples a size×size RGB chip (float 0..255) through `toImage`. Bilinear; when the chip shrinks the face by

@@ -232,16 +232,6 @@ export class FaceEngine {
     return suppress(found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8));
   }
 
-  /** One detector pass over the whole input, e.g. for the plain face-api baseline. */
-  async detectFullFrame(image: RgbImage, detector: DetectorName, minScore: number): Promise<Candidate[]> {
-    const tensor = this.rt.tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-    try {
-      return await this.runDetector(tensor, detector, minScore);
-    } finally {
-      tensor.dispose();
-    }
-  }
-
   private async runDetector(input: Tensor3D, detector: DetectorName, minScore: number): Promise<Candidate[]> {
     const { faceapi } = this.rt;
     const net = input as unknown as Parameters<typeof faceapi.nets.ssdMobilenetv1.locateFaces>[0];
