@@ -12,6 +12,27 @@ export type ErrorCode =
   | 'QUEUE_FULL'
   | 'WORKER_CRASHED'
   | 'POOL_CLOSED'
+  | 'DATABASE_UNAVAILABLE'
+  | 'DATABASE_LOCKED'
+  | 'PGVECTOR_MISSING'
+  | 'MIGRATION_CHECKSUM_MISMATCH'
+  | 'SCHEMA_TOO_NEW'
+  | 'GALLERY_NOT_FOUND'
+  | 'GALLERY_EXISTS'
+  | 'GALLERY_NOT_EMPTY'
+  | 'PERSON_NOT_FOUND'
+  | 'PERSON_AMBIGUOUS'
+  | 'FACE_NOT_FOUND'
+  | 'EXTERNAL_ID_TAKEN'
+  | 'NO_ENROLLED_FACES'
+  // Enrollment rejections, one per photo.
+  | 'MULTIPLE_FACES'
+  | 'FACE_TOO_SMALL'
+  | 'LOW_SCORE'
+  | 'BLURRY'
+  | 'EXTREME_POSE'
+  | 'DUPLICATE_IMAGE'
+  | 'INCONSISTENT_IDENTITY'
   | 'INTERNAL';
 
 /** Base class of domain errors: a stable code, a human message and structured details. */
@@ -51,6 +72,12 @@ export class ImageTooLargeError extends FacerecError {
 export class InvalidArgumentError extends FacerecError {
   constructor(message: string, details: Record<string, unknown> = {}) {
     super('INVALID_ARGUMENT', message, details);
+  }
+}
+
+export class NotFoundError extends FacerecError {
+  constructor(code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND', what: string, details: Record<string, unknown> = {}) {
+    super(code, `${what} was not found`, details);
   }
 }
 

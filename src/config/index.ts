@@ -4,6 +4,11 @@ import { FacerecError } from '../errors.js';
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 const num = (def: number) => z.coerce.number().default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+    .default(def ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
 const schema = z.object({
   FACEREC_BACKEND: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
@@ -16,6 +21,18 @@ const schema = z.object({
   FACEREC_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
   // Chosen on LFW View 1 pairsDevTrain for the shipped pipeline (README, Accuracy).
   FACEREC_THRESHOLD: num(0.59).pipe(z.number().positive().max(2)),
+  FACEREC_AMBIGUITY_MARGIN: num(0.02).pipe(z.number().min(0).max(1)),
+  FACEREC_REDUCTION: z.enum(['min', 'mean2']).default('min'),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  FACEREC_DATA_DIR: z.string().default('./data'),
+  FACEREC_MIGRATE: bool(true),
+  FACEREC_THUMBNAILS: bool(true),
+  // Enrollment quality gates (README, Enrollment): measured on the bundled datasets' enrollment photos.
+  FACEREC_ENROLL_MIN_FACE_SIZE: int(40),
+  FACEREC_ENROLL_MIN_SCORE: num(0.7).pipe(z.number().min(0).max(1)),
+  FACEREC_ENROLL_MIN_SHARPNESS: num(15).pipe(z.number().min(0)),
+  FACEREC_ENROLL_MAX_YAW: num(45).pipe(z.number().min(0).max(90)),
+  FACEREC_ENROLL_MAX_ROLL: num(45).pipe(z.number().min(0).max(180)),
 });
 
 export type Config = Readonly<{
@@ -28,7 +45,27 @@ export type Config = Readonly<{
   detector: 'ssd' | 'tiny';
   minScore: number;
   threshold: number;
+  ambiguityMargin: number;
+  reduction: 'min' | 'mean2';
+  databaseUrl: string | undefined;
+  dataDir: string;
+  migrate: boolean;
+  thumbnails: boolean;
+  enrollment: EnrollmentGates;
 }>;
+
+/** Quality a photo's face needs to be enrolled; each failed gate has its own rejection code. */
+export interface EnrollmentGates {
+  /** FACE_TOO_SMALL below this many pixels on the box's shorter side. */
+  minFaceSize: number;
+  /** LOW_SCORE below this detector score. */
+  minScore: number;
+  /** BLURRY below this Laplacian variance of the aligned chip. */
+  minSharpness: number;
+  /** EXTREME_POSE beyond these angles in degrees. */
+  maxYaw: number;
+  maxRoll: number;
+}
 
 /** Parses the environment once into a frozen config; every bad variable is listed in one error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -49,5 +86,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     detector: e.FACEREC_DETECTOR,
     minScore: e.FACEREC_MIN_SCORE,
     threshold: e.FACEREC_THRESHOLD,
+    ambiguityMargin: e.FACEREC_AMBIGUITY_MARGIN,
+    reduction: e.FACEREC_REDUCTION,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.FACEREC_DATA_DIR,
+    migrate: e.FACEREC_MIGRATE,
+    thumbnails: e.FACEREC_THUMBNAILS,
+    enrollment: Object.freeze({
+      minFaceSize: e.FACEREC_ENROLL_MIN_FACE_SIZE,
+      minScore: e.FACEREC_ENROLL_MIN_SCORE,
+      minSharpness: e.FACEREC_ENROLL_MIN_SHARPNESS,
+      maxYaw: e.FACEREC_ENROLL_MAX_YAW,
+      maxRoll: e.FACEREC_ENROLL_MAX_ROLL,
+    }),
   });
 }

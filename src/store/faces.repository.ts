@@ -1,0 +1,176 @@
+/** Faces and their descriptors: every pgvector query of facerec lives here. */
+import type { Box } from '../engine/face-engine.js';
+import type { FaceQuality } from '../engine/quality.js';
+import { NotFoundError } from '../errors.js';
+import type { Queryable } from './database.js';
+import { descriptorOf, isUuid, vectorParam } from './sql.js';
+
+export interface NewFace {
+  personId: string;
+  galleryId: string;
+  descriptor: readonly number[];
+  modelId: string;
+  box: Box;
+  score: number;
+  quality: FaceQuality;
+  imageSha256: string;
+  thumbnail: Uint8Array | null;
+}
+
+export interface FaceRecord {
+  id: string;
+  personId: string;
+  galleryId: string;
+  modelId: string;
+  box: Box;
+  score: number;
+  quality: FaceQuality;
+  imageSha256: string;
+  hasThumbnail: boolean;
+  createdAt: string;
+}
+
+/** One enrolled face near a probe descriptor. */
+export interface FaceNeighbour {
+  faceId: string;
+  personId: string;
+  name: string;
+  distance: number;
+}
+
+interface FaceRow {
+  id: string;
+  person_id: string;
+  gallery_id: string;
+  model_id: string;
+  box: number[];
+  score: number;
+  quality: FaceQuality;
+  image_sha256: string;
+  has_thumbnail: boolean;
+  created_at: Date;
+}
+
+const COLUMNS = 'id, person_id, gallery_id, model_id, box, score, quality, image_sha256, thumbnail IS NOT NULL AS has_thumbnail, created_at';
+
+const toFace = (r: FaceRow): FaceRecord => ({
+  id: r.id,
+  personId: r.person_id,
+  galleryId: r.gallery_id,
+  modelId: r.model_id,
+  box: r.box as Box,
+  score: r.score,
+  quality: r.quality,
+  imageSha256: r.image_sha256,
+  hasThumbnail: r.has_thumbnail,
+  createdAt: r.created_at.toISOString(),
+});
+
+// HNSW candidate list size per query: pgvector's default 40 is too small for top-k with a gallery filter; with
+// iterative scans (pgvector 0.8) a filtered query keeps scanning until it has its k rows. See bench/store.bench.ts.
+export const DEFAULT_EF_SEARCH = 100;
+
+export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecord> {
+  const [row] = await q.query<FaceRow>(
+    `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256, thumbnail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+    [face.personId, face.galleryId, vectorParam(face.descriptor), face.modelId, face.box, face.score, JSON.stringify(face.quality), face.imageSha256, face.thumbnail],
+  );
+  return toFace(row!);
+}
+
+export async function listFaces(q: Queryable, personId: string): Promise<FaceRecord[]> {
+  return (await q.query<FaceRow>(`SELECT ${COLUMNS} FROM faces WHERE person_id = $1 ORDER BY created_at, id`, [personId])).map(toFace);
+}
+
+export async function getFace(q: Queryable, faceId: string): Promise<FaceRecord> {
+  const row = isUuid(faceId) ? (await q.query<FaceRow>(`SELECT ${COLUMNS} FROM faces WHERE id = $1`, [faceId]))[0] : undefined;
+  if (!row) throw new NotFoundError('FACE_NOT_FOUND', `Face ${faceId}`, { faceId });
+  return toFace(row);
+}
+
+export async function getThumbnail(q: Queryable, faceId: string): Promise<Uint8Array | null> {
+  const row = isUuid(faceId) ? (await q.query<{ thumbnail: Uint8Array | null }>('SELECT thumbnail FROM faces WHERE id = $1', [faceId]))[0] : undefined;
+  if (!row) throw new NotFoundError('FACE_NOT_FOUND', `Face ${faceId}`, { faceId });
+  return row.thumbnail;
+}
+
+export async function deleteFace(q: Queryable, personId: string, faceId: string): Promise<FaceRecord> {
+  const face = await getFace(q, faceId);
+  if (face.personId !== personId) throw new NotFoundError('FACE_NOT_FOUND', `Face ${faceId} of person ${personId}`, { faceId, personId });
+  await q.query('DELETE FROM faces WHERE id = $1', [faceId]);
+  return face;
+}
+
+/** Image hashes already enrolled for a person, to refuse the same photo twice. */
+export async function imageHashes(q: Queryable, personId: string): Promise<Set<string>> {
+  return new Set((await q.query<{ image_sha256: string }>('SELECT image_sha256 FROM faces WHERE person_id = $1', [personId])).map((r) => r.image_sha256));
+}
+
+/** Distances from a probe to every face of one person, closest first. */
+export async function personDistances(q: Queryable, personId: string, modelId: string, descriptor: readonly number[]): Promise<number[]> {
+  const rows = await q.query<{ distance: number }>(
+    'SELECT descriptor <-> $1 AS distance FROM faces WHERE person_id = $2 AND model_id = $3 ORDER BY distance',
+    [vectorParam(descriptor), personId, modelId],
+  );
+  return rows.map((r) => r.distance);
+}
+
+export interface NearestQuery {
+  galleryId: string;
+  modelId: string;
+  descriptor: readonly number[];
+  /** Faces to fetch before reducing per person. */
+  limit: number;
+  /** Leave this person's faces out (the enrollment's own person). */
+  excludePersonId?: string;
+  efSearch?: number;
+  /** Exact search: a sequential scan, the ground truth for recall. */
+  exact?: boolean;
+}
+
+/**
+ * The enrolled faces nearest to a probe within one gallery and descriptor model: nearest first by `<->` with
+ * `LIMIT k`, the threshold applied afterwards by the caller. Runs in its own transaction so the HNSW settings stay local.
+ */
+export async function nearestFaces(q: Queryable, query: NearestQuery): Promise<FaceNeighbour[]> {
+  const params: unknown[] = [vectorParam(query.descriptor), query.galleryId, query.modelId, query.limit];
+  let filter = 'gallery_id = $2 AND model_id = $3';
+  if (query.excludePersonId) {
+    params.push(query.excludePersonId);
+    filter += ` AND person_id <> $${params.length}`;
+  }
+  await q.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('enable_indexscan', $2, true)", [
+    String(Math.max(query.efSearch ?? DEFAULT_EF_SEARCH, query.limit)),
+    query.exact ? 'off' : 'on',
+  ]);
+  // relaxed_order may return rows slightly out of order; the outer ORDER BY restores it.
+  return q.query<FaceNeighbour>(
+    `SELECT c.id AS "faceId", c.person_id AS "personId", p.name, c.distance
+     FROM (SELECT id, person_id, descriptor <-> $1 AS distance FROM faces WHERE ${filter} ORDER BY descriptor <-> $1 LIMIT $4) c
+     JOIN people p ON p.id = c.person_id
+     ORDER BY c.distance, c.id`,
+    params,
+  );
+}
+
+/** Every descriptor of a gallery grouped by person, for calibration. */
+export async function galleryDescriptors(q: Queryable, galleryId: string, modelId: string): Promise<Map<string, number[][]>> {
+  const rows = await q.query<{ person_id: string; descriptor: unknown }>('SELECT person_id, descriptor FROM faces WHERE gallery_id = $1 AND model_id = $2 ORDER BY person_id, id', [
+    galleryId,
+    modelId,
+  ]);
+  const byPerson = new Map<string, number[][]>();
+  for (const r of rows) {
+    const list = byPerson.get(r.person_id) ?? [];
+    list.push(descriptorOf(r.descriptor));
+    byPerson.set(r.person_id, list);
+  }
+  return byPerson;
+}
+
+/** Faces of a gallery made by another descriptor model than the current one: they need re-enrolling. */
+export async function staleFaceCount(q: Queryable, galleryId: string, modelId: string): Promise<number> {
+  const [row] = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM faces WHERE gallery_id = $1 AND model_id <> $2', [galleryId, modelId]);
+  return row?.n ?? 0;
+}

@@ -1,0 +1,66 @@
+import { FacerecError, NotFoundError } from '../errors.js';
+import type { Queryable } from './database.js';
+import { isUuid, isUniqueViolation } from './sql.js';
+
+export const DEFAULT_GALLERY = 'default';
+
+export interface Gallery {
+  id: string;
+  name: string;
+  people: number;
+  faces: number;
+  createdAt: string;
+}
+
+interface GalleryRow {
+  id: string;
+  name: string;
+  people: number;
+  faces: number;
+  created_at: Date;
+}
+
+const SELECT = `SELECT g.id, g.name, g.created_at,
+  (SELECT count(*)::int FROM people p WHERE p.gallery_id = g.id) AS people,
+  (SELECT count(*)::int FROM faces f WHERE f.gallery_id = g.id) AS faces
+  FROM galleries g`;
+
+const toGallery = (r: GalleryRow): Gallery => ({ id: r.id, name: r.name, people: r.people, faces: r.faces, createdAt: r.created_at.toISOString() });
+
+export async function listGalleries(q: Queryable): Promise<Gallery[]> {
+  return (await q.query<GalleryRow>(`${SELECT} ORDER BY g.name`)).map(toGallery);
+}
+
+/** A gallery by id or by name; GALLERY_NOT_FOUND otherwise. */
+export async function findGallery(q: Queryable, idOrName: string): Promise<Gallery> {
+  const rows = isUuid(idOrName)
+    ? await q.query<GalleryRow>(`${SELECT} WHERE g.id = $1`, [idOrName])
+    : await q.query<GalleryRow>(`${SELECT} WHERE g.name = $1`, [idOrName]);
+  const row = rows[0];
+  if (!row) throw new NotFoundError('GALLERY_NOT_FOUND', `Gallery "${idOrName}"`, { gallery: idOrName });
+  return toGallery(row);
+}
+
+export async function createGallery(q: Queryable, name: string): Promise<Gallery> {
+  try {
+    const [row] = await q.query<{ id: string }>('INSERT INTO galleries (name) VALUES ($1) RETURNING id', [name]);
+    return findGallery(q, row!.id);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new FacerecError('GALLERY_EXISTS', `A gallery named "${name}" already exists`, { name });
+    throw err;
+  }
+}
+
+/** Deletes a gallery with its people and faces; the default gallery stays, and a non-empty one needs `force`. */
+export async function deleteGallery(q: Queryable, idOrName: string, force: boolean): Promise<Gallery> {
+  const gallery = await findGallery(q, idOrName);
+  if (gallery.name === DEFAULT_GALLERY) throw new FacerecError('INVALID_ARGUMENT', 'The default gallery cannot be deleted', { gallery: gallery.id });
+  if (gallery.people > 0 && !force) {
+    throw new FacerecError('GALLERY_NOT_EMPTY', `Gallery "${gallery.name}" has ${gallery.people} people; delete them first or force it`, {
+      gallery: gallery.id,
+      people: gallery.people,
+    });
+  }
+  await q.query('DELETE FROM galleries WHERE id = $1', [gallery.id]);
+  return gallery;
+}
