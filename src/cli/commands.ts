@@ -70,7 +70,7 @@ export async function compareCommand(config: Config, a: string, b: string, opts:
   const fa = await mainFace(engine, a, bytesA);
   const fb = await mainFace(engine, b, bytesB);
   const distance = Math.round(euclidean(fa.descriptor!, fb.descriptor!) * 10000) / 10000;
-  const match = distance < opts.threshold;
+  const match = distance <= opts.threshold;
   if (opts.json) return print(JSON.stringify({ match, distance, threshold: opts.threshold }));
   print(`${match ? 'same person' : 'different people'}: distance ${distance.toFixed(4)} (threshold ${opts.threshold})`);
 }

@@ -11,6 +11,27 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   MODEL_CHECKSUM_MISMATCH: 7,
   MODEL_LOAD_FAILED: 7,
   BACKEND_UNAVAILABLE: 7,
+  // A photo that cannot be enrolled, like NO_FACE.
+  MULTIPLE_FACES: 3,
+  FACE_TOO_SMALL: 3,
+  LOW_SCORE: 3,
+  BLURRY: 3,
+  EXTREME_POSE: 3,
+  DUPLICATE_IMAGE: 3,
+  INCONSISTENT_IDENTITY: 3,
+  PERSON_NOT_FOUND: 8,
+  PERSON_AMBIGUOUS: 8,
+  GALLERY_NOT_FOUND: 8,
+  FACE_NOT_FOUND: 8,
+  NO_ENROLLED_FACES: 8,
+  DATABASE_UNAVAILABLE: 9,
+  DATABASE_LOCKED: 9,
+  PGVECTOR_MISSING: 9,
+  MIGRATION_CHECKSUM_MISMATCH: 9,
+  SCHEMA_TOO_NEW: 9,
+  GALLERY_EXISTS: 10,
+  GALLERY_NOT_EMPTY: 10,
+  EXTERNAL_ID_TAKEN: 10,
 };
 
 /** One line on stderr and the exit code for an error; unknown errors are internal (exit 1). */

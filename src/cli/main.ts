@@ -5,6 +5,16 @@ import { loadConfig } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { describeCliError } from './errors.js';
 import { annotateCommand, compareCommand, detectCommand, embedCommand, evalLfwCommand, infoCommand } from './commands.js';
+import {
+  calibrateCommand,
+  enrollCommand,
+  galleriesCommand,
+  identifyCommand,
+  importCommand,
+  migrateCommand,
+  peopleCommand,
+  verifyCommand,
+} from './store-commands.js';
 
 const config = loadConfig();
 
@@ -81,6 +91,97 @@ evalCmd
   .option('--json', 'print JSON')
   .addOption(new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers))
   .action((opts) => evalLfwCommand(config, opts));
+
+// Options of every command that uses the gallery database.
+function withDb(cmd: Command, gallery = true): Command {
+  cmd
+    .option('--db <url-or-dir>', 'a postgres:// URL, or a folder for the embedded database (default: DATABASE_URL, else FACEREC_DATA_DIR)')
+    .option('--no-migrate', 'do not apply pending migrations first')
+    .option('--json', 'print JSON');
+  if (gallery) cmd.option('-g, --gallery <name-or-id>', 'gallery', 'default');
+  return cmd;
+}
+const thresholdOption = () => new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)').argParser(number('--threshold', 0, 2));
+const workersOption = () => new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers);
+
+withDb(program.command('migrate').description('apply pending database migrations'), false).action((opts) => migrateCommand(config, opts));
+
+withDb(
+  program
+    .command('enroll')
+    .description('create a person from 1..N photos (--name), or add photos to one (--person); atomic: all or nothing')
+    .argument('<images...>', 'photos, one face each')
+    .option('--name <name>', 'the new person’s display name')
+    .option('--person <name-or-id>', 'add the photos to this existing person')
+    .option('--external-id <id>', 'your own unique id for the new person')
+    .option('--metadata <json>', 'a JSON object stored with the new person')
+    .option('--skip-rejected', 'enroll the acceptable photos and report the others, instead of failing')
+    .option('--largest-face', 'take the largest face of a photo with several')
+    .option('--force', 'enroll faces even when they look unlike the person’s other faces'),
+).action((images: string[], opts) => enrollCommand(config, images, opts));
+
+withDb(
+  program
+    .command('import')
+    .description('enroll DIR/<person name>/<photos>: one person per sub-folder; safe to run again')
+    .argument('<dir>', 'folder of person folders')
+    .option('--largest-face', 'take the largest face of a photo with several')
+    .option('--force', 'enroll faces even when they look unlike the person’s other faces')
+    .addOption(workersOption()),
+).action((dir: string, opts) => importCommand(config, dir, opts));
+
+withDb(
+  program
+    .command('identify')
+    .description('name every face of a photo that matches an enrolled person; the others are Unknown')
+    .argument('<image>', 'photo')
+    .addOption(thresholdOption())
+    .addOption(new Option('--top-k <n>', 'candidates listed per face').argParser(number('--top-k', 1, 100)).default(3))
+    .addOption(new Option('--max-faces <n>', 'look at the largest N faces only').argParser(number('--max-faces', 1, 1000)))
+    .option('--landmarks', 'include the 68 landmarks in --json')
+    .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)'),
+).action((image: string, opts) => identifyCommand(config, image, opts));
+
+withDb(
+  program
+    .command('verify')
+    .description('is the main face of a photo this enrolled person?')
+    .argument('<image>', 'photo')
+    .requiredOption('--person <name-or-id>', 'the enrolled person: id, external id or exact name')
+    .addOption(thresholdOption()),
+).action((image: string, opts) => verifyCommand(config, image, opts));
+
+const people = program.command('people').description('list, show, rename and delete enrolled people');
+withDb(people.command('list').description('list people').option('--search <text>', 'name contains')
+  .addOption(new Option('--limit <n>', 'page size').argParser(number('--limit', 1, 1000)).default(50))
+  .addOption(new Option('--offset <n>', 'skip this many').argParser(number('--offset', 0, Number.MAX_SAFE_INTEGER)).default(0)))
+  .action((opts) => peopleCommand(config, 'list', [], opts));
+withDb(people.command('show').description('show a person and their faces').argument('<person>', 'id, external id or exact name')).action((ref: string, opts) =>
+  peopleCommand(config, 'show', [ref], opts),
+);
+withDb(people.command('rename').description('rename a person').argument('<person>', 'id, external id or exact name').argument('<new-name>', 'new display name')).action(
+  (ref: string, name: string, opts) => peopleCommand(config, 'rename', [ref, name], opts),
+);
+withDb(people.command('delete').description('erase a person with every face, descriptor and thumbnail').argument('<person>', 'id, external id or exact name')).action(
+  (ref: string, opts) => peopleCommand(config, 'delete', [ref], opts),
+);
+
+const galleriesCmd = program.command('galleries').description('list, create and delete galleries');
+withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) => galleriesCommand(config, 'list', undefined, opts));
+withDb(galleriesCmd.command('create').description('create a gallery').argument('<name>', 'gallery name'), false).action((name: string, opts) =>
+  galleriesCommand(config, 'create', name, opts),
+);
+withDb(galleriesCmd.command('delete').description('delete a gallery').argument('<name-or-id>', 'gallery').option('--force', 'also when it has people (erases them)'), false).action(
+  (name: string, opts) => galleriesCommand(config, 'delete', name, opts),
+);
+
+withDb(
+  program
+    .command('calibrate')
+    .description('choose the threshold for a target false-accept rate from the gallery’s people with 2+ faces')
+    .addOption(new Option('--far <rate>', 'target false-accept rate').argParser(number('--far', 0, 1)).default(0.001))
+    .option('--plot <file>', 'write the genuine and impostor distance distributions as PNG'),
+).action((opts) => calibrateCommand(config, opts));
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -1,5 +1,6 @@
 import type { Tensor3D } from '@tensorflow/tfjs';
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
+import { encodeThumbnail } from '../image/thumbnail.js';
 import { CHIP_SIZE, chipToImage, extractChip, type Point } from './align.js';
 import { loadRuntime, type BackendChoice, type Runtime } from './backend.js';
 import { DEFAULT_MODELS_DIR, loadModels, type ModelManifest } from './models.js';
@@ -23,6 +24,8 @@ export interface AnalyzeOptions {
   mirror?: boolean;
   /** One detector pass over the whole frame: no padded retry, no tiles. Faster; misses frame-filling and small faces. */
   singlePass?: boolean;
+  /** Attach a JPEG thumbnail of each aligned face chip. */
+  thumbnails?: boolean;
 }
 
 export interface Face {
@@ -31,6 +34,8 @@ export interface Face {
   landmarks: Point[];
   quality: FaceQuality;
   descriptor?: number[];
+  /** JPEG of the aligned 150×150 chip, when asked for. */
+  thumbnail?: Uint8Array;
   /** Only for evaluation: the descriptor under each alignment variant. */
   variants?: DescriptorVariants;
 }
@@ -76,6 +81,7 @@ export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces'>>
   align: 'dlib',
   mirror: true,
   singlePass: false,
+  thumbnails: false,
 });
 
 export interface Candidate {
@@ -166,6 +172,7 @@ export class FaceEngine {
       let descriptors: number[][] | undefined;
       if (opts.descriptors && candidates.length > 0) descriptors = opts.align === 'box' ? boxDescriptors : opts.mirror ? averaged : raw.slice(0, n);
       const variants = hooks.variants ? chips.map((_, i): DescriptorVariants => ({ dlib: raw[i]!, dlibMirror: averaged[i]!, box: boxDescriptors[i]! })) : undefined;
+      const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
       timings.describe = performance.now() - t;
 
       const faces = candidates.map((c, i): Face => {
@@ -179,6 +186,7 @@ export class FaceEngine {
         const face: Face = { box: c.box.map((v) => round(v, 1)) as Box, score: quality.score, landmarks: points.map(([x, y]) => [round(x, 1), round(y, 1)]), quality };
         if (descriptors) face.descriptor = descriptors[i]!;
         if (variants) face.variants = variants[i]!;
+        if (thumbnails) face.thumbnail = thumbnails[i]!;
         return face;
       });
       return { width: image.width, height: image.height, faces, timings };

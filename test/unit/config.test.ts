@@ -25,6 +25,13 @@ describe('loadConfig', () => {
       detector: 'ssd',
       minScore: 0.5,
       threshold: 0.59,
+      ambiguityMargin: 0.02,
+      reduction: 'min',
+      databaseUrl: undefined,
+      dataDir: './data',
+      migrate: true,
+      thumbnails: true,
+      enrollment: { minFaceSize: 40, minScore: 0.5, minSharpness: 15, maxYaw: 45, maxRoll: 45 },
     });
   });
 
@@ -39,8 +46,14 @@ describe('loadConfig', () => {
       FACEREC_DETECTOR: 'tiny',
       FACEREC_MIN_SCORE: '0.7',
       FACEREC_THRESHOLD: '0.45',
+      DATABASE_URL: 'postgres://u:p@db:5432/facerec',
+      FACEREC_DATA_DIR: '/var/lib/facerec',
+      FACEREC_MIGRATE: 'false',
+      FACEREC_THUMBNAILS: '0',
+      FACEREC_REDUCTION: 'mean2',
+      FACEREC_ENROLL_MAX_YAW: '30',
     });
-    expect(config).toEqual({
+    expect(config).toMatchObject({
       backend: 'wasm',
       modelsDir: '/opt/models',
       workers: 3,
@@ -50,6 +63,12 @@ describe('loadConfig', () => {
       detector: 'tiny',
       minScore: 0.7,
       threshold: 0.45,
+      databaseUrl: 'postgres://u:p@db:5432/facerec',
+      dataDir: '/var/lib/facerec',
+      migrate: false,
+      thumbnails: false,
+      reduction: 'mean2',
+      enrollment: { maxYaw: 30, minFaceSize: 40 },
     });
   });
 
@@ -71,6 +90,8 @@ describe('loadConfig', () => {
     expect(configError({ FACEREC_MAX_IMAGE_BYTES: '0' }).code).toBe('INVALID_CONFIG');
     expect(configError({ FACEREC_MIN_SCORE: '-0.1' }).code).toBe('INVALID_CONFIG');
     expect(configError({ FACEREC_THRESHOLD: '0' }).code).toBe('INVALID_CONFIG');
+    expect(configError({ FACEREC_MIGRATE: 'maybe' }).code).toBe('INVALID_CONFIG');
+    expect(configError({ DATABASE_URL: 'mysql://x' }).code).toBe('INVALID_CONFIG');
   });
 
   it('returns a frozen object', () => {

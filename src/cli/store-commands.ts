@@ -1,0 +1,236 @@
+/** CLI commands over the gallery database: thin adapters over src/service. */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import type { Config } from '../config/index.js';
+import { FacerecError, InvalidArgumentError } from '../errors.js';
+import { decodeImage } from '../image/decode.js';
+import { renderDistancePlot } from '../render/distance-plot.js';
+import { annotateImage } from '../render/annotate.js';
+import { calibrateGallery } from '../service/calibrate.service.js';
+import { databaseTarget, openFacerec, type Facerec } from '../service/context.js';
+import { addFaces, createPerson, type EnrollResult } from '../service/enroll.service.js';
+import { identify, verify } from '../service/identify.service.js';
+import { countImport, importFolder } from '../service/import.service.js';
+import { deletePerson, galleries, listPeople, renamePerson, resolvePerson, showPerson } from '../service/people.service.js';
+import { migrate } from '../store/migrations.js';
+import { openDatabase } from '../store/database.js';
+import { findGallery } from '../store/galleries.repository.js';
+import type { Metadata } from '../store/people.repository.js';
+import { readUserFile } from './files.js';
+
+export interface DbOptions {
+  db?: string;
+  migrate: boolean;
+  gallery?: string;
+  json?: boolean;
+}
+
+const print = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+const fixed = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
+
+/** Opens the database (and the engine, when `workers` is given: 0 = this thread), runs `fn`, and closes both. */
+async function withFacerec<T>(config: Config, opts: DbOptions, workers: number | undefined, fn: (app: Facerec) => Promise<T>, queueSize?: number): Promise<T> {
+  const target = databaseTarget(config, opts.db);
+  let app: Facerec;
+  if (workers === undefined) {
+    const db = await openDatabase(target);
+    try {
+      if (opts.migrate) await migrate(db);
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    const noEngine = () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images'));
+    app = { db, config, analyzer: { analyze: noEngine, descriptorModelId: '', close: async () => {} }, close: () => db.close() };
+  } else {
+    app = await openFacerec(config, { db: target, migrate: opts.migrate, workers, ...(queueSize ? { queueSize } : {}) });
+  }
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+function parseMetadata(text: string | undefined): Metadata | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Metadata;
+  } catch {
+    // reported below
+  }
+  throw new InvalidArgumentError('--metadata must be a JSON object, e.g. \'{"team": "red"}\'');
+}
+
+export async function migrateCommand(config: Config, opts: DbOptions): Promise<void> {
+  const db = await openDatabase(databaseTarget(config, opts.db));
+  try {
+    const result = await migrate(db);
+    if (opts.json) return print(JSON.stringify({ applied: result.applied.map((m) => `${m.version}_${m.name}`), current: result.current }));
+    for (const m of result.applied) print(`applied ${String(m.version).padStart(4, '0')}_${m.name}`);
+    print(`${db.location}: schema at version ${result.current}${result.applied.length ? '' : ' (nothing to do)'}`);
+  } finally {
+    await db.close();
+  }
+}
+
+function enrollJson(result: EnrollResult) {
+  const photos = [
+    ...result.faces.map((f) => ({ index: f.index, file: f.file, status: 'accepted' as const, faceId: f.face.id, box: f.face.box, quality: f.face.quality, warnings: f.warnings })),
+    ...result.rejected.map((r) => ({ index: r.index, file: r.file, status: 'rejected' as const, code: r.code, message: r.message, details: r.details })),
+  ].sort((a, b) => a.index - b.index);
+  return { person: result.person, created: result.created, photos };
+}
+
+export async function enrollCommand(
+  config: Config,
+  images: string[],
+  opts: DbOptions & { name?: string; person?: string; externalId?: string; metadata?: string; skipRejected?: boolean; largestFace?: boolean; force?: boolean },
+): Promise<void> {
+  if (!opts.name === !opts.person) throw new InvalidArgumentError('Give either --name NAME (a new person) or --person NAME_OR_ID (add faces)');
+  const metadata = parseMetadata(opts.metadata);
+  const photos = await Promise.all(images.map(async (file) => ({ bytes: await readUserFile(file), name: file })));
+  const enrollOptions = { onReject: opts.skipRejected ? ('skip' as const) : ('fail' as const), largestFace: opts.largestFace, force: opts.force };
+  const result = await withFacerec(config, opts, photos.length > 1 ? Math.min(config.workers, photos.length) : 0, async (app) => {
+    if (opts.name) return createPerson(app, { gallery: opts.gallery, name: opts.name, externalId: opts.externalId, metadata }, photos, enrollOptions);
+    const gallery = await findGallery(app.db, opts.gallery ?? 'default');
+    const person = await resolvePerson(app.db, gallery.id, opts.person!);
+    return addFaces(app, person.id, photos, enrollOptions, gallery.id);
+  });
+  if (opts.json) return print(JSON.stringify(enrollJson(result)));
+  print(`${result.created ? 'created' : 'updated'} ${result.person.name} (${result.person.id}): ${result.faces.length} face(s) enrolled, ${result.person.faceCount} in all`);
+  for (const p of enrollJson(result).photos) {
+    if (p.status === 'accepted') {
+      print(`  accepted ${p.file}`);
+      for (const w of p.warnings) print(`    warning ${w.code}: ${w.message}`);
+    } else {
+      print(`  rejected ${p.file}: ${p.code}: ${p.message}`);
+    }
+  }
+}
+
+export async function importCommand(config: Config, dir: string, opts: DbOptions & { largestFace?: boolean; force?: boolean; workers: number }): Promise<void> {
+  const { people, photos } = await countImport(dir);
+  const bar = process.stderr.isTTY ? new SingleBar({ format: 'import [{bar}] {value}/{total} photos {percentage}% eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : undefined;
+  const t0 = performance.now();
+  const summary = await withFacerec(
+    config,
+    opts,
+    opts.workers,
+    async (app) => {
+      bar?.start(photos, 0);
+      try {
+        return await importFolder(app, dir, { gallery: opts.gallery, largestFace: opts.largestFace, force: opts.force, concurrency: opts.workers * 2, onPerson: (_p, done) => bar?.update(done) });
+      } finally {
+        bar?.stop();
+      }
+    },
+    Math.max(config.queueSize, opts.workers * 2 * 20),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  if (opts.json) return print(JSON.stringify({ ...summary, seconds }));
+  print(`${dir}: ${people} folder(s), ${photos} photo(s) in ${seconds.toFixed(1)} s`);
+  print(`  people created      ${summary.created}`);
+  print(`  faces enrolled      ${summary.enrolled}`);
+  print(`  already enrolled    ${summary.alreadyEnrolled}`);
+  print(`  photos rejected     ${summary.rejected}${summary.rejected ? ` (${Object.entries(summary.rejectedByCode).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`);
+  for (const p of summary.people) {
+    for (const r of p.rejected) print(`  rejected ${r.file ?? `${p.folder} #${r.index + 1}`}: ${r.code}: ${r.message}`);
+    if (p.error && p.rejected.length === 0) print(`  failed ${p.folder}: ${p.error.code}: ${p.error.message}`);
+  }
+}
+
+export async function identifyCommand(config: Config, image: string, opts: DbOptions & { threshold?: number; topK: number; maxFaces?: number; annotate?: string; landmarks?: boolean }): Promise<void> {
+  const ext = opts.annotate ? path.extname(opts.annotate).toLowerCase() : '';
+  if (opts.annotate && !['.jpg', '.jpeg', '.png'].includes(ext)) throw new InvalidArgumentError(`--annotate must end in .jpg, .jpeg or .png, not '${ext || opts.annotate}'`);
+  const bytes = await readUserFile(image);
+  const result = await withFacerec(config, opts, 0, (app) =>
+    identify(app, bytes, { gallery: opts.gallery, threshold: opts.threshold, topK: opts.topK, maxFaces: opts.maxFaces, includeLandmarks: opts.landmarks }),
+  );
+  if (opts.annotate) {
+    const decoded = await decodeImage(bytes, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
+    const drawn = await annotateImage(
+      decoded,
+      result.faces.map((f) => ({ box: f.box, label: f.label, distance: f.distance ?? undefined, known: f.outcome === 'match' })),
+      { format: ext === '.png' ? 'png' : 'jpeg' },
+    );
+    await writeFile(opts.annotate, drawn);
+  }
+  if (opts.json) return print(JSON.stringify({ faces: result.faces, threshold: result.threshold, gallery: result.gallery }));
+  print(`${image}: ${result.faces.length} face(s), gallery ${result.gallery.name}, threshold ${result.threshold}`);
+  result.faces.forEach((f, i) => {
+    const others = f.candidates.map((c) => `${c.person.name} ${fixed(c.distance, 3)}`).join(', ');
+    print(`  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`);
+  });
+  if (opts.annotate) print(`annotated image written to ${opts.annotate}`);
+}
+
+export async function verifyCommand(config: Config, image: string, opts: DbOptions & { person: string; threshold?: number }): Promise<void> {
+  const bytes = await readUserFile(image);
+  const result = await withFacerec(config, opts, 0, (app) => verify(app, bytes, opts.person, { gallery: opts.gallery, threshold: opts.threshold }));
+  if (opts.json) return print(JSON.stringify(result));
+  print(`${result.match ? 'match' : 'no match'}: ${image} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`);
+}
+
+export async function peopleCommand(config: Config, action: 'list' | 'show' | 'rename' | 'delete', args: string[], opts: DbOptions & { search?: string; limit: number; offset: number }): Promise<void> {
+  await withFacerec(config, opts, undefined, async (app) => {
+    if (action === 'list') {
+      const page = await listPeople(app, { gallery: opts.gallery, search: opts.search, limit: opts.limit, offset: opts.offset });
+      if (opts.json) return print(JSON.stringify({ people: page.people, total: page.total }));
+      print(`${page.total} people in gallery ${page.gallery.name}${opts.search ? ` matching "${opts.search}"` : ''}`);
+      for (const p of page.people) print(`  ${p.id}  ${p.name}  ${p.faceCount} face(s)${p.externalId ? `  external id ${p.externalId}` : ''}`);
+      return;
+    }
+    const ref = args[0]!;
+    if (action === 'show') {
+      const person = await showPerson(app, ref, opts.gallery);
+      if (opts.json) return print(JSON.stringify(person));
+      print(`${person.name} (${person.id})${person.externalId ? `, external id ${person.externalId}` : ''}, ${person.faces.length} face(s)`);
+      print(`  metadata ${JSON.stringify(person.metadata)}`);
+      for (const f of person.faces) print(`  face ${f.id}  box [${f.box.map(Math.round).join(', ')}]  size ${f.quality.size}px  sharpness ${f.quality.sharpness}  ${f.createdAt}`);
+      return;
+    }
+    if (action === 'rename') {
+      const person = await renamePerson(app, ref, { name: args[1]! }, opts.gallery);
+      return opts.json ? print(JSON.stringify(person)) : print(`renamed ${person.id} to ${person.name}`);
+    }
+    const person = await deletePerson(app, ref, opts.gallery);
+    return opts.json ? print(JSON.stringify({ deleted: person })) : print(`deleted ${person.name} (${person.id}) and ${person.faceCount} face(s)`);
+  });
+}
+
+export async function galleriesCommand(config: Config, action: 'list' | 'create' | 'delete', name: string | undefined, opts: DbOptions & { force?: boolean }): Promise<void> {
+  await withFacerec(config, opts, undefined, async (app) => {
+    if (action === 'list') {
+      const list = await galleries.list(app);
+      if (opts.json) return print(JSON.stringify({ galleries: list }));
+      for (const g of list) print(`  ${g.id}  ${g.name}  ${g.people} people, ${g.faces} face(s)`);
+      return;
+    }
+    if (action === 'create') {
+      const g = await galleries.create(app, name!);
+      return opts.json ? print(JSON.stringify(g)) : print(`created gallery ${g.name} (${g.id})`);
+    }
+    const g = await galleries.delete(app, name!, opts.force);
+    return opts.json ? print(JSON.stringify({ deleted: g })) : print(`deleted gallery ${g.name} with ${g.people} people and ${g.faces} face(s)`);
+  });
+}
+
+export async function calibrateCommand(config: Config, opts: DbOptions & { far: number; plot?: string }): Promise<void> {
+  const report = await withFacerec(config, opts, 0, (app) => calibrateGallery(app, { gallery: opts.gallery, far: opts.far }));
+  if (opts.plot) await writeFile(opts.plot, await renderDistancePlot({ genuine: report.genuine, impostor: report.impostor, threshold: report.threshold }, { title: `Gallery ${report.gallery.name}` }));
+  const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+  if (opts.json) {
+    const { genuine, impostor, ...rest } = report;
+    return print(JSON.stringify({ ...rest, genuinePairs: genuine.length, impostorPairs: impostor.length }));
+  }
+  print(`gallery ${report.gallery.name}: ${report.people} people, ${report.faces} faces; ${report.genuine.length} genuine and ${report.impostor.length} impostor comparisons`);
+  print(`  threshold for FAR ${pct(report.far)}: ${report.threshold.toFixed(4)}  (TAR ${pct(report.tar)}, FAR achieved ${pct(report.achievedFar)})`);
+  print(`  current threshold ${report.current.threshold}: TAR ${pct(report.current.tar)}, FAR ${pct(report.current.far)}`);
+  print(`  set FACEREC_THRESHOLD=${report.threshold.toFixed(4)} to use it`);
+  if (opts.plot) print(`distance distributions written to ${opts.plot}`);
+}

@@ -1,0 +1,84 @@
+/** What every use case needs: the database, the face analyzer and the configuration. */
+import type { Config } from '../config/index.js';
+import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
+import { FaceEngine } from '../engine/face-engine.js';
+import { WorkerPool } from '../engine/pool.js';
+import { migrate } from '../store/migrations.js';
+import { openDatabase, type Database, type DatabaseTarget } from '../store/database.js';
+
+/** Face analysis, in a worker pool (service, import) or on the calling thread (one-shot CLI commands). */
+export interface Analyzer {
+  analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis>;
+  /** The descriptor space of what `analyze` returns; stored with every face. */
+  readonly descriptorModelId: string;
+  close(): Promise<void>;
+}
+
+export interface ServiceContext {
+  readonly db: Database;
+  readonly analyzer: Analyzer;
+  readonly config: Config;
+}
+
+export function poolAnalyzer(pool: WorkerPool): Analyzer {
+  return {
+    analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }),
+    descriptorModelId: pool.info.descriptorModelId,
+    close: () => pool.close(),
+  };
+}
+
+export function engineAnalyzer(engine: FaceEngine): Analyzer {
+  return {
+    analyze: (bytes, options = {}) => engine.analyzeBytes(bytes, options),
+    descriptorModelId: engine.info().descriptorModelId,
+    close: async () => {},
+  };
+}
+
+/** The database named by `--db` (a postgres:// URL or a directory), else DATABASE_URL, else PGlite in the data directory. */
+export function databaseTarget(config: Config, override?: string): DatabaseTarget {
+  const chosen = override ?? config.databaseUrl;
+  if (chosen && /^postgres(ql)?:\/\//.test(chosen)) return { url: chosen };
+  return { dataDir: chosen ?? config.dataDir };
+}
+
+export interface OpenOptions {
+  db?: DatabaseTarget;
+  /** Apply pending migrations first (default: config.migrate). */
+  migrate?: boolean;
+  /** Worker threads; 0 analyzes on the calling thread. Default: config.workers. */
+  workers?: number;
+  /** Requests waiting for a worker (default: config.queueSize); bulk imports queue more. */
+  queueSize?: number;
+}
+
+export interface Facerec extends ServiceContext {
+  close(): Promise<void>;
+}
+
+/** Opens the database (migrated unless told not to) and the analyzer. */
+export async function openFacerec(config: Config, options: OpenOptions = {}): Promise<Facerec> {
+  const db = await openDatabase(options.db ?? databaseTarget(config));
+  try {
+    if (options.migrate ?? config.migrate) await migrate(db);
+    const workers = options.workers ?? config.workers;
+    const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
+    const analyzer =
+      workers > 0
+        ? poolAnalyzer(await WorkerPool.start({ size: workers, queueSize: options.queueSize ?? config.queueSize, backend: config.backend, modelsDir: config.modelsDir, limits }))
+        : engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
+    return {
+      db,
+      analyzer,
+      config,
+      close: async () => {
+        await analyzer.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

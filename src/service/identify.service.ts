@@ -1,0 +1,113 @@
+/** Identification (1:N against a gallery) and verification (1:1 against one enrolled person). */
+import type { Point } from '../engine/align.js';
+import type { Box, Face } from '../engine/face-engine.js';
+import type { FaceQuality } from '../engine/quality.js';
+import { FacerecError, NoFaceError } from '../errors.js';
+import { confidenceOf } from '../match/confidence.js';
+import { matchFaces, type FaceMatch } from '../match/identify.js';
+import { reducePerPerson } from '../match/reduce.js';
+import { nearestFaces, personDistances } from '../store/faces.repository.js';
+import { findGallery } from '../store/galleries.repository.js';
+import type { ServiceContext } from './context.js';
+import { resolvePerson } from './people.service.js';
+
+export interface IdentifyOptions {
+  gallery?: string;
+  /** Same person at or below this distance; default: the configured threshold. */
+  threshold?: number;
+  /** Candidates listed per face. */
+  topK?: number;
+  /** Look at the largest N faces only. */
+  maxFaces?: number;
+  /** Ignore faces smaller than this (shorter box side, px). */
+  minFaceSize?: number;
+  includeLandmarks?: boolean;
+}
+
+export interface IdentifiedFace extends FaceMatch {
+  box: Box;
+  score: number;
+  quality: FaceQuality;
+  landmarks?: Point[];
+}
+
+export interface IdentifyResult {
+  width: number;
+  height: number;
+  gallery: { id: string; name: string };
+  threshold: number;
+  faces: IdentifiedFace[];
+}
+
+export const DEFAULT_TOP_K = 3;
+// Faces fetched per probe before reducing per person: enough for mean2 to see each near person's two closest faces.
+const NEIGHBOURS_PER_CANDIDATE = 8;
+const MIN_NEIGHBOURS = 32;
+
+async function facesOf(ctx: ServiceContext, bytes: Uint8Array, options: { maxFaces?: number; minFaceSize?: number }): Promise<{ width: number; height: number; faces: Face[] }> {
+  const analysis = await ctx.analyzer.analyze(bytes, { descriptors: true, detector: ctx.config.detector, minScore: ctx.config.minScore, ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}) });
+  const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
+  if (faces.length === 0) throw new NoFaceError('the photo', analysis.faces.length > 0 ? { smallerThan: options.minFaceSize } : {});
+  return { width: analysis.width, height: analysis.height, faces };
+}
+
+/** Names every face of a photo that matches an enrolled person of the gallery; the rest are Unknown. */
+export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: IdentifyOptions = {}): Promise<IdentifyResult> {
+  const threshold = options.threshold ?? ctx.config.threshold;
+  const topK = options.topK ?? DEFAULT_TOP_K;
+  const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
+  const { width, height, faces } = await facesOf(ctx, bytes, options);
+  const limit = Math.max(MIN_NEIGHBOURS, topK * NEIGHBOURS_PER_CANDIDATE);
+  const perFace = await ctx.db.transaction(async (tx) => {
+    const out = [];
+    for (const face of faces) {
+      const hits = await nearestFaces(tx, { galleryId: gallery.id, modelId: ctx.analyzer.descriptorModelId, descriptor: face.descriptor!, limit });
+      out.push(reducePerPerson(hits, ctx.config.reduction));
+    }
+    return out;
+  });
+  const matches = matchFaces(perFace, { threshold, ambiguityMargin: ctx.config.ambiguityMargin, topK });
+  return {
+    width,
+    height,
+    gallery: { id: gallery.id, name: gallery.name },
+    threshold,
+    faces: faces.map((face, i) => ({
+      box: face.box,
+      score: face.score,
+      quality: face.quality,
+      ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
+      ...matches[i]!,
+    })),
+  };
+}
+
+export interface VerifyResult {
+  match: boolean;
+  distance: number;
+  threshold: number;
+  confidence: number;
+  person: { id: string; name: string };
+  /** The face of the photo that was compared: the largest. */
+  box: Box;
+}
+
+/** Is the main (largest) face of the photo this enrolled person? */
+export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: string, options: { gallery?: string; threshold?: number } = {}): Promise<VerifyResult> {
+  const threshold = options.threshold ?? ctx.config.threshold;
+  const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
+  const person = await resolvePerson(ctx.db, gallery.id, personRef);
+  const modelId = ctx.analyzer.descriptorModelId;
+  const { faces } = await facesOf(ctx, bytes, {});
+  const face = faces[0]!;
+  const distances = await personDistances(ctx.db, person.id, modelId, face.descriptor!);
+  if (distances.length === 0) {
+    throw new FacerecError('NO_ENROLLED_FACES', `${person.name} has no enrolled faces${person.faceCount > 0 ? ' from the current model; enroll them again' : ''}`, { personId: person.id });
+  }
+  const [reduced] = reducePerPerson(
+    distances.map((distance, i) => ({ faceId: String(i), personId: person.id, name: person.name, distance })),
+    ctx.config.reduction,
+  );
+  const distance = reduced!.distance;
+  return { match: distance <= threshold, distance, threshold, confidence: confidenceOf(distance), person: { id: person.id, name: person.name }, box: face.box };
+}

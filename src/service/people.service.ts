@@ -1,0 +1,75 @@
+/** People and galleries: listing, lookup, renaming and erasure. */
+import { FacerecError, NotFoundError } from '../errors.js';
+import type { Queryable } from '../store/database.js';
+import { deleteFace, listFaces, type FaceRecord } from '../store/faces.repository.js';
+import { createGallery, deleteGallery, findGallery, listGalleries, type Gallery } from '../store/galleries.repository.js';
+import {
+  deletePerson as deletePersonRow,
+  findPeopleByName,
+  findPersonByExternalId,
+  getPerson,
+  listPeople as listPeopleRows,
+  updatePerson,
+  type PeoplePage,
+  type Person,
+  type PersonPatch,
+} from '../store/people.repository.js';
+import { isUuid } from '../store/sql.js';
+import type { ServiceContext } from './context.js';
+
+/** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
+export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
+  if (isUuid(ref)) return getPerson(q, ref, { galleryId });
+  const byExternal = await findPersonByExternalId(q, galleryId, ref);
+  if (byExternal) return byExternal;
+  const named = await findPeopleByName(q, galleryId, ref);
+  if (named.length === 1) return named[0]!;
+  if (named.length > 1) {
+    throw new FacerecError('PERSON_AMBIGUOUS', `${named.length} people are named "${ref}"; use an id`, { name: ref, ids: named.map((p) => p.id) });
+  }
+  throw new NotFoundError('PERSON_NOT_FOUND', `Person "${ref}"`, { person: ref });
+}
+
+export interface PersonDetail extends Person {
+  faces: FaceRecord[];
+}
+
+export async function showPerson(ctx: ServiceContext, ref: string, gallery?: string): Promise<PersonDetail> {
+  const g = await findGallery(ctx.db, gallery ?? 'default');
+  const person = await resolvePerson(ctx.db, g.id, ref);
+  return { ...person, faces: await listFaces(ctx.db, person.id) };
+}
+
+export async function listPeople(ctx: ServiceContext, options: { gallery?: string; search?: string; limit?: number; offset?: number } = {}): Promise<PeoplePage & { gallery: Gallery }> {
+  const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
+  const page = await listPeopleRows(ctx.db, gallery.id, { search: options.search, limit: options.limit ?? 50, offset: options.offset ?? 0 });
+  return { ...page, gallery };
+}
+
+export async function renamePerson(ctx: ServiceContext, ref: string, patch: PersonPatch, gallery?: string): Promise<Person> {
+  return ctx.db.transaction(async (tx) => {
+    const g = await findGallery(tx, gallery ?? 'default');
+    const person = await resolvePerson(tx, g.id, ref);
+    return updatePerson(tx, person.id, patch);
+  });
+}
+
+/** Erasure: the person, every face, descriptor and thumbnail, in one transaction. */
+export async function deletePerson(ctx: ServiceContext, ref: string, gallery?: string): Promise<Person> {
+  return ctx.db.transaction(async (tx) => {
+    const g = await findGallery(tx, gallery ?? 'default');
+    const person = await resolvePerson(tx, g.id, ref);
+    return deletePersonRow(tx, person.id);
+  });
+}
+
+export async function removeFace(ctx: ServiceContext, personId: string, faceId: string): Promise<FaceRecord> {
+  return ctx.db.transaction((tx) => deleteFace(tx, personId, faceId));
+}
+
+export const galleries = {
+  list: (ctx: ServiceContext) => listGalleries(ctx.db),
+  get: (ctx: ServiceContext, ref: string) => findGallery(ctx.db, ref),
+  create: (ctx: ServiceContext, name: string) => createGallery(ctx.db, name),
+  delete: (ctx: ServiceContext, ref: string, force = false) => ctx.db.transaction((tx) => deleteGallery(tx, ref, force)),
+};
