@@ -4,14 +4,18 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
-import { DEFAULT_ANALYZE_OPTIONS, FaceEngine, type DetectorName, type Face } from '../engine/face-engine.js';
+import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId, FaceEngine, type DetectorName, type Face } from '../engine/face-engine.js';
+import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
 import { WorkerPool } from '../engine/pool.js';
 import { FacerecError, NoFaceError } from '../errors.js';
 import { euclidean } from '../eval/lfw.js';
+import { runIdentificationEval, type IdentificationRates, type SplitResult } from '../eval/identification.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
 import { decodeImage } from '../image/decode.js';
 import { annotateImage } from '../render/annotate.js';
 import { renderRocPlot } from '../render/roc-plot.js';
+import { databaseTarget } from '../service/context.js';
+import { openDatabase, type Database } from '../store/database.js';
 import { readUserFile } from './files.js';
 
 const print = (text: string): void => {
@@ -175,4 +179,96 @@ export async function evalLfwCommand(config: Config, opts: { pairs: string; root
   const shipped = result.pipelines.find((p) => p.shipped)!;
   print(`* shipped pipeline; suggested threshold ${shipped.report.threshold.toFixed(4)}; at the configured FACEREC_THRESHOLD ${config.threshold} its accuracy is ${pct(shipped.accuracyAtConfigured)}`);
   if (opts.plot) print(`ROC plot written to ${opts.plot}`);
+}
+
+const IDENTIFY_COLUMNS: Array<[label: string, width: number, value: (r: IdentificationRates) => string]> = [
+  ['rank-1', 8, (r) => pct(r.rank1)],
+  ['DIR', 8, (r) => pct(r.dir)],
+  ['mis-id', 7, (r) => pct(r.misidentification)],
+  ['FNIR', 7, (r) => pct(r.fnir)],
+  ['FPIR', 7, (r) => pct(r.fpir)],
+  ['amb mated', 10, (r) => pct(r.ambiguousMated)],
+  ['amb non-m', 10, (r) => pct(r.ambiguousNonMated)],
+];
+
+function printSplit(split: SplitResult, threshold: number): void {
+  const { people, probes } = split;
+  const photos = split.photosPerPerson === 1 ? '1 photo' : `${split.photosPerPerson} photos`;
+  print('');
+  print(`Split ${split.split}: ${photos} enrolled per person (the lowest-numbered)`);
+  print(
+    `  ${people.enrolled} people enrolled` +
+      (people.notEnrolled.length ? `, ${people.notEnrolled.length} not (a gallery photo without a face: ${people.notEnrolled.join(', ')}; their ${probes.ofNotEnrolled} other photo(s) left out)` : '') +
+      (people.leftOut ? `, ${people.leftOut} people with ${split.photosPerPerson === 2 ? 'exactly 2' : `2 to ${split.photosPerPerson}`} images left out (too few to enrol and probe)` : ''),
+  );
+  print(`  ${probes.mated} mated probes (${probes.matedWithoutFace} without a face: misses), ${probes.nonMated} non-mated probes (${probes.nonMatedWithoutFace} without a face)`);
+  print(`  enrolled in ${split.seconds.enroll.toFixed(1)} s, ${probes.mated + probes.nonMated} probes searched in ${split.seconds.search.toFixed(1)} s`);
+  print(`  ${'reduction'.padEnd(10)} ${'at'.padEnd(11)} ${'threshold'.padStart(9)} ${IDENTIFY_COLUMNS.map(([label, w]) => label.padStart(w)).join(' ')}`);
+  for (const r of split.reductions) {
+    const rows: Array<[string, number, IdentificationRates]> = [
+      ['configured', threshold, r.atThreshold],
+      ...r.atFpir.map((p): [string, number, IdentificationRates] => [`FPIR ${p.targetFpir * 100}%`, p.threshold, p.rates]),
+    ];
+    for (const [at, t, rates] of rows) {
+      print(`  ${r.reduction.padEnd(10)} ${at.padEnd(11)} ${t.toFixed(4).padStart(9)} ${IDENTIFY_COLUMNS.map(([, w, value]) => value(rates).padStart(w)).join(' ')}`);
+    }
+  }
+  if (split.photosPerPerson === 1) print('  min and mean2 are equal here: with one face per person the mean of the closest two is the closest; only split B can tell them apart');
+}
+
+export async function evalIdentifyCommand(config: Config, opts: { root: string; load?: string; db?: string; json?: boolean; workers: number }): Promise<void> {
+  if (opts.load) await readUserFile(opts.load);
+  const pool = opts.load ? undefined : await poolFor(config, opts.workers);
+  let db: Database | undefined;
+  let bar: ReturnType<typeof progress> | undefined;
+  let result;
+  try {
+    // The descriptors' model, stored with the enrolled faces as the service does.
+    const modelId =
+      pool?.info.descriptorModelId ??
+      descriptorModelId((await readManifest(config.modelsDir ?? DEFAULT_MODELS_DIR)).models.faceRecognitionNet.id, DEFAULT_ANALYZE_OPTIONS.align, DEFAULT_ANALYZE_OPTIONS.mirror);
+    if (opts.db) db = await openDatabase(databaseTarget(config, opts.db));
+    result = await runIdentificationEval({
+      root: opts.root,
+      ...(opts.load ? { load: opts.load } : {}),
+      ...(pool ? { pool } : {}),
+      ...(db ? { db } : {}),
+      threshold: config.threshold,
+      ambiguityMargin: config.ambiguityMargin,
+      modelId,
+      onPhase: (label, total) => {
+        bar?.stop();
+        bar = progress(label);
+        bar.start(total);
+      },
+      onProgress: (done) => bar?.update(done),
+    });
+  } finally {
+    bar?.stop();
+    await pool?.close();
+    await db?.close();
+  }
+  if (opts.json) return print(JSON.stringify(result, null, 2));
+
+  const source = opts.load ? `descriptors loaded from ${opts.load}` : `descriptors computed in ${result.seconds.descriptors.toFixed(0)} s`;
+  const where = opts.db ? `${result.database.kind} ${result.database.location}` : `${result.database.kind} in a temporary directory`;
+  print(`LFW open-set identification: ${result.images} images (${result.imagesWithoutFace} without a face), ${source}; ${where}; ${result.seconds.total.toFixed(1)} s in all`);
+  if (result.unreadable.length) print(`unreadable images (counted as without a face): ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
+  if (result.ignoredFiles) print(`${result.ignoredFiles} file(s) not named Name/Name_NNNN.jpg were left out`);
+  print(
+    `threshold ${result.threshold} (FACEREC_THRESHOLD), ambiguity margin ${result.ambiguityMargin} (FACEREC_AMBIGUITY_MARGIN), ` +
+      `${result.neighbours} nearest faces per probe, reduction in use: ${config.reduction} (FACEREC_REDUCTION)`,
+  );
+  for (const split of result.splits) printSplit(split, result.threshold);
+  print('');
+  print('rank-1: closest person right, whatever the threshold. DIR: matched to the right person. mis-id: matched to a wrong one. FNIR = 1 − DIR.');
+  print('FPIR: a never-enrolled person matched to anyone. amb: ambiguous (two people within the margin), reported as Unknown.');
+  const b = result.splits.find((s) => s.photosPerPerson === 2);
+  if (b) {
+    const verdict = (c: SplitResult['comparison']['atFpir1']) =>
+      `${c.better ?? 'neither'}${c.better ? ' is better' : ' (a tie)'} (DIR min ${pct(c.min)}, mean2 ${pct(c.mean2)}; ` +
+      `${c.onlyMin} probe(s) right only with min, ${c.onlyMean2} only with mean2, McNemar p = ${c.pValue.toFixed(2)}${c.pValue >= 0.05 ? ', not significant' : ''})`;
+    const fpir = (r: SplitResult['reductions'][number]) => `${r.reduction} ${pct(r.atThreshold.fpir)}`;
+    print(`Split B, by DIR: at FPIR 1% ${verdict(b.comparison.atFpir1)}; at the configured threshold ${result.threshold} ${verdict(b.comparison.atThreshold)}, FPIR ${b.reductions.map(fpir).join(', ')}`);
+  }
 }

@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgume
 import { loadConfig } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { describeCliError } from './errors.js';
-import { annotateCommand, compareCommand, detectCommand, embedCommand, evalLfwCommand, infoCommand } from './commands.js';
+import { annotateCommand, compareCommand, detectCommand, embedCommand, evalIdentifyCommand, evalLfwCommand, infoCommand } from './commands.js';
 import {
   calibrateCommand,
   enrollCommand,
@@ -91,6 +91,15 @@ evalCmd
   .option('--json', 'print JSON')
   .addOption(new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers))
   .action((opts) => evalLfwCommand(config, opts));
+evalCmd
+  .command('identify')
+  .description('open-set identification on LFW through the store: rank-1, DIR, FPIR, ambiguity, for min and mean2, with 1 and 2 enrolled photos')
+  .requiredOption('--root <dir>', 'the images folder holding Name/Name_NNNN.jpg')
+  .option('--load <file>', 'use descriptors saved by `facerec eval lfw --save` instead of computing them')
+  .option('--db <url-or-dir>', 'a postgres:// URL (or a folder for the embedded database) to run in; default: a throwaway PGlite in a temporary directory')
+  .option('--json', 'print JSON')
+  .addOption(new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers))
+  .action((opts) => evalIdentifyCommand(config, opts));
 
 // Options of every command that uses the gallery database.
 function withDb(cmd: Command, gallery = true): Command {

@@ -22,7 +22,8 @@ export interface LfwEvalResult {
   pipelines: PipelineResult[];
 }
 
-type Subjects = Map<string, SubjectDescriptors | null>;
+/** Each image's subject descriptors, keyed by its path relative to the images root; null when it could not be read. */
+export type Subjects = Map<string, SubjectDescriptors | null>;
 
 const PIPELINES: Array<{ name: string; shipped: boolean; pick: (s: SubjectDescriptors) => number[] | null | undefined }> = [
   { name: 'plain face-api (SSD 0.3, box crop)', shipped: false, pick: (s) => s.plain },
@@ -31,8 +32,31 @@ const PIPELINES: Array<{ name: string; shipped: boolean; pick: (s: SubjectDescri
   { name: 'engine, dlib chip + mirror', shipped: DEFAULT_ANALYZE_OPTIONS.mirror, pick: (s) => s.engine?.dlibMirror },
 ];
 
-/** Computes (or loads) the subject descriptors of every image in the pairs, with `concurrency` requests in flight. */
-async function computeSubjects(pool: WorkerPool, root: string, files: string[], save: string | undefined, onProgress: (done: number) => void): Promise<{ subjects: Subjects; unreadable: string[] }> {
+const SHIPPED = PIPELINES.find((p) => p.shipped)!;
+
+/** The subject's descriptor under the shipped pipeline (what the service stores and searches); null without a face. */
+export function shippedDescriptor(subject: SubjectDescriptors | null | undefined): number[] | null {
+  return (subject && SHIPPED.pick(subject)) ?? null;
+}
+
+/**
+ * Computes the subject descriptors of `files` (relative to `root`) on the pool, two requests per worker in flight,
+ * optionally saving them as JSONL for `loadSubjects`. Shared by `eval lfw` and `eval identify`.
+ */
+export async function computeSubjects(options: {
+  pool: WorkerPool;
+  root: string;
+  files: readonly string[];
+  save?: string;
+  onStart?: (images: number) => void;
+  onProgress?: (done: number) => void;
+}): Promise<{ subjects: Subjects; unreadable: string[] }> {
+  const { pool, root, files, save } = options;
+  const onProgress = options.onProgress ?? (() => {});
+  if (files.length > 0 && !existsSync(path.join(root, files[0]!))) {
+    throw new FacerecError('FILE_NOT_FOUND', `${path.join(root, files[0]!)} does not exist: is --root the folder that holds the Name/ folders?`, { root });
+  }
+  options.onStart?.(files.length);
   const subjects: Subjects = new Map();
   const unreadable: string[] = [];
   const out = save ? createWriteStream(save) : undefined;
@@ -57,7 +81,8 @@ async function computeSubjects(pool: WorkerPool, root: string, files: string[], 
   return { subjects, unreadable };
 }
 
-async function loadSubjects(file: string): Promise<Subjects> {
+/** Reads descriptors saved by `computeSubjects` (`facerec eval lfw --save`). */
+export async function loadSubjects(file: string): Promise<Subjects> {
   const subjects: Subjects = new Map();
   for (const line of (await readFile(file, 'utf8')).split('\n')) {
     if (!line.trim()) continue;
@@ -99,11 +124,7 @@ export async function runLfwEval(options: {
     subjects = await loadSubjects(options.load);
   } else {
     if (!options.pool) throw new Error('runLfwEval needs a pool unless descriptors are loaded');
-    if (!existsSync(path.join(options.root, files[0]!))) {
-      throw new FacerecError('FILE_NOT_FOUND', `${path.join(options.root, files[0]!)} does not exist: is --root the folder that holds the Name/ folders?`, { root: options.root });
-    }
-    options.onStart?.(files.length);
-    ({ subjects, unreadable } = await computeSubjects(options.pool, options.root, files, options.save, options.onProgress ?? (() => {})));
+    ({ subjects, unreadable } = await computeSubjects({ ...options, pool: options.pool, files }));
   }
   const pipelines = PIPELINES.map(({ name, shipped, pick }) => {
     const scored = score(test.pairs, subjects, pick);

@@ -44,6 +44,9 @@ export const DEFAULT_TOP_K = 3;
 const NEIGHBOURS_PER_CANDIDATE = 8;
 const MIN_NEIGHBOURS = 32;
 
+/** Enrolled faces fetched per probe face for `topK` candidates; `eval identify` searches with the same limit. */
+export const neighbourLimit = (topK: number): number => Math.max(MIN_NEIGHBOURS, topK * NEIGHBOURS_PER_CANDIDATE);
+
 async function facesOf(ctx: ServiceContext, bytes: Uint8Array, options: { maxFaces?: number; minFaceSize?: number }): Promise<{ width: number; height: number; faces: Face[] }> {
   const analysis = await ctx.analyzer.analyze(bytes, { descriptors: true, detector: ctx.config.detector, minScore: ctx.config.minScore, ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}) });
   const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
@@ -57,7 +60,7 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   const topK = options.topK ?? DEFAULT_TOP_K;
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const { width, height, faces } = await facesOf(ctx, bytes, options);
-  const limit = Math.max(MIN_NEIGHBOURS, topK * NEIGHBOURS_PER_CANDIDATE);
+  const limit = neighbourLimit(topK);
   const perFace = await ctx.db.transaction(async (tx) => {
     const out = [];
     for (const face of faces) {
