@@ -92,7 +92,7 @@ class PostgresDatabase implements Database {
   ) {}
 
   static async open(url: string): Promise<PostgresDatabase> {
-    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+    const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 });
     // An idle client losing its server (restart, failover) must not crash the process; the next checkout reconnects.
     pool.on('error', () => {});
     const db = new PostgresDatabase(pool, redact(url));
@@ -181,25 +181,40 @@ function isAlive(pid: number): boolean {
   }
 }
 
+// Directories this process holds open: a lock file with our own pid is stale only if we do not hold it (pid reuse).
+const heldDataDirs = new Set<string>();
+
+function lockedError(dir: string, holder: number, who: string): FacerecError {
+  return new FacerecError(
+    'DATABASE_LOCKED',
+    `The embedded database in ${dir} is in use by ${who} (pid ${holder}). ` + 'Stop it, use its HTTP API, or point both at PostgreSQL with DATABASE_URL.',
+    { dataDir: dir, pid: holder },
+  );
+}
+
 /** PGlite is single-process: a second process on the same directory would corrupt it, so the directory is locked. */
 function lockDataDir(dir: string): () => void {
+  const key = path.resolve(dir);
+  // Two PGlite instances of one process on one directory corrupt it just the same.
+  if (heldDataDirs.has(key)) throw lockedError(dir, process.pid, 'this process already');
   const file = path.join(dir, LOCK_FILE);
   try {
     writeFileSync(file, String(process.pid), { flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const holder = Number(readFileSync(file, 'utf8'));
-    if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-      throw new FacerecError(
-        'DATABASE_LOCKED',
-        `The embedded database in ${dir} is in use by another facerec process (pid ${holder}). ` +
-          'Stop it, use its HTTP API, or point both at PostgreSQL with DATABASE_URL.',
-        { dataDir: dir, pid: holder },
-      );
-    }
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) throw lockedError(dir, holder, 'another facerec process');
     writeFileSync(file, String(process.pid)); // a stale lock from a process that died
   }
-  return () => rmSync(file, { force: true });
+  heldDataDirs.add(key);
+  let held = true;
+  // Once only: a second close() must not release a lock that a later open of the same directory took.
+  return () => {
+    if (!held) return;
+    held = false;
+    heldDataDirs.delete(key);
+    rmSync(file, { force: true });
+  };
 }
 
 class PgliteDatabase implements Database {

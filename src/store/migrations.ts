@@ -28,9 +28,12 @@ export interface MigrationResult {
   current: number;
 }
 
+/** The file name a migration was read from, e.g. 0001_initial.sql. */
+export const migrationFile = (m: { version: number; name: string }): string => `${String(m.version).padStart(4, '0')}_${m.name}.sql`;
+
 export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
-  return Promise.all(
+  const migrations = await Promise.all(
     files.map(async (file) => {
       const m = FILE_NAME.exec(file);
       if (!m) throw new FacerecError('INVALID_CONFIG', `Migration file ${file} must be named NNNN_name.sql`, { file });
@@ -38,6 +41,14 @@ export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migr
       return { version: Number(m[1]), name: m[2] as string, sql, checksum: createHash('sha256').update(sql).digest('hex') };
     }),
   );
+  // Two files with one number would both run, and the second would fail on schema_migrations' primary key.
+  migrations.forEach((m, i) => {
+    const previous = migrations[i - 1];
+    if (previous?.version === m.version) {
+      throw new FacerecError('INVALID_CONFIG', `Migrations ${migrationFile(previous)} and ${migrationFile(m)} have the same number`, { version: m.version });
+    }
+  });
+  return migrations;
 }
 
 /** Brings the schema up to date in one transaction; idempotent, and safe when several processes start at once. */
@@ -63,7 +74,7 @@ export async function migrate(db: Database, dir = DEFAULT_MIGRATIONS_DIR): Promi
       if (file.checksum !== row.checksum) {
         throw new FacerecError(
           'MIGRATION_CHECKSUM_MISMATCH',
-          `Migration ${row.version}_${row.name}.sql was changed after it was applied; restore it and add a new migration instead`,
+          `Migration ${migrationFile(row)} was changed after it was applied; restore it and add a new migration instead`,
           { version: row.version, expected: row.checksum, actual: file.checksum },
         );
       }

@@ -95,7 +95,8 @@ export async function findPersonByExternalId(q: Queryable, galleryId: string, ex
 export async function listPeople(q: Queryable, galleryId: string, options: { search?: string; limit: number; offset: number }): Promise<PeoplePage> {
   const where = options.search ? 'p.gallery_id = $1 AND p.name ILIKE $2' : 'p.gallery_id = $1';
   const params: unknown[] = options.search ? [galleryId, likePattern(options.search)] : [galleryId];
-  const rows = await q.query<PersonRow>(`${SELECT} WHERE ${where} ORDER BY lower(p.name), p.created_at, p.id LIMIT ${options.limit} OFFSET ${options.offset}`, params);
+  const page = params.length;
+  const rows = await q.query<PersonRow>(`${SELECT} WHERE ${where} ORDER BY lower(p.name), p.created_at, p.id LIMIT $${page + 1} OFFSET $${page + 2}`, [...params, options.limit, options.offset]);
   const [count] = await q.query<{ total: number }>(`SELECT count(*)::int AS total FROM people p WHERE ${where}`, params);
   return { people: rows.map(toPerson), total: count?.total ?? 0 };
 }
