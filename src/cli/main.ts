@@ -12,7 +12,9 @@ import {
   identifyCommand,
   importCommand,
   migrateCommand,
+  keysCommand,
   peopleCommand,
+  serveCommand,
   verifyCommand,
 } from './store-commands.js';
 
@@ -191,6 +193,29 @@ withDb(
     .addOption(new Option('--far <rate>', 'target false-accept rate').argParser(number('--far', 0, 1)).default(0.001))
     .option('--plot <file>', 'write the genuine and impostor distance distributions as PNG'),
 ).action((opts) => calibrateCommand(config, opts));
+
+withDb(
+  program
+    .command('serve')
+    .description('serve the HTTP API, docs and web UI (loopback only until an API key exists)')
+    .addOption(new Option('--port <port>', 'TCP port (default: FACEREC_PORT, 3000)').argParser(number('--port', 0, 65535)))
+    .option('--host <address>', 'address to listen on (default: FACEREC_HOST; 127.0.0.1 without API keys, else 0.0.0.0)')
+    .option('--insecure', 'listen on a non-loopback address without API keys (anyone who can reach it can use the API)')
+    .addOption(workersOption()),
+  false,
+).action((opts) => serveCommand(config, opts));
+
+const keys = program.command('keys').description('create, list and revoke API keys');
+withDb(
+  keys
+    .command('create')
+    .description('create an API key; it is printed once')
+    .addOption(new Option('--role <role>', 'admin: manage galleries, people and keys; recognize: identify, verify, compare, detect, annotate').choices(['admin', 'recognize']).makeOptionMandatory())
+    .requiredOption('--name <name>', 'what the key is for'),
+  false,
+).action((opts) => keysCommand(config, 'create', opts));
+withDb(keys.command('list').description('list API keys (never the keys themselves)'), false).action((opts) => keysCommand(config, 'list', opts));
+withDb(keys.command('revoke').description('revoke an API key').argument('<id>', 'key id'), false).action((id: string, opts) => keysCommand(config, 'revoke', { ...opts, id }));
 
 export async function main(argv: string[]): Promise<number> {
   try {

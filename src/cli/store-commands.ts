@@ -18,6 +18,8 @@ import { openDatabase } from '../store/database.js';
 import { findGallery } from '../store/galleries.repository.js';
 import type { Metadata } from '../store/people.repository.js';
 import { readUserFile } from './files.js';
+import { startServer } from '../http/server.js';
+import { createApiKey, listKeys, revokeKey, type Role } from '../service/keys.service.js';
 
 export interface DbOptions {
   db?: string;
@@ -44,7 +46,7 @@ async function withFacerec<T>(config: Config, opts: DbOptions, workers: number |
       throw err;
     }
     const noEngine = () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images'));
-    app = { db, config, analyzer: { analyze: noEngine, descriptorModelId: '', close: async () => {} }, close: () => db.close() };
+    app = { db, config, analyzer: { analyze: noEngine, descriptorModelId: '', status: () => ({ workers: 0, queueDepth: 0, closed: true }), close: async () => {} }, close: () => db.close() };
   } else {
     app = await openFacerec(config, { db: target, migrate: opts.migrate, workers, ...(queueSize ? { queueSize } : {}) });
   }
@@ -233,4 +235,39 @@ export async function calibrateCommand(config: Config, opts: DbOptions & { far: 
   print(`  current threshold ${report.current.threshold}: TAR ${pct(report.current.tar)}, FAR ${pct(report.current.far)}`);
   print(`  set FACEREC_THRESHOLD=${report.threshold.toFixed(4)} to use it`);
   if (opts.plot) print(`distance distributions written to ${opts.plot}`);
+}
+
+export async function keysCommand(config: Config, action: 'create' | 'list' | 'revoke', opts: DbOptions & { role?: Role; name?: string; id?: string }): Promise<void> {
+  await withFacerec(config, opts, undefined, async (app) => {
+    if (action === 'create') {
+      const { key, apiKey } = await createApiKey(app.db, { name: opts.name!, role: opts.role! });
+      if (opts.json) return print(JSON.stringify({ key, apiKey }));
+      print(key);
+      process.stderr.write(`created ${apiKey.role} key "${apiKey.name}" (${apiKey.id}); it is shown only now, store it safely\n`);
+      return;
+    }
+    if (action === 'list') {
+      const keys = await listKeys(app.db);
+      if (opts.json) return print(JSON.stringify({ keys }));
+      for (const k of keys) print(`  ${k.id}  ${k.prefix}…  ${k.role.padEnd(9)}  ${k.name}${k.revokedAt ? '  (revoked)' : ''}${k.lastUsedAt ? `  last used ${k.lastUsedAt}` : ''}`);
+      return;
+    }
+    const revoked = await revokeKey(app.db, opts.id!);
+    return opts.json ? print(JSON.stringify({ revoked })) : print(`revoked ${revoked.prefix}… (${revoked.name})`);
+  });
+}
+
+export async function serveCommand(config: Config, opts: DbOptions & { port?: number; host?: string; insecure?: boolean; workers: number }): Promise<void> {
+  const server = await startServer(config, {
+    db: databaseTarget(config, opts.db),
+    migrate: opts.migrate,
+    workers: opts.workers,
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.host ? { host: opts.host } : {}),
+    insecure: opts.insecure,
+    handleSignals: true,
+  });
+  process.stderr.write(`facerec serving on ${server.url} (API ${server.url}/v1, docs ${server.url}/docs)\n`);
+  // Runs until SIGTERM/SIGINT.
+  await new Promise<never>(() => {});
 }

@@ -27,6 +27,14 @@ const schema = z.object({
   FACEREC_DATA_DIR: z.string().default('./data'),
   FACEREC_MIGRATE: bool(true),
   FACEREC_THUMBNAILS: bool(true),
+  FACEREC_PORT: int(3000).pipe(z.number().max(65535)),
+  FACEREC_HOST: z.string().optional(),
+  FACEREC_MAX_FILES: int(20),
+  FACEREC_JSON_LIMIT_BYTES: int(64 * 1024),
+  FACEREC_RATE_LIMIT: int(600),
+  FACEREC_REQUEST_TIMEOUT_MS: int(60_000),
+  FACEREC_SHUTDOWN_TIMEOUT_MS: int(25_000),
+  FACEREC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   // Enrollment quality gates (README, Enrollment): measured on the bundled datasets' enrollment photos.
   FACEREC_ENROLL_MIN_FACE_SIZE: int(40),
   FACEREC_ENROLL_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
@@ -52,7 +60,22 @@ export type Config = Readonly<{
   migrate: boolean;
   thumbnails: boolean;
   enrollment: EnrollmentGates;
+  http: HttpConfig;
 }>;
+
+export interface HttpConfig {
+  port: number;
+  /** Unset: loopback while no API key exists, all interfaces once one does. */
+  host: string | undefined;
+  /** Files per request. */
+  maxFiles: number;
+  jsonLimitBytes: number;
+  /** Requests per minute per API key (per client address without keys). */
+  rateLimit: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
 
 /** Quality a photo's face needs to be enrolled; each failed gate has its own rejection code. */
 export interface EnrollmentGates {
@@ -98,6 +121,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minSharpness: e.FACEREC_ENROLL_MIN_SHARPNESS,
       maxYaw: e.FACEREC_ENROLL_MAX_YAW,
       maxRoll: e.FACEREC_ENROLL_MAX_ROLL,
+    }),
+    http: Object.freeze({
+      port: e.FACEREC_PORT,
+      host: e.FACEREC_HOST,
+      maxFiles: e.FACEREC_MAX_FILES,
+      jsonLimitBytes: e.FACEREC_JSON_LIMIT_BYTES,
+      rateLimit: e.FACEREC_RATE_LIMIT,
+      requestTimeoutMs: e.FACEREC_REQUEST_TIMEOUT_MS,
+      shutdownTimeoutMs: e.FACEREC_SHUTDOWN_TIMEOUT_MS,
+      logLevel: e.FACEREC_LOG_LEVEL,
     }),
   });
 }

@@ -79,6 +79,10 @@ export class WorkerPool {
   }
 
   /** Requests waiting for a worker. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   get queueDepth(): number {
     return this.queue.length;
   }

@@ -3,6 +3,7 @@ import type { Config } from '../config/index.js';
 import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
 import { WorkerPool } from '../engine/pool.js';
+import { analyzeFaces } from '../store/faces.repository.js';
 import { migrate } from '../store/migrations.js';
 import { openDatabase, type Database, type DatabaseTarget } from '../store/database.js';
 
@@ -11,6 +12,8 @@ export interface Analyzer {
   analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis>;
   /** The descriptor space of what `analyze` returns; stored with every face. */
   readonly descriptorModelId: string;
+  /** Live workers and waiting requests (0 workers: analysis on the calling thread). */
+  status(): { workers: number; queueDepth: number; closed: boolean };
   close(): Promise<void>;
 }
 
@@ -24,6 +27,7 @@ export function poolAnalyzer(pool: WorkerPool): Analyzer {
   return {
     analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }),
     descriptorModelId: pool.info.descriptorModelId,
+    status: () => ({ workers: pool.size, queueDepth: pool.queueDepth, closed: pool.isClosed }),
     close: () => pool.close(),
   };
 }
@@ -32,6 +36,7 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
   return {
     analyze: (bytes, options = {}) => engine.analyzeBytes(bytes, options),
     descriptorModelId: engine.info().descriptorModelId,
+    status: () => ({ workers: 0, queueDepth: 0, closed: false }),
     close: async () => {},
   };
 }
@@ -62,6 +67,7 @@ export async function openFacerec(config: Config, options: OpenOptions = {}): Pr
   const db = await openDatabase(options.db ?? databaseTarget(config));
   try {
     if (options.migrate ?? config.migrate) await migrate(db);
+    if (db.kind === 'pglite') await analyzeFaces(db).catch(() => {}); // before migrations there is no table yet
     const workers = options.workers ?? config.workers;
     const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
     const analyzer =

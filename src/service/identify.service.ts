@@ -80,10 +80,19 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       score: face.score,
       quality: face.quality,
       ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
-      ...matches[i]!,
+      ...rounded(matches[i]!),
     })),
   };
 }
+
+// Four decimals are far below what distinguishes people; more digits only look precise.
+const round4 = (v: number): number => Math.round(v * 10000) / 10000;
+const rounded = (m: FaceMatch): FaceMatch => ({
+  ...m,
+  distance: m.distance === null ? null : round4(m.distance),
+  confidence: m.confidence === null ? null : round4(m.confidence),
+  candidates: m.candidates.map((c) => ({ ...c, distance: round4(c.distance), confidence: round4(c.confidence) })),
+});
 
 export interface VerifyResult {
   match: boolean;
@@ -111,6 +120,6 @@ export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: 
     distances.map((distance, i) => ({ faceId: String(i), personId: person.id, name: person.name, distance })),
     ctx.config.reduction,
   );
-  const distance = reduced!.distance;
-  return { match: distance <= threshold, distance, threshold, confidence: confidenceOf(distance), person: { id: person.id, name: person.name }, box: face.box };
+  const distance = round4(reduced!.distance);
+  return { match: distance <= threshold, distance, threshold, confidence: round4(confidenceOf(distance)), person: { id: person.id, name: person.name }, box: face.box };
 }

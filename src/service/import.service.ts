@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
-import { imageHashes } from '../store/faces.repository.js';
+import { analyzeFaces, imageHashes } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import { findPeopleByName, type Person } from '../store/people.repository.js';
 import type { ServiceContext } from './context.js';
@@ -128,6 +128,8 @@ export async function importFolder(ctx: ServiceContext, dir: string, options: Im
       }
     }),
   );
+
+  if (results.some((p) => p.enrolled > 0)) await analyzeFaces(ctx.db);
 
   const rejectedByCode: Record<string, number> = {};
   for (const r of results.flatMap((p) => p.rejected)) rejectedByCode[r.code] = (rejectedByCode[r.code] ?? 0) + 1;

@@ -32,6 +32,16 @@ describe('loadConfig', () => {
       migrate: true,
       thumbnails: true,
       enrollment: { minFaceSize: 40, minScore: 0.5, minSharpness: 15, maxYaw: 45, maxRoll: 45 },
+      http: {
+        port: 3000,
+        host: undefined,
+        maxFiles: 20,
+        jsonLimitBytes: 65536,
+        rateLimit: 600,
+        requestTimeoutMs: 60000,
+        shutdownTimeoutMs: 25000,
+        logLevel: 'info',
+      },
     });
   });
 

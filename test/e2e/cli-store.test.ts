@@ -1,0 +1,192 @@
+/**
+ * The database commands of the real `facerec` CLI, on the embedded database and on PostgreSQL: migrate, enroll,
+ * import, identify (JSON and annotated), verify, people, galleries, calibrate; and acknowledged writes survive a
+ * killed process.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/database.js';
+import { describeEachDatabase, createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function facerec(db: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args, '--db', db],
+      { cwd: ROOT, env: { ...process.env, FACEREC_WORKERS: '2', DATABASE_URL: '' }, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output, checked by the assertions
+const json = (run: Run): any => {
+  expect(run.stderr.replace(/^.*ExperimentalWarning.*$/gm, '').trim(), run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout);
+};
+
+if (!HAS_DATASETS) it.skip(`facerec CLI with a database: ${SKIP_DATASETS_REASON}`, () => {});
+
+describeEachDatabase('facerec CLI with a database', (kind) => {
+  if (!HAS_DATASETS) return;
+  let test: TestDatabase;
+  let db: string;
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'facerec-cli-db-'));
+    test = await createTestDatabase(kind);
+    // The CLI opens the database itself: for PGlite the directory must not stay open in this process.
+    if (kind === 'pglite') await test.db.close();
+    db = 'url' in test.target ? test.target.url : 'dataDir' in test.target ? test.target.dataDir : '';
+  });
+  afterAll(async () => {
+    await test?.drop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('migrate applies the schema once', async () => {
+    const first = json(await facerec(db, 'migrate', '--json'));
+    expect(first.applied[0]).toBe('1_initial');
+    expect(json(await facerec(db, 'migrate', '--json'))).toEqual({ applied: [], current: first.current });
+  });
+
+  it('enroll, import, identify, verify: names the known, Unknown for the rest', { timeout: 600_000 }, async () => {
+    const enrolled = json(await facerec(db, 'enroll', '--json', '--name', 'Barack Obama', '--external-id', 'potus-44', KNN('train', 'obama', 'obama.jpg'), KNN('train', 'obama', 'obama2.jpg')));
+    expect(enrolled.person).toMatchObject({ name: 'Barack Obama', externalId: 'potus-44', faceCount: 2 });
+    expect(enrolled.photos.map((p: { status: string }) => p.status)).toEqual(['accepted', 'accepted']);
+
+    const imported = await facerec(db, 'import', KNN('train'));
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/people created\s+5/);
+    // Nothing new the second time.
+    expect(json(await facerec(db, 'import', '--json', KNN('train')))).toMatchObject({ created: 0, enrolled: 0, alreadyEnrolled: 9 });
+
+    const out = path.join(tmp, 'identified.jpg');
+    const identified = json(await facerec(db, 'identify', '--json', '--annotate', out, KNN('test', 'kit_with_rose.jpg')));
+    expect(identified.faces.map((f: { label: string }) => f.label).sort()).toEqual(['kit_harington', 'rose_leslie']);
+    for (const face of identified.faces) {
+      expect(face.box).toHaveLength(4);
+      expect(face.outcome).toBe('match');
+      expect(face.person).toEqual({ id: expect.any(String), name: face.label });
+      expect(face.distance).toBeLessThan(0.59);
+      expect(face.candidates.length).toBeGreaterThan(0);
+    }
+    const meta = await sharp(await readFile(out)).metadata();
+    expect(meta.format).toBe('jpeg');
+
+    const stranger = json(await facerec(db, 'identify', '--json', dataset('bbt', 'identities', 'penny', 'penny1.png')));
+    expect(stranger.faces).toEqual([expect.objectContaining({ outcome: 'unknown', label: 'Unknown', person: null })]);
+
+    // Two people named obama-ish now: the id and the external id still say exactly who.
+    const verified = json(await facerec(db, 'verify', '--json', '--person', 'potus-44', KNN('test', 'obama1.jpg')));
+    expect(verified).toMatchObject({ match: true, threshold: 0.59 });
+    const notBiden = json(await facerec(db, 'verify', '--json', '--person', 'biden', KNN('test', 'obama1.jpg')));
+    expect(notBiden.match).toBe(false);
+  });
+
+  it('people and galleries: list, search, show, rename, delete', { timeout: 300_000 }, async () => {
+    const list = json(await facerec(db, 'people', 'list', '--json', '--search', 'OBAMA'));
+    expect(list.people.map((p: { name: string }) => p.name).sort()).toEqual(['Barack Obama', 'obama']);
+    expect(list.total).toBe(2);
+    const shown = json(await facerec(db, 'people', 'show', 'potus-44', '--json'));
+    expect(shown.faces).toHaveLength(2);
+    expect(json(await facerec(db, 'people', 'rename', 'potus-44', 'Obama', '--json')).name).toBe('Obama');
+    const deleted = json(await facerec(db, 'people', 'delete', 'potus-44', '--json'));
+    expect(deleted.deleted.name).toBe('Obama');
+    const gone = await facerec(db, 'people', 'show', 'potus-44');
+    expect(gone.code).toBe(8);
+    expect(gone.stderr).toMatch(/^facerec: PERSON_NOT_FOUND: /);
+
+    expect(json(await facerec(db, 'galleries', 'create', 'staff', '--json')).name).toBe('staff');
+    const dup = await facerec(db, 'galleries', 'create', 'staff');
+    expect(dup.code).toBe(10);
+    expect(dup.stderr).toMatch(/GALLERY_EXISTS/);
+    const galleries = json(await facerec(db, 'galleries', 'list', '--json')).galleries;
+    expect(galleries.map((g: { name: string }) => g.name)).toEqual(['default', 'staff']);
+    expect(galleries[0]).toMatchObject({ people: 5, faces: 9 });
+    expect(json(await facerec(db, 'galleries', 'delete', 'staff', '--json')).deleted.name).toBe('staff');
+  });
+
+  it('calibrate prints a threshold and writes the plot', async () => {
+    const plot = path.join(tmp, 'calibration.png');
+    const report = json(await facerec(db, 'calibrate', '--json', '--far', '0.01', '--plot', plot));
+    expect(report.threshold).toBeGreaterThan(0.3);
+    expect(report.genuinePairs).toBeGreaterThan(0);
+    expect((await sharp(await readFile(plot)).metadata()).format).toBe('png');
+  });
+
+  it('reports rejected photos with their code and exit status', async () => {
+    const cars = dataset('dlib-examples', 'no-face', 'mmod_cars_test_image.jpg');
+    const run = await facerec(db, 'enroll', '--name', 'Cars', cars);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/^facerec: NO_FACE: /);
+    expect(json(await facerec(db, 'people', 'list', '--json', '--search', 'Cars')).total).toBe(0);
+  });
+});
+
+if (HAS_DATASETS) {
+  describeEachDatabase('acknowledged enrollments survive a killed process', (kind) => {
+    let test: TestDatabase;
+    beforeAll(async () => {
+      test = await createTestDatabase(kind);
+      if (kind === 'pglite') await test.db.close();
+    });
+    afterAll(async () => {
+      await test?.drop();
+    });
+
+    it('enrolls in a child process, SIGKILLs it right after the acknowledgement, and finds the person', async () => {
+      const target = JSON.stringify(test.target);
+      // The child enrolls, prints the acknowledgement, and then hangs on with the database open until killed.
+      const script = `
+        import { readFile } from 'node:fs/promises';
+        import { loadConfig } from './src/config/index.ts';
+        import { openFacerec } from './src/service/context.ts';
+        import { createPerson } from './src/service/enroll.service.ts';
+        const app = await openFacerec(loadConfig({}), { db: ${target}, workers: 0 });
+        const result = await createPerson(app, { name: 'Durable' }, [{ bytes: await readFile(${JSON.stringify(KNN('train', 'biden', 'biden.jpg'))}) }]);
+        process.stdout.write('ACK ' + result.person.id + '\\n');
+        setInterval(() => {}, 1000);
+      `;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const id = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /ACK (\S+)\n/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.on('exit', (code) => reject(new Error(`child exited with ${code} before acknowledging: ${stderr.slice(-2000)}`)));
+      });
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+
+      const reopened = await openDatabase(test.target);
+      try {
+        const rows = await reopened.query<{ name: string; faces: number }>('SELECT p.name, (SELECT count(*)::int FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.id = $1', [id]);
+        expect(rows).toEqual([{ name: 'Durable', faces: 1 }]);
+      } finally {
+        await reopened.close();
+      }
+    });
+  });
+}
