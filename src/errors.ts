@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'FACE_NOT_FOUND'
   | 'EXTERNAL_ID_TAKEN'
   | 'NO_ENROLLED_FACES'
+  | 'KEY_NOT_FOUND'
   // Enrollment rejections, one per photo.
   | 'MULTIPLE_FACES'
   | 'FACE_TOO_SMALL'
@@ -76,7 +77,7 @@ export class InvalidArgumentError extends FacerecError {
 }
 
 export class NotFoundError extends FacerecError {
-  constructor(code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND', what: string, details: Record<string, unknown> = {}) {
+  constructor(code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND' | 'KEY_NOT_FOUND', what: string, details: Record<string, unknown> = {}) {
     super(code, `${what} was not found`, details);
   }
 }

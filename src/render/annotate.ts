@@ -11,7 +11,7 @@ export interface AnnotationFace {
   known?: boolean; // true = known colour, false = unknown colour; undefined = neutral detection colour
   landmarks?: Array<[number, number]>; // 68 points, drawn as small dots when present
 }
-export type AnnotateFormat = 'jpeg' | 'png';
+export type AnnotateFormat = 'jpeg' | 'png' | 'webp';
 
 /** Box fill/stroke colour and the label text colour that contrasts with it. */
 export const KNOWN_STYLE = { box: '#22c55e', text: '#000000' } as const;
@@ -94,7 +94,6 @@ export async function annotateImage(
     const text = labelText(face);
     if (text) drawLabel(ctx, face, text, image, lineWidth, fontSize);
   }
-  return options.format === 'png'
-    ? canvas.encode('png')
-    : canvas.encode('jpeg', options.quality ?? DEFAULT_JPEG_QUALITY);
+  if (options.format === 'png') return canvas.encode('png');
+  return canvas.encode(options.format ?? 'jpeg', options.quality ?? DEFAULT_JPEG_QUALITY);
 }

@@ -1,0 +1,100 @@
+/** The one error model of the API: `{ error: { code, message, details } }` with the status each code means. */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import multer from 'multer';
+import { FacerecError, type ErrorCode } from '../errors.js';
+
+/** Codes that exist only at the HTTP edge. */
+export type HttpErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FILES' | 'MISSING_IMAGE' | 'TIMEOUT';
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: HttpErrorCode | ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NO_FACE: 422,
+  MULTIPLE_FACES: 422,
+  FACE_TOO_SMALL: 422,
+  LOW_SCORE: 422,
+  BLURRY: 422,
+  EXTREME_POSE: 422,
+  DUPLICATE_IMAGE: 422,
+  INCONSISTENT_IDENTITY: 422,
+  NO_ENROLLED_FACES: 422,
+  UNSUPPORTED_IMAGE: 415,
+  IMAGE_TOO_LARGE: 413,
+  GALLERY_NOT_FOUND: 404,
+  PERSON_NOT_FOUND: 404,
+  FACE_NOT_FOUND: 404,
+  KEY_NOT_FOUND: 404,
+  PERSON_AMBIGUOUS: 409,
+  GALLERY_EXISTS: 409,
+  GALLERY_NOT_EMPTY: 409,
+  EXTERNAL_ID_TAKEN: 409,
+  QUEUE_FULL: 503,
+  WORKER_CRASHED: 503,
+  POOL_CLOSED: 503,
+  DATABASE_UNAVAILABLE: 503,
+};
+
+// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER: Partial<Record<string, number>> = { QUEUE_FULL: 2, WORKER_CRASHED: 1, POOL_CLOSED: 5, DATABASE_UNAVAILABLE: 5, TIMEOUT: 5 };
+
+function multerError(err: multer.MulterError): HttpError {
+  switch (err.code) {
+    case 'LIMIT_FILE_SIZE':
+      return new HttpError(413, 'PAYLOAD_TOO_LARGE', `A file is larger than the upload limit`, { field: err.field });
+    case 'LIMIT_FILE_COUNT':
+    case 'LIMIT_PART_COUNT':
+      return new HttpError(400, 'TOO_MANY_FILES', 'Too many files in one request', { field: err.field });
+    case 'LIMIT_UNEXPECTED_FILE':
+      return new HttpError(400, 'INVALID_ARGUMENT', `Unexpected file field "${err.field}"`, { field: err.field });
+    case 'LIMIT_FIELD_VALUE':
+    case 'LIMIT_FIELD_KEY':
+    case 'LIMIT_FIELD_COUNT':
+      return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'A form field is too large, or there are too many', { field: err.field });
+    default:
+      return new HttpError(400, 'INVALID_ARGUMENT', err.message, { field: err.field });
+  }
+}
+
+/** Any thrown value as an HttpError; unknown errors become a 500 that reveals nothing. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof FacerecError) return new HttpError(STATUS[err.code] ?? 500, err.code, err.message, err.details);
+  if (err instanceof multer.MulterError) return multerError(err);
+  const e = err as { type?: string; status?: number; message?: string };
+  // body-parser: malformed JSON, or a body over the limit.
+  if (e?.type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
+  if (e?.type === 'entity.parse.failed') return new HttpError(400, 'INVALID_ARGUMENT', 'The request body is not valid JSON');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError(e.status, 'INVALID_ARGUMENT', e.message ?? 'Bad request');
+  if (/Multipart: Boundary not found|Unexpected end of form|Malformed part header/i.test(e?.message ?? '')) return new HttpError(400, 'INVALID_ARGUMENT', 'Malformed multipart/form-data body');
+  return new HttpError(500, 'INTERNAL', 'Internal error; see the server log with this request id');
+}
+
+export function sendError(res: Parameters<RequestHandler>[1], err: HttpError): void {
+  const retry = RETRY_AFTER[err.code];
+  if (err.status === 503 && retry) res.setHeader('Retry-After', String(retry));
+  // Details of internal errors stay in the log.
+  const details = err.status >= 500 && err.code === 'INTERNAL' ? {} : err.details;
+  res.status(err.status).json({ error: { code: err.code, message: err.message, details } });
+}
+
+export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
+  const httpError = toHttpError(err);
+  if (httpError.status >= 500) req.log?.error({ err }, 'request failed');
+  else req.log?.info({ code: httpError.code }, 'request rejected');
+  if (res.headersSent) return next(err);
+  sendError(res, httpError);
+};
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}`));
+};

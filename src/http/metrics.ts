@@ -1,0 +1,60 @@
+/** Prometheus metrics (prom-client) on a registry of the app's own, so that several apps in one process stay apart. */
+import type { RequestHandler } from 'express';
+import client from 'prom-client';
+import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
+import type { Analyzer } from '../service/context.js';
+
+export interface Metrics {
+  registry: client.Registry;
+  middleware: RequestHandler;
+  /** Wraps an analyzer to record per-stage inference time and faces per image. */
+  instrument(analyzer: Analyzer): Analyzer;
+  rejections: client.Counter<'reason'>;
+}
+
+export function createMetrics(queueDepth: () => number, workers: () => number): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'facerec_' });
+  const requests = new client.Histogram({
+    name: 'facerec_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const inference = new client.Histogram({
+    name: 'facerec_inference_duration_seconds',
+    help: 'Inference time per stage (decode, detect, landmarks, describe)',
+    labelNames: ['stage'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const faces = new client.Histogram({ name: 'facerec_faces_per_image', help: 'Faces found per analysed image', buckets: [0, 1, 2, 3, 5, 10, 20, 50], registers: [registry] });
+  const rejections = new client.Counter({ name: 'facerec_enroll_rejections_total', help: 'Enrollment photos rejected, by reason', labelNames: ['reason'] as const, registers: [registry] });
+  new client.Gauge({ name: 'facerec_queue_depth', help: 'Images waiting for an engine worker', registers: [registry], collect() { this.set(queueDepth()); } });
+  new client.Gauge({ name: 'facerec_workers', help: 'Engine worker threads', registers: [registry], collect() { this.set(workers()); } });
+
+  const middleware: RequestHandler = (req, res, next) => {
+    const end = requests.startTimer();
+    res.on('finish', () => {
+      // The route pattern, not the URL: ids must not explode the label set.
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+
+  const instrument = (analyzer: Analyzer): Analyzer => ({
+    descriptorModelId: analyzer.descriptorModelId,
+    status: () => analyzer.status(),
+    close: () => analyzer.close(),
+    async analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis> {
+      const analysis = await analyzer.analyze(bytes, options);
+      for (const [stage, ms] of Object.entries(analysis.timings)) inference.observe({ stage }, ms / 1000);
+      faces.observe(analysis.faces.length);
+      return analysis;
+    },
+  });
+
+  return { registry, middleware, instrument, rejections };
+}

@@ -1,0 +1,99 @@
+import type { Request } from 'express';
+import type { Config } from '../../config/index.js';
+import { compare, detect, drawIdentification } from '../../service/compare.service.js';
+import type { ServiceContext } from '../../service/context.js';
+import { identify, verify } from '../../service/identify.service.js';
+import { route, type AnyRoute } from '../route.js';
+import { CompareBody, DetectBody, DetectResponse, IdentifyBody, IdentifyResponse, MatchResponse, VerifyBody, VerifyResponse } from '../schemas.js';
+import { requireImage } from '../upload.js';
+
+const ONE_IMAGE = [{ name: 'image' as const, maxCount: 1, required: true, description: 'The photo' }];
+
+const MIME = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' } as const;
+
+/** The image format a client's Accept header prefers over JSON, if any (a missing Accept or * / * means JSON). */
+function acceptedImage(req: Request): 'jpeg' | 'png' | 'webp' | undefined {
+  const accepted = req.accepts(['application/json', 'image/jpeg', 'image/png', 'image/webp']);
+  return accepted === 'image/png' ? 'png' : accepted === 'image/webp' ? 'webp' : accepted === 'image/jpeg' ? 'jpeg' : undefined;
+}
+
+export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[] {
+  return [
+    route({
+      method: 'post',
+      path: '/v1/identify',
+      tag: 'recognize',
+      role: 'recognize',
+      summary: 'Name every face of a photo that matches an enrolled person; the others are "Unknown"',
+      description: 'Returns JSON, or with `Accept: image/*` (and no `application/json` preferred) the annotated image, as /v1/annotate does.',
+      input: IdentifyBody,
+      files: ONE_IMAGE,
+      responses: { 200: { description: 'Faces with outcome, label, distance, confidence and candidates', schema: IdentifyResponse } },
+      handler: async ({ input, req, res }) => {
+        const bytes = requireImage(req, 'image');
+        const result = await identify(ctx, bytes, input);
+        const wanted = acceptedImage(req);
+        if (wanted) {
+          const format = input.format ?? wanted;
+          return void res.type(MIME[format]).send(await drawIdentification(config, bytes, result, format));
+        }
+        return result;
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/annotate',
+      tag: 'recognize',
+      role: 'recognize',
+      summary: 'The photo with boxes, names (or Unknown) and distances drawn',
+      input: IdentifyBody,
+      files: ONE_IMAGE,
+      responses: { 200: { description: 'The annotated image, the size of the input (JPEG by default; format=png|webp)', image: true } },
+      handler: async ({ input, req, res }) => {
+        const bytes = requireImage(req, 'image');
+        const result = await identify(ctx, bytes, input);
+        const format = input.format ?? acceptedImage(req) ?? 'jpeg';
+        res.type(MIME[format]).send(await drawIdentification(config, bytes, result, format));
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/verify',
+      tag: 'recognize',
+      role: 'recognize',
+      summary: 'Is the main face of the photo this enrolled person?',
+      input: VerifyBody,
+      files: ONE_IMAGE,
+      responses: { 200: { description: 'Match, distance and the threshold used', schema: VerifyResponse } },
+      handler: async ({ input, req }) => verify(ctx, requireImage(req, 'image'), input.personId, { gallery: input.gallery, threshold: input.threshold }),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/compare',
+      tag: 'recognize',
+      role: 'recognize',
+      summary: 'Are the main faces of two photos the same person? No database involved',
+      input: CompareBody,
+      files: [
+        { name: 'imageA', maxCount: 1, required: true, description: 'First photo' },
+        { name: 'imageB', maxCount: 1, required: true, description: 'Second photo' },
+      ],
+      responses: { 200: { description: 'Match, distance and the threshold used', schema: MatchResponse } },
+      handler: async ({ input, req }) => {
+        const { boxes: _boxes, ...result } = await compare(ctx, requireImage(req, 'imageA'), requireImage(req, 'imageB'), input);
+        return result;
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/v1/detect',
+      tag: 'recognize',
+      role: 'recognize',
+      summary: 'Every face with box, score, quality and optionally landmarks; no database',
+      input: DetectBody,
+      files: ONE_IMAGE,
+      responses: { 200: { description: 'Faces', schema: DetectResponse } },
+      handler: async ({ input, req }) => detect(ctx, requireImage(req, 'image'), input),
+    }),
+  ];
+}

@@ -1,0 +1,177 @@
+/**
+ * Every request shape the API accepts and every response shape it returns, as zod schemas: requests are validated
+ * with them and /openapi.json is generated from them, so the two cannot drift apart.
+ */
+import { z } from 'zod';
+
+// Multipart fields and query strings are text: booleans and numbers arrive as strings.
+const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1')
+  .meta({ type: 'boolean' });
+const number = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const Uuid = z.uuid().meta({ description: 'A UUID' });
+export const GalleryRef = z.string().trim().min(1).max(100).meta({ description: 'Gallery name or id; default: "default"' });
+const Name = z.string().trim().min(1).max(200);
+const ExternalId = z.string().trim().min(1).max(200);
+const MAX_METADATA_BYTES = 16 * 1024;
+
+/** Metadata: a JSON object, sent as an object in JSON bodies or as a JSON string in multipart forms. */
+const Metadata = z
+  .union([z.string(), z.record(z.string(), z.unknown())])
+  .transform((value, ctx) => {
+    let parsed: unknown = value;
+    if (typeof value === 'string') {
+      try {
+        parsed = JSON.parse(value);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object' });
+        return z.NEVER;
+      }
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object' });
+      return z.NEVER;
+    }
+    if (JSON.stringify(parsed).length > MAX_METADATA_BYTES) {
+      ctx.addIssue({ code: 'custom', message: `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON` });
+      return z.NEVER;
+    }
+    return parsed as Record<string, unknown>;
+  })
+  .meta({ description: 'A JSON object (in multipart forms: its JSON text)', type: 'object' });
+
+export const GalleryQuery = z.object({ gallery: GalleryRef.optional() });
+
+export const CreateGalleryBody = z.object({ name: z.string().trim().min(1).max(100).regex(/^[^/?#]+$/, 'must not contain / ? or #') });
+
+export const DeleteGalleryQuery = z.object({ force: boolish.optional() });
+
+export const ListPeopleQuery = z.object({
+  gallery: GalleryRef.optional(),
+  search: z.string().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
+  limit: integer(1, 200).default(50),
+  offset: integer(0, 1_000_000).default(0),
+});
+
+export const EnrollOptions = z.object({
+  onReject: z.enum(['fail', 'skip']).default('fail').meta({ description: '"fail": one rejected photo fails the call, nothing is stored; "skip": store the others' }),
+  largestFace: boolish.optional().meta({ description: 'Take the largest face of a photo with several' }),
+  force: boolish.optional().meta({ description: 'Enroll faces that look unlike the person’s existing faces' }),
+});
+
+export const CreatePersonBody = EnrollOptions.extend({
+  gallery: GalleryRef.optional(),
+  name: Name,
+  externalId: ExternalId.optional(),
+  metadata: Metadata.optional(),
+});
+
+export const AddFacesBody = EnrollOptions.extend({ gallery: GalleryRef.optional() });
+
+export const PatchPersonBody = z
+  .object({ name: Name.optional(), externalId: ExternalId.nullable().optional(), metadata: Metadata.optional() })
+  .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, { message: 'Give at least one of name, externalId, metadata' });
+
+export const PersonParams = z.object({ id: Uuid });
+export const FaceParams = z.object({ id: Uuid, faceId: Uuid });
+export const FaceIdParams = z.object({ faceId: Uuid });
+export const GalleryParams = z.object({ id: GalleryRef });
+
+export const ImageFormat = z.enum(['jpeg', 'png', 'webp']);
+
+export const IdentifyBody = z.object({
+  gallery: GalleryRef.optional(),
+  threshold: number(0.01, 2).optional().meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
+  topK: integer(1, 20).default(3).meta({ description: 'Candidates listed per face' }),
+  maxFaces: integer(1, 100).optional().meta({ description: 'Look at the largest N faces only' }),
+  minFaceSize: integer(0, 10_000).optional().meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
+  includeLandmarks: boolish.optional(),
+  format: ImageFormat.optional().meta({ description: 'Annotated image format (annotate, or identify with Accept: image/*)' }),
+});
+
+export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: Uuid, threshold: number(0.01, 2).optional() });
+export const CompareBody = z.object({ threshold: number(0.01, 2).optional() });
+export const DetectBody = z.object({ maxFaces: integer(1, 100).optional(), includeLandmarks: boolish.optional() });
+
+export const CreateKeyBody = z.object({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'recognize']) });
+
+// ---- responses ----
+
+const Box = z.array(z.number()).length(4).meta({ description: '[x, y, width, height] in pixels of the (EXIF-rotated) image' });
+const Point = z.array(z.number()).length(2);
+const Quality = z
+  .object({ size: z.number(), score: z.number(), sharpness: z.number(), yaw: z.number(), roll: z.number() })
+  .meta({ id: 'Quality', description: 'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees' });
+const PersonRef = z.object({ id: Uuid, name: z.string() });
+
+export const ErrorResponse = z
+  .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
+  .meta({ id: 'Error' });
+
+export const Gallery = z.object({ id: Uuid, name: z.string(), people: z.number(), faces: z.number(), createdAt: z.string() }).meta({ id: 'Gallery' });
+
+export const Person = z
+  .object({
+    id: Uuid,
+    galleryId: Uuid,
+    name: z.string(),
+    externalId: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    faceCount: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Person' });
+
+export const FaceRecord = z
+  .object({ id: Uuid, box: Box, score: z.number(), quality: Quality, createdAt: z.string(), thumbnailUrl: z.string().nullable() })
+  .meta({ id: 'Face' });
+
+export const PersonDetail = Person.extend({ faces: z.array(FaceRecord) }).meta({ id: 'PersonDetail' });
+
+export const Rejection = z
+  .object({ index: z.number(), file: z.string().optional(), code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+  .meta({ id: 'Rejection' });
+
+export const AcceptedFace = FaceRecord.extend({
+  index: z.number().meta({ description: 'Position of the photo in the request' }),
+  warnings: z.array(z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() })),
+}).meta({ id: 'AcceptedFace' });
+
+export const EnrollResponse = z.object({ person: Person, faces: z.array(AcceptedFace), rejected: z.array(Rejection) }).meta({ id: 'EnrollResult' });
+
+const Candidate = z.object({ person: PersonRef, distance: z.number(), confidence: z.number() });
+
+export const IdentifiedFace = z
+  .object({
+    box: Box,
+    score: z.number(),
+    quality: Quality,
+    outcome: z.enum(['match', 'ambiguous', 'unknown']),
+    label: z.string().meta({ description: 'The person’s name, or "Unknown"' }),
+    person: PersonRef.nullable(),
+    distance: z.number().nullable().meta({ description: 'To the best candidate; null with an empty gallery' }),
+    confidence: z.number().nullable().meta({ description: 'Probability of the same person at that distance, fitted on LFW (0..1)' }),
+    candidates: z.array(Candidate),
+    landmarks: z.array(Point).optional(),
+  })
+  .meta({ id: 'IdentifiedFace' });
+
+export const IdentifyResponse = z
+  .object({ faces: z.array(IdentifiedFace), threshold: z.number(), gallery: PersonRef, width: z.number(), height: z.number() })
+  .meta({ id: 'IdentifyResult' });
+
+export const MatchResponse = z.object({ match: z.boolean(), distance: z.number(), threshold: z.number(), confidence: z.number() }).meta({ id: 'MatchResult' });
+
+export const VerifyResponse = MatchResponse.extend({ person: PersonRef, box: Box }).meta({ id: 'VerifyResult' });
+
+export const DetectResponse = z
+  .object({ width: z.number(), height: z.number(), faces: z.array(z.object({ box: Box, score: z.number(), quality: Quality, landmarks: z.array(Point).optional() })) })
+  .meta({ id: 'DetectResult' });
+
+export const ApiKey = z
+  .object({ id: Uuid, name: z.string(), role: z.enum(['admin', 'recognize']), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
+  .meta({ id: 'ApiKey' });
