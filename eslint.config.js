@@ -11,4 +11,13 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The web UI: plain ES modules for the browser, no build step.
+    files: ['src/web/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'navigator', 'localStorage', 'fetch', 'URL', 'FormData', 'File', 'Blob', 'HTMLElement', 'AbortController', 'setTimeout', 'clearTimeout'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL + pgvector for the test suite (Debian/Ubuntu hosts).
 #
-#   scripts/test-postgres.sh          full, idempotent setup; prints one line
-#                                     TEST_DATABASE_URL=postgres://...
-#   scripts/test-postgres.sh start    only start the cluster (and wait for it)
-#   scripts/test-postgres.sh stop     only stop the cluster
+#   scripts/test-postgres.sh          full, idempotent setup; prints two lines
+#                                     TEST_DATABASE_URL=postgres://...        (cluster "main")
+#                                     TEST_FAULT_DATABASE_URL=postgres://...  (cluster "faults")
+#   scripts/test-postgres.sh start [main|faults]   only start a cluster (and wait for it); default main
+#   scripts/test-postgres.sh stop [main|faults]    only stop a cluster; default main
+#
+# The "faults" cluster (same server version, role, password and pgvector, on
+# the next free port) exists so that test/e2e/http-faults.test.ts can stop and
+# start a real server while the other test files keep using "main".
 #
 # Full setup: installs the PostgreSQL server, headers and build tools if
 # missing; builds pgvector from Debian trixie's source package if missing (the
 # deb-src entry reuses this machine's own Debian mirror); starts the "main"
-# cluster; creates role facerec/facerec (SUPERUSER: tests create their own
-# databases and extensions) and database facerec_test with the vector
-# extension. Progress goes to stderr; stdout carries only the URL line, e.g.
-#   export "$(scripts/test-postgres.sh)"
+# and "faults" clusters; in each creates role facerec/facerec (SUPERUSER: tests
+# create their own databases and extensions) and a database (facerec_test,
+# facerec_faults_test) with the vector extension. Progress goes to stderr;
+# stdout carries only the two URL lines (no spaces in them), e.g.
+#   export $(scripts/test-postgres.sh)
 set -euo pipefail
 
 ROLE=facerec
 PASSWORD=facerec
-DATABASE=facerec_test
+# Per cluster: its database and the variable its URL is printed as.
+declare -A DATABASES=([main]=facerec_test [faults]=facerec_faults_test)
+declare -A URL_VARS=([main]=TEST_DATABASE_URL [faults]=TEST_FAULT_DATABASE_URL)
 CLUSTER=main
+DATABASE=${DATABASES[$CLUSTER]}
 PGVECTOR_SUITE=trixie
 TRIXIE_SOURCES=/etc/apt/sources.list.d/facerec-trixie-src.sources
 
@@ -82,6 +91,7 @@ cluster_field() { # $1 = field number
 
 cluster_start() {
   [[ -n "$(cluster_field 1)" ]] || {
+    # Without --port, pg_createcluster takes the next free port from 5432 up.
     log "creating cluster $MAJOR/$CLUSTER"
     quiet as_root pg_createcluster "$MAJOR" "$CLUSTER"
   }
@@ -226,16 +236,24 @@ case "$cmd" in
     apt_install_missing postgresql "postgresql-server-dev-$MAJOR" build-essential
     PG_CONFIG="/usr/lib/postgresql/$MAJOR/bin/pg_config"
     install_pgvector
-    cluster_start
-    setup_database
-    log "ready: PostgreSQL $MAJOR/$CLUSTER on port $PORT"
-    echo "TEST_DATABASE_URL=postgres://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DATABASE"
+    # pgvector lives in the server's shared directory, so both clusters have it.
+    urls=()
+    for CLUSTER in main faults; do
+      DATABASE=${DATABASES[$CLUSTER]}
+      cluster_start
+      setup_database
+      log "ready: PostgreSQL $MAJOR/$CLUSTER on port $PORT"
+      urls+=("${URL_VARS[$CLUSTER]}=postgres://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DATABASE")
+    done
+    printf '%s\n' "${urls[@]}"
     ;;
   start | stop)
+    CLUSTER="${2:-main}"
+    [[ -n "${DATABASES[$CLUSTER]:-}" ]] || die "usage: $0 $cmd [main|faults]"
     MAJOR="$(pg_major)" || die "PostgreSQL server is not installed; run $0 without arguments first"
     "cluster_$cmd"
     ;;
   *)
-    die "usage: $0 [start|stop]"
+    die "usage: $0 [start|stop] [main|faults]"
     ;;
 esac

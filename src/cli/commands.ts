@@ -8,13 +8,13 @@ import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId, FaceEngine, type DetectorNa
 import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
 import { WorkerPool } from '../engine/pool.js';
 import { FacerecError, NoFaceError } from '../errors.js';
-import { euclidean } from '../eval/lfw.js';
 import { runIdentificationEval, type IdentificationRates, type SplitResult } from '../eval/identification.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
 import { decodeImage } from '../image/decode.js';
 import { annotateImage } from '../render/annotate.js';
 import { renderRocPlot } from '../render/roc-plot.js';
-import { databaseTarget } from '../service/context.js';
+import { compare } from '../service/compare.service.js';
+import { databaseTarget, engineAnalyzer } from '../service/context.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { readUserFile } from './files.js';
 
@@ -60,23 +60,16 @@ export async function detectCommand(config: Config, image: string, opts: { json?
   });
 }
 
-/** The main face of a photo: the largest one. */
-async function mainFace(engine: FaceEngine, file: string, bytes: Buffer): Promise<Face> {
-  const analysis = await engine.analyzeBytes(bytes, { maxFaces: 1 });
-  const face = analysis.faces[0];
-  if (!face?.descriptor) throw new NoFaceError(file, { file });
-  return face;
-}
-
 export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number }): Promise<void> {
   const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
-  const engine = await engineFor(config);
-  const fa = await mainFace(engine, a, bytesA);
-  const fb = await mainFace(engine, b, bytesB);
-  const distance = Math.round(euclidean(fa.descriptor!, fb.descriptor!) * 10000) / 10000;
-  const match = distance <= opts.threshold;
-  if (opts.json) return print(JSON.stringify({ match, distance, threshold: opts.threshold }));
-  print(`${match ? 'same person' : 'different people'}: distance ${distance.toFixed(4)} (threshold ${opts.threshold})`);
+  const analyzer = engineAnalyzer(await engineFor(config));
+  const result = await compare({ analyzer, config }, bytesA, bytesB, { threshold: opts.threshold }).catch((err: unknown) => {
+    // Name the file, not "image A".
+    if (err instanceof FacerecError && err.code === 'NO_FACE') throw new NoFaceError(err.details.image === 'image A' ? a : b, { file: err.details.image === 'image A' ? a : b });
+    throw err;
+  });
+  if (opts.json) return print(JSON.stringify({ match: result.match, distance: result.distance, threshold: result.threshold }));
+  print(`${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})`);
 }
 
 export async function annotateCommand(config: Config, image: string, opts: { out: string; landmarks: boolean; detector: DetectorName; minScore: number }): Promise<void> {

@@ -4,9 +4,8 @@ import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
-import { decodeImage } from '../image/decode.js';
 import { renderDistancePlot } from '../render/distance-plot.js';
-import { annotateImage } from '../render/annotate.js';
+import { drawIdentification } from '../service/compare.service.js';
 import { calibrateGallery } from '../service/calibrate.service.js';
 import { databaseTarget, openFacerec, type Facerec } from '../service/context.js';
 import { addFaces, createPerson, type EnrollResult } from '../service/enroll.service.js';
@@ -153,15 +152,7 @@ export async function identifyCommand(config: Config, image: string, opts: DbOpt
   const result = await withFacerec(config, opts, 0, (app) =>
     identify(app, bytes, { gallery: opts.gallery, threshold: opts.threshold, topK: opts.topK, maxFaces: opts.maxFaces, includeLandmarks: opts.landmarks }),
   );
-  if (opts.annotate) {
-    const decoded = await decodeImage(bytes, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
-    const drawn = await annotateImage(
-      decoded,
-      result.faces.map((f) => ({ box: f.box, label: f.label, distance: f.distance ?? undefined, known: f.outcome === 'match' })),
-      { format: ext === '.png' ? 'png' : 'jpeg' },
-    );
-    await writeFile(opts.annotate, drawn);
-  }
+  if (opts.annotate) await writeFile(opts.annotate, await drawIdentification(config, bytes, result, ext === '.png' ? 'png' : 'jpeg'));
   if (opts.json) return print(JSON.stringify({ faces: result.faces, threshold: result.threshold, gallery: result.gallery }));
   print(`${image}: ${result.faces.length} face(s), gallery ${result.gallery.name}, threshold ${result.threshold}`);
   result.faces.forEach((f, i) => {

@@ -38,7 +38,7 @@ const schema = z.object({
   // Enrollment quality gates (README, Enrollment): measured on the bundled datasets' enrollment photos.
   FACEREC_ENROLL_MIN_FACE_SIZE: int(40),
   FACEREC_ENROLL_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
-  FACEREC_ENROLL_MIN_SHARPNESS: num(15).pipe(z.number().min(0)),
+  FACEREC_ENROLL_MIN_SHARPNESS: num(10).pipe(z.number().min(0)),
   FACEREC_ENROLL_MAX_YAW: num(45).pipe(z.number().min(0).max(90)),
   FACEREC_ENROLL_MAX_ROLL: num(45).pipe(z.number().min(0).max(180)),
 });

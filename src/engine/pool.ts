@@ -87,6 +87,23 @@ export class WorkerPool {
     return this.queue.length;
   }
 
+  /** Workers running a request now. */
+  get busy(): number {
+    return this.slots.filter((s) => s.task).length;
+  }
+
+  /**
+   * Fault-test hook: stops the worker that has held its request the longest, mid-request, as a crash would. The 'crash'
+   * op cannot do this: it only reaches an idle worker. The usual exit path then fails that request with WORKER_CRASHED
+   * and spawns a replacement. Resolves false when no worker is busy.
+   */
+  async killBusyWorker(): Promise<boolean> {
+    const slot = this.slots.filter((s) => s.task).sort((a, b) => a.task!.id - b.task!.id)[0];
+    if (!slot) return false;
+    await slot.worker.terminate();
+    return true;
+  }
+
   get info(): EngineInfo {
     return this.engineInfo!;
   }

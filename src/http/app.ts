@@ -19,6 +19,9 @@ import { keyRoutes } from './routes/keys.route.js';
 import { peopleRoutes } from './routes/people.route.js';
 import { recognizeRoutes } from './routes/recognize.route.js';
 
+const WEB_DIR = fileURLToPath(new URL('../../src/web/', import.meta.url));
+// Same-origin only: the UI loads no CDN, inline script or style; blob: for photo previews, the camera and thumbnails.
+const WEB_CSP = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
 const PACKAGE_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
 
 export interface AppOptions {
@@ -128,6 +131,17 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
   });
   app.get('/docs', (req, res, next) => (req.path.endsWith('/') ? next() : res.redirect(301, '/docs/')));
   app.use('/docs', express.static(swagger, { index: 'index.html' }));
+
+  // The web UI: plain files, not compiled, so resolved from the package root (the same path from src/ and dist/).
+  app.use(
+    express.static(WEB_DIR, {
+      index: 'index.html',
+      setHeaders: (res, file) => {
+        if (file.endsWith('.html')) res.setHeader('Content-Security-Policy', WEB_CSP);
+        res.setHeader('X-Content-Type-Options', 'nosniff');
+      },
+    }),
+  );
 
   app.use(notFound);
   app.use(errorHandler);

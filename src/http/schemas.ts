@@ -12,11 +12,28 @@ const boolish = z
 const number = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+// PostgreSQL's text and jsonb cannot hold U+0000: refused here as a 400 instead of failing in the database as a 500.
+const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL character (U+0000)');
+
 export const Uuid = z.uuid().meta({ description: 'A UUID' });
-export const GalleryRef = z.string().trim().min(1).max(100).meta({ description: 'Gallery name or id; default: "default"' });
-const Name = z.string().trim().min(1).max(200);
-const ExternalId = z.string().trim().min(1).max(200);
+export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name or id; default: "default"' });
+const Name = text().trim().min(1).max(200);
+const ExternalId = text().trim().min(1).max(200);
 const MAX_METADATA_BYTES = 16 * 1024;
+// Far deeper than any real metadata; a 64 KB body of nested brackets would overflow JSON.stringify's stack.
+const MAX_METADATA_DEPTH = 32;
+
+/** What PostgreSQL's jsonb or JSON.stringify would choke on in a metadata value, if anything. */
+function metadataProblem(value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'string') return value.includes('\0') ? 'metadata must not contain the NUL character (U+0000)' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_METADATA_DEPTH) return `metadata must be nested at most ${MAX_METADATA_DEPTH} levels deep`;
+  for (const [key, v] of Object.entries(value)) {
+    const problem = metadataProblem(key, depth) ?? metadataProblem(v, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
 
 /** Metadata: a JSON object, sent as an object in JSON bodies or as a JSON string in multipart forms. */
 const Metadata = z
@@ -35,6 +52,11 @@ const Metadata = z
       ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object' });
       return z.NEVER;
     }
+    const problem = metadataProblem(parsed);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem });
+      return z.NEVER;
+    }
     if (JSON.stringify(parsed).length > MAX_METADATA_BYTES) {
       ctx.addIssue({ code: 'custom', message: `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON` });
       return z.NEVER;
@@ -45,13 +67,13 @@ const Metadata = z
 
 export const GalleryQuery = z.object({ gallery: GalleryRef.optional() });
 
-export const CreateGalleryBody = z.object({ name: z.string().trim().min(1).max(100).regex(/^[^/?#]+$/, 'must not contain / ? or #') });
+export const CreateGalleryBody = z.object({ name: text().trim().min(1).max(100).regex(/^[^/?#]+$/, 'must not contain / ? or #') });
 
 export const DeleteGalleryQuery = z.object({ force: boolish.optional() });
 
 export const ListPeopleQuery = z.object({
   gallery: GalleryRef.optional(),
-  search: z.string().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
+  search: text().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
   limit: integer(1, 200).default(50),
   offset: integer(0, 1_000_000).default(0),
 });
@@ -72,7 +94,7 @@ export const CreatePersonBody = EnrollOptions.extend({
 export const AddFacesBody = EnrollOptions.extend({ gallery: GalleryRef.optional() });
 
 export const PatchPersonBody = z
-  .object({ name: Name.optional(), externalId: ExternalId.nullable().optional(), metadata: Metadata.optional() })
+  .object({ gallery: GalleryRef.optional(), name: Name.optional(), externalId: ExternalId.nullable().optional(), metadata: Metadata.optional() })
   .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, { message: 'Give at least one of name, externalId, metadata' });
 
 export const PersonParams = z.object({ id: Uuid });
@@ -96,7 +118,7 @@ export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: U
 export const CompareBody = z.object({ threshold: number(0.01, 2).optional() });
 export const DetectBody = z.object({ maxFaces: integer(1, 100).optional(), includeLandmarks: boolish.optional() });
 
-export const CreateKeyBody = z.object({ name: z.string().trim().min(1).max(100), role: z.enum(['admin', 'recognize']) });
+export const CreateKeyBody = z.object({ name: text().trim().min(1).max(100), role: z.enum(['admin', 'recognize']) });
 
 // ---- responses ----
 

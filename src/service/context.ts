@@ -23,8 +23,14 @@ export interface ServiceContext {
   readonly config: Config;
 }
 
-export function poolAnalyzer(pool: WorkerPool): Analyzer {
+/** An Analyzer over a worker pool; `pool` is there for the fault tests and benchmarks (tensor counts, killing a worker). */
+export interface PoolAnalyzer extends Analyzer {
+  readonly pool: WorkerPool;
+}
+
+export function poolAnalyzer(pool: WorkerPool): PoolAnalyzer {
   return {
+    pool,
     analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }),
     descriptorModelId: pool.info.descriptorModelId,
     status: () => ({ workers: pool.size, queueDepth: pool.queueDepth, closed: pool.isClosed }),

@@ -26,6 +26,12 @@ export interface Database extends Queryable {
   /** Throws DATABASE_UNAVAILABLE unless a trivial query succeeds. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * After close(), connects again in place, so that whoever holds this Database (the app, its auth, the repositories)
+   * carries on without a restart; a no-op while open. Explicit rather than on the next use, which would also undo the
+   * app's own shutdown. PostgreSQL rarely needs it: the pool reconnects by itself once a restarted server is back.
+   */
+  reopen(): Promise<void>;
 }
 
 export type DatabaseTarget = { url: string } | { dataDir: string } | { memory: true };
@@ -87,15 +93,20 @@ class PostgresDatabase implements Database {
   private readonly typed = new WeakSet<pg.PoolClient>();
 
   private constructor(
-    private readonly pool: pg.Pool,
+    private pool: pg.Pool,
+    private readonly url: string,
     readonly location: string,
   ) {}
 
-  static async open(url: string): Promise<PostgresDatabase> {
+  private static connect(url: string): pg.Pool {
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 30_000, idleTimeoutMillis: 30_000 });
     // An idle client losing its server (restart, failover) must not crash the process; the next checkout reconnects.
     pool.on('error', () => {});
-    const db = new PostgresDatabase(pool, redact(url));
+    return pool;
+  }
+
+  static async open(url: string): Promise<PostgresDatabase> {
+    const db = new PostgresDatabase(PostgresDatabase.connect(url), url, redact(url));
     await db.ping();
     return db;
   }
@@ -166,7 +177,12 @@ class PostgresDatabase implements Database {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    if (!this.pool.ending) await this.pool.end();
+  }
+
+  async reopen(): Promise<void> {
+    // An ended pg Pool cannot be used again: a new one takes its place.
+    if (this.pool.ending) this.pool = PostgresDatabase.connect(this.url);
   }
 }
 
@@ -219,11 +235,13 @@ function lockDataDir(dir: string): () => void {
 
 class PgliteDatabase implements Database {
   readonly kind = 'pglite';
+  private reopening?: Promise<void>;
 
   private constructor(
-    private readonly db: PGlite,
+    private db: PGlite,
     readonly location: string,
-    private readonly unlock: () => void,
+    private unlock: () => void,
+    private readonly dataDir: string | undefined,
   ) {}
 
   static async open(dataDir: string | undefined): Promise<PgliteDatabase> {
@@ -234,7 +252,7 @@ class PgliteDatabase implements Database {
     }
     try {
       const db = await PGlite.create({ ...(dataDir ? { dataDir } : {}), extensions: { vector } });
-      return new PgliteDatabase(db, dataDir ? path.resolve(dataDir) : 'memory', unlock);
+      return new PgliteDatabase(db, dataDir ? path.resolve(dataDir) : 'memory', unlock, dataDir);
     } catch (err) {
       unlock();
       throw new FacerecError('DATABASE_UNAVAILABLE', `Cannot open the embedded database${dataDir ? ` in ${dataDir}` : ''}: ${(err as Error).message}`, {
@@ -282,5 +300,22 @@ class PgliteDatabase implements Database {
   async close(): Promise<void> {
     if (!this.db.closed) await this.db.close();
     this.unlock();
+  }
+
+  // PGlite runs in this process: unlike a PostgreSQL server, nothing brings a closed one back but opening it again.
+  reopen(): Promise<void> {
+    if (!this.db.closed) return Promise.resolve();
+    if (!this.dataDir) return Promise.reject(new FacerecError('DATABASE_UNAVAILABLE', 'An in-memory embedded database cannot be reopened: its data is gone'));
+    const dataDir = this.dataDir;
+    // Once at a time: a second PGlite on the directory would be refused by the lock (and corrupt it without one).
+    this.reopening ??= PgliteDatabase.open(dataDir)
+      .then((reopened) => {
+        this.db = reopened.db;
+        this.unlock = reopened.unlock;
+      })
+      .finally(() => {
+        this.reopening = undefined;
+      });
+    return this.reopening;
   }
 }

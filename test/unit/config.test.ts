@@ -31,7 +31,7 @@ describe('loadConfig', () => {
       dataDir: './data',
       migrate: true,
       thumbnails: true,
-      enrollment: { minFaceSize: 40, minScore: 0.5, minSharpness: 15, maxYaw: 45, maxRoll: 45 },
+      enrollment: { minFaceSize: 40, minScore: 0.5, minSharpness: 10, maxYaw: 45, maxRoll: 45 },
       http: {
         port: 3000,
         host: undefined,

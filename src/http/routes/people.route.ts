@@ -92,7 +92,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       params: PersonParams,
       input: PatchPersonBody,
       responses: { 200: { description: 'Updated', schema: z.object({ person: Person }) } },
-      handler: async ({ params, input }) => ({ person: await renamePerson(ctx, params.id, input) }),
+      handler: async ({ params, input: { gallery, ...patch } }) => ({ person: await renamePerson(ctx, params.id, patch, gallery) }),
     }),
     route({
       method: 'delete',
@@ -101,8 +101,9 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       role: 'admin',
       summary: 'Erase a person: every face, descriptor and thumbnail, at once',
       params: PersonParams,
+      input: GalleryQuery,
       responses: { 200: { description: 'Erased', schema: z.object({ deleted: Person }) } },
-      handler: async ({ params }) => ({ deleted: await deletePerson(ctx, params.id) }),
+      handler: async ({ params, input }) => ({ deleted: await deletePerson(ctx, params.id, input.gallery) }),
     }),
     route({
       method: 'post',
