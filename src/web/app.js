@@ -1,0 +1,79 @@
+/** The web UI's entry: hash routing between the views, the gallery picker, and a last resort for unexpected errors. */
+import { api } from './api.js';
+import { $, h, toast } from './dom.js';
+import { describeError } from './messages.js';
+import { store } from './store.js';
+import { enrollView } from './views/enroll.js';
+import { identifyView } from './views/identify.js';
+import { peopleView } from './views/people.js';
+import { settingsView } from './views/settings.js';
+import { verifyView } from './views/verify.js';
+
+// Never a blank screen: anything thrown and not handled by a view is shown in words.
+window.addEventListener('error', (event) => toast(describeError(event.error ?? { message: event.message }).text, 'error'));
+window.addEventListener('unhandledrejection', (event) => toast(describeError(event.reason).text, 'error'));
+
+const gallerySelect = /** @type {HTMLSelectElement} */ ($('#gallery'));
+const alertBanner = $('#app-alert');
+
+async function loadGalleries() {
+  try {
+    const { galleries } = await api.galleries();
+    alertBanner.hidden = true;
+    /** @type {Array<{ name: string, people: number }>} */ const list = galleries;
+    if (!list.some((g) => g.name === store.gallery)) store.gallery = 'default';
+    gallerySelect.replaceChildren(...list.map((g) => h('option', { value: g.name, selected: g.name === store.gallery }, `${g.name} · ${g.people === 1 ? '1 person' : `${g.people} people`}`)));
+  } catch (error) {
+    // A recognition key cannot list galleries: keep the remembered one.
+    gallerySelect.replaceChildren(h('option', { value: store.gallery, selected: true }, store.gallery));
+    const code = /** @type {{ code?: string }} */ (error).code;
+    if (code !== 'FORBIDDEN') {
+      alertBanner.replaceChildren(h('p', {}, describeError(error).text, ' ', code === 'UNAUTHORIZED' ? h('a', { href: '#/settings' }, 'Enter a key in Settings') : ''));
+      alertBanner.hidden = false;
+    }
+  }
+}
+
+const app = {
+  gallery: () => gallerySelect.value || store.gallery,
+  /** People or settings changed: refresh the gallery counts. */
+  onChange: () => void loadGalleries(),
+};
+
+/** @type {Record<string, { show: () => unknown }>} */
+const views = {
+  people: peopleView(app),
+  enroll: enrollView(app),
+  identify: identifyView(app),
+  verify: verifyView(app),
+  settings: settingsView(app),
+};
+
+let current = '';
+/** @param {boolean} moveFocus */
+function route(moveFocus) {
+  // In-page anchors (the skip link's #main) are not views.
+  if (current && location.hash && !location.hash.startsWith('#/')) return;
+  const wanted = location.hash.replace(/^#\/?/, '');
+  const name = wanted in views ? wanted : 'people';
+  for (const section of document.querySelectorAll('.view')) /** @type {HTMLElement} */ (section).hidden = section.id !== `view-${name}`;
+  for (const link of document.querySelectorAll('.tabs a')) {
+    if (link.getAttribute('data-view') === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = `${$(`#view-${name} h1`).textContent} · facerec`;
+  current = name;
+  views[name]?.show();
+  // Keyboard and screen reader users land on the new view's heading.
+  if (moveFocus) $('#main').focus({ preventScroll: true });
+}
+
+gallerySelect.addEventListener('change', () => {
+  store.gallery = gallerySelect.value;
+  views[current]?.show();
+});
+window.addEventListener('hashchange', () => route(true));
+
+gallerySelect.replaceChildren(h('option', { value: store.gallery, selected: true }, store.gallery));
+route(false);
+loadGalleries();

@@ -1,0 +1,183 @@
+/**
+ * Identify: the photo with each face boxed and named (or Unknown), drawn client-side from the JSON boxes, so that
+ * moving the threshold slider only re-runs the request, and a list of faces with distance, confidence, candidates.
+ */
+import { api } from '../api.js';
+import { $, errorMessage, formatDistance, formatPercent, h, message, plural, show } from '../dom.js';
+import { bindDropzone, hasCamera, openCamera } from '../photos.js';
+import { store } from '../store.js';
+
+// What the slider shows before the server has said which threshold it uses (its shipped default).
+const SHIPPED_THRESHOLD = 0.59;
+
+/**
+ * @typedef {{ person: { id: string, name: string }, distance: number, confidence: number }} Candidate
+ * @typedef {{ box: number[], outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: { id: string, name: string } | null, distance: number | null, confidence: number | null, candidates: Candidate[] }} IdentifiedFace
+ * @typedef {{ faces: IdentifiedFace[], threshold: number, width: number, height: number }} IdentifyResult
+ */
+
+const OUTCOME_TEXT = { match: 'Recognised', ambiguous: 'Unsure', unknown: 'No match' };
+
+/** @param {{ gallery: () => string }} app */
+export function identifyView(app) {
+  const input = /** @type {HTMLInputElement} */ ($('#identify-file'));
+  const slider = /** @type {HTMLInputElement} */ ($('#identify-threshold'));
+  const sliderValue = /** @type {HTMLOutputElement} */ ($('#identify-threshold-value'));
+  const stage = $('#identify-stage');
+  const image = /** @type {HTMLImageElement} */ ($('#identify-image'));
+  const overlay = $('#identify-overlay');
+  const busy = /** @type {HTMLElement} */ (stage.querySelector('.stage-busy'));
+  const placeholder = $('#identify-placeholder');
+  const facesList = $('#identify-faces');
+  const status = $('#identify-status');
+  const camera = /** @type {HTMLButtonElement} */ ($('#identify-camera'));
+
+  /** @type {File | undefined} */
+  let file;
+  // Whether the threshold is the user's choice (sent) or still the server's default (not sent).
+  let thresholdChosen = store.threshold !== undefined;
+  let run = 0;
+  let gallery = app.gallery();
+
+  const setSlider = (/** @type {number} */ value) => {
+    slider.value = String(value);
+    sliderValue.textContent = Number(slider.value).toFixed(2);
+  };
+  setSlider(store.threshold ?? SHIPPED_THRESHOLD);
+
+  /** @param {IdentifiedFace} face */
+  const labelOf = (face) => (face.outcome === 'match' ? face.label : face.outcome === 'ambiguous' ? 'Unsure' : 'Unknown');
+
+  /** @param {number} i */
+  function highlight(i) {
+    for (const el of document.querySelectorAll('[data-face]')) el.classList.toggle('highlight', el.getAttribute('data-face') === String(i));
+  }
+
+  /** @param {IdentifyResult} result */
+  function render(result) {
+    show(
+      overlay,
+      ...result.faces.map((face, i) => {
+        const [x = 0, y = 0, w = 0, hgt = 0] = face.box;
+        const box = h(
+          'div',
+          {
+            className: `face-box ${face.outcome}`,
+            'data-face': i + 1,
+            style: { left: `${(x / result.width) * 100}%`, top: `${(y / result.height) * 100}%`, width: `${(w / result.width) * 100}%`, height: `${(hgt / result.height) * 100}%` },
+          },
+          h('span', { className: `face-tag${y / result.height < 0.08 ? ' below' : ''}` }, h('span', { className: 'face-num' }, i + 1), labelOf(face)),
+        );
+        return box;
+      }),
+    );
+    show(
+      facesList,
+      ...result.faces.map((face, i) => {
+        const others = face.candidates.filter((c) => c.person.id !== face.person?.id);
+        const item = h(
+          'li',
+          { className: `face-item ${face.outcome}`, 'data-face': i + 1, tabIndex: 0 },
+          h('span', { className: 'face-num', 'aria-hidden': 'true' }, i + 1),
+          h(
+            'div',
+            { className: 'face-body' },
+            h('div', { className: 'face-title' }, h('strong', { className: 'face-label' }, face.outcome === 'match' ? face.label : 'Unknown'), h('span', { className: `badge ${face.outcome}` }, OUTCOME_TEXT[face.outcome])),
+            face.distance === null
+              ? null
+              : h(
+                  'dl',
+                  { className: 'facts' },
+                  h('div', {}, h('dt', {}, face.outcome === 'match' ? 'Distance' : 'Nearest distance'), h('dd', {}, formatDistance(face.distance))),
+                  h('div', {}, h('dt', {}, 'Confidence'), h('dd', {}, formatPercent(face.confidence))),
+                ),
+            face.candidates.length
+              ? h(
+                  'p',
+                  { className: 'candidates small' },
+                  face.outcome === 'match' ? (others.length ? 'Next closest: ' : '') : face.outcome === 'ambiguous' ? 'Could be: ' : 'Closest, but too far: ',
+                  ...(face.outcome === 'match' ? others : face.candidates).flatMap((c, j) => [j ? ', ' : '', h('span', { className: 'candidate' }, `${c.person.name} (${formatDistance(c.distance)})`)]),
+                )
+              : h('p', { className: 'candidates small muted' }, 'Nobody is enrolled in this gallery yet.'),
+          ),
+        );
+        item.addEventListener('mouseenter', () => highlight(i + 1));
+        item.addEventListener('mouseleave', () => highlight(0));
+        item.addEventListener('focus', () => highlight(i + 1));
+        item.addEventListener('blur', () => highlight(0));
+        return item;
+      }),
+    );
+    const known = result.faces.filter((f) => f.outcome === 'match').length;
+    const unknown = result.faces.length - known;
+    show(
+      status,
+      message(
+        known ? 'success' : 'info',
+        h('p', {}, h('strong', {}, `${plural(result.faces.length, 'face')} found`), `: ${known} recognised${unknown ? `, ${unknown} unknown` : ''}.`),
+        h('p', { className: 'muted small' }, `Threshold ${result.threshold.toFixed(2)}: faces closer than this to an enrolled person are recognised.`),
+      ),
+    );
+  }
+
+  async function identify() {
+    if (!file) return;
+    const mine = ++run;
+    gallery = app.gallery();
+    busy.hidden = false;
+    stage.setAttribute('aria-busy', 'true');
+    show(status, h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, 'Looking for faces…')));
+    try {
+      /** @type {IdentifyResult} */
+      const result = await api.identify(file, { gallery: app.gallery(), threshold: thresholdChosen ? Number(slider.value) : undefined });
+      if (mine !== run) return;
+      if (!thresholdChosen) setSlider(result.threshold);
+      render(result);
+    } catch (error) {
+      if (mine !== run) return;
+      show(overlay);
+      show(facesList);
+      show(status, errorMessage(error, 'Could not identify this photo.'));
+    } finally {
+      if (mine === run) {
+        busy.hidden = true;
+        stage.removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  /** @param {File} chosen */
+  function choose(chosen) {
+    file = chosen;
+    if (image.src) URL.revokeObjectURL(image.src);
+    image.src = URL.createObjectURL(chosen);
+    image.alt = `The photo being identified: ${chosen.name}`;
+    stage.hidden = false;
+    placeholder.hidden = true;
+    show(overlay);
+    show(facesList);
+    identify();
+  }
+
+  bindDropzone($('#identify-drop'), input, (files) => files[0] && choose(files[0]));
+  camera.hidden = !hasCamera();
+  camera.addEventListener('click', () => openCamera({ single: true, onShot: choose }));
+  slider.addEventListener('input', () => (sliderValue.textContent = Number(slider.value).toFixed(2)));
+  // Re-run on release (or each arrow key press), not on every pixel of a drag.
+  slider.addEventListener('change', () => {
+    thresholdChosen = true;
+    identify();
+  });
+
+  return {
+    show() {
+      // A new default threshold in Settings applies from now on.
+      if (store.threshold !== undefined && !file) {
+        thresholdChosen = true;
+        setSlider(store.threshold);
+      }
+      // Another gallery was picked: the same photo against its people.
+      if (file && gallery !== app.gallery()) identify();
+    },
+  };
+}
