@@ -23,6 +23,8 @@ const schema = z.object({
   FACEREC_THRESHOLD: num(0.59).pipe(z.number().positive().max(2)),
   FACEREC_AMBIGUITY_MARGIN: num(0.02).pipe(z.number().min(0).max(1)),
   FACEREC_REDUCTION: z.enum(['min', 'mean2']).default('min'),
+  // HNSW candidate list per search (bench/store.bench.ts: recall vs latency).
+  FACEREC_EF_SEARCH: int(100).pipe(z.number().max(1000)),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   FACEREC_DATA_DIR: z.string().default('./data'),
   FACEREC_MIGRATE: bool(true),
@@ -55,6 +57,7 @@ export type Config = Readonly<{
   threshold: number;
   ambiguityMargin: number;
   reduction: 'min' | 'mean2';
+  efSearch: number;
   databaseUrl: string | undefined;
   dataDir: string;
   migrate: boolean;
@@ -111,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     threshold: e.FACEREC_THRESHOLD,
     ambiguityMargin: e.FACEREC_AMBIGUITY_MARGIN,
     reduction: e.FACEREC_REDUCTION,
+    efSearch: e.FACEREC_EF_SEARCH,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.FACEREC_DATA_DIR,
     migrate: e.FACEREC_MIGRATE,

@@ -64,7 +64,7 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   const perFace = await ctx.db.transaction(async (tx) => {
     const out = [];
     for (const face of faces) {
-      const hits = await nearestFaces(tx, { galleryId: gallery.id, modelId: ctx.analyzer.descriptorModelId, descriptor: face.descriptor!, limit });
+      const hits = await nearestFaces(tx, { galleryId: gallery.id, modelId: ctx.analyzer.descriptorModelId, descriptor: face.descriptor!, limit, efSearch: ctx.config.efSearch });
       out.push(reducePerPerson(hits, ctx.config.reduction));
     }
     return out;

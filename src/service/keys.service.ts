@@ -30,7 +30,8 @@ export async function authenticate(db: Database, presented: string): Promise<Api
   const key = await findActiveKey(db, hashOf(presented));
   if (key && Date.now() - (touched.get(key.id) ?? 0) > TOUCH_EVERY_MS) {
     touched.set(key.id, Date.now());
-    await touchApiKey(db, key.id);
+    // Best effort: a read-only replica cannot record it, and the request must not fail for that.
+    await touchApiKey(db, key.id).catch(() => {});
   }
   return key;
 }
