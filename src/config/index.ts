@@ -23,8 +23,8 @@ const schema = z.object({
   FACEREC_THRESHOLD: num(0.59).pipe(z.number().positive().max(2)),
   FACEREC_AMBIGUITY_MARGIN: num(0.02).pipe(z.number().min(0).max(1)),
   FACEREC_REDUCTION: z.enum(['min', 'mean2']).default('min'),
-  // HNSW candidate list per search (bench/store.bench.ts: recall vs latency).
-  FACEREC_EF_SEARCH: int(100).pipe(z.number().max(1000)),
+  // HNSW candidate list per search; the same default as DEFAULT_EF_SEARCH in src/store (bench/store.bench.ts).
+  FACEREC_EF_SEARCH: int(200).pipe(z.number().max(1000)),
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
   FACEREC_DATA_DIR: z.string().default('./data'),
   FACEREC_MIGRATE: bool(true),

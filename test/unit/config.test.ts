@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       threshold: 0.59,
       ambiguityMargin: 0.02,
       reduction: 'min',
-      efSearch: 100,
+      efSearch: 200,
       databaseUrl: undefined,
       dataDir: './data',
       migrate: true,
