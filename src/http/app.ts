@@ -144,6 +144,6 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
   );
 
   app.use(notFound);
-  app.use(errorHandler);
+  app.use(errorHandler(config.maxImageBytes));
   return { app, metrics, routes };
 }

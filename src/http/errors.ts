@@ -47,10 +47,11 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 // Seconds a client should wait before retrying a 503.
 const RETRY_AFTER: Partial<Record<string, number>> = { QUEUE_FULL: 2, WORKER_CRASHED: 1, POOL_CLOSED: 5, DATABASE_UNAVAILABLE: 5, TIMEOUT: 5 };
 
-function multerError(err: multer.MulterError): HttpError {
+function multerError(err: multer.MulterError, maxImageBytes: number): HttpError {
   switch (err.code) {
     case 'LIMIT_FILE_SIZE':
-      return new HttpError(413, 'PAYLOAD_TOO_LARGE', `A file is larger than the upload limit`, { field: err.field });
+      // Every file field is an image: the same code as the engine's byte limit, for the CLI and the API alike.
+      return new HttpError(413, 'IMAGE_TOO_LARGE', `Image too large: over the ${maxImageBytes} byte limit`, { field: err.field, maxBytes: maxImageBytes });
     case 'LIMIT_FILE_COUNT':
     case 'LIMIT_PART_COUNT':
       return new HttpError(400, 'TOO_MANY_FILES', 'Too many files in one request', { field: err.field });
@@ -66,10 +67,10 @@ function multerError(err: multer.MulterError): HttpError {
 }
 
 /** Any thrown value as an HttpError; unknown errors become a 500 that reveals nothing. */
-export function toHttpError(err: unknown): HttpError {
+export function toHttpError(err: unknown, maxImageBytes = 0): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof FacerecError) return new HttpError(STATUS[err.code] ?? 500, err.code, err.message, err.details);
-  if (err instanceof multer.MulterError) return multerError(err);
+  if (err instanceof multer.MulterError) return multerError(err, maxImageBytes);
   const e = err as { type?: string; status?: number; message?: string };
   // body-parser: malformed JSON, or a body over the limit.
   if (e?.type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
@@ -87,13 +88,16 @@ export function sendError(res: Parameters<RequestHandler>[1], err: HttpError): v
   res.status(err.status).json({ error: { code: err.code, message: err.message, details } });
 }
 
-export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
-  const httpError = toHttpError(err);
-  if (httpError.status >= 500) req.log?.error({ err }, 'request failed');
-  else req.log?.info({ code: httpError.code }, 'request rejected');
-  if (res.headersSent) return next(err);
-  sendError(res, httpError);
-};
+/** The one error middleware: status, `{ error: { code, message, details } }`, and a log line with the request id. */
+export function errorHandler(maxImageBytes: number): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    const httpError = toHttpError(err, maxImageBytes);
+    if (httpError.status >= 500) req.log?.error({ err }, 'request failed');
+    else req.log?.info({ code: httpError.code }, 'request rejected');
+    if (res.headersSent) return next(err);
+    sendError(res, httpError);
+  };
+}
 
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}`));

@@ -38,7 +38,8 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAU
   if (legacy) return decodeLegacy(bytes, legacy, limits);
   let metadata: Metadata;
   try {
-    metadata = await sharp(bytes).metadata();
+    // Only the header is read here; sharp's own pixel cap (268 MP) would hide a bomb's size as an unreadable file.
+    metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw new UnsupportedImageError('not a recognised image format', { cause: (err as Error).message });
   }

@@ -1,0 +1,457 @@
+/**
+ * Bad input over real HTTP, on PGlite and on PostgreSQL: each case gets its status and stable error code in the
+ * `{ error: { code, message, details } }` shape, changes no row, and nothing at all gets a 5xx. Most cases are refused
+ * before the engine sees a byte; only the no-face and several-faces cases analyse a photo.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/service/keys.service.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { form, startTestServer, type TestServer } from '../helpers/server.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
+// Small enough to exceed cheaply, large enough for every photo used here.
+const MAX_IMAGE_BYTES = 1024 * 1024;
+const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+
+interface ErrorBody {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+
+interface Fixtures {
+  photo: Uint8Array;
+  cars: Uint8Array;
+  twoPeople: Uint8Array;
+  corrupted: Uint8Array;
+  truncated: Uint8Array;
+  emptyPng: Uint8Array;
+  text: Uint8Array;
+  headerBomb: Uint8Array;
+  pixelBomb: Uint8Array;
+  oversize: Uint8Array;
+  /** A person enrolled with one face, with externalId 'seed-1', in the default gallery. */
+  personId: string;
+  faceId: string;
+}
+
+interface Call {
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  json?: unknown;
+  /** A raw body with its content type. */
+  raw?: { body: string | Uint8Array; type?: string };
+  form?: FormData;
+}
+
+interface BadInput {
+  name: string;
+  request: (f: Fixtures) => Call | Promise<Call>;
+  status: number;
+  code: string;
+  /** Further checks on the error (details). */
+  check?: (error: ErrorBody['error'], f: Fixtures) => void;
+}
+
+const post = (path: string, body: FormData): Call => ({ method: 'POST', path, form: body });
+const json = (method: Call['method'], path: string, body: unknown): Call => ({ method, path, json: body });
+const rawJson = (path: string, body: string): Call => ({ method: 'POST', path, raw: { body, type: 'application/json' } });
+const issuePaths = (error: ErrorBody['error']) => (error.details.issues as Array<{ path: string }>).map((i) => i.path);
+const nested = (depth: number): unknown => (depth === 0 ? 'leaf' : { a: nested(depth - 1) });
+
+/** A valid PNG (CRC included) whose header declares width x height: a pixel bomb of a few bytes. */
+async function declaredPng(width: number, height: number): Promise<Uint8Array> {
+  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000000' } }).png().toBuffer();
+  // Signature (8), IHDR length (4), "IHDR" at 12, width at 16, height at 20, CRC of type + data at 29.
+  expect(png.toString('latin1', 12, 16)).toBe('IHDR');
+  png.writeUInt32BE(width, 16);
+  png.writeUInt32BE(height, 20);
+  png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+  return png;
+}
+
+const CASES: BadInput[] = [
+  // ---- image content ----
+  { name: 'a corrupt PNG', request: (f) => post('/v1/identify', form({ image: f.corrupted })), status: 415, code: 'UNSUPPORTED_IMAGE' },
+  { name: 'a truncated JPEG', request: (f) => post('/v1/detect', form({ image: f.truncated })), status: 415, code: 'UNSUPPORTED_IMAGE' },
+  { name: 'an empty (0-byte) file', request: () => post('/v1/identify', form({ image: new Uint8Array(0) })), status: 415, code: 'UNSUPPORTED_IMAGE' },
+  {
+    name: 'a 5-byte "PNG" for enrollment',
+    request: (f) => post('/v1/people', form({ images: f.emptyPng }, { name: 'Empty' }, 'empty.png')),
+    status: 415,
+    code: 'UNSUPPORTED_IMAGE',
+    check: (e) => expect(e.details.rejected).toEqual([expect.objectContaining({ index: 0, file: 'empty.png', code: 'UNSUPPORTED_IMAGE' })]),
+  },
+  { name: 'a text file named .jpg', request: (f) => post('/v1/identify', form({ image: f.text }, {}, 'notes.jpg')), status: 415, code: 'UNSUPPORTED_IMAGE' },
+  {
+    name: 'a text file named .jpg among good photos for enrollment (nothing stored)',
+    request: (f) => post('/v1/people', form({ images: [f.photo, f.text] }, { name: 'Half' }, 'notes.jpg')),
+    status: 415,
+    code: 'UNSUPPORTED_IMAGE',
+    check: (e) => expect(e.details.rejected).toEqual([expect.objectContaining({ index: 1, code: 'UNSUPPORTED_IMAGE' })]),
+  },
+  {
+    // Its data holds one pixel: only a check of the header, before decoding, can find it too large (decoding fails).
+    name: 'a 60000x60000 PNG header (pixel bomb)',
+    request: (f) => post('/v1/identify', form({ image: f.headerBomb }, {}, 'bomb.png')),
+    status: 413,
+    code: 'IMAGE_TOO_LARGE',
+    check: (e) => expect(e.details).toEqual({ width: 60000, height: 60000, maxPixels: 50_000_000 }),
+  },
+  {
+    name: 'a real 10000x10000 PNG of a few hundred KB for enrollment (pixel bomb)',
+    request: (f) => post('/v1/people', form({ images: f.pixelBomb }, { name: 'Bomb' }, 'bomb.png')),
+    status: 413,
+    code: 'IMAGE_TOO_LARGE',
+    check: (e) => expect(e.details.rejected).toEqual([expect.objectContaining({ code: 'IMAGE_TOO_LARGE', details: { width: 10000, height: 10000, maxPixels: 50_000_000 } })]),
+  },
+  {
+    name: 'a file over FACEREC_MAX_IMAGE_BYTES',
+    request: (f) => post('/v1/identify', form({ image: f.oversize })),
+    status: 413,
+    code: 'IMAGE_TOO_LARGE',
+    check: (e) => expect(e.details).toEqual({ field: 'image', maxBytes: 1024 * 1024 }),
+  },
+  {
+    name: 'no face (cars) for enrollment',
+    request: (f) => post('/v1/people', form({ images: f.cars }, { name: 'Car' }, 'cars.jpg')),
+    status: 422,
+    code: 'NO_FACE',
+    check: (e) => expect(e.details.rejected).toEqual([expect.objectContaining({ index: 0, file: 'cars.jpg', code: 'NO_FACE' })]),
+  },
+  {
+    name: 'two faces for enrollment',
+    request: (f) => post('/v1/people', form({ images: f.twoPeople }, { name: 'Two' })),
+    status: 422,
+    code: 'MULTIPLE_FACES',
+    check: (e) => {
+      const [rejection] = e.details.rejected as Array<{ code: string; details: { boxes: number[][] } }>;
+      expect(rejection?.code).toBe('MULTIPLE_FACES');
+      expect(rejection?.details.boxes).toHaveLength(2);
+      for (const box of rejection!.details.boxes) expect(box).toHaveLength(4);
+    },
+  },
+
+  // ---- files and fields ----
+  { name: '21 images in one call', request: (f) => post('/v1/people', form({ images: Array.from({ length: 21 }, () => f.photo) }, { name: 'Many' })), status: 400, code: 'TOO_MANY_FILES' },
+  {
+    name: 'two files in the single "image" field',
+    request: (f) => post('/v1/identify', form({ image: [f.photo, f.photo] })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(e.details).toEqual({ field: 'image' }),
+  },
+  {
+    name: 'an unexpected file field name',
+    request: (f) => post('/v1/identify', form({ photo: f.photo })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(e.details).toEqual({ field: 'photo' }),
+  },
+  { name: 'no image (only text fields)', request: () => post('/v1/identify', form({}, { topK: '3' })), status: 400, code: 'MISSING_IMAGE', check: (e) => expect(e.details).toEqual({ field: 'image' }) },
+  { name: 'compare with one image', request: (f) => post('/v1/compare', form({ imageA: f.photo })), status: 400, code: 'MISSING_IMAGE', check: (e) => expect(e.details).toEqual({ field: 'imageB' }) },
+  { name: 'adding faces with no photo', request: (f) => post(`/v1/people/${f.personId}/faces`, form({}, { force: 'true' })), status: 400, code: 'MISSING_IMAGE' },
+  {
+    name: 'enrollment without a name',
+    request: (f) => post('/v1/people', form({ images: f.photo })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['name']),
+  },
+  { name: 'a text/plain body to an image route', request: () => ({ method: 'POST', path: '/v1/identify', raw: { body: 'just text', type: 'text/plain' } }), status: 400, code: 'MISSING_IMAGE' },
+  { name: 'multipart without a boundary', request: () => ({ method: 'POST', path: '/v1/identify', raw: { body: 'xx', type: 'multipart/form-data' } }), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a truncated multipart body',
+    request: () => ({ method: 'POST', path: '/v1/detect', raw: { body: '--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n\xff\xd8\xff', type: 'multipart/form-data; boundary=b' } }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+
+  // ---- field types and ranges ----
+  { name: 'threshold=abc', request: (f) => post('/v1/identify', form({ image: f.photo }, { threshold: 'abc' })), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['threshold']) },
+  { name: 'threshold out of range (5)', request: (f) => post('/v1/verify', form({ image: f.photo }, { threshold: '5', personId: f.personId })), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'topK=0', request: (f) => post('/v1/identify', form({ image: f.photo }, { topK: '0' })), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['topK']) },
+  { name: 'format=gif', request: (f) => post('/v1/annotate', form({ image: f.photo }, { format: 'gif' })), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'onReject=maybe', request: () => json('POST', '/v1/people', { name: 'X', onReject: 'maybe' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'limit=0', request: () => ({ path: '/v1/people?limit=0' }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['limit']) },
+  { name: 'limit=1e400 (Infinity)', request: () => ({ path: '/v1/people?limit=1e400' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'offset=-1', request: () => ({ path: '/v1/people?offset=-1' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'metadata that is not JSON', request: () => post('/v1/people', form({}, { name: 'M', metadata: '{not json' })), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['metadata']) },
+  { name: 'metadata a JSON array', request: () => post('/v1/people', form({}, { name: 'M', metadata: '[1,2]' })), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'metadata a JSON array (JSON body)', request: () => json('POST', '/v1/people', { name: 'M', metadata: [1, 2] }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'metadata over 16 KB', request: () => json('POST', '/v1/people', { name: 'M', metadata: { notes: 'x'.repeat(17_000) } }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'metadata nested 100 levels deep', request: () => json('POST', '/v1/people', { name: 'M', metadata: nested(100) }), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'metadata of 30000 nested arrays (stack overflow bait)',
+    request: () => rawJson('/v1/people', `{"name":"M","metadata":{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  { name: 'a NUL character in metadata', request: () => json('POST', '/v1/people', { name: 'M', metadata: { 'key\u0000': 'value' } }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a name that is a number', request: () => rawJson('/v1/people', '{"name": 42}'), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a name sent twice',
+    request: () => {
+      const body = form({}, { name: 'Once' });
+      body.append('name', 'Twice');
+      return post('/v1/people', body);
+    },
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  { name: 'a name of 201 characters', request: () => json('POST', '/v1/people', { name: 'n'.repeat(201) }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a name of blanks only', request: () => json('POST', '/v1/people', { name: ' \t ' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a NUL character in a name', request: () => json('POST', '/v1/people', { name: 'Null\u0000Byte' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a NUL character in a search', request: () => ({ path: '/v1/people?search=a%00b' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a NUL character in a gallery reference', request: () => ({ method: 'DELETE', path: '/v1/galleries/a%00b' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a gallery name with a slash', request: () => json('POST', '/v1/galleries', { name: 'a/b' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a key with an unknown role', request: () => json('POST', '/v1/keys', { name: 'root', role: 'root' }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['role']) },
+  { name: 'a PATCH that changes nothing', request: (f) => json('PATCH', `/v1/people/${f.personId}`, {}), status: 400, code: 'INVALID_ARGUMENT' },
+
+  // ---- JSON bodies ----
+  {
+    name: 'a JSON body over 64 KB',
+    request: () => json('POST', '/v1/people', { name: 'Big', metadata: { notes: 'x'.repeat(70 * 1024) } }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  { name: 'malformed JSON', request: () => rawJson('/v1/people', '{"name": "unterminated'), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a JSON array body', request: () => rawJson('/v1/people', '[{"name":"x"}]'), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a JSON null body', request: () => rawJson('/v1/galleries', 'null'), status: 400, code: 'INVALID_ARGUMENT' },
+
+  // ---- ids and references ----
+  { name: 'a malformed UUID (GET person)', request: () => ({ path: '/v1/people/not-a-uuid' }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['id']) },
+  { name: 'a malformed UUID (DELETE person)', request: () => ({ method: 'DELETE', path: "/v1/people/1'%20OR%20'1'='1" }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a malformed UUID (verify personId)', request: (f) => post('/v1/verify', form({ image: f.photo }, { personId: 'obama' })), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'a malformed face id', request: (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/0` }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'bad percent-encoding in a path', request: () => ({ path: '/v1/people/%E0%A4%A' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'an unknown UUID (GET person)', request: () => ({ path: `/v1/people/${UNKNOWN_ID}` }), status: 404, code: 'PERSON_NOT_FOUND', check: (e) => expect(e.details).toEqual({ personId: UNKNOWN_ID }) },
+  { name: 'an unknown UUID (PATCH person)', request: () => json('PATCH', `/v1/people/${UNKNOWN_ID}`, { name: 'Ghost' }), status: 404, code: 'PERSON_NOT_FOUND' },
+  { name: 'an unknown UUID (DELETE person)', request: () => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}` }), status: 404, code: 'PERSON_NOT_FOUND' },
+  { name: 'an unknown UUID (verify)', request: (f) => post('/v1/verify', form({ image: f.photo }, { personId: UNKNOWN_ID })), status: 404, code: 'PERSON_NOT_FOUND' },
+  { name: 'an unknown face of a known person', request: (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/${UNKNOWN_ID}` }), status: 404, code: 'FACE_NOT_FOUND' },
+  { name: "another person's face", request: (f) => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}/faces/${f.faceId}` }), status: 404, code: 'FACE_NOT_FOUND' },
+  { name: 'an unknown face thumbnail', request: () => ({ path: `/v1/faces/${UNKNOWN_ID}/thumbnail` }), status: 404, code: 'FACE_NOT_FOUND' },
+  { name: 'an unknown key', request: () => ({ method: 'DELETE', path: `/v1/keys/${UNKNOWN_ID}` }), status: 404, code: 'KEY_NOT_FOUND' },
+  { name: 'an unknown gallery', request: (f) => post('/v1/identify?gallery=nowhere', form({ image: f.photo })), status: 404, code: 'GALLERY_NOT_FOUND' },
+  { name: 'deleting the default gallery', request: () => ({ method: 'DELETE', path: '/v1/galleries/default' }), status: 400, code: 'INVALID_ARGUMENT' },
+  { name: 'an existing gallery name', request: () => json('POST', '/v1/galleries', { name: 'default' }), status: 409, code: 'GALLERY_EXISTS' },
+  { name: 'a taken external id', request: () => json('POST', '/v1/people', { name: 'Copy', externalId: 'seed-1' }), status: 409, code: 'EXTERNAL_ID_TAKEN' },
+  { name: 'an unknown route', request: () => ({ path: '/v1/persons' }), status: 404, code: 'NOT_FOUND' },
+  { name: 'an unknown method on a known path', request: () => ({ method: 'PATCH', path: '/v1/galleries', json: { name: 'x' } }), status: 404, code: 'NOT_FOUND' },
+];
+
+const names = (dir: string) => new Set(readdirSync(dir));
+// multer's disk storage names temp files with 16 random bytes in hex; memory storage must leave none.
+const MULTER_TEMP = /^[0-9a-f]{32}$/;
+
+if (!HAS_DATASETS) it.skip(`HTTP bad input: ${SKIP_DATASETS_REASON}`, () => {});
+
+describeEachDatabase('HTTP bad input', (kind) => {
+  if (!HAS_DATASETS) return;
+  let server: TestServer;
+  let fixtures: Fixtures;
+  const statuses: Array<[string, number]> = [];
+  const repoBefore = names(ROOT);
+  const tmpBefore = names(os.tmpdir());
+
+  /** Sends a call over HTTP and records its status for the no-5xx check. */
+  async function send(call: Call, extraHeaders: Record<string, string> = {}): Promise<Response> {
+    const method = call.method ?? 'GET';
+    const headers = { ...extraHeaders };
+    let body: RequestInit['body'];
+    if (call.json !== undefined) {
+      body = JSON.stringify(call.json);
+      headers['content-type'] = 'application/json';
+    } else if (call.raw) {
+      body = typeof call.raw.body === 'string' ? Buffer.from(call.raw.body, 'latin1') : call.raw.body;
+      if (call.raw.type) headers['content-type'] = call.raw.type;
+    } else {
+      body = call.form;
+    }
+    const res = await fetch(`${server.url}${call.path}`, { method, headers, body });
+    statuses.push([`${method} ${call.path}`, res.status]);
+    return res;
+  }
+
+  async function expectError(res: Response, status: number, code: string): Promise<ErrorBody['error']> {
+    const text = await res.text();
+    expect(res.status, text.slice(0, 500)).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    const body = JSON.parse(text) as ErrorBody;
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(body.error).toEqual({ code, message: expect.any(String), details: expect.any(Object) });
+    expect(body.error.message).not.toBe('');
+    expect(Array.isArray(body.error.details)).toBe(false);
+    return body.error;
+  }
+
+  const rowCounts = async () => {
+    const [row] = await server.db.query<{ people: number; faces: number; galleries: number; api_keys: number }>(
+      `SELECT (SELECT count(*)::int FROM people) AS people, (SELECT count(*)::int FROM faces) AS faces,
+              (SELECT count(*)::int FROM galleries) AS galleries, (SELECT count(*)::int FROM api_keys) AS api_keys`,
+    );
+    return row!;
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer(kind, { FACEREC_MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES) });
+    const photo = await readFile(KNN('test', 'obama1.jpg'));
+    const seed = new FormData();
+    seed.append('name', 'Seed');
+    seed.append('externalId', 'seed-1');
+    seed.append('images', new Blob([await readFile(KNN('train', 'biden', 'biden.jpg'))]), 'biden.jpg');
+    const seeded = await fetch(`${server.url}/v1/people`, { method: 'POST', body: seed });
+    expect(seeded.status).toBe(201);
+    const { person, faces } = (await seeded.json()) as { person: { id: string }; faces: Array<{ id: string }> };
+    fixtures = {
+      photo,
+      cars: await readFile(dataset('dlib-examples', 'no-face', 'mmod_cars_test_image.jpg')),
+      twoPeople: await readFile(dataset('face-recognition-examples', 'misc', 'two_people.jpg')),
+      corrupted: await readFile(dataset('image-formats', 'corrupted.png')),
+      truncated: await readFile(dataset('image-formats', 'truncated.jpg')),
+      emptyPng: await readFile(dataset('image-formats', 'empty.png')),
+      text: new TextEncoder().encode('This is not a photo.\nJust some text in a file called notes.jpg.\n'),
+      headerBomb: await declaredPng(60_000, 60_000),
+      pixelBomb: await sharp({ create: { width: 10_000, height: 10_000, channels: 3, background: '#808080' } }).png({ compressionLevel: 9 }).toBuffer(),
+      oversize: randomBytes(MAX_IMAGE_BYTES + 1),
+      personId: person.id,
+      faceId: faces[0]!.id,
+    };
+    expect(fixtures.pixelBomb.length).toBeLessThan(MAX_IMAGE_BYTES); // the bytes pass; the pixels must not
+  }, 180_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it(`has at least 30 cases (${CASES.length})`, () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(30);
+    expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length);
+  });
+
+  for (const c of CASES) {
+    it(`${c.name} → ${c.status} ${c.code}, and no row changes`, { timeout: 120_000 }, async () => {
+      const before = await rowCounts();
+      const res = await send(await c.request(fixtures));
+      const error = await expectError(res, c.status, c.code);
+      c.check?.(error, fixtures);
+      expect(await rowCounts()).toEqual(before);
+    });
+  }
+
+  it('stores SQL-looking names verbatim, and the table survives', async () => {
+    const before = await rowCounts();
+    const name = "Robert'); DROP TABLE people;--";
+    const res = await send(json('POST', '/v1/people', { name, externalId: "x' OR '1'='1", metadata: { note: "'; DELETE FROM faces; --" } }));
+    expect(res.status).toBe(201);
+    const { person } = (await res.json()) as { person: { id: string; name: string; externalId: string; metadata: Record<string, string> } };
+    expect(person).toMatchObject({ name, externalId: "x' OR '1'='1", metadata: { note: "'; DELETE FROM faces; --" } });
+    const [row] = await server.db.query<{ name: string }>('SELECT name FROM people WHERE id = $1', [person.id]);
+    expect(row?.name).toBe(name);
+    const [table] = await server.db.query<{ people: string | null }>("SELECT to_regclass('people')::text AS people");
+    expect(table?.people).toBe('people');
+    const found = await send({ path: `/v1/people?search=${encodeURIComponent("'); DROP")}` });
+    expect(((await found.json()) as { people: Array<{ id: string }> }).people.map((p) => p.id)).toEqual([person.id]);
+    // A LIKE pattern in a search is text, not a wildcard.
+    const wildcard = await send({ path: '/v1/people?search=%25' });
+    expect(((await wildcard.json()) as { total: number }).total).toBe(0);
+    expect(await rowCounts()).toEqual({ ...before, people: before.people + 1 });
+    expect((await send({ method: 'DELETE', path: `/v1/people/${person.id}` })).status).toBe(200);
+    expect(await rowCounts()).toEqual(before);
+  });
+
+  it('round-trips Unicode names exactly', async () => {
+    const names = ['Zoë Ångström', '李小龍', 'Влади́мир', 'محمد صلاح', '👩🏽‍🔬 Dr. Emoji', 'e\u0301 (combining) vs \u00e9', 'ǅemal Bijedić'];
+    const ids: string[] = [];
+    for (const name of names) {
+      const res = await send(json('POST', '/v1/people', { name, metadata: { name } }));
+      expect(res.status).toBe(201);
+      const { person } = (await res.json()) as { person: { id: string; name: string; metadata: { name: string } } };
+      expect(person.name).toBe(name);
+      ids.push(person.id);
+      const shown = (await (await send({ path: `/v1/people/${person.id}` })).json()) as { person: { name: string; metadata: { name: string } } };
+      expect(shown.person.name).toBe(name);
+      expect(shown.person.metadata.name).toBe(name);
+    }
+    const multipart = (await (await send(post('/v1/people', form({}, { name: names[4]! })))).json()) as { person: { name: string; id: string } };
+    expect(multipart.person.name).toBe(names[4]);
+    ids.push(multipart.person.id);
+    const search = (await (await send({ path: `/v1/people?search=${encodeURIComponent('小龍')}` })).json()) as { people: Array<{ name: string }> };
+    expect(search.people.map((p) => p.name)).toEqual(['李小龍']);
+    for (const id of ids) expect((await send({ method: 'DELETE', path: `/v1/people/${id}` })).status).toBe(200);
+  });
+
+  describe('with API keys', () => {
+    const keys: { admin?: string; recognize?: string } = {};
+    beforeAll(async () => {
+      keys.admin = (await createApiKey(server.db, { name: 'admin', role: 'admin' })).key;
+      keys.recognize = (await createApiKey(server.db, { name: 'kiosk', role: 'recognize' })).key;
+      // Whether any key exists is cached for up to 2 s.
+      for (let waited = 0; ; waited += 250) {
+        const res = await fetch(`${server.url}/v1/galleries`);
+        await res.body?.cancel();
+        if (res.status === 401) break;
+        if (waited > 10_000) throw new Error(`still ${res.status} without a key, 10 s after creating keys`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    });
+
+    const ADMIN_REQUESTS: Array<[string, (f: Fixtures) => Call]> = [
+      ['create a person', () => json('POST', '/v1/people', { name: 'Intruder' })],
+      ['enroll a photo', (f) => post('/v1/people', form({ images: f.photo }, { name: 'Intruder' }))],
+      ['delete a person', (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}` })],
+      ['create a gallery', () => json('POST', '/v1/galleries', { name: 'intruders' })],
+      ['create a key', () => json('POST', '/v1/keys', { name: 'backdoor', role: 'admin' })],
+    ];
+    const WRONG_KEYS: Array<[string, () => Record<string, string>, number, string]> = [
+      ['no key', () => ({}), 401, 'UNAUTHORIZED'],
+      ['a wrong key', () => ({ Authorization: `Bearer frk_${'A'.repeat(43)}` }), 401, 'UNAUTHORIZED'],
+      ['a malformed Authorization header', () => ({ Authorization: 'Token abc' }), 401, 'UNAUTHORIZED'],
+      ['a recognize key', () => ({ 'X-API-Key': keys.recognize! }), 403, 'FORBIDDEN'],
+    ];
+    for (const [who, headers, status, code] of WRONG_KEYS) {
+      for (const [what, request] of ADMIN_REQUESTS) {
+        it(`${who}: ${what} → ${status} ${code}, and no row changes`, async () => {
+          const before = await rowCounts();
+          await expectError(await send(request(fixtures), headers()), status, code);
+          expect(await rowCounts()).toEqual(before);
+        });
+      }
+    }
+
+    it('a wrong key on a photo route is refused before the upload is read', async () => {
+      await expectError(await send(post('/v1/identify', form({ image: fixtures.oversize })), { 'X-API-Key': 'frk_nope' }), 401, 'UNAUTHORIZED');
+    });
+
+    it('bad input with a valid key still gets its own code', async () => {
+      await expectError(await send(rawJson('/v1/people', '{"name":'), { Authorization: `Bearer ${keys.admin}` }), 400, 'INVALID_ARGUMENT');
+      await expectError(await send({ path: '/v1/people/not-a-uuid' }, { Authorization: `Bearer ${keys.admin}` }), 400, 'INVALID_ARGUMENT');
+      await expectError(await send(post('/v1/identify', form({ image: fixtures.corrupted })), { 'X-API-Key': keys.recognize! }), 415, 'UNSUPPORTED_IMAGE');
+    });
+  });
+
+  it('answered no request with a 5xx', async () => {
+    expect(statuses.length).toBeGreaterThan(CASES.length);
+    expect(statuses.filter(([, status]) => status >= 500)).toEqual([]);
+    // The server's own count agrees, including requests the table did not record.
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/facerec_http_request_duration_seconds_count\{[^}]*status="4\d\d"/);
+    expect(metrics).not.toMatch(/facerec_http_request_duration_seconds_count\{[^}]*status="5\d\d"/);
+  });
+
+  it('left no upload on disk: no multer temp file, no new folder or upload in the repository', () => {
+    const created = [...names(os.tmpdir())].filter((name) => !tmpBefore.has(name) && MULTER_TEMP.test(name));
+    expect(created).toEqual([]);
+    // Other work may change the repository meanwhile: look only for what an upload or a stray database would leave.
+    const added = [...names(ROOT)].filter((name) => !repoBefore.has(name) && (MULTER_TEMP.test(name) || ['data', 'uploads', 'tmp'].includes(name)));
+    expect(added).toEqual([]);
+  });
+});

@@ -1,0 +1,486 @@
+/**
+ * The HTTP API end to end: the real server on a throwaway database, driven over real HTTP with fetch, on PGlite and on
+ * PostgreSQL with pgvector. Enrollment, identification, verification, people, galleries, the service endpoints,
+ * API keys and the rate limit.
+ */
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/service/keys.service.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { form, startTestServer, type TestServer } from '../helpers/server.js';
+
+const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
+const MISC = (...p: string[]) => dataset('face-recognition-examples', 'misc', ...p);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HEAVY = { timeout: 300_000 };
+
+interface ErrorBody {
+  error: { code: string; message: string; details: Record<string, unknown> };
+}
+interface PersonJson {
+  id: string;
+  galleryId: string;
+  name: string;
+  externalId: string | null;
+  metadata: Record<string, unknown>;
+  faceCount: number;
+}
+interface FaceJson {
+  id: string;
+  box: number[];
+  thumbnailUrl: string | null;
+}
+interface EnrollJson {
+  person: PersonJson;
+  faces: Array<FaceJson & { index: number }>;
+  rejected: Array<{ index: number; code: string }>;
+}
+interface IdentifiedJson {
+  outcome: 'match' | 'ambiguous' | 'unknown';
+  label: string;
+  person: { id: string; name: string } | null;
+  distance: number | null;
+}
+interface IdentifyJson {
+  faces: IdentifiedJson[];
+  threshold: number;
+  gallery: { id: string; name: string };
+  width: number;
+  height: number;
+}
+interface MatchJson {
+  match: boolean;
+  distance: number;
+  threshold: number;
+  confidence: number;
+}
+interface GalleryJson {
+  id: string;
+  name: string;
+  people: number;
+  faces: number;
+}
+interface KeyJson {
+  key: string;
+  apiKey: { id: string; role: string; prefix: string; revokedAt: string | null };
+}
+
+type Init = RequestInit & { json?: unknown };
+
+/** The body of a response as JSON, after checking its status (the body is in the failure message). */
+async function expectJson<T>(res: Response, status: number): Promise<T> {
+  const text = await res.text();
+  expect(res.status, `${res.url}: ${text.slice(0, 500)}`).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  return JSON.parse(text) as T;
+}
+
+/** An error response: status, the { error: { code, message, details } } shape, and its code. */
+async function expectError(res: Response, status: number, code: string): Promise<ErrorBody['error']> {
+  const body = await expectJson<ErrorBody>(res, status);
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error).toEqual({ code, message: expect.any(String), details: expect.any(Object) });
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body.error;
+}
+
+if (!HAS_DATASETS) it.skip(`HTTP API: ${SKIP_DATASETS_REASON}`, () => {});
+
+describeEachDatabase('HTTP API end to end', (kind) => {
+  if (!HAS_DATASETS) return;
+  let server: TestServer;
+  /** Set once API keys exist: from then on every request sends it unless it brings its own. */
+  let adminKey: string | undefined;
+  const photos: Record<string, Uint8Array> = {};
+
+  const api = (path: string, init: Init = {}): Promise<Response> => {
+    const { json, ...rest } = init;
+    const headers = new Headers(rest.headers);
+    if (adminKey && !headers.has('authorization') && !headers.has('x-api-key')) headers.set('authorization', `Bearer ${adminKey}`);
+    let body = rest.body;
+    if (json !== undefined) {
+      body = JSON.stringify(json);
+      headers.set('content-type', 'application/json');
+    }
+    return fetch(`${server.url}${path}`, { ...rest, headers, body });
+  };
+  const post = (path: string, body: FormData, headers?: RequestInit['headers']) => api(path, { method: 'POST', body, headers });
+  const identify = async (photo: Uint8Array, query = ''): Promise<IdentifyJson> => expectJson<IdentifyJson>(await post(`/v1/identify${query}`, form({ image: photo })), 200);
+  const labels = (result: IdentifyJson) => result.faces.map((f) => f.label).sort();
+  const counts = async () => {
+    const [row] = await server.db.query<{ people: number; faces: number }>('SELECT (SELECT count(*)::int FROM people) AS people, (SELECT count(*)::int FROM faces) AS faces');
+    return row!;
+  };
+
+  const ids: { obama?: string; biden?: string } = {};
+
+  beforeAll(async () => {
+    server = await startTestServer(kind);
+    const files = {
+      obamaA: KNN('train', 'obama', 'obama.jpg'),
+      obamaB: KNN('train', 'obama', 'obama2.jpg'),
+      obamaProbe: KNN('test', 'obama1.jpg'),
+      obama480: MISC('obama-480p.jpg'),
+      biden: KNN('train', 'biden', 'biden.jpg'),
+      group: KNN('test', 'obama_and_biden.jpg'),
+      stranger: KNN('test', 'johnsnow_test1.jpg'),
+      alexTrain: KNN('train', 'alex_lacamoire', 'img1.jpg'),
+      alexProbe: KNN('test', 'alex_lacamoire1.jpg'),
+      twoPeople: MISC('two_people.jpg'),
+      corrupted: dataset('image-formats', 'corrupted.png'),
+    };
+    for (const [name, file] of Object.entries(files)) photos[name] = await readFile(file);
+  }, 180_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('serves health, readiness, OpenAPI and local Swagger UI without a key; every response carries a request id', async () => {
+    const health = await api('/healthz');
+    expect(await expectJson(health, 200)).toEqual({ status: 'ok' });
+    expect(health.headers.get('x-request-id')).toMatch(UUID);
+
+    const ready = await expectJson<{ status: string; checks: Record<string, string> }>(await api('/readyz'), 200);
+    expect(ready).toMatchObject({ status: 'ready', checks: { database: 'ok', engine: 'ok', workers: '1', shutdown: 'no' } });
+
+    // A client's request id is echoed, on success and on errors alike; an unusable one is replaced.
+    for (const path of ['/healthz', '/v1/nowhere']) {
+      const res = await api(path, { headers: { 'X-Request-Id': 'e2e-trace.42' } });
+      expect(res.headers.get('x-request-id')).toBe('e2e-trace.42');
+      await res.body?.cancel();
+    }
+    const replaced = await api('/healthz', { headers: { 'X-Request-Id': 'no spaces allowed' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(UUID);
+    await expectError(await api('/v1/nowhere'), 404, 'NOT_FOUND');
+
+    const openapiRes = await api('/openapi.json');
+    expect(openapiRes.status).toBe(200);
+    const openapi = JSON.parse(await openapiRes.text()) as { openapi: string; paths: Record<string, Record<string, { responses: object }>> };
+    expect(openapi.openapi).toBe('3.1.0');
+    // Every /v1 route express actually mounted is documented, with its method.
+    const stack = (server.running.app.app as unknown as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router.stack;
+    const mounted = stack.flatMap((layer) => (layer.route?.path.startsWith('/v1/') ? Object.keys(layer.route.methods).map((m) => [layer.route!.path.replace(/:(\w+)/g, '{$1}'), m] as const) : []));
+    expect(mounted.length).toBeGreaterThanOrEqual(17);
+    for (const [path, method] of mounted) expect(openapi.paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined();
+    for (const path of ['/v1/identify', '/v1/annotate', '/v1/verify', '/v1/compare', '/v1/detect', '/v1/people', '/v1/people/{id}', '/v1/people/{id}/faces', '/v1/galleries', '/v1/keys']) {
+      expect(openapi.paths[path], path).toBeDefined();
+    }
+    expect(Object.keys(openapi.paths['/v1/people/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
+
+    const redirect = await api('/docs', { redirect: 'manual' });
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.get('location')).toBe('/docs/');
+    const docs = await api('/docs/');
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await docs.text();
+    expect(html).toContain('swagger-ui');
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThanOrEqual(3);
+    expect(html).not.toMatch(/(https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}/i); // no CDN, no other host
+    for (const ref of refs) {
+      const asset = await api(new URL(ref, `${server.url}/docs/`).pathname);
+      expect(asset.status, ref).toBe(200);
+      await asset.body?.cancel();
+    }
+    const initializer = await (await api('/docs/swagger-initializer.js')).text();
+    expect(initializer).toContain("url: '/openapi.json'");
+  });
+
+  it('enrolls a person from two photos in one call', HEAVY, async () => {
+    const res = await post('/v1/people', form({ images: [photos.obamaA!, photos.obamaB!] }, { name: 'obama', metadata: '{"role":"president"}' }));
+    const body = await expectJson<EnrollJson>(res, 201);
+    expect(body.person).toMatchObject({ id: expect.stringMatching(UUID), name: 'obama', metadata: { role: 'president' }, faceCount: 2 });
+    expect(body.faces.map((f) => f.index)).toEqual([0, 1]);
+    for (const face of body.faces) expect(face.thumbnailUrl).toBe(`/v1/faces/${face.id}/thumbnail`);
+    expect(body.rejected).toEqual([]);
+    ids.obama = body.person.id;
+
+    const biden = await expectJson<EnrollJson>(await post('/v1/people', form({ image: photos.biden! }, { name: 'biden' })), 201);
+    expect(biden.faces).toHaveLength(1);
+    ids.biden = biden.person.id;
+    expect(await counts()).toEqual({ people: 2, faces: 3 });
+  });
+
+  it('names them in a new photo and in a group photo, and says Unknown for a stranger', HEAVY, async () => {
+    const single = await identify(photos.obamaProbe!);
+    expect(single.faces).toHaveLength(1);
+    expect(single.faces[0]).toMatchObject({ outcome: 'match', label: 'obama', person: { id: ids.obama, name: 'obama' } });
+    expect(single.faces[0]!.distance).toBeLessThanOrEqual(single.threshold);
+    expect(single.threshold).toBe(server.config.threshold);
+    expect(single).toMatchObject({ gallery: { name: 'default' }, width: 1480, height: 832 });
+
+    expect(labels(await identify(photos.group!))).toEqual(['biden', 'obama']);
+
+    const stranger = await identify(photos.stranger!);
+    expect(stranger.faces).toHaveLength(1);
+    expect(stranger.faces[0]).toMatchObject({ outcome: 'unknown', label: 'Unknown', person: null });
+    expect(stranger.faces[0]!.distance).toBeGreaterThan(stranger.threshold);
+  });
+
+  it('verifies a photo against one person, and compares two photos without the database', HEAVY, async () => {
+    const yes = await expectJson<MatchJson & { person: { name: string } }>(await post('/v1/verify', form({ image: photos.obamaProbe! }, { personId: ids.obama! })), 200);
+    expect(yes).toMatchObject({ match: true, threshold: server.config.threshold, person: { name: 'obama' } });
+    expect(yes.distance).toBeLessThan(yes.threshold);
+    const no = await expectJson<MatchJson>(await post('/v1/verify', form({ image: photos.obamaProbe! }, { personId: ids.biden! })), 200);
+    expect(no.match).toBe(false);
+    expect(no.distance).toBeGreaterThan(no.threshold);
+
+    const before = await counts();
+    const same = await expectJson<MatchJson>(await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.obama480! }, { threshold: '0.55' })), 200);
+    expect(Object.keys(same).sort()).toEqual(['confidence', 'distance', 'match', 'threshold']);
+    expect(same).toMatchObject({ match: true, threshold: 0.55 });
+    expect(await counts()).toEqual(before);
+  });
+
+  it('detects every face of a group photo', HEAVY, async () => {
+    const res = await expectJson<{ width: number; height: number; faces: Array<{ box: number[]; score: number; landmarks?: number[][] }> }>(
+      await post('/v1/detect', form({ image: photos.twoPeople! }, { includeLandmarks: 'true' })),
+      200,
+    );
+    expect(res).toMatchObject({ width: 1126, height: 661 });
+    expect(res.faces).toHaveLength(2);
+    for (const face of res.faces) {
+      expect(face.box).toHaveLength(4);
+      expect(face.score).toBeGreaterThan(0.5);
+      expect(face.landmarks).toHaveLength(68);
+    }
+  });
+
+  it('annotates a photo as JPEG (default) or PNG, the size of the input; identify gives the image on Accept: image/png', HEAVY, async () => {
+    const input = await sharp(photos.obamaProbe!).metadata();
+    const cases: Array<[Promise<Response>, string]> = [
+      [post('/v1/annotate', form({ image: photos.obamaProbe! })), 'jpeg'],
+      [post('/v1/annotate', form({ image: photos.obamaProbe! }, { format: 'png' })), 'png'],
+      [post('/v1/identify', form({ image: photos.obamaProbe! }), { Accept: 'image/png' }), 'png'],
+    ];
+    for (const [request, format] of cases) {
+      const res = await request;
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe(`image/${format}`);
+      const output = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+      expect(output).toMatchObject({ format, width: input.width, height: input.height });
+    }
+  });
+
+  it('lists people by page and by name, and shows one with faces whose thumbnails are JPEGs', async () => {
+    // Names that sort alike under any collation (PGlite's and the server's may differ).
+    const extra: string[] = [];
+    for (const name of ['Anne', 'ANNIKA', 'Bob']) extra.push((await expectJson<EnrollJson>(await api('/v1/people', { method: 'POST', json: { name } }), 201)).person.id);
+    const seen: string[] = [];
+    for (const offset of [0, 2, 4]) {
+      const page = await expectJson<{ people: PersonJson[]; total: number; limit: number; offset: number }>(await api(`/v1/people?limit=2&offset=${offset}`), 200);
+      expect(page).toMatchObject({ total: 5, limit: 2, offset });
+      expect(page.people).toHaveLength(offset === 4 ? 1 : 2);
+      seen.push(...page.people.map((p) => p.name));
+    }
+    expect(seen).toEqual(['Anne', 'ANNIKA', 'biden', 'Bob', 'obama']);
+    const search = await expectJson<{ people: PersonJson[]; total: number }>(await api('/v1/people?search=aNn'), 200);
+    expect(search.people.map((p) => p.name)).toEqual(['Anne', 'ANNIKA']);
+    expect(search.total).toBe(2);
+    for (const id of extra) await expectJson(await api(`/v1/people/${id}`, { method: 'DELETE' }), 200);
+
+    const { person } = await expectJson<{ person: PersonJson & { faces: FaceJson[] } }>(await api(`/v1/people/${ids.obama}`), 200);
+    expect(person).toMatchObject({ id: ids.obama, name: 'obama', faceCount: 2 });
+    expect(person.faces).toHaveLength(2);
+    for (const face of person.faces) {
+      const res = await api(face.thumbnailUrl!);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/jpeg');
+      expect(res.headers.get('cache-control')).toMatch(/private/);
+      expect(await sharp(Buffer.from(await res.arrayBuffer())).metadata()).toMatchObject({ format: 'jpeg', width: 150, height: 150 });
+    }
+  });
+
+  it('renames a person, adds a photo, removes a face, and erases the person: then they are Unknown and 404', HEAVY, async () => {
+    const renamed = await expectJson<{ person: PersonJson }>(await api(`/v1/people/${ids.obama}`, { method: 'PATCH', json: { name: 'Barack Obama', externalId: 'potus-44' } }), 200);
+    expect(renamed.person).toMatchObject({ id: ids.obama, name: 'Barack Obama', externalId: 'potus-44', metadata: { role: 'president' } });
+
+    const added = await expectJson<EnrollJson>(await post(`/v1/people/${ids.obama}/faces`, form({ images: photos.obama480! })), 201);
+    expect(added.faces).toHaveLength(1);
+    expect(added.person).toMatchObject({ name: 'Barack Obama', faceCount: 3 });
+    const shown = await expectJson<{ person: { faces: FaceJson[] } }>(await api(`/v1/people/${ids.obama}`), 200);
+    expect(shown.person.faces.map((f) => f.id)).toContain(added.faces[0]!.id);
+
+    const faceId = added.faces[0]!.id;
+    const removed = await expectJson<{ deleted: FaceJson }>(await api(`/v1/people/${ids.obama}/faces/${faceId}`, { method: 'DELETE' }), 200);
+    expect(removed.deleted.id).toBe(faceId);
+    expect((await expectJson<{ person: PersonJson }>(await api(`/v1/people/${ids.obama}`), 200)).person.faceCount).toBe(2);
+    await expectError(await api(`/v1/faces/${faceId}/thumbnail`), 404, 'FACE_NOT_FOUND');
+
+    const before = await counts();
+    const erased = await expectJson<{ deleted: PersonJson }>(await api(`/v1/people/${ids.obama}`, { method: 'DELETE' }), 200);
+    expect(erased.deleted).toMatchObject({ id: ids.obama, name: 'Barack Obama' });
+    expect(await counts()).toEqual({ people: before.people - 1, faces: before.faces - 2 });
+    const error = await expectError(await api(`/v1/people/${ids.obama}`), 404, 'PERSON_NOT_FOUND');
+    expect(error.details).toEqual({ personId: ids.obama });
+    await expectError(await api(`/v1/people/${ids.obama}`, { method: 'DELETE' }), 404, 'PERSON_NOT_FOUND');
+
+    const after = await identify(photos.obamaProbe!);
+    expect(after.faces[0]).toMatchObject({ outcome: 'unknown', label: 'Unknown', person: null });
+    expect(labels(await identify(photos.group!))).toEqual(['Unknown', 'biden']);
+  });
+
+  it('keeps galleries apart: someone enrolled in one is Unknown in the default gallery', HEAVY, async () => {
+    const { gallery } = await expectJson<{ gallery: GalleryJson }>(await api('/v1/galleries', { method: 'POST', json: { name: 'studio' } }), 201);
+    expect(gallery).toMatchObject({ id: expect.stringMatching(UUID), name: 'studio', people: 0, faces: 0 });
+
+    const alex = await expectJson<EnrollJson>(await post('/v1/people?gallery=studio', form({ image: photos.alexTrain! }, { name: 'alex' })), 201);
+    expect(alex.person.galleryId).toBe(gallery.id);
+
+    const listed = await expectJson<{ galleries: GalleryJson[] }>(await api('/v1/galleries'), 200);
+    expect(listed.galleries.map((g) => [g.name, g.people, g.faces])).toEqual([
+      ['default', 1, 1],
+      ['studio', 1, 1],
+    ]);
+    expect((await expectJson<{ people: PersonJson[] }>(await api('/v1/people?gallery=studio'), 200)).people.map((p) => p.name)).toEqual(['alex']);
+    expect((await expectJson<{ people: PersonJson[] }>(await api('/v1/people'), 200)).people.map((p) => p.name)).toEqual(['biden']);
+
+    expect(labels(await identify(photos.alexProbe!))).toEqual(['Unknown']);
+    const scoped = await identify(photos.alexProbe!, '?gallery=studio');
+    expect(scoped.gallery).toEqual({ id: gallery.id, name: 'studio' });
+    expect(scoped.faces[0]).toMatchObject({ outcome: 'match', label: 'alex', person: { id: alex.person.id } });
+
+    // A person lives in one gallery: looked up elsewhere they do not exist.
+    await expectError(await api(`/v1/people/${alex.person.id}`), 404, 'PERSON_NOT_FOUND');
+    expect((await expectJson<{ person: PersonJson }>(await api(`/v1/people/${alex.person.id}?gallery=studio`), 200)).person.name).toBe('alex');
+    const renamed = await expectJson<{ person: PersonJson }>(await api(`/v1/people/${alex.person.id}?gallery=studio`, { method: 'PATCH', json: { name: 'Alex Lacamoire' } }), 200);
+    expect(renamed.person.name).toBe('Alex Lacamoire');
+
+    await expectError(await api('/v1/galleries/studio', { method: 'DELETE' }), 409, 'GALLERY_NOT_EMPTY');
+    await expectError(await api('/v1/galleries', { method: 'POST', json: { name: 'studio' } }), 409, 'GALLERY_EXISTS');
+    await expectJson(await api(`/v1/people/${alex.person.id}?gallery=studio`, { method: 'DELETE' }), 200);
+    const deleted = await expectJson<{ deleted: GalleryJson }>(await api('/v1/galleries/studio', { method: 'DELETE' }), 200);
+    expect(deleted.deleted).toMatchObject({ id: gallery.id, people: 0 });
+
+    // force=true erases a gallery with its people.
+    await expectJson(await api('/v1/galleries', { method: 'POST', json: { name: 'temp' } }), 201);
+    await expectJson(await api('/v1/people', { method: 'POST', json: { name: 'Temp Person', gallery: 'temp' } }), 201);
+    const before = await counts();
+    await expectJson(await api('/v1/galleries/temp?force=true', { method: 'DELETE' }), 200);
+    expect(await counts()).toEqual({ people: before.people - 1, faces: before.faces });
+    expect((await expectJson<{ galleries: GalleryJson[] }>(await api('/v1/galleries'), 200)).galleries.map((g) => g.name)).toEqual(['default']);
+    await expectError(await post('/v1/identify?gallery=studio', form({ image: photos.alexProbe! })), 404, 'GALLERY_NOT_FOUND');
+  });
+
+  it('exposes Prometheus metrics: request durations, inference stages, faces per image, queue depth and enrollment rejections', async () => {
+    const rejected = await expectError(await post('/v1/people', form({ images: photos.corrupted! }, { name: 'Corrupt' }), {}), 415, 'UNSUPPORTED_IMAGE');
+    expect(rejected.details.rejected).toEqual([expect.objectContaining({ index: 0, code: 'UNSUPPORTED_IMAGE' })]);
+
+    const res = await api('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    const value = (pattern: RegExp): number => {
+      const m = pattern.exec(text);
+      expect(m, String(pattern)).not.toBeNull();
+      return Number(m![1]);
+    };
+    expect(value(/^facerec_http_request_duration_seconds_count\{method="POST",route="\/v1\/identify",status="200"\} (\d+)$/m)).toBeGreaterThanOrEqual(5);
+    expect(value(/^facerec_http_request_duration_seconds_count\{method="GET",route="\/v1\/people\/:id",status="404"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(text).not.toMatch(/route="\/v1\/people\/[0-9a-f]{8}-/); // route patterns, never ids
+    expect(value(/^facerec_inference_duration_seconds_count\{stage="detect"\} (\d+)$/m)).toBeGreaterThanOrEqual(10);
+    expect(value(/^facerec_faces_per_image_count (\d+)$/m)).toBeGreaterThanOrEqual(10);
+    expect(value(/^facerec_faces_per_image_bucket\{le="1"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^facerec_queue_depth (\d+)$/m)).toBe(0);
+    expect(value(/^facerec_workers (\d+)$/m)).toBe(1);
+    expect(value(/^facerec_enroll_rejections_total\{reason="UNSUPPORTED_IMAGE"\} (\d+)$/m)).toBe(1);
+  });
+
+  it('needs API keys once one exists: Bearer or X-API-Key, admin for admin routes, revocable, stored only as a hash', HEAVY, async () => {
+    // No key exists yet: the loopback server is open.
+    const created = await expectJson<KeyJson>(await api('/v1/keys', { method: 'POST', json: { name: 'ops', role: 'admin' } }), 201);
+    expect(created.apiKey).toMatchObject({ role: 'admin', revokedAt: null });
+    expect(created.key.startsWith(created.apiKey.prefix)).toBe(true);
+    const admin = created.key;
+    // Keys made outside HTTP (the CLI) work the same.
+    const recognize = await createApiKey(server.db, { name: 'kiosk', role: 'recognize' });
+
+    const noKey = () => fetch(`${server.url}/v1/galleries`);
+    // Whether any key exists is cached for a moment.
+    await expect
+      .poll(
+        async () => {
+          const res = await noKey();
+          await res.body?.cancel();
+          return res.status;
+        },
+        { timeout: 10_000, interval: 250 },
+      )
+      .toBe(401);
+    await expectError(await noKey(), 401, 'UNAUTHORIZED');
+    for (const wrong of ['Bearer frk_wrongwrongwrongwrongwrongwrongwrongwrongwro', 'Bearer not-even-a-key', 'Basic dXNlcjpwYXNz', 'Bearer']) {
+      await expectError(await fetch(`${server.url}/v1/galleries`, { headers: { Authorization: wrong } }), 401, 'UNAUTHORIZED');
+    }
+    await expectError(await fetch(`${server.url}/v1/galleries`, { headers: { 'X-API-Key': `${admin}x` } }), 401, 'UNAUTHORIZED');
+
+    await expectJson(await fetch(`${server.url}/v1/galleries`, { headers: { Authorization: `Bearer ${admin}` } }), 200);
+    await expectJson(await fetch(`${server.url}/v1/galleries`, { headers: { 'X-API-Key': admin } }), 200);
+    adminKey = admin;
+
+    const before = await counts();
+    const forbidden = await expectError(await api('/v1/people', { method: 'POST', json: { name: 'Mallory' }, headers: { 'X-API-Key': recognize.key } }), 403, 'FORBIDDEN');
+    expect(forbidden.details).toEqual({ role: 'recognize' });
+    await expectError(await api('/v1/keys', { method: 'POST', json: { name: 'escalate', role: 'admin' }, headers: { Authorization: `Bearer ${recognize.key}` } }), 403, 'FORBIDDEN');
+    expect(await counts()).toEqual(before);
+    const recognized = await expectJson<IdentifyJson>(await post('/v1/identify', form({ image: photos.biden! }), { Authorization: `Bearer ${recognize.key}` }), 200);
+    expect(recognized.faces[0]?.label).toBe('biden');
+
+    // Only a hash is stored; the listing never shows a key.
+    const rows = await server.db.query<{ key_hash: string }>('SELECT key_hash FROM api_keys');
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.key_hash).toMatch(/^[0-9a-f]{64}$/);
+      expect([admin, recognize.key]).not.toContain(row.key_hash);
+    }
+    const everything = JSON.stringify(await server.db.query('SELECT * FROM api_keys'));
+    expect(everything).not.toContain(admin);
+    expect(everything).not.toContain(recognize.key);
+    const listing = await (await api('/v1/keys')).text();
+    expect(listing).not.toContain(admin);
+    expect(listing).not.toContain(recognize.key);
+    expect((JSON.parse(listing) as { keys: unknown[] }).keys).toHaveLength(2);
+
+    const revoked = await expectJson<{ revoked: KeyJson['apiKey'] }>(await api(`/v1/keys/${recognize.apiKey.id}`, { method: 'DELETE' }), 200);
+    expect(revoked.revoked.revokedAt).not.toBeNull();
+    await expectError(await post('/v1/identify', form({ image: photos.biden! }), { Authorization: `Bearer ${recognize.key}` }), 401, 'UNAUTHORIZED');
+
+    // The service endpoints stay open for probes and scrapers.
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs/']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status, path).toBe(200);
+      await res.body?.cancel();
+    }
+  });
+
+  describe('rate limit', () => {
+    let limited: TestServer;
+    beforeAll(async () => {
+      limited = await startTestServer(kind, { FACEREC_RATE_LIMIT: '3' });
+    }, 180_000);
+    afterAll(async () => {
+      await limited?.stop();
+    });
+
+    it('answers the 4th request of a key within a minute with 429 RATE_LIMITED; other keys are not affected', async () => {
+      const one = await createApiKey(limited.db, { name: 'one', role: 'admin' });
+      const two = await createApiKey(limited.db, { name: 'two', role: 'admin' });
+      const get = (key: string) => fetch(`${limited.url}/v1/galleries`, { headers: { Authorization: `Bearer ${key}` } });
+      for (let i = 0; i < 3; i++) {
+        const res = await get(one.key);
+        await expectJson(res, 200);
+        expect(res.headers.get('ratelimit-policy')).toMatch(/q=3/);
+      }
+      const fourth = await get(one.key);
+      const error = await expectError(fourth, 429, 'RATE_LIMITED');
+      expect(error.details).toEqual({ limit: 3 });
+      expect(Number(fourth.headers.get('retry-after'))).toBeGreaterThan(0);
+      await expectError(await get(one.key), 429, 'RATE_LIMITED');
+      await expectJson(await get(two.key), 200);
+      // Probes are never limited.
+      for (let i = 0; i < 5; i++) expect((await fetch(`${limited.url}/healthz`)).status).toBe(200);
+    });
+  });
+});

@@ -1,0 +1,55 @@
+/** A real facerec HTTP server on a throwaway database, listening on a free loopback port. */
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../src/config/index.js';
+import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { Database } from '../../src/store/database.js';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+
+export interface TestServer {
+  url: string;
+  running: RunningServer;
+  /** The server's own database handle, for row counts and SQL checks. */
+  db: Database;
+  test: TestDatabase;
+  config: Config;
+  /** Stops the server and drops the database. */
+  stop(): Promise<void>;
+}
+
+/** Starts the app on `kind` with the given environment (e.g. { FACEREC_RATE_LIMIT: '5' }); one engine worker. */
+export async function startTestServer(kind: DatabaseKind, env: Record<string, string> = {}, options: { workers?: number } = {}): Promise<TestServer> {
+  const test = await createTestDatabase(kind);
+  // The server opens the database itself; PGlite allows one handle per directory.
+  await test.db.close();
+  const config = loadConfig({ FACEREC_LOG_LEVEL: 'silent', ...env });
+  try {
+    const running = await startServer(config, { db: test.target, port: 0, host: '127.0.0.1', workers: options.workers ?? 1, logger: pino({ level: config.http.logLevel }) });
+    let stopped = false;
+    return {
+      url: running.url,
+      running,
+      db: running.facerec.db,
+      test,
+      config,
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        await running.close();
+        await test.drop();
+      },
+    };
+  } catch (err) {
+    await test.drop();
+    throw err;
+  }
+}
+
+/** multipart/form-data from named files (bytes) and text fields. */
+export function form(files: Record<string, Uint8Array | Uint8Array[]>, fields: Record<string, string> = {}, fileName = 'photo.jpg'): FormData {
+  const body = new FormData();
+  for (const [name, value] of Object.entries(fields)) body.append(name, value);
+  for (const [name, value] of Object.entries(files)) {
+    for (const bytes of Array.isArray(value) ? value : [value]) body.append(name, new Blob([bytes]), fileName);
+  }
+  return body;
+}
