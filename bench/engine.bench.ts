@@ -1,7 +1,7 @@
 /**
  * Speed of detect+describe: plain face-api usage vs the engine (one thread) vs the engine's worker pool, on the
  * same photos and backend. Each mode runs in its own process so that its peak RSS is its own.
- *   npm run bench [-- --lfw 60 --workers 2]
+ *   npm run bench:engine [-- --lfw 60 --workers 2]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

@@ -132,7 +132,8 @@ export interface NearestQuery {
 
 /**
  * The enrolled faces nearest to a probe within one gallery and descriptor model: nearest first by `<->` with
- * `LIMIT k`, the threshold applied afterwards by the caller. Runs in its own transaction so the HNSW settings stay local.
+ * `LIMIT k`, the threshold applied afterwards by the caller. Call it inside `db.transaction`: its HNSW settings are
+ * SET LOCAL, and outside a transaction they would be lost (ef_search 40, no iterative scan).
  */
 export async function nearestFaces(q: Queryable, query: NearestQuery): Promise<FaceNeighbour[]> {
   const params: unknown[] = [vectorParam(query.descriptor), query.galleryId, query.modelId, query.limit];
