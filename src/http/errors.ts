@@ -92,7 +92,9 @@ export function sendError(res: Parameters<RequestHandler>[1], err: HttpError): v
 export function errorHandler(maxImageBytes: number): ErrorRequestHandler {
   return (err, req, res, next) => {
     const httpError = toHttpError(err, maxImageBytes);
-    if (httpError.status >= 500) req.log?.error({ err }, 'request failed');
+    // A 503 with a code (overload, a replaced worker, the database away) is the service working as designed.
+    if (httpError.code === 'INTERNAL') req.log?.error({ err }, 'request failed');
+    else if (httpError.status >= 500) req.log?.warn({ code: httpError.code }, 'request refused');
     else req.log?.info({ code: httpError.code }, 'request rejected');
     if (res.headersSent) return next(err);
     sendError(res, httpError);
