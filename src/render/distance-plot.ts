@@ -1,6 +1,5 @@
-import { createCanvas } from '@napi-rs/canvas';
-import { Chart, registerables, type ChartConfiguration, type ChartItem, type Plugin } from 'chart.js';
-import { ensureFonts } from './fonts.js';
+import { Chart, type ChartConfiguration, type Plugin } from 'chart.js';
+import { renderChart } from './chart.js';
 
 export interface DistanceDistributions {
   genuine: readonly number[];
@@ -8,8 +7,6 @@ export interface DistanceDistributions {
   threshold: number;
 }
 
-const BACKGROUND = '#ffffff';
-const TEXT_COLOUR = '#333333';
 /** Bar colours (Tableau 10 green and red, half transparent so that overlapping bins stay visible) and the threshold line. */
 export const GENUINE_COLOUR = '#2ca02c';
 export const IMPOSTOR_COLOUR = '#d62728';
@@ -17,19 +14,6 @@ export const THRESHOLD_COLOUR = '#1f77b4';
 const BAR_ALPHA = '80';
 export const DEFAULT_BINS = 50;
 
-Chart.register(...registerables);
-
-const whiteBackground: Plugin<'bar'> = {
-  id: 'facerecWhiteBackground',
-  beforeDraw(chart) {
-    const { ctx, width, height } = chart;
-    ctx.save();
-    ctx.globalCompositeOperation = 'destination-over';
-    ctx.fillStyle = BACKGROUND;
-    ctx.fillRect(0, 0, width, height);
-    ctx.restore();
-  },
-};
 
 function thresholdLine(threshold: number): Plugin<'bar'> {
   return {
@@ -90,10 +74,6 @@ export async function renderDistancePlot(
     }
   }
   const binWidth = hi > lo ? (hi - lo) / bins : 1 / bins;
-  // Root-level options.font is not inherited by scales/legend, so set the global default.
-  Chart.defaults.font.family = ensureFonts();
-  Chart.defaults.color = TEXT_COLOUR;
-  const canvas = createCanvas(width, height);
   const dataset = (label: string, distances: readonly number[], colour: string) => ({
     label: `${label} (${distances.length.toLocaleString('en-US')})`,
     data: histogram(distances, lo, binWidth, bins),
@@ -121,13 +101,7 @@ export async function renderDistancePlot(
         y: { type: 'linear', beginAtZero: true, title: { display: true, text: 'Share of pairs' } },
       },
     },
-    plugins: [whiteBackground, thresholdLine(threshold)],
+    plugins: [thresholdLine(threshold)],
   };
-  // chart.js only needs a canvas-like object; without a DOM it falls back to BasicPlatform.
-  const chart = new Chart(canvas.getContext('2d') as unknown as ChartItem, config);
-  try {
-    return await canvas.encode('png');
-  } finally {
-    chart.destroy();
-  }
+  return renderChart(config, width, height);
 }

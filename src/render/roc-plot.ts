@@ -1,30 +1,14 @@
-import { createCanvas } from '@napi-rs/canvas';
-import { Chart, registerables, type ChartConfiguration, type ChartItem, type Plugin } from 'chart.js';
-import { ensureFonts } from './fonts.js';
+import { type ChartConfiguration } from 'chart.js';
+import { renderChart } from './chart.js';
 
 export interface RocCurve { label: string; points: Array<{ far: number; tar: number }> }
 
 export const FAR_MIN = 1e-4;
-const BACKGROUND = '#ffffff';
-const TEXT_COLOUR = '#333333';
 /** Distinct line colours cycled across curves (Tableau 10). */
 export const CURVE_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 const DECADES = [1e-4, 1e-3, 1e-2, 1e-1, 1];
 
-Chart.register(...registerables);
-
-const whiteBackground: Plugin<'scatter'> = {
-  id: 'facerecWhiteBackground',
-  beforeDraw(chart) {
-    const { ctx, width, height } = chart;
-    ctx.save();
-    ctx.globalCompositeOperation = 'destination-over';
-    ctx.fillStyle = BACKGROUND;
-    ctx.fillRect(0, 0, width, height);
-    ctx.restore();
-  },
-};
 
 /** Renders ROC curves (TAR vs FAR, FAR axis logarithmic from 1e-4 to 1) to a PNG buffer. */
 export async function renderRocPlot(
@@ -32,10 +16,6 @@ export async function renderRocPlot(
   options: { title?: string; width?: number; height?: number } = {},
 ): Promise<Buffer> {
   const { title, width = 800, height = 600 } = options;
-  // Root-level options.font is not inherited by scales/legend, so set the global default.
-  Chart.defaults.font.family = ensureFonts();
-  Chart.defaults.color = TEXT_COLOUR;
-  const canvas = createCanvas(width, height);
   const config: ChartConfiguration<'scatter'> = {
     type: 'scatter',
     data: {
@@ -73,13 +53,6 @@ export async function renderRocPlot(
         y: { type: 'linear', min: 0, max: 1, ticks: { stepSize: 0.1 }, title: { display: true, text: 'True accept rate' } },
       },
     },
-    plugins: [whiteBackground],
-  };
-  // chart.js only needs a canvas-like object; without a DOM it falls back to BasicPlatform.
-  const chart = new Chart(canvas.getContext('2d') as unknown as ChartItem, config);
-  try {
-    return await canvas.encode('png');
-  } finally {
-    chart.destroy();
-  }
+      };
+  return renderChart(config, width, height);
 }
