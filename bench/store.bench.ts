@@ -22,6 +22,7 @@ import { DEFAULT_EF_SEARCH, insertFace, nearestFaces, type FaceNeighbour } from 
 import { createGallery } from '../src/store/galleries.repository.js';
 import { migrate } from '../src/store/migrations.js';
 import { vectorParam } from '../src/store/sql.js';
+import { rng } from '../test/helpers/random.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,17 +69,6 @@ const SEED = num(values.seed);
 // ---------- small helpers ----------
 
 type Rng = () => number;
-/** mulberry32: deterministic, so every run enrolls the same faces and asks the same probes. */
-function rng(seed: number): Rng {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const gauss = (r: Rng): number => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
 const pick = <T>(items: readonly T[], r: Rng): T => items[Math.floor(r() * items.length)]!;
 function shuffle<T>(items: T[], r: Rng): T[] {

@@ -7,7 +7,7 @@ import { confidenceOf } from '../match/confidence.js';
 import { annotateImage, type AnnotateFormat } from '../render/annotate.js';
 import type { Analyzer } from './context.js';
 import type { Config } from '../config/index.js';
-import type { IdentifyResult } from './identify.service.js';
+import { round4, type IdentifyResult } from './identify.service.js';
 
 export interface CompareResult {
   match: boolean;
@@ -28,8 +28,8 @@ async function mainFace(analyzer: Analyzer, config: Config, bytes: Uint8Array, w
 export async function compare(ctx: { analyzer: Analyzer; config: Config }, a: Uint8Array, b: Uint8Array, options: { threshold?: number } = {}): Promise<CompareResult> {
   const threshold = options.threshold ?? ctx.config.threshold;
   const [fa, fb] = await Promise.all([mainFace(ctx.analyzer, ctx.config, a, 'image A'), mainFace(ctx.analyzer, ctx.config, b, 'image B')]);
-  const distance = Math.round(euclidean(fa.descriptor!, fb.descriptor!) * 10000) / 10000;
-  return { match: distance <= threshold, distance, threshold, confidence: Math.round(confidenceOf(distance) * 10000) / 10000, boxes: [fa.box, fb.box] };
+  const distance = round4(euclidean(fa.descriptor!, fb.descriptor!));
+  return { match: distance <= threshold, distance, threshold, confidence: round4(confidenceOf(distance)), boxes: [fa.box, fb.box] };
 }
 
 export interface Detection {

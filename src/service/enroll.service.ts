@@ -89,7 +89,8 @@ interface Candidate {
 
 type Examined = { ok: true; candidate: Candidate } | { ok: false; rejection: Rejection };
 
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+/** The photo hash that DUPLICATE_IMAGE compares. */
+export const imageSha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
 function reject(photo: Photo, index: number, code: RejectionCode, message: string, details?: Record<string, unknown>): Examined {
@@ -124,7 +125,7 @@ async function examine(ctx: ServiceContext, photo: Photo, index: number, options
   const face = faces[0]!; // the engine lists faces largest first
   const gate = qualityRejection(face, ctx.config.enrollment);
   if (gate) return reject(photo, index, gate.code, gate.message, { ...gate.details, box: face.box });
-  return { ok: true, candidate: { index, ...(photo.name ? { file: photo.name } : {}), sha256: sha256(photo.bytes), face: face as Candidate['face'] } };
+  return { ok: true, candidate: { index, ...(photo.name ? { file: photo.name } : {}), sha256: imageSha256(photo.bytes), face: face as Candidate['face'] } };
 }
 
 function failure(rejected: Rejection[], photos: number): FacerecError {

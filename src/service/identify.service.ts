@@ -86,7 +86,7 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
 }
 
 // Four decimals are far below what distinguishes people; more digits only look precise.
-const round4 = (v: number): number => Math.round(v * 10000) / 10000;
+export const round4 = (v: number): number => Math.round(v * 10000) / 10000;
 const rounded = (m: FaceMatch): FaceMatch => ({
   ...m,
   distance: m.distance === null ? null : round4(m.distance),

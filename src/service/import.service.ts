@@ -1,5 +1,4 @@
 /** Bulk import: one person per sub-folder of a directory, safe to run again. */
-import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
@@ -7,7 +6,7 @@ import { analyzeFaces, imageHashes } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import { findPeopleByName, type Person } from '../store/people.repository.js';
 import type { ServiceContext } from './context.js';
-import { addFaces, createPerson, type EnrollOptions, type EnrollResult, type Rejection } from './enroll.service.js';
+import { addFaces, createPerson, imageSha256, type EnrollOptions, type EnrollResult, type Rejection } from './enroll.service.js';
 
 // Files the decoder may read; anything else in a folder (notes, .DS_Store) is not a photo.
 const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif|bmp|ico)$/i;
@@ -90,17 +89,16 @@ export async function importFolder(ctx: ServiceContext, dir: string, options: Im
       const photos = [];
       for (const file of folder.files) {
         const bytes = await readFile(file);
-        if (known.has(createHash('sha256').update(bytes).digest('hex'))) result.alreadyEnrolled++;
+        if (known.has(imageSha256(bytes))) result.alreadyEnrolled++;
         else photos.push({ bytes, name: path.relative(dir, file) });
       }
       for (let i = 0; i < photos.length; i += 20) {
         const batch = photos.slice(i, i + 20);
-        const current = result.person;
-        const enrolled: EnrollResult = current
-          ? await addFaces(ctx, current.id, batch, enrollOptions)
-          : person
-            ? await addFaces(ctx, person.id, batch, enrollOptions)
-            : await createPerson(ctx, { gallery: gallery.id, name: folder.name }, batch, enrollOptions);
+        // The first batch creates a new person; later batches (and existing people) are added to.
+        const personId = result.person?.id ?? person?.id;
+        const enrolled: EnrollResult = personId
+          ? await addFaces(ctx, personId, batch, enrollOptions)
+          : await createPerson(ctx, { gallery: gallery.id, name: folder.name }, batch, enrollOptions);
         result.person ??= { id: enrolled.person.id, name: enrolled.person.name, created: enrolled.created };
         result.enrolled += enrolled.faces.length;
         result.rejected.push(...enrolled.rejected.map((r) => ({ ...r, index: r.index + i })));
