@@ -89,9 +89,6 @@ export async function renderDistancePlot(
     type: 'bar',
     data: { datasets: [dataset('genuine', genuine, GENUINE_COLOUR), dataset('impostor', impostor, IMPOSTOR_COLOUR)] },
     options: {
-      responsive: false,
-      animation: false,
-      devicePixelRatio: 1,
       plugins: {
         title: { display: !!title, text: title ?? '', font: { size: 16, weight: 'bold' } },
         legend: { position: 'bottom' },

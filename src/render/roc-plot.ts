@@ -31,9 +31,6 @@ export async function renderRocPlot(
       })),
     },
     options: {
-      responsive: false,
-      animation: false,
-      devicePixelRatio: 1,
       plugins: {
         title: { display: !!title, text: title ?? '', font: { size: 16, weight: 'bold' } },
         legend: { position: 'bottom', labels: { boxWidth: 24, boxHeight: 3 } },

@@ -15,6 +15,7 @@ import { importFolder } from '../../../src/service/import.service.js';
 import { deletePerson, galleries, showPerson } from '../../../src/service/people.service.js';
 import { calibrateGallery } from '../../../src/service/calibrate.service.js';
 import { cachedAnalyzer } from '../../helpers/analyzer.js';
+import { rejection } from '../../helpers/errors.js';
 import { describeEachDatabase, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../../helpers/datasets.js';
 
@@ -31,15 +32,7 @@ const LFW = (name: string, n: number): string => {
 
 const photo = async (file: string): Promise<Photo> => ({ bytes: await readFile(file), name: file.split('/').slice(-2).join('/') });
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof FacerecError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a FacerecError');
-}
+const codeOf = async (promise: Promise<unknown>): Promise<string> => (await rejection(promise)).code;
 
 async function count(db: Queryable, sql: string, params: unknown[] = []): Promise<number> {
   const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params);

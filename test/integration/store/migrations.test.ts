@@ -8,6 +8,7 @@ import { listGalleries } from '../../../src/store/galleries.repository.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, migrationFile, readMigrations } from '../../../src/store/migrations.js';
 import { insertPerson } from '../../../src/store/people.repository.js';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../../helpers/databases.js';
+import { rejection } from '../../helpers/errors.js';
 
 interface AppliedRow {
   version: number;
@@ -23,15 +24,6 @@ const tableExists = async (db: Database, table: string) => (await db.query<{ t: 
 async function nextMigration(dir: string, name: string): Promise<{ version: number; file: string }> {
   const version = ((await readMigrations(dir)).at(-1)?.version ?? 0) + 1;
   return { version, file: path.join(dir, migrationFile({ version, name })) };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<FacerecError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FacerecError);
-  return err as FacerecError;
 }
 
 describeEachDatabase('migrations', (kind) => {

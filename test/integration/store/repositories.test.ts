@@ -4,7 +4,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FacerecError } from '../../../src/errors.js';
 import { openDatabase, type Database, type Queryable } from '../../../src/store/database.js';
 import { galleryDescriptors, getFace, getThumbnail, insertFace, listFaces, nearestFaces, type NewFace } from '../../../src/store/faces.repository.js';
 import { createGallery, deleteGallery, DEFAULT_GALLERY, findGallery, listGalleries, type Gallery } from '../../../src/store/galleries.repository.js';
@@ -21,19 +20,11 @@ import {
 import { isUniqueViolation, vectorParam } from '../../../src/store/sql.js';
 import { createTestDatabase, describeEachDatabase, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { rng } from '../../helpers/random.js';
+import { rejection } from '../../helpers/errors.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 const MODEL = 'test-model@1';
 const DIMS = 128;
-
-async function rejection(promise: Promise<unknown>): Promise<FacerecError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FacerecError);
-  return err as FacerecError;
-}
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

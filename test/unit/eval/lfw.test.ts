@@ -8,18 +8,10 @@ import {
   verificationReport,
   type ScoredPair,
 } from '../../../src/eval/lfw.js';
+import { codeOf } from '../../helpers/errors.js';
 
 const same = (distance: number, fold = 0): ScoredPair => ({ same: true, distance, fold });
 const diff = (distance: number, fold = 0): ScoredPair => ({ same: false, distance, fold });
-
-function codeOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'no error';
-}
 
 describe('parsePairs', () => {
   it('reads a View 1 file: same-person and different-person lines, in one fold', () => {

@@ -1,15 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { calibrate, type CalibrationPerson } from '../../../src/match/calibrate.js';
 import { rng } from '../../helpers/random.js';
-
-function codeOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: unknown }).code;
-  }
-  return 'no error';
-}
+import { codeOf } from '../../helpers/errors.js';
 
 // One-dimensional descriptors, so every distance below is a hand-checkable difference.
 const line: CalibrationPerson[] = [
