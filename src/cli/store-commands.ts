@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
-import { FacerecError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { renderDistancePlot } from '../render/distance-plot.js';
 import { drawIdentification } from '../service/compare.service.js';
 import { calibrateGallery } from '../service/calibrate.service.js';
@@ -34,21 +34,7 @@ const fixed = (v: number | null | undefined, digits = 4): string => (v === null 
 
 /** Opens the database (and the engine, when `workers` is given: 0 = this thread), runs `fn`, and closes both. */
 async function withFacerec<T>(config: Config, opts: DbOptions, workers: number | undefined, fn: (app: Facerec) => Promise<T>, queueSize?: number): Promise<T> {
-  const target = databaseTarget(config, opts.db);
-  let app: Facerec;
-  if (workers === undefined) {
-    const db = await openDatabase(target);
-    try {
-      if (opts.migrate) await migrate(db);
-    } catch (err) {
-      await db.close();
-      throw err;
-    }
-    const noEngine = () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images'));
-    app = { db, config, analyzer: { analyze: noEngine, descriptorModelId: '', status: () => ({ workers: 0, queueDepth: 0, closed: true }), close: async () => {} }, close: () => db.close() };
-  } else {
-    app = await openFacerec(config, { db: target, migrate: opts.migrate, workers, ...(queueSize ? { queueSize } : {}) });
-  }
+  const app = await openFacerec(config, { db: databaseTarget(config, opts.db), migrate: opts.migrate, workers: workers ?? 'none', ...(queueSize ? { queueSize } : {}) });
   try {
     return await fn(app);
   } finally {

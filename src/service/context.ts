@@ -5,6 +5,7 @@ import { FaceEngine } from '../engine/face-engine.js';
 import { WorkerPool } from '../engine/pool.js';
 import { analyzeFaces } from '../store/faces.repository.js';
 import { migrate } from '../store/migrations.js';
+import { FacerecError } from '../errors.js';
 import { openDatabase, type Database, type DatabaseTarget } from '../store/database.js';
 
 /** Face analysis, in a worker pool (service, import) or on the calling thread (one-shot CLI commands). */
@@ -47,6 +48,16 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
   };
 }
 
+/** For commands that only read and write the database: no models are loaded. */
+function noAnalyzer(): Analyzer {
+  return {
+    analyze: () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images')),
+    descriptorModelId: '',
+    status: () => ({ workers: 0, queueDepth: 0, closed: true }),
+    close: async () => {},
+  };
+}
+
 /** The database named by `--db` (a postgres:// URL or a directory), else DATABASE_URL, else PGlite in the data directory. */
 export function databaseTarget(config: Config, override?: string): DatabaseTarget {
   const chosen = override ?? config.databaseUrl;
@@ -58,8 +69,8 @@ export interface OpenOptions {
   db?: DatabaseTarget;
   /** Apply pending migrations first (default: config.migrate). */
   migrate?: boolean;
-  /** Worker threads; 0 analyzes on the calling thread. Default: config.workers. */
-  workers?: number;
+  /** Worker threads; 0 analyzes on the calling thread; 'none' loads no engine (commands that analyse nothing). Default: config.workers. */
+  workers?: number | 'none';
   /** Requests waiting for a worker (default: config.queueSize); bulk imports queue more. */
   queueSize?: number;
 }
@@ -77,7 +88,9 @@ export async function openFacerec(config: Config, options: OpenOptions = {}): Pr
     const workers = options.workers ?? config.workers;
     const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
     const analyzer =
-      workers > 0
+      workers === 'none'
+        ? noAnalyzer()
+        : workers > 0
         ? poolAnalyzer(await WorkerPool.start({ size: workers, queueSize: options.queueSize ?? config.queueSize, backend: config.backend, modelsDir: config.modelsDir, limits }))
         : engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
     return {
