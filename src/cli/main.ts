@@ -18,6 +18,12 @@ import {
   verifyCommand,
 } from './store-commands.js';
 
+// `facerec people list | head` closes the pipe early: that ends the output, it is not a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const config = loadConfig();
 
 function number(name: string, min: number, max: number) {
