@@ -171,12 +171,6 @@ export async function galleryDescriptors(q: Queryable, galleryId: string, modelI
   return byPerson;
 }
 
-/** Faces of a gallery made by another descriptor model than the current one: they need re-enrolling. */
-export async function staleFaceCount(q: Queryable, galleryId: string, modelId: string): Promise<number> {
-  const [row] = await q.query<{ n: number }>('SELECT count(*)::int AS n FROM faces WHERE gallery_id = $1 AND model_id <> $2', [galleryId, modelId]);
-  return row?.n ?? 0;
-}
-
 /**
  * Refreshes the planner's statistics of faces. PGlite has no autovacuum, so without this its planner believes the
  * table is empty and never uses the HNSW index; on PostgreSQL it spares the wait for autovacuum after a bulk import.
