@@ -171,7 +171,11 @@ export class WorkerPool {
         const index = this.slots.indexOf(slot);
         if (index >= 0) this.slots.splice(index, 1);
         if (slot.task) {
-          slot.task.reject(new FacerecError('WORKER_CRASHED', 'The engine worker handling this request crashed; retry it', { exitCode: code }));
+          slot.task.reject(
+            this.closed
+              ? new FacerecError('POOL_CLOSED', 'The engine pool was closed while this request ran')
+              : new FacerecError('WORKER_CRASHED', 'The engine worker handling this request crashed; retry it', { exitCode: code }),
+          );
           slot.task = undefined;
         }
         if (!ready) {

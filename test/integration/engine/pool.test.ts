@@ -59,4 +59,15 @@ describe('worker pool', () => {
     const after = await Promise.all([pool.run('memory', {}), pool.run('memory', {})]);
     expect(after.map((m) => m.numTensors).sort()).toEqual(before.map((m) => m.numTensors).sort());
   });
+
+  it('fails the running and the queued request with POOL_CLOSED when it is closed', async () => {
+    const small = await WorkerPool.start({ size: 1, queueSize: 1 });
+    const outcome = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => err);
+    const running = outcome(small.run('analyze', { bytes: photo, options: {} }));
+    const queued = outcome(small.run('analyze', { bytes: photo, options: {} }));
+    await expect.poll(() => small.busy, { timeout: 30_000, interval: 5 }).toBe(1);
+    await small.close();
+    expect(await running).toMatchObject({ code: 'POOL_CLOSED' });
+    expect(await queued).toMatchObject({ code: 'POOL_CLOSED' });
+  });
 });
