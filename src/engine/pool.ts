@@ -46,6 +46,8 @@ function workerEntry(): { source: string; eval: boolean } {
 }
 const WORKER_ENTRY = workerEntry();
 
+const cancelled = () => new FacerecError('CANCELLED', 'The request was withdrawn before an engine worker started it');
+
 /**
  * A bounded pool of engine workers. Each worker loads its own models; a crashed worker is replaced and only
  * the request it held fails (WORKER_CRASHED).
@@ -108,16 +110,33 @@ export class WorkerPool {
     return this.engineInfo!;
   }
 
-  /** Runs one operation on the next free worker. Byte buffers are copied, so the caller keeps its own. */
-  run<O extends Op>(op: O, payload: Payload<O>): Promise<WorkerResults[O]> {
+  /**
+   * Runs one operation on the next free worker. Byte buffers are copied, so the caller keeps its own. When `signal`
+   * aborts while the request still waits in the queue, it leaves the queue and fails with CANCELLED; a request a
+   * worker has started runs to its end.
+   */
+  run<O extends Op>(op: O, payload: Payload<O>, signal?: AbortSignal): Promise<WorkerResults[O]> {
     if (this.closed) return Promise.reject(new FacerecError('POOL_CLOSED', 'The engine pool is closed'));
+    if (signal?.aborted) return Promise.reject(cancelled());
     const busy = this.slots.every((s) => s.task);
     if (busy && this.queue.length >= this.queueSize) {
       return Promise.reject(new FacerecError('QUEUE_FULL', `The engine queue is full (${this.queueSize} waiting); retry later`, { queueSize: this.queueSize }));
     }
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
-      this.queue.push({ id, request: { id, op, ...payload } as WorkerRequest, resolve: resolve as (v: unknown) => void, reject });
+      const withdraw = () => {
+        const index = this.queue.indexOf(task);
+        if (index < 0) return;
+        this.queue.splice(index, 1);
+        reject(cancelled());
+      };
+      const settle = <T>(fn: (value: T) => void) => (value: T) => {
+        signal?.removeEventListener('abort', withdraw);
+        fn(value);
+      };
+      const task: Task = { id, request: { id, op, ...payload } as WorkerRequest, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
+      signal?.addEventListener('abort', withdraw, { once: true });
+      this.queue.push(task);
       this.dispatch();
     });
   }

@@ -42,6 +42,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   WORKER_CRASHED: 503,
   POOL_CLOSED: 503,
   DATABASE_UNAVAILABLE: 503,
+  // nginx's "client closed request": nobody reads it, but logs and metrics tell it from a server error.
+  CANCELLED: 499,
 };
 
 // Seconds a client should wait before retrying a 503.

@@ -4,6 +4,7 @@
  */
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { callerSignal } from '../service/context.js';
 import type { Role } from '../service/keys.service.js';
 import type { Auth } from './auth.js';
 import { HttpError } from './errors.js';
@@ -55,7 +56,11 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Aut
       const params = spec.params ? parse(spec.params, req.params, 'path parameter') : {};
       const body = req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? (req.body as Record<string, unknown>) : {};
       const input = spec.input ? parse(spec.input, { ...(req.query as Record<string, unknown>), ...body }, spec.method === 'get' || spec.method === 'delete' ? 'query' : 'request') : {};
-      const result = await spec.handler({ params, input, req, res });
+      // Once the response is out (deadline passed) or the client has gone, queued analysis for it is dropped.
+      const caller = new AbortController();
+      if (res.closed) caller.abort();
+      else res.once('close', () => caller.abort());
+      const result = await callerSignal.run(caller.signal, () => spec.handler({ params, input, req, res }));
       if (!res.headersSent) {
         const status = Number(Object.keys(spec.responses).find((s) => Number(s) < 300) ?? 200);
         if (result === undefined) res.status(status === 200 ? 204 : status).end();

@@ -1,4 +1,5 @@
 /** What every use case needs: the database, the face analyzer and the configuration. */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Config } from '../config/index.js';
 import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
@@ -24,6 +25,12 @@ export interface ServiceContext {
   readonly config: Config;
 }
 
+/**
+ * The signal of whoever is waiting for the current work (an HTTP request whose client may hang up). Analysis
+ * still queued for a worker when it aborts is dropped instead of computed for nobody.
+ */
+export const callerSignal = new AsyncLocalStorage<AbortSignal>();
+
 /** An Analyzer over a worker pool; `pool` is there for the fault tests and benchmarks (tensor counts, killing a worker). */
 export interface PoolAnalyzer extends Analyzer {
   readonly pool: WorkerPool;
@@ -32,7 +39,7 @@ export interface PoolAnalyzer extends Analyzer {
 export function poolAnalyzer(pool: WorkerPool): PoolAnalyzer {
   return {
     pool,
-    analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }),
+    analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }, callerSignal.getStore()),
     descriptorModelId: pool.info.descriptorModelId,
     status: () => ({ workers: pool.size, queueDepth: pool.queueDepth, closed: pool.isClosed }),
     close: () => pool.close(),

@@ -109,6 +109,29 @@ describeWithDatasets('HTTP faults: engine workers', () => {
     expect(after.map((r) => r.status)).toEqual([200, 200]);
   });
 
+  it('drops a queued request whose client hung up, before any worker computes it', async () => {
+    const analysed = async () => Number(/^facerec_faces_per_image_count (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? NaN);
+    const before = await analysed();
+    let finished = 0;
+    const held = [identify(server.url, large), identify(server.url, large)].map((r) => r.finally(() => finished++));
+    await expect.poll(() => pool.busy, { timeout: 30_000, interval: 5 }).toBe(2);
+    const client = new AbortController();
+    const gone = identify(server.url, small).then(() => 'answered');
+    const leaving = call(`${server.url}/v1/identify`, { method: 'POST', body: form({ image: small }), signal: client.signal });
+    await expect.poll(() => pool.queueDepth, { timeout: 30_000, interval: 5 }).toBe(2);
+    client.abort();
+    expect((await leaving).status).toBe(0);
+    // Out of the queue at once, while both workers are still on the large photos.
+    await expect.poll(() => pool.queueDepth, { timeout: 5_000, interval: 5 }).toBe(1);
+    // No analysis had finished: the queue shrank by the withdrawal, not by a worker taking the next request.
+    expect(await analysed()).toBe(before);
+    expect(finished).toBe(0);
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+    expect(await gone).toBe('answered');
+    await expect.poll(() => pool.busy + pool.queueDepth, { timeout: 30_000, interval: 20 }).toBe(0);
+    expect(await analysed()).toBe(before + 3);
+  });
+
   it('keeps every worker’s tensor count flat across 20 identify requests', async () => {
     // Warm both workers (two at once: one each), then count.
     await Promise.all([identify(server.url, small), identify(server.url, small)]);
