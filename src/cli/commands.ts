@@ -7,7 +7,7 @@ import type { Config } from '../config/index.js';
 import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId, FaceEngine, type DetectorName, type Face } from '../engine/face-engine.js';
 import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
 import { WorkerPool } from '../engine/pool.js';
-import { FacerecError, NoFaceError } from '../errors.js';
+import { FacerecError } from '../errors.js';
 import { runIdentificationEval, type IdentificationRates, type SplitResult } from '../eval/identification.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
 import { decodeImage } from '../image/decode.js';
@@ -63,11 +63,7 @@ export async function detectCommand(config: Config, image: string, opts: { json?
 export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number }): Promise<void> {
   const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
   const analyzer = engineAnalyzer(await engineFor(config));
-  const result = await compare({ analyzer, config }, bytesA, bytesB, { threshold: opts.threshold }).catch((err: unknown) => {
-    // Name the file, not "image A".
-    if (err instanceof FacerecError && err.code === 'NO_FACE') throw new NoFaceError(err.details.image === 'image A' ? a : b, { file: err.details.image === 'image A' ? a : b });
-    throw err;
-  });
+  const result = await compare({ analyzer, config }, bytesA, bytesB, { threshold: opts.threshold, names: [a, b] });
   if (opts.json) return print(JSON.stringify({ match: result.match, distance: result.distance, threshold: result.threshold }));
   print(`${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})`);
 }

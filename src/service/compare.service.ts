@@ -24,10 +24,16 @@ async function mainFace(analyzer: Analyzer, config: Config, bytes: Uint8Array, w
   return faces[0];
 }
 
-/** Are the main faces of two photos the same person? No database involved. */
-export async function compare(ctx: { analyzer: Analyzer; config: Config }, a: Uint8Array, b: Uint8Array, options: { threshold?: number } = {}): Promise<CompareResult> {
+/** Are the main faces of two photos the same person? No database involved. `names` say which photo had no face. */
+export async function compare(
+  ctx: { analyzer: Analyzer; config: Config },
+  a: Uint8Array,
+  b: Uint8Array,
+  options: { threshold?: number; names?: [string, string] } = {},
+): Promise<CompareResult> {
   const threshold = options.threshold ?? ctx.config.threshold;
-  const [fa, fb] = await Promise.all([mainFace(ctx.analyzer, ctx.config, a, 'image A'), mainFace(ctx.analyzer, ctx.config, b, 'image B')]);
+  const [nameA, nameB] = options.names ?? ['image A', 'image B'];
+  const [fa, fb] = await Promise.all([mainFace(ctx.analyzer, ctx.config, a, nameA), mainFace(ctx.analyzer, ctx.config, b, nameB)]);
   const distance = round4(euclidean(fa.descriptor!, fb.descriptor!));
   return { match: distance <= threshold, distance, threshold, confidence: round4(confidenceOf(distance)), boxes: [fa.box, fb.box] };
 }
