@@ -69,7 +69,7 @@ function multerError(err: multer.MulterError, maxImageBytes: number): HttpError 
 }
 
 /** Any thrown value as an HttpError; unknown errors become a 500 that reveals nothing. */
-export function toHttpError(err: unknown, maxImageBytes = 0): HttpError {
+export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof FacerecError) return new HttpError(STATUS[err.code] ?? 500, err.code, err.message, err.details);
   if (err instanceof multer.MulterError) return multerError(err, maxImageBytes);

@@ -14,7 +14,6 @@ export const THRESHOLD_COLOUR = '#1f77b4';
 const BAR_ALPHA = '80';
 export const DEFAULT_BINS = 50;
 
-
 function thresholdLine(threshold: number): Plugin<'bar'> {
   return {
     id: 'facerecThreshold',

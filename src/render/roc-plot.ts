@@ -1,4 +1,4 @@
-import { type ChartConfiguration } from 'chart.js';
+import type { ChartConfiguration } from 'chart.js';
 import { renderChart } from './chart.js';
 
 export interface RocCurve { label: string; points: Array<{ far: number; tar: number }> }
@@ -8,7 +8,6 @@ export const FAR_MIN = 1e-4;
 export const CURVE_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 const DECADES = [1e-4, 1e-3, 1e-2, 1e-1, 1];
-
 
 /** Renders ROC curves (TAR vs FAR, FAR axis logarithmic from 1e-4 to 1) to a PNG buffer. */
 export async function renderRocPlot(
@@ -50,6 +49,6 @@ export async function renderRocPlot(
         y: { type: 'linear', min: 0, max: 1, ticks: { stepSize: 0.1 }, title: { display: true, text: 'True accept rate' } },
       },
     },
-      };
+  };
   return renderChart(config, width, height);
 }
