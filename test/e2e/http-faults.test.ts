@@ -10,14 +10,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import type { WorkerPool } from '../../src/engine/pool.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
 import type { PoolAnalyzer } from '../../src/service/context.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/databases.js';
+import { createTestDatabase, withAdmin, type TestDatabase } from '../helpers/databases.js';
 import { dataset, describeWithDatasets } from '../helpers/datasets.js';
 import { form, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -246,16 +245,6 @@ const clusterScript = promisify(execFile);
 /** Stops or starts the "faults" cluster only: the other test files keep using "main" meanwhile. */
 const faultsCluster = (action: 'stop' | 'start') => clusterScript('bash', [path.join(ROOT, 'scripts', 'test-postgres.sh'), action, 'faults'], { cwd: ROOT });
 
-async function withFaultsAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_FAULT_DATABASE_URL, connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 describeWithDatasets(`HTTP faults: PostgreSQL down and back${TEST_FAULT_DATABASE_URL ? '' : ` [${SKIP_FAULT_POSTGRES}]`}`, () => {
   if (!TEST_FAULT_DATABASE_URL) {
     it.skip(SKIP_FAULT_POSTGRES, () => {});
@@ -268,7 +257,7 @@ describeWithDatasets(`HTTP faults: PostgreSQL down and back${TEST_FAULT_DATABASE
   beforeAll(async () => {
     await loadPhotos();
     await faultsCluster('start'); // a previous run that died mid-test may have left it stopped
-    await withFaultsAdmin(async (client) => {
+    await withAdmin(TEST_FAULT_DATABASE_URL!, async (client) => {
       const current = (await client.query<{ name: string }>('SELECT current_database() AS name')).rows[0]?.name ?? '';
       if (!/test/i.test(current)) throw new Error(`Refusing to run fault tests against database "${current}": its name must contain "test"`);
       await client.query(`CREATE DATABASE ${name}`);
@@ -283,7 +272,7 @@ describeWithDatasets(`HTTP faults: PostgreSQL down and back${TEST_FAULT_DATABASE
     // Always bring the cluster back, even when the test failed while it was down.
     await faultsCluster('start');
     await running?.close();
-    if (created) await withFaultsAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    if (created) await withAdmin(TEST_FAULT_DATABASE_URL!, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   });
 
   it('503 DATABASE_UNAVAILABLE at once while the server is stopped; the same requests succeed once it is back', async () => {

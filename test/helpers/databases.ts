@@ -135,7 +135,8 @@ async function createPglite(): Promise<TestDatabase> {
 
 // --- PostgreSQL ---------------------------------------------------------------------------------------------------
 
-async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a fresh client of `url` (an admin connection: create, drop), then ends it. */
+export async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
