@@ -17,6 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { FaceQuality } from '../src/engine/quality.js';
+import { euclidean as distance } from '../src/eval/lfw.js';
 import { openDatabase, type Database, type Queryable } from '../src/store/database.js';
 import { DEFAULT_EF_SEARCH, insertFace, nearestFaces, type FaceNeighbour } from '../src/store/faces.repository.js';
 import { createGallery } from '../src/store/galleries.repository.js';
@@ -77,11 +78,6 @@ function shuffle<T>(items: T[], r: Rng): T[] {
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
   return items;
-}
-function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < DIM; i++) s += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(s);
 }
 /** Nearest-rank percentile of ascending values. */
 const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
