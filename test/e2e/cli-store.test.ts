@@ -3,35 +3,21 @@
  * import, identify (JSON and annotated), verify, people, galleries, calibrate; and acknowledged writes survive a
  * killed process.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/database.js';
+import { runFacerec, type Run } from '../helpers/cli.js';
 import { describeEachDatabase, createTestDatabase, type TestDatabase } from '../helpers/databases.js';
-import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function facerec(db: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args, '--db', db],
-      { cwd: ROOT, env: { ...process.env, FACEREC_WORKERS: '2', DATABASE_URL: '' }, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const facerec = (db: string, ...args: string[]): Promise<Run> =>
+  runFacerec([...args, '--db', db], { env: { ...process.env, FACEREC_WORKERS: '2', DATABASE_URL: '' }, maxBuffer: 16 * 1024 * 1024 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed CLI output, checked by the assertions
 const json = (run: Run): any => {

@@ -1,26 +1,18 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runFacerec } from '../helpers/cli.js';
 import { dataset, describeWithDatasets, FACE_API_DEMO } from '../helpers/datasets.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 let tmp: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), 'facerec-cli-'));
 });
 
-/** Runs the real `facerec` command from source and collects its output and exit code. */
-function facerec(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, FACEREC_WORKERS: '2' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const facerec = (...args: string[]) => runFacerec(args, { env: { ...process.env, FACEREC_WORKERS: '2' } });
 
 describe('facerec CLI', () => {
   it('info names the backend and the model ids', async () => {

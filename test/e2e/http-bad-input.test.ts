@@ -13,11 +13,10 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/service/keys.service.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
 import { form, startTestServer, type TestServer } from '../helpers/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
 // Small enough to exceed cheaply, large enough for every photo used here.
 const MAX_IMAGE_BYTES = 1024 * 1024;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';

@@ -18,33 +18,10 @@ import { startServer, type RunningServer } from '../../src/http/server.js';
 import type { PoolAnalyzer } from '../../src/service/context.js';
 import { createTestDatabase, withAdmin, type TestDatabase } from '../helpers/databases.js';
 import { dataset, describeWithDatasets } from '../helpers/datasets.js';
-import { form, startTestServer, type TestServer } from '../helpers/server.js';
+import { call, form, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TEST_FAULT_DATABASE_URL = process.env.TEST_FAULT_DATABASE_URL || undefined;
-
-interface Reply {
-  /** 0: no HTTP response at all (refused, reset, closed); `error` says which. */
-  status: number;
-  error?: string;
-  headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed response bodies, checked by the assertions
-  body: any;
-  ms: number;
-}
-
-/** A request whose failure to get any response is a value to assert on, not a rejection. */
-async function call(url: string, init?: RequestInit): Promise<Reply> {
-  const t0 = performance.now();
-  try {
-    const res = await fetch(url, init);
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, ms: performance.now() - t0 };
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { status: 0, error: cause?.code ?? cause?.message ?? String(err), headers: new Headers(), body: undefined, ms: performance.now() - t0 };
-  }
-}
 
 const identify = (base: string, photo: Uint8Array) => call(`${base}/v1/identify`, { method: 'POST', body: form({ image: photo }) });
 

@@ -8,10 +8,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../../src/service/keys.service.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
 import { form, startTestServer, type TestServer } from '../helpers/server.js';
 
-const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
 const MISC = (...p: string[]) => dataset('face-recognition-examples', 'misc', ...p);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HEAVY = { timeout: 300_000 };

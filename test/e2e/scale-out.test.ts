@@ -12,11 +12,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readMigrations } from '../../src/store/migrations.js';
 import { createTestDatabase, SKIP_POSTGRES_REASON, TEST_DATABASE_URL, type TestDatabase } from '../helpers/databases.js';
-import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
-import { form } from '../helpers/server.js';
+import { HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { call, form } from '../helpers/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
 const START_TIMEOUT_MS = 120_000;
 
 interface Replica {
@@ -61,18 +60,6 @@ async function stopReplica(replica: Replica, deadlineMs = 30_000): Promise<numbe
   const [code] = await exited;
   clearTimeout(timer);
   return code;
-}
-
-interface Reply {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed response bodies, checked by the assertions
-  body: any;
-}
-
-async function call(url: string, init?: RequestInit): Promise<Reply> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 const SKIP = !TEST_DATABASE_URL ? SKIP_POSTGRES_REASON : !HAS_DATASETS ? SKIP_DATASETS_REASON : undefined;

@@ -19,6 +19,9 @@ export function dataset(...parts: string[]): string {
 const warned = new Set<string>();
 
 /** A describe block that is skipped, with one warning, when the datasets folder is absent. */
+/** A file of face_recognition's k-NN example photos (train/<name>/…, test/…). */
+export const KNN = (...parts: string[]): string => dataset('face-recognition-examples', 'knn_examples', ...parts);
+
 export function describeWithDatasets(name: string, fn: () => void): void {
   if (!HAS_DATASETS && !warned.has(name)) {
     warned.add(name);

@@ -44,6 +44,29 @@ export async function startTestServer(kind: DatabaseKind, env: Record<string, st
   }
 }
 
+export interface Reply {
+  /** 0: no HTTP response at all (refused, reset, closed); `error` says which. */
+  status: number;
+  error?: string;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed response bodies, checked by the assertions
+  body: any;
+  ms: number;
+}
+
+/** A request whose failure to get any response is a value to assert on, not a rejection. */
+export async function call(url: string, init?: RequestInit): Promise<Reply> {
+  const t0 = performance.now();
+  try {
+    const res = await fetch(url, init);
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, ms: performance.now() - t0 };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return { status: 0, error: cause?.code ?? cause?.message ?? String(err), headers: new Headers(), body: undefined, ms: performance.now() - t0 };
+  }
+}
+
 /** multipart/form-data from named files (bytes) and text fields. */
 export function form(files: Record<string, Uint8Array | Uint8Array[]>, fields: Record<string, string> = {}, fileName = 'photo.jpg'): FormData {
   const body = new FormData();

@@ -16,8 +16,9 @@ import { parse } from 'yaml';
 import { loadConfig } from '../../../src/config/index.js';
 import { startServer, type RunningServer } from '../../../src/http/server.js';
 import { readMigrations } from '../../../src/store/migrations.js';
+import { runFacerec, type Run } from '../../helpers/cli.js';
 import { createTestDatabase, SKIP_POSTGRES_REASON, TEST_DATABASE_URL, type TestDatabase } from '../../helpers/databases.js';
-import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../../helpers/datasets.js';
+import { HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../../helpers/datasets.js';
 import { form } from '../../helpers/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -453,28 +454,14 @@ describe('.dockerignore', () => {
 
 // ---- the compose environment against a real PostgreSQL --------------------------------------------------------
 
-const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
 const silent = pino({ level: 'silent' });
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** A compose `command` run with the real CLI: `facerec` is dist/cli/main.js in the image, src/cli/main.ts here. */
 function runCommand(command: string[], env: Record<string, string>): Promise<Run> {
   const [program, ...args] = command;
   expect(program).toBe('facerec');
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args],
-      // The container's environment is compose's and nothing else (but PATH and HOME, which images have).
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  // The container's environment is compose's and nothing else (but PATH and HOME, which images have).
+  return runFacerec(args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, timeout: 60_000 });
 }
 
 /** Runs a healthcheck's `node -e` script as Docker would inside the container; resolves its exit code. */

@@ -17,9 +17,8 @@ import { calibrateGallery } from '../../../src/service/calibrate.service.js';
 import { cachedAnalyzer } from '../../helpers/analyzer.js';
 import { rejection } from '../../helpers/errors.js';
 import { describeEachDatabase, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
-import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../../helpers/datasets.js';
+import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../../helpers/datasets.js';
 
-const KNN = (...p: string[]) => dataset('face-recognition-examples', 'knn_examples', ...p);
 const BBT = (...p: string[]) => dataset('bbt', ...p);
 const TWO_PEOPLE = dataset('face-recognition-examples', 'misc', 'two_people.jpg');
 /** The n-th photo (1-based, in file order) of a person in LFW View 1, which holds only some of LFW's photos. */
