@@ -78,10 +78,10 @@ export const api = {
   createPerson: (fields, photos) => request('POST', 'v1/people', { form: multipart({ ...fields, onReject: 'skip' }, { images: photos }) }),
   /** @param {string} id @param {string} gallery @param {File[]} photos */
   addFaces: (id, gallery, photos) => request('POST', `v1/people/${encodeURIComponent(id)}/faces`, { form: multipart({ gallery, onReject: 'skip' }, { images: photos }) }),
-  /** @param {string} id @param {string} name */
-  rename: (id, name) => request('PATCH', `v1/people/${encodeURIComponent(id)}`, { json: { name } }),
-  /** @param {string} id */
-  deletePerson: (id) => request('DELETE', `v1/people/${encodeURIComponent(id)}`),
+  /** @param {string} id @param {string} gallery @param {string} name */
+  rename: (id, gallery, name) => request('PATCH', `v1/people/${encodeURIComponent(id)}`, { json: { gallery, name } }),
+  /** @param {string} id @param {string} gallery */
+  deletePerson: (id, gallery) => request('DELETE', `v1/people/${encodeURIComponent(id)}`, { query: { gallery } }),
   /** @param {string} id @param {string} faceId */
   removeFace: (id, faceId) => request('DELETE', `v1/people/${encodeURIComponent(id)}/faces/${encodeURIComponent(faceId)}`),
   /** A face thumbnail as a Blob: fetched with the key, which an <img src> could not send. @param {string} url */

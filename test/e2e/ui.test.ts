@@ -3,13 +3,13 @@
  * enroll through the file input, identify with boxes and names drawn, verify and compare, readable errors, delete
  * with a confirmation, and a phone-sized screen. Screenshots of the main screens land in test/e2e/screenshots/.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_CHROMIUM, launchChromium, SKIP_CHROMIUM_REASON, type Browser } from '../helpers/browser.js';
-import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { form, startTestServer, type TestServer } from '../helpers/server.js';
 
 const FR = (...p: string[]) => dataset('face-recognition-examples', ...p);
 const OBAMA = [FR('test_images', 'obama.jpg'), FR('test_images', 'obama2.jpg')];
@@ -273,6 +273,31 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     await waitForText(page.locator('#people-empty'), /No one is enrolled/, 10_000);
     expect((await people()).total).toBe(0);
   }, 60_000);
+
+  it('renames and deletes a person in a gallery other than the default one', async () => {
+    expect((await fetch(`${server.url}/v1/galleries`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'staff' }) })).status).toBe(201);
+    const photos = await Promise.all(['biden.jpg', 'biden2.jpg'].map((f) => readFile(KNN('train', 'biden', f))));
+    const enrolled = await fetch(`${server.url}/v1/people`, { method: 'POST', body: form({ images: photos }, { name: 'Joe Biden', gallery: 'staff' }) });
+    expect(enrolled.status).toBe(201);
+    const staff = async () => (await (await fetch(`${server.url}/v1/people?gallery=staff`)).json()) as { total: number; people: Array<{ name: string }> };
+
+    await goto('people');
+    await page.reload(); // the picker lists the galleries that existed when the page loaded
+    await page.locator('#gallery').selectOption('staff');
+    await page.locator('.person-card', { hasText: 'Joe Biden' }).click();
+    const dialog = page.locator('#person-dialog');
+    await dialog.getByRole('button', { name: 'Rename' }).click();
+    await dialog.getByLabel('New name').fill('Joseph R. Biden');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await waitForText(dialog.locator('#person-name'), /^Joseph R\. Biden$/, 10_000);
+    expect((await staff()).people[0]?.name).toBe('Joseph R. Biden');
+
+    await page.getByRole('button', { name: 'Delete person' }).click();
+    await page.locator('#confirm-dialog').getByRole('button', { name: 'Delete for good' }).click();
+    await waitForCount(page.locator('.person-card'), 0, 10_000);
+    expect((await staff()).total).toBe(0);
+    await page.locator('#gallery').selectOption('default');
+  }, 120_000);
 
   it('fits a phone-sized screen', async () => {
     await page.setViewportSize({ width: 390, height: 844 });

@@ -248,7 +248,7 @@ export function peopleView(app) {
     if (!name) return renameInput.focus();
     const button = /** @type {HTMLButtonElement} */ (renameForm.querySelector('[type=submit]'));
     try {
-      await withBusy(button, 'Saving…', () => api.rename(/** @type {Person} */ (current).id, name));
+      await withBusy(button, 'Saving…', () => api.rename(/** @type {Person} */ (current).id, app.gallery(), name));
       renameForm.hidden = true;
       toast(`Renamed to ${name}`, 'success');
       await refreshPerson();
@@ -269,7 +269,7 @@ export function peopleView(app) {
     });
     if (!ok) return;
     try {
-      await withBusy(deleteButton, 'Deleting…', () => api.deletePerson(person.id));
+      await withBusy(deleteButton, 'Deleting…', () => api.deletePerson(person.id, app.gallery()));
       person.faces.forEach((f) => thumbnails.delete(f.id));
       changed = true;
       dialog.close();
