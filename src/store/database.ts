@@ -188,13 +188,29 @@ class PostgresDatabase implements Database {
 
 const LOCK_FILE = 'facerec.lock';
 
+/**
+ * A killed process whose parent has not reaped it yet (npm, a shell, a container without an init) is a zombie:
+ * kill(pid, 0) still succeeds, yet it holds nothing. Linux tells from /proc/PID/stat (state Z, or X while reaped).
+ */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false; // no /proc (macOS, Windows): kill(pid, 0) has the last word
+  }
+  // "pid (comm) state …": comm may hold spaces and parentheses, so the state follows the last ')'.
+  const state = stat.slice(stat.lastIndexOf(')') + 2).charAt(0);
+  return state === 'Z' || state === 'X';
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: it exists, under another user
   }
+  return !isZombie(pid);
 }
 
 // Directories this process holds open: a lock file with our own pid is stale only if we do not hold it (pid reuse).

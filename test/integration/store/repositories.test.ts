@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -540,6 +541,70 @@ describeEachDatabase('store repositories', (kind) => {
         } finally {
           if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
           await exited;
+          await t.drop();
+        }
+      });
+
+      // `kill -9` of a server whose parent (npm, a shell, a container without an init) has not reaped it yet leaves a
+      // zombie: kill(pid, 0) still succeeds, yet it holds nothing. The holder's parent here is `sleep`, which never reaps.
+      it.skipIf(!existsSync('/proc/self/stat'))('takes over the lock of a killed holder that is still a zombie', async () => {
+        const t = await migratedTestDatabase('pglite');
+        await t.db.close();
+        const script = `
+          const [module, dataDir] = process.argv.slice(1);
+          const { openDatabase } = await import(module);
+          await openDatabase({ dataDir });
+          process.stdout.write('ready ' + process.pid + '\\n');
+          process.stdin.on('end', () => process.exit(0)).resume();`;
+        const holderArgs = ['--import', 'tsx', '--input-type=module', '-e', script, pathToFileURL(path.join(ROOT, 'src/store/database.ts')).href, dataDirOf(t)];
+        // sh starts the holder in the background (its stdin ours, through fd 3, so that it exits if this test dies),
+        // then becomes `sleep`: the holder's parent, which never waits for it.
+        const quoted = [process.execPath, ...holderArgs].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+        const parent = spawn('/bin/sh', ['-c', `exec 3<&0; ${quoted} <&3 & exec sleep 120`], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+        const parentExited = new Promise((resolve) => parent.once('exit', resolve));
+        let holder = 0;
+        const holderState = () => {
+          const stat = readFileSync(`/proc/${holder}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+        };
+        try {
+          holder = await new Promise<number>((resolve, reject) => {
+            let out = '';
+            parent.stdout.on('data', (chunk: Buffer) => {
+              out += chunk.toString();
+              const m = /ready (\d+)/.exec(out);
+              if (m) resolve(Number(m[1]));
+            });
+            parent.once('exit', (code) => reject(new Error(`the holder's parent exited (${code}) before the holder opened the database`)));
+          });
+          expect((await rejection(openDatabase(t.target))).details).toMatchObject({ pid: holder });
+
+          process.kill(holder, 'SIGKILL');
+          for (let waited = 0; holderState() !== 'Z'; waited += 10) {
+            if (waited > 10_000) throw new Error(`the killed holder is in state ${holderState()}, not a zombie`);
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          expect(() => process.kill(holder, 0)).not.toThrow(); // what made the lock look held
+          expect(await readFile(lockFile(dataDirOf(t)), 'utf8')).toBe(String(holder));
+
+          const after = await openDatabase(t.target);
+          try {
+            expect(await readFile(lockFile(dataDirOf(t)), 'utf8')).toBe(String(process.pid));
+            expect((await listGalleries(after)).map((g) => g.name)).toEqual([DEFAULT_GALLERY]);
+          } finally {
+            await after.close();
+          }
+        } finally {
+          // With its parent gone the zombie passes to init, which reaps it.
+          if (holder) {
+            try {
+              process.kill(holder, 'SIGKILL');
+            } catch {
+              // already dead
+            }
+          }
+          parent.kill('SIGKILL');
+          await parentExited;
           await t.drop();
         }
       });
