@@ -68,10 +68,16 @@ function multerError(err: multer.MulterError, maxImageBytes: number): HttpError 
   }
 }
 
-/** Any thrown value as an HttpError; unknown errors become a 500 that reveals nothing. */
+// Its message and details are never sent: sendError answers every 500 with the request id only.
+const internal = () => new HttpError(500, 'INTERNAL', 'Internal error');
+
+/** Any thrown value as an HttpError; unknown errors, and domain errors without a status of their own, become a 500 INTERNAL. */
 export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof FacerecError) return new HttpError(STATUS[err.code] ?? 500, err.code, err.message, err.details);
+  if (err instanceof FacerecError) {
+    const status = STATUS[err.code];
+    return status ? new HttpError(status, err.code, err.message, err.details) : internal();
+  }
   if (err instanceof multer.MulterError) return multerError(err, maxImageBytes);
   const e = err as { type?: string; status?: number; message?: string };
   // body-parser: malformed JSON, or a body over the limit.
@@ -79,15 +85,23 @@ export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
   if (e?.type === 'entity.parse.failed') return new HttpError(400, 'INVALID_ARGUMENT', 'The request body is not valid JSON');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError(e.status, 'INVALID_ARGUMENT', e.message ?? 'Bad request');
   if (/Multipart: Boundary not found|Unexpected end of form|Malformed part header/i.test(e?.message ?? '')) return new HttpError(400, 'INVALID_ARGUMENT', 'Malformed multipart/form-data body');
-  return new HttpError(500, 'INTERNAL', 'Internal error; see the server log with this request id');
+  return internal();
 }
 
-export function sendError(res: Parameters<RequestHandler>[1], err: HttpError): void {
+type Res = Parameters<RequestHandler>[1];
+
+/** The id pino-http gave the request (also in the X-Request-Id header), under which the log has the whole error. */
+const requestIdOf = (res: Res): string => String((res.req as { id?: unknown } | undefined)?.id ?? res.getHeader('X-Request-Id') ?? 'unknown');
+
+export function sendError(res: Res, err: HttpError): void {
+  // A 500 reveals nothing (a worker's message, a driver's, a stack): its cause stays in the log under the request id.
+  if (err.status === 500 || err.code === 'INTERNAL') {
+    res.status(500).json({ error: { code: 'INTERNAL', message: `Internal error; see the server log for request ${requestIdOf(res)}`, details: {} } });
+    return;
+  }
   const retry = RETRY_AFTER[err.code];
   if (err.status === 503 && retry) res.setHeader('Retry-After', String(retry));
-  // Details of internal errors stay in the log.
-  const details = err.status >= 500 && err.code === 'INTERNAL' ? {} : err.details;
-  res.status(err.status).json({ error: { code: err.code, message: err.message, details } });
+  res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
 }
 
 /** The one error middleware: status, `{ error: { code, message, details } }`, and a log line with the request id. */
@@ -95,6 +109,7 @@ export function errorHandler(maxImageBytes: number): ErrorRequestHandler {
   return (err, req, res, next) => {
     const httpError = toHttpError(err, maxImageBytes);
     // A 503 with a code (overload, a replaced worker, the database away) is the service working as designed.
+    // The whole error (message, details, stack) goes to the log line that carries the request id, and nowhere else.
     if (httpError.code === 'INTERNAL') req.log?.error({ err }, 'request failed');
     else if (httpError.status >= 500) req.log?.warn({ code: httpError.code }, 'request refused');
     else req.log?.info({ code: httpError.code }, 'request rejected');

@@ -11,14 +11,15 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import { FacerecError } from '../../src/errors.js';
 import type { WorkerPool } from '../../src/engine/pool.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
-import type { PoolAnalyzer } from '../../src/service/context.js';
+import type { Analyzer, PoolAnalyzer } from '../../src/service/context.js';
 import { createTestDatabase, withAdmin, type TestDatabase } from '../helpers/databases.js';
 import { dataset, describeWithDatasets } from '../helpers/datasets.js';
-import { call, form, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
+import { call, form, startTestApp, startTestServer, type Reply, type TestApp, type TestServer } from '../helpers/server.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TEST_FAULT_DATABASE_URL = process.env.TEST_FAULT_DATABASE_URL || undefined;
@@ -49,6 +50,53 @@ async function loadPhotos(): Promise<void> {
   small ??= await readFile(dataset('lfw-view1', 'images', 'George_W_Bush', 'George_W_Bush_0353.jpg'));
   large ??= await readFile(dataset('face-recognition-examples', 'knn_examples', 'test', 'obama_and_biden.jpg'));
 }
+
+describe('HTTP faults: internal errors', () => {
+  let app: TestApp;
+  // What the analyzer throws next: the engine cannot be made to fail like this on demand.
+  let failure: unknown;
+  const analyzer: Analyzer = {
+    analyze: () => Promise.reject(failure),
+    descriptorModelId: 'test-model@1',
+    status: () => ({ workers: 1, queueDepth: 0, closed: false }),
+    close: async () => {},
+  };
+
+  beforeAll(async () => {
+    app = await startTestApp('pglite', analyzer);
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  const FAILURES: Array<[string, () => unknown, string]> = [
+    ['a worker’s FacerecError with code INTERNAL', () => new FacerecError('INTERNAL', 'Internal engine error: memory access out of bounds', { wasm: 'heap at 0x7fff' }), 'memory access out of bounds'],
+    ['a domain error without a status of its own', () => new FacerecError('MODEL_LOAD_FAILED', 'Cannot read /srv/models/secret-path.bin', { path: '/srv/models/secret-path.bin' }), 'secret-path.bin'],
+    ['a plain Error', () => new TypeError("Cannot read properties of undefined (reading 'descriptor')"), "reading 'descriptor'"],
+  ];
+  for (const [what, error, secret] of FAILURES) {
+    it(`${what}: 500 INTERNAL naming the request id only; the log has the rest under that id`, async () => {
+      failure = error();
+      const reply = await call(`${app.url}/v1/detect`, { method: 'POST', body: form({ image: new Uint8Array([1, 2, 3]) }) });
+      const id = reply.headers.get('x-request-id');
+      expect(id).toBeTruthy();
+      expect(reply.status).toBe(500);
+      expect(reply.body).toEqual({ error: { code: 'INTERNAL', message: `Internal error; see the server log for request ${id}`, details: {} } });
+      expect(JSON.stringify(reply.body)).not.toContain(secret);
+
+      const logged = app.logs.filter((l) => (l.req as { id?: string } | undefined)?.id === id && l.msg === 'request failed');
+      expect(logged).toHaveLength(1);
+      expect((logged[0]!.err as { message: string }).message).toContain(secret);
+    });
+  }
+
+  it('names the client’s own X-Request-Id', async () => {
+    failure = new FacerecError('INTERNAL', 'Internal engine error: unreachable executed');
+    const reply = await call(`${app.url}/v1/detect`, { method: 'POST', headers: { 'X-Request-Id': 'client-trace-42' }, body: form({ image: new Uint8Array([1]) }) });
+    expect(reply.status).toBe(500);
+    expect(reply.body.error.message).toBe('Internal error; see the server log for request client-trace-42');
+  });
+});
 
 describeWithDatasets('HTTP faults: engine workers', () => {
   let server: TestServer;

@@ -1,9 +1,14 @@
 /** A real facerec HTTP server on a throwaway database, listening on a free loopback port. */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.js';
+import { createApp } from '../../src/http/app.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
+import type { Analyzer } from '../../src/service/context.js';
 import type { Database } from '../../src/store/database.js';
-import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
+import { createTestDatabase, migratedTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
 
 export interface TestServer {
   url: string;
@@ -42,6 +47,45 @@ export async function startTestServer(kind: DatabaseKind, env: Record<string, st
     await test.drop();
     throw err;
   }
+}
+
+export interface TestApp {
+  url: string;
+  db: Database;
+  /** The app's log lines, parsed, in order. */
+  logs: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real app (createApp) on a migrated throwaway database, listening on a free loopback port, with the analyzer
+ * given instead of engine workers: for faults the engine cannot be made to produce on demand.
+ */
+export async function startTestApp(kind: DatabaseKind, analyzer: Analyzer, env: Record<string, string> = {}): Promise<TestApp> {
+  const test = await migratedTestDatabase(kind);
+  const config = loadConfig(env);
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const { app } = createApp({ ctx: { db: test.db, analyzer, config }, config, logger: pino({ level: 'info' }, sink) });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    db: test.db,
+    logs,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await test.drop();
+    },
+  };
 }
 
 export interface Reply {
