@@ -4,7 +4,7 @@ import multer from 'multer';
 import { FacerecError, type ErrorCode } from '../errors.js';
 
 /** Codes that exist only at the HTTP edge. */
-export type HttpErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FILES' | 'MISSING_IMAGE' | 'TIMEOUT';
+export type HttpErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FILES' | 'MISSING_IMAGE' | 'TIMEOUT';
 
 export class HttpError extends Error {
   constructor(

@@ -69,6 +69,27 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Aut
     });
     app[spec.method](spec.path, ...chain);
   }
+  // A declared path asked with a method it lacks: 405 with the methods it has, not the 404 of an unknown path.
+  // OPTIONS asks just that: 204 with Allow, as express answers it by default.
+  for (const [path, allowed] of allowedMethods(routes)) {
+    app.all(path, (req, res, next) => {
+      res.setHeader('Allow', allowed.join(', '));
+      if (req.method === 'OPTIONS') return void res.status(204).end();
+      next(new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; use ${allowed.join(', ')}`, { allowed }));
+    });
+  }
+}
+
+/** Each declared path with its methods, upper case and sorted; HEAD wherever GET is, since express answers it. */
+export function allowedMethods(routes: readonly AnyRoute[]): Map<string, string[]> {
+  const byPath = new Map<string, Set<string>>();
+  for (const spec of routes) {
+    const methods = byPath.get(spec.path) ?? new Set<string>();
+    methods.add(spec.method.toUpperCase());
+    if (spec.method === 'get') methods.add('HEAD');
+    byPath.set(spec.path, methods);
+  }
+  return new Map([...byPath].map(([path, methods]) => [path, [...methods].sort()]));
 }
 
 const toJsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any', reused: 'inline' });

@@ -42,7 +42,7 @@ interface Fixtures {
 }
 
 interface Call {
-  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   json?: unknown;
   /** A raw body with its content type. */
@@ -244,7 +244,24 @@ const CASES: BadInput[] = [
   { name: 'an existing gallery name', request: () => json('POST', '/v1/galleries', { name: 'default' }), status: 409, code: 'GALLERY_EXISTS' },
   { name: 'a taken external id', request: () => json('POST', '/v1/people', { name: 'Copy', externalId: 'seed-1' }), status: 409, code: 'EXTERNAL_ID_TAKEN' },
   { name: 'an unknown route', request: () => ({ path: '/v1/persons' }), status: 404, code: 'NOT_FOUND' },
-  { name: 'an unknown method on a known path', request: () => ({ method: 'PATCH', path: '/v1/galleries', json: { name: 'x' } }), status: 404, code: 'NOT_FOUND' },
+  { name: 'an unknown route under a known path', request: (f) => ({ path: `/v1/people/${f.personId}/photos` }), status: 404, code: 'NOT_FOUND' },
+  {
+    name: 'PATCH /v1/galleries (a known path, not that method)',
+    request: () => ({ method: 'PATCH', path: '/v1/galleries', json: { name: 'x' } }),
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+    check: (e) => expect(e.details).toEqual({ allowed: ['GET', 'HEAD', 'POST'] }),
+  },
+  { name: 'DELETE /v1/people', request: () => ({ method: 'DELETE', path: '/v1/people' }), status: 405, code: 'METHOD_NOT_ALLOWED', check: (e) => expect(e.details).toEqual({ allowed: ['GET', 'HEAD', 'POST'] }) },
+  { name: 'GET /v1/identify', request: () => ({ path: '/v1/identify' }), status: 405, code: 'METHOD_NOT_ALLOWED', check: (e) => expect(e.details).toEqual({ allowed: ['POST'] }) },
+  {
+    name: 'PUT /v1/people/:id',
+    request: (f) => json('PUT', `/v1/people/${f.personId}`, { name: 'Replaced' }),
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+    check: (e) => expect(e.details).toEqual({ allowed: ['DELETE', 'GET', 'HEAD', 'PATCH'] }),
+  },
+  { name: 'GET /v1/people/:id/faces/:faceId', request: (f) => ({ path: `/v1/people/${f.personId}/faces/${f.faceId}` }), status: 405, code: 'METHOD_NOT_ALLOWED', check: (e) => expect(e.details).toEqual({ allowed: ['DELETE'] }) },
 ];
 
 const names = (dir: string) => new Set(readdirSync(dir));
@@ -345,6 +362,31 @@ describeEachDatabase('HTTP bad input', (kind) => {
       expect(await rowCounts()).toEqual(before);
     });
   }
+
+  it('lists the methods of a known path in Allow on a 405, from the route declarations; an unknown path has none', async () => {
+    const allow = async (call: Call) => {
+      const res = await send(call);
+      await res.body?.cancel();
+      return [res.status, res.headers.get('allow')];
+    };
+    expect(await allow({ method: 'DELETE', path: '/v1/people' })).toEqual([405, 'GET, HEAD, POST']);
+    expect(await allow({ path: '/v1/compare' })).toEqual([405, 'POST']);
+    expect(await allow({ method: 'PUT', path: `/v1/people/${UNKNOWN_ID}` })).toEqual([405, 'DELETE, GET, HEAD, PATCH']);
+    expect(await allow({ method: 'POST', path: '/v1/keys/x' })).toEqual([405, 'DELETE']);
+    expect(await allow({ method: 'DELETE', path: '/v1/nothing-here' })).toEqual([404, null]);
+    // HEAD of a GET route is served, not refused; OPTIONS answers with the list.
+    expect(await allow({ method: 'HEAD', path: '/v1/galleries' })).toEqual([200, null]);
+    expect(await allow({ method: 'OPTIONS', path: '/v1/galleries/staff' })).toEqual([204, 'DELETE']);
+    // Every path of the OpenAPI document answers 405 with exactly its documented methods (plus HEAD beside GET).
+    const document = (await (await send({ path: '/openapi.json' })).json()) as { paths: Record<string, Record<string, unknown>> };
+    for (const [template, operations] of Object.entries(document.paths)) {
+      const documented = Object.keys(operations).map((m) => m.toUpperCase());
+      const expected = [...documented, ...(documented.includes('GET') ? ['HEAD'] : [])].sort();
+      const path = template.replace(/\{\w+\}/g, UNKNOWN_ID);
+      const unused = ['PUT', 'PATCH', 'DELETE', 'POST', 'GET'].find((m) => !documented.includes(m))!;
+      expect(await allow({ method: unused as Call['method'], path }), `${unused} ${template}`).toEqual([405, expected.join(', ')]);
+    }
+  });
 
   it('stores SQL-looking names verbatim, and the table survives', async () => {
     const before = await rowCounts();
