@@ -9,8 +9,24 @@ const boolish = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
   .transform((v) => v === true || v === 'true' || v === '1')
   .meta({ type: 'boolean' });
-const number = (min: number, max: number) => z.coerce.number().min(min).max(max);
-const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+// A number in a form field or query string is a plain decimal: optional sign, digits, optional fraction. Number() (and
+// z.coerce) would also take "0x1", "1e0", " 1 ", "Infinity", and "" as 0. JSON bodies may send a (finite) number.
+const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
+const decimalText = (value: unknown, ctx: z.RefinementCtx): unknown => {
+  if (typeof value !== 'string') return value;
+  if (DECIMAL.test(value)) return Number(value);
+  ctx.addIssue({ code: 'custom', message: 'must be a plain decimal number, such as 3 or 0.5' });
+  return z.NEVER;
+};
+/**
+ * The one numeric field schema of every request: a decimal within [min, max], an integer when `type` says so. A default
+ * is a `.prefault(v)`: /openapi.json drops the `.default` of a schema that transforms its input.
+ */
+const decimal = (type: 'number' | 'integer', min: number, max: number) =>
+  z.preprocess(decimalText, (type === 'integer' ? z.number().int() : z.number()).min(min).max(max)).meta({ type, minimum: min, maximum: max });
+const number = (min: number, max: number) => decimal('number', min, max);
+const integer = (min: number, max: number) => decimal('integer', min, max);
 
 // PostgreSQL's text and jsonb cannot hold U+0000: refused here as a 400 instead of failing in the database as a 500.
 const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL character (U+0000)');
@@ -74,8 +90,8 @@ export const DeleteGalleryQuery = z.object({ force: boolish.optional() });
 export const ListPeopleQuery = z.object({
   gallery: GalleryRef.optional(),
   search: text().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
-  limit: integer(1, 200).default(50),
-  offset: integer(0, 1_000_000).default(0),
+  limit: integer(1, 200).prefault(50),
+  offset: integer(0, 1_000_000).prefault(0),
 });
 
 export const EnrollOptions = z.object({
@@ -107,7 +123,7 @@ export const ImageFormat = z.enum(['jpeg', 'png', 'webp']);
 export const IdentifyBody = z.object({
   gallery: GalleryRef.optional(),
   threshold: number(0.01, 2).optional().meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
-  topK: integer(1, 20).default(3).meta({ description: 'Candidates listed per face' }),
+  topK: integer(1, 20).prefault(3).meta({ description: 'Candidates listed per face' }),
   maxFaces: integer(1, 100).optional().meta({ description: 'Look at the largest N faces only' }),
   minFaceSize: integer(0, 10_000).optional().meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),

@@ -182,6 +182,36 @@ const CASES: BadInput[] = [
   { name: 'limit=0', request: () => ({ path: '/v1/people?limit=0' }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['limit']) },
   { name: 'limit=1e400 (Infinity)', request: () => ({ path: '/v1/people?limit=1e400' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'offset=-1', request: () => ({ path: '/v1/people?offset=-1' }), status: 400, code: 'INVALID_ARGUMENT' },
+  // Numbers in form fields and query strings are plain decimals: what Number() also reads (hex, exponents, blanks,
+  // Infinity) is refused before the engine sees the photo.
+  ...(
+    [
+      ['identify', 'threshold', '0x1'],
+      ['identify', 'threshold', 'Infinity'],
+      ['identify', 'topK', '0x3'],
+      ['identify', 'maxFaces', '1e1'],
+      ['identify', 'minFaceSize', ' 40 '],
+      ['annotate', 'threshold', '5e-1'],
+      ['verify', 'threshold', '1e0'],
+      ['compare', 'threshold', ' 1 '],
+      ['detect', 'maxFaces', '0b11'],
+      ['detect', 'maxFaces', '.5'],
+    ] as const
+  ).map(
+    ([route, field, value]): BadInput => ({
+      name: `${field}=${JSON.stringify(value)} (${route})`,
+      request: (f) => post(`/v1/${route}`, form(route === 'compare' ? { imageA: f.photo, imageB: f.photo } : { image: f.photo }, { [field]: value, ...(route === 'verify' ? { personId: f.personId } : {}) })),
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      check: (e) => {
+        expect(issuePaths(e)).toEqual([field]);
+        expect(e.message).toContain('plain decimal');
+      },
+    }),
+  ),
+  ...['limit=0x10', 'limit=1e1', 'limit=%2010', 'offset=1e1', 'offset=0x0', 'limit=Infinity', 'offset=1.'].map(
+    (query): BadInput => ({ name: `${decodeURIComponent(query)} (query)`, request: () => ({ path: `/v1/people?${query}` }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual([query.split('=')[0]]) }),
+  ),
   { name: 'metadata that is not JSON', request: () => post('/v1/people', form({}, { name: 'M', metadata: '{not json' })), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['metadata']) },
   { name: 'metadata a JSON array', request: () => post('/v1/people', form({}, { name: 'M', metadata: '[1,2]' })), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'metadata a JSON array (JSON body)', request: () => json('POST', '/v1/people', { name: 'M', metadata: [1, 2] }), status: 400, code: 'INVALID_ARGUMENT' },
@@ -386,6 +416,12 @@ describeEachDatabase('HTTP bad input', (kind) => {
       const unused = ['PUT', 'PATCH', 'DELETE', 'POST', 'GET'].find((m) => !documented.includes(m))!;
       expect(await allow({ method: unused as Call['method'], path }), `${unused} ${template}`).toEqual([405, expected.join(', ')]);
     }
+  });
+
+  it('takes plain decimals with a sign or a fraction in query strings', async () => {
+    const res = await send({ path: '/v1/people?limit=%2B2&offset=0.0' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ limit: 2, offset: 0 });
   });
 
   it('stores SQL-looking names verbatim, and the table survives', async () => {
