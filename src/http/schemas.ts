@@ -31,7 +31,9 @@ const integer = (min: number, max: number) => decimal('integer', min, max);
 // PostgreSQL's text and jsonb cannot hold U+0000: refused here as a 400 instead of failing in the database as a 500.
 const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL character (U+0000)');
 
-export const Uuid = z.uuid().meta({ description: 'A UUID' });
+// Any 8-4-4-4-12 hex id, like PostgreSQL's uuid type and the store's isUuid: z.uuid() also checks RFC 9562's version
+// and variant digits, and would answer 400 for an id such as 11111111-1111-1111-1111-111111111111 instead of 404.
+export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex digits)' });
 export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name or id; default: "default"' });
 const Name = text().trim().min(1).max(200);
 const ExternalId = text().trim().min(1).max(200);

@@ -20,6 +20,8 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 // Small enough to exceed cheaply, large enough for every photo used here.
 const MAX_IMAGE_BYTES = 1024 * 1024;
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
+// 8-4-4-4-12 hex digits, without RFC 9562's version and variant.
+const LOOSE_ID = '11111111-1111-1111-1111-111111111111';
 
 interface ErrorBody {
   error: { code: string; message: string; details: Record<string, unknown> };
@@ -265,6 +267,21 @@ const CASES: BadInput[] = [
   { name: 'an unknown UUID (PATCH person)', request: () => json('PATCH', `/v1/people/${UNKNOWN_ID}`, { name: 'Ghost' }), status: 404, code: 'PERSON_NOT_FOUND' },
   { name: 'an unknown UUID (DELETE person)', request: () => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}` }), status: 404, code: 'PERSON_NOT_FOUND' },
   { name: 'an unknown UUID (verify)', request: (f) => post('/v1/verify', form({ image: f.photo }, { personId: UNKNOWN_ID })), status: 404, code: 'PERSON_NOT_FOUND' },
+  // Well-formed ids that are not RFC 9562 UUIDs (version and variant digits) are ids all the same: 404, not 400.
+  ...(
+    [
+      ['GET person', () => ({ path: `/v1/people/${LOOSE_ID}` }), 'PERSON_NOT_FOUND'],
+      ['PATCH person', () => json('PATCH', `/v1/people/${LOOSE_ID}`, { name: 'Ghost' }), 'PERSON_NOT_FOUND'],
+      ['DELETE person, upper case', () => ({ method: 'DELETE', path: `/v1/people/${LOOSE_ID.replace(/1/g, 'A')}` }), 'PERSON_NOT_FOUND'],
+      ['add faces', (f) => post(`/v1/people/${LOOSE_ID}/faces`, form({ images: f.photo })), 'PERSON_NOT_FOUND'],
+      ['verify personId', (f) => post('/v1/verify', form({ image: f.photo }, { personId: LOOSE_ID })), 'PERSON_NOT_FOUND'],
+      ['DELETE face', (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/${LOOSE_ID}` }), 'FACE_NOT_FOUND'],
+      ['face thumbnail', () => ({ path: `/v1/faces/${LOOSE_ID}/thumbnail` }), 'FACE_NOT_FOUND'],
+      ['DELETE key', () => ({ method: 'DELETE', path: `/v1/keys/${LOOSE_ID}` }), 'KEY_NOT_FOUND'],
+      ['DELETE gallery', () => ({ method: 'DELETE', path: `/v1/galleries/${LOOSE_ID}` }), 'GALLERY_NOT_FOUND'],
+      ['gallery query', () => ({ path: `/v1/people?gallery=${LOOSE_ID}` }), 'GALLERY_NOT_FOUND'],
+    ] as Array<[string, BadInput['request'], string]>
+  ).map(([what, request, code]): BadInput => ({ name: `a non-RFC UUID (${what})`, request, status: 404, code })),
   { name: 'an unknown face of a known person', request: (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/${UNKNOWN_ID}` }), status: 404, code: 'FACE_NOT_FOUND' },
   { name: "another person's face", request: (f) => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}/faces/${f.faceId}` }), status: 404, code: 'FACE_NOT_FOUND' },
   { name: 'an unknown face thumbnail', request: () => ({ path: `/v1/faces/${UNKNOWN_ID}/thumbnail` }), status: 404, code: 'FACE_NOT_FOUND' },
