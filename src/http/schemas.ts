@@ -3,6 +3,7 @@
  * with them and /openapi.json is generated from them, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { ExternalId, GalleryName, KeyName, PersonName } from '../service/names.js';
 
 // Multipart fields and query strings are text: booleans and numbers arrive as strings.
 const boolish = z
@@ -34,9 +35,7 @@ const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL charac
 // Any 8-4-4-4-12 hex id, like PostgreSQL's uuid type and the store's isUuid: z.uuid() also checks RFC 9562's version
 // and variant digits, and would answer 400 for an id such as 11111111-1111-1111-1111-111111111111 instead of 404.
 export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex digits)' });
-export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name or id; default: "default"' });
-const Name = text().trim().min(1).max(200);
-const ExternalId = text().trim().min(1).max(200);
+export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name (in any case) or id; default: "default"' });
 const MAX_METADATA_BYTES = 16 * 1024;
 // Far deeper than any real metadata; a 64 KB body of nested brackets would overflow JSON.stringify's stack.
 const MAX_METADATA_DEPTH = 32;
@@ -85,7 +84,7 @@ const Metadata = z
 
 export const GalleryQuery = z.object({ gallery: GalleryRef.optional() });
 
-export const CreateGalleryBody = z.object({ name: text().trim().min(1).max(100).regex(/^[^/?#]+$/, 'must not contain / ? or #') });
+export const CreateGalleryBody = z.object({ name: GalleryName });
 
 export const DeleteGalleryQuery = z.object({ force: boolish.optional() });
 
@@ -104,7 +103,7 @@ export const EnrollOptions = z.object({
 
 export const CreatePersonBody = EnrollOptions.extend({
   gallery: GalleryRef.optional(),
-  name: Name,
+  name: PersonName,
   externalId: ExternalId.optional(),
   metadata: Metadata.optional(),
 });
@@ -112,7 +111,7 @@ export const CreatePersonBody = EnrollOptions.extend({
 export const AddFacesBody = EnrollOptions.extend({ gallery: GalleryRef.optional() });
 
 export const PatchPersonBody = z
-  .object({ gallery: GalleryRef.optional(), name: Name.optional(), externalId: ExternalId.nullable().optional(), metadata: Metadata.optional() })
+  .object({ gallery: GalleryRef.optional(), name: PersonName.optional(), externalId: ExternalId.nullable().optional(), metadata: Metadata.optional() })
   .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, { message: 'Give at least one of name, externalId, metadata' });
 
 export const PersonParams = z.object({ id: Uuid });
@@ -136,7 +135,7 @@ export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: U
 export const CompareBody = z.object({ threshold: number(0.01, 2).optional() });
 export const DetectBody = z.object({ maxFaces: integer(1, 100).optional(), includeLandmarks: boolish.optional() });
 
-export const CreateKeyBody = z.object({ name: text().trim().min(1).max(100), role: z.enum(['admin', 'recognize']) });
+export const CreateKeyBody = z.object({ name: KeyName, role: z.enum(['admin', 'recognize']) });
 
 // ---- responses ----
 

@@ -16,6 +16,7 @@ import {
 } from '../store/people.repository.js';
 import { isUuid } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
+import { parseGalleryName } from './names.js';
 
 /** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
 export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
@@ -70,6 +71,6 @@ export async function removeFace(ctx: ServiceContext, personId: string, faceId: 
 export const galleries = {
   list: (ctx: ServiceContext) => listGalleries(ctx.db),
   get: (ctx: ServiceContext, ref: string) => findGallery(ctx.db, ref),
-  create: (ctx: ServiceContext, name: string) => createGallery(ctx.db, name),
+  create: (ctx: ServiceContext, name: string) => createGallery(ctx.db, parseGalleryName(name)),
   delete: (ctx: ServiceContext, ref: string, force = false) => ctx.db.transaction((tx) => deleteGallery(tx, ref, force)),
 };

@@ -31,11 +31,11 @@ export async function listGalleries(q: Queryable): Promise<Gallery[]> {
   return (await q.query<GalleryRow>(`${SELECT} ORDER BY g.name`)).map(toGallery);
 }
 
-/** A gallery by id or by name; GALLERY_NOT_FOUND otherwise. */
+/** A gallery by id or by name, regardless of case (unique so: migration 0003); GALLERY_NOT_FOUND otherwise. */
 export async function findGallery(q: Queryable, idOrName: string): Promise<Gallery> {
   const rows = isUuid(idOrName)
     ? await q.query<GalleryRow>(`${SELECT} WHERE g.id = $1`, [idOrName])
-    : await q.query<GalleryRow>(`${SELECT} WHERE g.name = $1`, [idOrName]);
+    : await q.query<GalleryRow>(`${SELECT} WHERE lower(g.name) = lower($1)`, [idOrName]);
   const row = rows[0];
   if (!row) throw new NotFoundError('GALLERY_NOT_FOUND', `Gallery "${idOrName}"`, { gallery: idOrName });
   return toGallery(row);
@@ -46,7 +46,7 @@ export async function createGallery(q: Queryable, name: string): Promise<Gallery
     const [row] = await q.query<{ id: string }>('INSERT INTO galleries (name) VALUES ($1) RETURNING id', [name]);
     return findGallery(q, row!.id);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new FacerecError('GALLERY_EXISTS', `A gallery named "${name}" already exists`, { name });
+    if (isUniqueViolation(err)) throw new FacerecError('GALLERY_EXISTS', `A gallery named "${name}" already exists (names are compared regardless of case)`, { name });
     throw err;
   }
 }

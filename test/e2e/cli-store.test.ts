@@ -109,6 +109,20 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
     expect(json(await facerec(db, 'galleries', 'delete', 'staff', '--json')).deleted.name).toBe('staff');
   });
 
+  it('galleries: one per name regardless of case, found in any case, never named like a UUID', { timeout: 120_000 }, async () => {
+    const upper = await facerec(db, 'galleries', 'create', 'DEFAULT');
+    expect(upper.code).toBe(10);
+    expect(upper.stderr).toMatch(/^facerec: GALLERY_EXISTS: /);
+    const uuid = await facerec(db, 'galleries', 'create', '11111111-1111-1111-1111-111111111111');
+    expect(uuid.code).toBe(2);
+    expect(uuid.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*UUID/);
+
+    expect(json(await facerec(db, 'galleries', 'create', ' Night Shift ', '--json')).name).toBe('Night Shift');
+    expect(json(await facerec(db, 'people', 'list', '--json', '--gallery', 'NIGHT SHIFT')).total).toBe(0);
+    expect(json(await facerec(db, 'galleries', 'delete', 'night shift', '--json')).deleted.name).toBe('Night Shift');
+    expect(json(await facerec(db, 'galleries', 'list', '--json')).galleries.map((g: { name: string }) => g.name)).toEqual(['default']);
+  });
+
   it('calibrate prints a threshold and writes the plot', async () => {
     const plot = path.join(tmp, 'calibration.png');
     const report = json(await facerec(db, 'calibrate', '--json', '--far', '0.01', '--plot', plot));

@@ -289,6 +289,15 @@ const CASES: BadInput[] = [
   { name: 'an unknown gallery', request: (f) => post('/v1/identify?gallery=nowhere', form({ image: f.photo })), status: 404, code: 'GALLERY_NOT_FOUND' },
   { name: 'deleting the default gallery', request: () => ({ method: 'DELETE', path: '/v1/galleries/default' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'an existing gallery name', request: () => json('POST', '/v1/galleries', { name: 'default' }), status: 409, code: 'GALLERY_EXISTS' },
+  { name: 'an existing gallery name in other case', request: () => json('POST', '/v1/galleries', { name: 'DEFAULT' }), status: 409, code: 'GALLERY_EXISTS' },
+  { name: 'a gallery named like a UUID', request: () => json('POST', '/v1/galleries', { name: UNKNOWN_ID }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['name']) },
+  {
+    name: 'a gallery named like a non-RFC UUID, in capitals and blanks',
+    request: () => json('POST', '/v1/galleries', { name: ` ${LOOSE_ID.toUpperCase()} ` }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['name']),
+  },
   { name: 'a taken external id', request: () => json('POST', '/v1/people', { name: 'Copy', externalId: 'seed-1' }), status: 409, code: 'EXTERNAL_ID_TAKEN' },
   { name: 'an unknown route', request: () => ({ path: '/v1/persons' }), status: 404, code: 'NOT_FOUND' },
   { name: 'an unknown route under a known path', request: (f) => ({ path: `/v1/people/${f.personId}/photos` }), status: 404, code: 'NOT_FOUND' },
@@ -439,6 +448,20 @@ describeEachDatabase('HTTP bad input', (kind) => {
     const res = await send({ path: '/v1/people?limit=%2B2&offset=0.0' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ limit: 2, offset: 0 });
+  });
+
+  it('finds galleries by name regardless of case, and keeps one gallery per name', async () => {
+    const before = await rowCounts();
+    const created = await send(json('POST', '/v1/galleries', { name: 'Night Shift' }));
+    expect(created.status).toBe(201);
+    const { gallery } = (await created.json()) as { gallery: { id: string; name: string } };
+    await expectError(await send(json('POST', '/v1/galleries', { name: 'night SHIFT' })), 409, 'GALLERY_EXISTS');
+    const seeded = await send({ path: '/v1/people?gallery=DEFAULT' });
+    expect(((await seeded.json()) as { people: Array<{ id: string }> }).people.map((p) => p.id)).toContain(fixtures.personId);
+    const deleted = await send({ method: 'DELETE', path: '/v1/galleries/NIGHT%20SHIFT' });
+    expect(deleted.status).toBe(200);
+    expect(((await deleted.json()) as { deleted: { id: string } }).deleted.id).toBe(gallery.id);
+    expect(await rowCounts()).toEqual(before);
   });
 
   it('stores SQL-looking names verbatim, and the table survives', async () => {

@@ -59,6 +59,27 @@ describeEachDatabase('migrations', (kind) => {
     expect(await appliedRows(db)).toEqual(onDisk.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })));
   });
 
+  it('0003 renames galleries that differ only in case or look like a UUID, then keeps names unique regardless of case', async () => {
+    // The database as 0002 left it, with names 0003 forbids.
+    const later = (await readMigrations(dir)).filter((m) => m.version >= 3);
+    for (const m of later) await rm(path.join(dir, migrationFile(m)));
+    await migrate(db, dir);
+    const uuidName = 'AAAAAAAA-1111-1111-1111-111111111111';
+    await db.exec(`INSERT INTO galleries (name, created_at) VALUES ('DEFAULT', now() - interval '1 day'), ('Staff', now() - interval '2 days'), ('staff', now()), ('${uuidName}', now())`);
+    const [oldStaff] = await db.query<{ id: string }>("SELECT id FROM galleries WHERE name = 'staff'");
+    const [oldDefault] = await db.query<{ id: string }>("SELECT id FROM galleries WHERE name = 'DEFAULT'");
+
+    await migrate(db);
+
+    const names = (await listGalleries(db)).map((g) => g.name).sort();
+    expect(names).toEqual(['DEFAULT-' + oldDefault!.id.slice(0, 8), 'Staff', 'default', `gallery ${uuidName}`, 'staff-' + oldStaff!.id.slice(0, 8)].sort());
+    const refused = await db.query("INSERT INTO galleries (name) VALUES ('STAFF')").then(
+      () => 'stored',
+      (err: { code?: string }) => err.code,
+    );
+    expect(refused).toBe('23505');
+  });
+
   it('applies nothing the second time and leaves the data alone', async () => {
     await migrate(db);
     const [gallery] = await listGalleries(db);

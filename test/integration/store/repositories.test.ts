@@ -101,6 +101,24 @@ describeEachDatabase('store repositories', (kind) => {
       expect((await rejection(findGallery(db, '00000000-0000-4000-8000-000000000000'))).code).toBe('GALLERY_NOT_FOUND');
     });
 
+    it('treats gallery names regardless of case: one of each, found in any case; the database refuses UUID-shaped ones', async () => {
+      const created = await createGallery(db, 'Night Shift');
+      expect(await findGallery(db, 'night shift')).toEqual(created);
+      expect(await findGallery(db, 'NIGHT SHIFT')).toEqual(created);
+      const other = await rejection(createGallery(db, 'NIGHT shift'));
+      expect(other.code).toBe('GALLERY_EXISTS');
+      expect((await rejection(createGallery(db, 'DEFAULT'))).code).toBe('GALLERY_EXISTS');
+      expect((await findGallery(db, 'Default')).name).toBe(DEFAULT_GALLERY);
+      expect((await rejection(deleteGallery(db, 'DEFAULT', true))).code).toBe('INVALID_ARGUMENT');
+      // Below the service's own check: a name the lookup would take for an id cannot be stored at all.
+      const uuidShaped = await createGallery(db, '11111111-1111-1111-1111-111111111111').then(
+        () => 'stored',
+        (err: { code?: string }) => err.code,
+      );
+      expect(uuidShaped).toBe('23514'); // check_violation
+      expect((await listGalleries(db)).filter((g) => g.name.toLowerCase() === 'night shift')).toHaveLength(1);
+    });
+
     it('keeps the default gallery, and deletes a non-empty one only when forced, with its people and faces', async () => {
       const fallback = await rejection(deleteGallery(db, DEFAULT_GALLERY, true));
       expect(fallback.code).toBe('INVALID_ARGUMENT');
