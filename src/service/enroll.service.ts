@@ -13,6 +13,7 @@ import { findGallery } from '../store/galleries.repository.js';
 import { getPerson, insertPerson, touchPerson, type Metadata, type Person } from '../store/people.repository.js';
 import { isUniqueViolation } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
+import { checkName, ExternalId, PersonName } from './names.js';
 
 export type RejectionCode =
   | 'NO_FACE'
@@ -143,7 +144,9 @@ function validatePhotos(photos: readonly Photo[], min: number): void {
 /** Creates a person, with 0..N photos enrolled in the same transaction. */
 export async function createPerson(ctx: ServiceContext, input: NewPersonInput, photos: readonly Photo[] = [], options: EnrollOptions = {}): Promise<EnrollResult> {
   validatePhotos(photos, 0);
-  return enroll(ctx, { create: input }, photos, options);
+  const name = checkName(PersonName, input.name, 'name');
+  const externalId = input.externalId == null ? input.externalId : checkName(ExternalId, input.externalId, 'externalId');
+  return enroll(ctx, { create: { ...input, name, externalId } }, photos, options);
 }
 
 /** Adds 1..N photos to an existing person, atomically. */

@@ -16,7 +16,7 @@ import {
 } from '../store/people.repository.js';
 import { isUuid } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
-import { parseGalleryName } from './names.js';
+import { checkName, ExternalId, parseGalleryName, PersonName } from './names.js';
 
 /** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
 export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
@@ -48,6 +48,11 @@ export async function listPeople(ctx: ServiceContext, options: { gallery?: strin
 }
 
 export async function renamePerson(ctx: ServiceContext, ref: string, patch: PersonPatch, gallery?: string): Promise<Person> {
+  patch = {
+    ...patch,
+    ...(patch.name !== undefined ? { name: checkName(PersonName, patch.name, 'name') } : {}),
+    ...(typeof patch.externalId === 'string' ? { externalId: checkName(ExternalId, patch.externalId, 'externalId') } : {}),
+  };
   return ctx.db.transaction(async (tx) => {
     const g = await findGallery(tx, gallery ?? 'default');
     const person = await resolvePerson(tx, g.id, ref);

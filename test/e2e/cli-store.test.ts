@@ -109,13 +109,26 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
     expect(json(await facerec(db, 'galleries', 'delete', 'staff', '--json')).deleted.name).toBe('staff');
   });
 
-  it('galleries: one per name regardless of case, found in any case, never named like a UUID', { timeout: 120_000 }, async () => {
+  it('galleries: one per name regardless of case, found in any case, never named like a UUID; no control characters in any name', { timeout: 180_000 }, async () => {
     const upper = await facerec(db, 'galleries', 'create', 'DEFAULT');
     expect(upper.code).toBe(10);
     expect(upper.stderr).toMatch(/^facerec: GALLERY_EXISTS: /);
     const uuid = await facerec(db, 'galleries', 'create', '11111111-1111-1111-1111-111111111111');
     expect(uuid.code).toBe(2);
     expect(uuid.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*UUID/);
+    // The same rules as the API's, from the same place: control characters too.
+    const control = await facerec(db, 'galleries', 'create', 'night\u001b[31mshift');
+    expect(control.code).toBe(2);
+    expect(control.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
+    expect(control.stderr).not.toContain('\u001b');
+    const key = await facerec(db, 'keys', 'create', '--role', 'admin', '--name', 'ops\u0007');
+    expect(key.code).toBe(2);
+    expect(key.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
+    const person = await facerec(db, 'enroll', '--name', 'Ada\u009b31m', KNN('train', 'obama', 'obama.jpg'));
+    expect(person.code).toBe(2);
+    expect(person.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
+    expect(json(await facerec(db, 'keys', 'list', '--json')).keys).toEqual([]);
+    expect(json(await facerec(db, 'people', 'list', '--json', '--search', 'Ada')).total).toBe(0);
 
     expect(json(await facerec(db, 'galleries', 'create', ' Night Shift ', '--json')).name).toBe('Night Shift');
     expect(json(await facerec(db, 'people', 'list', '--json', '--gallery', 'NIGHT SHIFT')).total).toBe(0);

@@ -240,6 +240,32 @@ const CASES: BadInput[] = [
   { name: 'a name of 201 characters', request: () => json('POST', '/v1/people', { name: 'n'.repeat(201) }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'a name of blanks only', request: () => json('POST', '/v1/people', { name: ' \t ' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'a NUL character in a name', request: () => json('POST', '/v1/people', { name: 'Null\u0000Byte' }), status: 400, code: 'INVALID_ARGUMENT' },
+  // Control characters (C0, DEL, C1) in any name: invisible in lists, and an escape sequence rewrites a terminal.
+  ...(
+    [
+      ['a person name with U+0001', () => json('POST', '/v1/people', { name: 'Ada\u0001' }), 'name'],
+      ['a person name with a newline inside (multipart)', () => post('/v1/people', form({}, { name: 'Ada\nLovelace' })), 'name'],
+      ['a person name with DEL', () => json('POST', '/v1/people', { name: 'Ada\u007f' }), 'name'],
+      ['a person name with U+0085 (C1 next line)', () => json('POST', '/v1/people', { name: 'Ada\u0085Lovelace' }), 'name'],
+      ['a person name with U+009B (C1 CSI)', () => json('POST', '/v1/people', { name: '\u009b31mAda' }), 'name'],
+      ['a new name with an escape sequence', (f) => json('PATCH', `/v1/people/${f.personId}`, { name: 'Seed\u001b[2J' }), 'name'],
+      ['an external id with a tab inside', () => json('POST', '/v1/people', { name: 'Ada', externalId: 'emp\t42' }), 'externalId'],
+      ['a new external id with U+001F', (f) => json('PATCH', `/v1/people/${f.personId}`, { externalId: 'seed\u001f1' }), 'externalId'],
+      ['a gallery name with an escape', () => json('POST', '/v1/galleries', { name: 'staff\u001b[31m' }), 'name'],
+      ['a key name with U+0080', () => json('POST', '/v1/keys', { name: 'kiosk\u0080', role: 'recognize' }), 'name'],
+    ] as Array<[string, BadInput['request'], string]>
+  ).map(
+    ([what, request, field]): BadInput => ({
+      name: what,
+      request,
+      status: 400,
+      code: 'INVALID_ARGUMENT',
+      check: (e) => {
+        expect(issuePaths(e)).toEqual([field]);
+        expect(e.message).toContain('control characters');
+      },
+    }),
+  ),
   { name: 'a NUL character in a search', request: () => ({ path: '/v1/people?search=a%00b' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'a NUL character in a gallery reference', request: () => ({ method: 'DELETE', path: '/v1/galleries/a%00b' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'a gallery name with a slash', request: () => json('POST', '/v1/galleries', { name: 'a/b' }), status: 400, code: 'INVALID_ARGUMENT' },
