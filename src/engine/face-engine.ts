@@ -1,10 +1,11 @@
-import type { Tensor3D } from '@tensorflow/tfjs';
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { encodeThumbnail } from '../image/thumbnail.js';
 import { CHIP_SIZE, chipToImage, extractChip, type Point } from './align.js';
 import { loadRuntime, type BackendChoice, type Runtime } from './backend.js';
 import { DEFAULT_MODELS_DIR, loadModels, type ModelManifest } from './models.js';
+import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
+import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from './self-test.js';
 
 export type Box = [x: number, y: number, width: number, height: number];
 export type DetectorName = 'ssd' | 'tiny';
@@ -93,6 +94,13 @@ export interface Candidate {
 // shrink below ~20 px there, so such photos are also searched in tiles (5 detector passes instead of 1).
 const TILE_ABOVE = 2048;
 
+// The nets' input sizes (face-api: SSD MobileNet v1 at 512, the tiny detector at 416 as used here, landmarks at 112).
+const SSD_INPUT = 512;
+const TINY_INPUT = 416;
+const LANDMARK_INPUT = 112;
+// Faces per landmark or descriptor batch: bounds the tensors of a crowded photo.
+const BATCH = 32;
+
 // Retries when the whole frame shows no face, in order. Padding by half the long side on every edge shrinks a
 // frame-filling face to what SSD saw in training; the tiny detector, a different net, catches some of the rest.
 // Measured on the LFW images where the first pass finds nothing (see README, Detection).
@@ -101,17 +109,21 @@ const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [['tiny', 0
 
 /** Detection, landmarks, alignment, quality and descriptors on one thread; the worker pool runs one per worker. */
 export class FaceEngine {
+  private selfTestFiles?: Promise<SelfTest>;
+
   private constructor(
     private readonly rt: Runtime,
     private readonly manifest: ModelManifest,
     private readonly limits: ImageLimits,
+    private readonly modelsDir: string,
   ) {}
 
   /** Loads the runtime and verified models, once per process or worker. */
   static async create(options: { backend?: BackendChoice; modelsDir?: string; limits?: ImageLimits } = {}): Promise<FaceEngine> {
+    const modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
     const rt = await loadRuntime(options.backend ?? 'auto');
-    const manifest = await loadModels(rt, options.modelsDir ?? DEFAULT_MODELS_DIR);
-    return new FaceEngine(rt, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS);
+    const manifest = await loadModels(rt, modelsDir);
+    return new FaceEngine(rt, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS, modelsDir);
   }
 
   get runtime(): Runtime {
@@ -132,6 +144,19 @@ export class FaceEngine {
     };
   }
 
+  /**
+   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor), so that
+   * an engine whose runtime or weights went bad fails here instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
+   */
+  async selfTest(): Promise<SelfTestResult> {
+    const t0 = performance.now();
+    this.selfTestFiles ??= loadSelfTest(this.modelsDir);
+    this.selfTestFiles.catch(() => (this.selfTestFiles = undefined));
+    const { photo, record } = await this.selfTestFiles;
+    checkSelfTest(record, await this.analyzeBytes(photo), this.info().descriptorModelId);
+    return { ms: Math.round(performance.now() - t0) };
+  }
+
   /** Decodes image bytes (type by content, limits checked) and analyses them. */
   async analyzeBytes(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<Analysis> {
     const t0 = performance.now();
@@ -145,75 +170,64 @@ export class FaceEngine {
   /** Finds every face with its box, score, landmarks and quality, and optionally its descriptor. */
   async analyze(image: RgbImage, options: AnalyzeOptions = {}, hooks: AnalyzeHooks = {}): Promise<Analysis> {
     const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options };
-    const { tf } = this.rt;
     const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
-    const tensor = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-    try {
-      let t = performance.now();
-      let candidates = await this.detect(tensor, image, opts, hooks.fullFrame);
-      candidates.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
-      if (opts.maxFaces !== undefined) candidates = candidates.slice(0, opts.maxFaces);
-      timings.detect = performance.now() - t;
+    let t = performance.now();
+    let candidates = await this.detect(image, opts, hooks.fullFrame);
+    candidates.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+    if (opts.maxFaces !== undefined) candidates = candidates.slice(0, opts.maxFaces);
+    timings.detect = performance.now() - t;
 
-      t = performance.now();
-      const landmarks = await this.landmarks(tensor, candidates.map((c) => c.box));
-      timings.landmarks = performance.now() - t;
+    t = performance.now();
+    const landmarks = await this.landmarks(image, candidates.map((c) => c.box));
+    timings.landmarks = performance.now() - t;
 
-      t = performance.now();
-      const transforms = landmarks.map((points) => chipToImage(points));
-      const chips = transforms.map((toImage) => extractChip(image, toImage));
-      const wantChips = candidates.length > 0 && ((opts.descriptors && opts.align === 'dlib') || hooks.variants);
-      const mirrors = wantChips && (opts.mirror || hooks.variants) ? transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true)) : [];
-      // One batch: the chips, then their mirror images.
-      const raw = wantChips ? await this.describeChips([...chips, ...mirrors]) : [];
-      const n = chips.length;
-      const averaged = mirrors.length ? raw.slice(0, n).map((d, i) => meanOf(d, raw[n + i]!)) : [];
-      const boxDescriptors = candidates.length > 0 && ((opts.descriptors && opts.align === 'box') || hooks.variants) ? await this.describeBoxes(tensor, landmarks) : [];
-      let descriptors: number[][] | undefined;
-      if (opts.descriptors && candidates.length > 0) descriptors = opts.align === 'box' ? boxDescriptors : opts.mirror ? averaged : raw.slice(0, n);
-      const variants = hooks.variants ? chips.map((_, i): DescriptorVariants => ({ dlib: raw[i]!, dlibMirror: averaged[i]!, box: boxDescriptors[i]! })) : undefined;
-      const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
-      timings.describe = performance.now() - t;
+    t = performance.now();
+    const transforms = landmarks.map((points) => chipToImage(points));
+    const chips = transforms.map((toImage) => extractChip(image, toImage));
+    const wantChips = candidates.length > 0 && ((opts.descriptors && opts.align === 'dlib') || hooks.variants);
+    const mirrors = wantChips && (opts.mirror || hooks.variants) ? transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true)) : [];
+    // One batch: the chips, then their mirror images.
+    const raw = wantChips ? await this.describeChips([...chips, ...mirrors]) : [];
+    const n = chips.length;
+    const averaged = mirrors.length ? raw.slice(0, n).map((d, i) => meanOf(d, raw[n + i]!)) : [];
+    const boxDescriptors = candidates.length > 0 && ((opts.descriptors && opts.align === 'box') || hooks.variants) ? await this.describeBoxes(image, landmarks) : [];
+    let descriptors: number[][] | undefined;
+    if (opts.descriptors && candidates.length > 0) descriptors = opts.align === 'box' ? boxDescriptors : opts.mirror ? averaged : raw.slice(0, n);
+    const variants = hooks.variants ? chips.map((_, i): DescriptorVariants => ({ dlib: raw[i]!, dlibMirror: averaged[i]!, box: boxDescriptors[i]! })) : undefined;
+    const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
+    timings.describe = performance.now() - t;
 
-      const faces = candidates.map((c, i): Face => {
-        const points = landmarks[i]!;
-        const quality: FaceQuality = {
-          size: Math.round(Math.min(c.box[2], c.box[3])),
-          score: round(c.score, 4),
-          sharpness: round(laplacianVariance(chips[i]!, CHIP_SIZE), 1),
-          ...headPose(points),
-        };
-        const face: Face = { box: c.box.map((v) => round(v, 1)) as Box, score: quality.score, landmarks: points.map(([x, y]) => [round(x, 1), round(y, 1)]), quality };
-        if (descriptors) face.descriptor = descriptors[i]!;
-        if (variants) face.variants = variants[i]!;
-        if (thumbnails) face.thumbnail = thumbnails[i]!;
-        return face;
-      });
-      return { width: image.width, height: image.height, faces, timings };
-    } finally {
-      tensor.dispose();
-    }
+    const faces = candidates.map((c, i): Face => {
+      const points = landmarks[i]!;
+      const quality: FaceQuality = {
+        size: Math.round(Math.min(c.box[2], c.box[3])),
+        score: round(c.score, 4),
+        sharpness: round(laplacianVariance(chips[i]!, CHIP_SIZE), 1),
+        ...headPose(points),
+      };
+      const face: Face = { box: c.box.map((v) => round(v, 1)) as Box, score: quality.score, landmarks: points.map(([x, y]) => [round(x, 1), round(y, 1)]), quality };
+      if (descriptors) face.descriptor = descriptors[i]!;
+      if (variants) face.variants = variants[i]!;
+      if (thumbnails) face.thumbnail = thumbnails[i]!;
+      return face;
+    });
+    return { width: image.width, height: image.height, faces, timings };
   }
 
   /**
    * Every face in the image. The detector sees the whole frame first; a photo where it finds nothing is searched
    * again padded (a face filling the frame then looks as in training) and with the other detector. A large photo is also
-   * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input.
+   * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input. Every pass
+   * reads its region straight into the detector's input size, so its memory does not grow with the photo.
    */
-  private async detect(tensor: Tensor3D, image: RgbImage, { detector, minScore, singlePass }: { detector: DetectorName; minScore: number; singlePass: boolean }, fullFrame?: Candidate[]): Promise<Candidate[]> {
-    const { tf } = this.rt;
-    const found = (fullFrame ?? (await this.runDetector(tensor, detector, minScore))).filter((c) => c.score >= minScore);
+  private async detect(image: RgbImage, { detector, minScore, singlePass }: { detector: DetectorName; minScore: number; singlePass: boolean }, fullFrame?: Candidate[]): Promise<Candidate[]> {
+    const frame: Region = { x: 0, y: 0, width: image.width, height: image.height };
+    const found = (fullFrame ?? (await this.runDetector(image, frame, detector, minScore))).filter((c) => c.score >= minScore);
     const long = Math.max(image.width, image.height);
     if (found.length === 0 && !singlePass) {
       for (const [name, padFraction] of detector === 'ssd' ? SSD_RETRIES : TINY_RETRIES) {
         const pad = Math.round(long * padFraction);
-        const padded = pad > 0 ? tf.pad(tensor, [[pad, pad], [pad, pad], [0, 0]]) : tensor;
-        try {
-          const more = await this.runDetector(padded, name, minScore);
-          found.push(...more.map((c): Candidate => ({ box: [c.box[0] - pad, c.box[1] - pad, c.box[2], c.box[3]], score: c.score })));
-        } finally {
-          if (padded !== tensor) padded.dispose();
-        }
+        found.push(...(await this.runDetector(image, { x: -pad, y: -pad, width: image.width + 2 * pad, height: image.height + 2 * pad }, name, minScore)));
         if (found.length > 0) break;
       }
     }
@@ -223,16 +237,9 @@ export class FaceEngine {
       const step = Math.ceil(tile * 0.75);
       for (let y = 0; y < image.height; y += step) {
         for (let x = 0; x < image.width; x += step) {
-          const w = Math.min(tile, image.width - x), h = Math.min(tile, image.height - y);
-          if (w >= tile / 3 && h >= tile / 3) {
-            const crop = tf.slice(tensor, [y, x, 0], [h, w, 3]);
-            try {
-              for (const c of await this.runDetector(crop, detector, minScore)) found.push({ box: [c.box[0] + x, c.box[1] + y, c.box[2], c.box[3]], score: c.score });
-            } finally {
-              crop.dispose();
-            }
-          }
-          if (x + w >= image.width) break;
+          const width = Math.min(tile, image.width - x), height = Math.min(tile, image.height - y);
+          if (width >= tile / 3 && height >= tile / 3) found.push(...(await this.runDetector(image, { x, y, width, height }, detector, minScore)));
+          if (x + width >= image.width) break;
         }
         if (y + tile >= image.height) break;
       }
@@ -240,64 +247,95 @@ export class FaceEngine {
     return suppress(found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8));
   }
 
-  private async runDetector(input: Tensor3D, detector: DetectorName, minScore: number): Promise<Candidate[]> {
-    const { faceapi } = this.rt;
-    const net = input as unknown as Parameters<typeof faceapi.nets.ssdMobilenetv1.locateFaces>[0];
-    const detections =
-      detector === 'ssd'
-        ? await faceapi.nets.ssdMobilenetv1.locateFaces(net, new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 200 }))
-        : await faceapi.nets.tinyFaceDetector.locateFaces(net, new faceapi.TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: minScore }));
-    return detections.map((d) => ({ box: [d.box.x, d.box.y, d.box.width, d.box.height], score: d.score }));
+  /** One detector pass over a region of the image (it may reach past the edges, which read as black), in image coordinates. */
+  private async runDetector(image: RgbImage, region: Region, detector: DetectorName, minScore: number): Promise<Candidate[]> {
+    const { faceapi, tf } = this.rt;
+    const size = detector === 'ssd' ? SSD_INPUT : TINY_INPUT;
+    const input = tf.tensor3d(squareInput(image, region, size, false), [size, size, 3]);
+    let detections;
+    try {
+      const net = input as unknown as Parameters<typeof faceapi.nets.ssdMobilenetv1.locateFaces>[0];
+      detections =
+        detector === 'ssd'
+          ? await faceapi.nets.ssdMobilenetv1.locateFaces(net, new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 200 }))
+          : await faceapi.nets.tinyFaceDetector.locateFaces(net, new faceapi.TinyFaceDetectorOptions({ inputSize: size, scoreThreshold: minScore }));
+    } finally {
+      input.dispose();
+    }
+    // face-api maps a box back through the rounded size of the region within the square, not the exact scale.
+    const [kx, ky] = detectorScale(region, size);
+    return detections.map((d) => ({ box: [d.box.x * kx + region.x, d.box.y * ky + region.y, d.box.width * kx, d.box.height * ky], score: d.score }));
   }
 
   /** 68 landmarks per box, in image coordinates. */
-  private async landmarks(tensor: Tensor3D, boxes: Box[]): Promise<Point[][]> {
-    if (boxes.length === 0) return [];
+  private async landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]> {
     const { faceapi, tf } = this.rt;
-    const rects = boxes.map(([x, y, w, h]) => {
+    const regions = boxes.map(([x, y, w, h]): Region => {
       const x0 = Math.max(0, Math.floor(x)), y0 = Math.max(0, Math.floor(y));
-      return { x: x0, y: y0, w: Math.max(1, Math.min(tensor.shape[1], Math.ceil(x + w)) - x0), h: Math.max(1, Math.min(tensor.shape[0], Math.ceil(y + h)) - y0) };
+      return { x: x0, y: y0, width: Math.max(1, Math.min(image.width, Math.ceil(x + w)) - x0), height: Math.max(1, Math.min(image.height, Math.ceil(y + h)) - y0) };
     });
-    const crops = rects.map((r) => tf.slice(tensor, [r.y, r.x, 0], [r.h, r.w, 3]));
-    try {
-      const results = await faceapi.nets.faceLandmark68Net.detectLandmarks(crops as unknown as Parameters<typeof faceapi.nets.faceLandmark68Net.detectLandmarks>[0]);
-      const list = Array.isArray(results) ? results : [results];
-      return list.map((lm, i) => lm.positions.map((p): Point => [p.x + rects[i]!.x, p.y + rects[i]!.y]));
-    } finally {
-      for (const c of crops) c.dispose();
+    const points: Point[][] = [];
+    for (const batch of chunks(regions, BATCH)) {
+      const inputs = batch.map((r) => tf.tensor3d(squareInput(image, r, LANDMARK_INPUT, true), [LANDMARK_INPUT, LANDMARK_INPUT, 3]));
+      try {
+        const results = await faceapi.nets.faceLandmark68Net.detectLandmarks(inputs as unknown as Parameters<typeof faceapi.nets.faceLandmark68Net.detectLandmarks>[0]);
+        const list = Array.isArray(results) ? results : [results];
+        list.forEach((lm, i) => {
+          // face-api's own mapping from its centred square back to the crop: half the padding on each side.
+          const r = batch[i]!;
+          const k = inputScale(r, LANDMARK_INPUT);
+          const padX = r.width < r.height ? (r.height - r.width) / 2 : 0, padY = r.height < r.width ? (r.width - r.height) / 2 : 0;
+          points.push(lm.positions.map((p): Point => [p.x * k - padX + r.x, p.y * k - padY + r.y]));
+        });
+      } finally {
+        for (const input of inputs) input.dispose();
+      }
     }
+    return points;
   }
 
-  /** Descriptors of aligned 150×150 chips, in one batch. */
+  /** Descriptors of 150×150 recognition inputs (aligned chips), in batches. */
   private async describeChips(chips: Float32Array[]): Promise<number[][]> {
     const { faceapi, tf } = this.rt;
-    // face-api takes a batch as an array of 3-D tensors; at 150×150 its resize is a no-op.
-    const inputs = chips.map((chip) => tf.tensor3d(chip, [CHIP_SIZE, CHIP_SIZE, 3]));
-    try {
-      const output = await faceapi.nets.faceRecognitionNet.forward(inputs as unknown as Parameters<typeof faceapi.nets.faceRecognitionNet.forward>[0]);
-      const values = (await output.data()) as Float32Array;
-      output.dispose();
-      return chips.map((_, i) => Array.from(values.subarray(i * 128, (i + 1) * 128)));
-    } finally {
-      for (const input of inputs) input.dispose();
+    const descriptors: number[][] = [];
+    for (const batch of chunks(chips, BATCH)) {
+      // face-api takes a batch as an array of 3-D tensors; at 150×150 its resize is a no-op.
+      const inputs = batch.map((chip) => tf.tensor3d(chip, [CHIP_SIZE, CHIP_SIZE, 3]));
+      try {
+        const output = await faceapi.nets.faceRecognitionNet.forward(inputs as unknown as Parameters<typeof faceapi.nets.faceRecognitionNet.forward>[0]);
+        const values = (await output.data()) as Float32Array;
+        output.dispose();
+        descriptors.push(...batch.map((_, i) => Array.from(values.subarray(i * 128, (i + 1) * 128))));
+      } finally {
+        for (const input of inputs) input.dispose();
+      }
     }
+    return descriptors;
   }
 
   /** face-api's own default: the axis-aligned box around the landmarks, padded to a square and resized. */
-  private async describeBoxes(tensor: Tensor3D, landmarks: Point[][]): Promise<number[][]> {
+  private async describeBoxes(image: RgbImage, landmarks: Point[][]): Promise<number[][]> {
     const { faceapi } = this.rt;
-    const dims = { width: tensor.shape[1], height: tensor.shape[0] };
-    // FaceLandmarks68 takes positions relative to the image size.
-    const rects = landmarks.map((points) => new faceapi.FaceLandmarks68(points.map(([x, y]) => new faceapi.Point(x / dims.width, y / dims.height)), dims).align());
-    const faces = await faceapi.extractFaceTensors(tensor as unknown as Parameters<typeof faceapi.extractFaceTensors>[0], rects);
-    try {
-      const out: number[][] = [];
-      for (const face of faces) out.push(Array.from((await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face)) as Float32Array));
-      return out;
-    } finally {
-      for (const f of faces) f.dispose();
-    }
+    const dims = { width: image.width, height: image.height };
+    const inputs = landmarks.map((points) => {
+      // FaceLandmarks68 takes positions relative to the image size; the crop is clipped and floored as extractFaceTensors does.
+      const rect = new faceapi.FaceLandmarks68(points.map(([x, y]) => new faceapi.Point(x / dims.width, y / dims.height)), dims).align();
+      const x = Math.max(rect.x, 0), y = Math.max(rect.y, 0);
+      const region: Region = { x: Math.floor(x), y: Math.floor(y), width: Math.floor(Math.min(rect.right - x, dims.width - x)), height: Math.floor(Math.min(rect.bottom - y, dims.height - y)) };
+      return squareInput(image, region, CHIP_SIZE, true);
+    });
+    return this.describeChips(inputs);
   }
+}
+
+/** Per axis, region pixels per pixel of the detector's square, as face-api's box decoding computes it. */
+function detectorScale(region: Region, size: number): [number, number] {
+  const side = Math.max(region.width, region.height);
+  return [region.width / Math.max(1, Math.round((region.width * size) / side)), region.height / Math.max(1, Math.round((region.height * size) / side))];
+}
+
+function* chunks<T>(items: T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
 export function descriptorModelId(recognitionId: string, align: AlignMode, mirror: boolean): string {

@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { FaceEngine, type Face } from '../../../src/engine/face-engine.js';
 import { DEFAULT_MODELS_DIR, loadModels } from '../../../src/engine/models.js';
+import { squareInput, type Region } from '../../../src/engine/net-input.js';
 import { FacerecError } from '../../../src/errors.js';
 import { euclidean } from '../../../src/eval/lfw.js';
 import { dataset, describeWithDatasets, FACE_API_DEMO } from '../../helpers/datasets.js';
@@ -120,6 +121,52 @@ describeWithDatasets('same and different people', () => {
     for (const file of ['corrupted.png', 'empty.png', 'truncated.jpg']) {
       await expect(engine.analyzeBytes(await readFile(dataset('image-formats', file)))).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
     }
+  });
+});
+
+describe('memory budget (issue 12, D1)', () => {
+  // 20-49 MP photos with no face: the padded retry used to allocate (2 × long side)² tensors and broke the WASM heap.
+  const blank = (width: number, height: number, format: 'jpeg' | 'png') => sharp({ create: { width, height, channels: 3, background: '#889' } })[format]().toBuffer();
+  it('analyses 6000x4000, 5000x4000 and 7000x7000 photos without a face, and the engine stays right', async () => {
+    const before = await facesIn(path.join(FACE_API_DEMO, 'sample1.jpg'));
+    const { tf } = engine.runtime;
+    const tensors = tf.memory().numTensors;
+    for (const [width, height, format] of [[6000, 4000, 'jpeg'], [5000, 4000, 'jpeg'], [7000, 7000, 'png']] as const) {
+      expect((await engine.analyzeBytes(await blank(width, height, format))).faces).toEqual([]);
+    }
+    expect(tf.memory().numTensors).toBe(tensors);
+    const after = await facesIn(path.join(FACE_API_DEMO, 'sample1.jpg'));
+    expect(after.map((f) => f.descriptor)).toEqual(before.map((f) => f.descriptor));
+  });
+
+  it('feeds the nets exactly what face-api would make of the region, without a tensor of the whole photo', async () => {
+    const { faceapi, tf } = engine.runtime;
+    const { data, info } = await sharp(path.join(FACE_API_DEMO, 'sample2.jpg')).resize(301, 217).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const image = { width: info.width, height: info.height, data: new Uint8Array(data) };
+    const whole = tf.tensor3d(new Int32Array(image.data), [image.height, image.width, 3], 'int32');
+    // The whole frame, one padded past every edge (the retry), a tile, a landmark crop (centred), upscaled and not.
+    const cases: Array<[Region, number, boolean]> = [
+      [{ x: 0, y: 0, width: 301, height: 217 }, 512, false],
+      [{ x: -151, y: -151, width: 603, height: 519 }, 512, false],
+      [{ x: 150, y: 100, width: 151, height: 117 }, 416, false],
+      [{ x: 40, y: 30, width: 61, height: 90 }, 112, true],
+      [{ x: 41, y: 30, width: 90, height: 61 }, 112, true],
+      [{ x: 10, y: 10, width: 150, height: 150 }, 150, true],
+    ];
+    for (const [region, size, center] of cases) {
+      const pad = 400;
+      const crop = tf.tidy(() => tf.slice(tf.pad(whole, [[pad, pad], [pad, pad], [0, 0]]), [region.y + pad, region.x + pad, 0], [region.height, region.width, 3]));
+      const expected = new faceapi.NetInput([crop] as never).toBatchTensor(size, center);
+      const want = expected.dataSync();
+      expected.dispose();
+      crop.dispose();
+      const got = squareInput(image, region, size, center);
+      expect(got.length).toBe(want.length);
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+      expect(worst, JSON.stringify(region)).toBeLessThan(1e-4);
+    }
+    whole.dispose();
   });
 });
 

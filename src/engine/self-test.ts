@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { FacerecError } from '../errors.js';
+import type { Analysis, Box } from './face-engine.js';
+
+/** The known photo of the self-test and the answer it must give, in models/ (`npm run models:self-test` writes both). */
+export const SELF_TEST_FILES = { photo: 'self-test.jpg', record: 'self-test.json' } as const;
+
+export interface SelfTestRecord {
+  source: string;
+  sha256: string;
+  /** The descriptor space the recorded descriptor belongs to. */
+  descriptorModelId: string;
+  face: { box: Box; descriptor: number[] };
+}
+
+export interface SelfTestResult {
+  ms: number;
+}
+
+export interface SelfTest {
+  photo: Uint8Array;
+  record: SelfTestRecord;
+}
+
+// A healthy engine repeats the recorded answer to rounding (another tfjs backend to about 1e-4); a broken one is far off.
+const MIN_BOX_IOU = 0.9;
+const MAX_DESCRIPTOR_DISTANCE = 0.05;
+
+/** Reads the self-test photo and its record, and checks the photo against the record's sha256. */
+export async function loadSelfTest(modelsDir: string): Promise<SelfTest> {
+  try {
+    const photo = await readFile(path.join(modelsDir, SELF_TEST_FILES.photo));
+    const record = JSON.parse(await readFile(path.join(modelsDir, SELF_TEST_FILES.record), 'utf8')) as SelfTestRecord;
+    const actual = createHash('sha256').update(photo).digest('hex');
+    if (actual !== record.sha256) {
+      throw new FacerecError('MODEL_CHECKSUM_MISMATCH', `${SELF_TEST_FILES.photo} does not match its sha256 in ${SELF_TEST_FILES.record}`, { expected: record.sha256, actual });
+    }
+    return { photo: new Uint8Array(photo), record };
+  } catch (err) {
+    if (err instanceof FacerecError) throw err;
+    throw new FacerecError('MODEL_LOAD_FAILED', `Cannot read the engine self-test in ${modelsDir}: ${(err as Error).message}`, { dir: modelsDir });
+  }
+}
+
+/** Throws ENGINE_UNHEALTHY, saying what differs, when an analysis of the self-test photo is not the recorded one. */
+export function checkSelfTest(record: SelfTestRecord, analysis: Analysis, descriptorModelId: string): void {
+  const fail = (why: string) => {
+    throw new FacerecError('ENGINE_UNHEALTHY', `The engine's self-test failed: ${why}`, { reason: why });
+  };
+  if (analysis.faces.length !== 1) fail(`found ${analysis.faces.length} faces in the self-test photo instead of 1`);
+  const face = analysis.faces[0]!;
+  const overlap = iou(face.box, record.face.box);
+  if (!(overlap >= MIN_BOX_IOU)) fail(`the face's box overlaps the recorded one by ${overlap.toFixed(3)} (IoU), under ${MIN_BOX_IOU}`);
+  // Another descriptor model describes the photo in another space: its box is checked, not its numbers.
+  if (descriptorModelId !== record.descriptorModelId) return;
+  const descriptor = face.descriptor ?? [];
+  const distance = descriptor.length === record.face.descriptor.length ? Math.hypot(...descriptor.map((v, i) => v - record.face.descriptor[i]!)) : Infinity;
+  if (!(distance <= MAX_DESCRIPTOR_DISTANCE)) fail(`the descriptor is ${distance.toFixed(4)} from the recorded one, over ${MAX_DESCRIPTOR_DISTANCE}`);
+}
+
+function iou(a: Box, b: Box): number {
+  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+  const inter = ix * iy;
+  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
+}
