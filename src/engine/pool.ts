@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,13 +19,46 @@ export interface PoolOptions {
   backend?: BackendChoice;
   modelsDir?: string;
   limits?: ImageLimits;
+  /** An idle worker repeats its self-test when the last one is older than this (ms). */
+  selfTestIntervalMs?: number;
+  /** A request that holds a worker longer than this (ms) ends that worker as hung. */
+  jobTimeoutMs?: number;
+  /** The worker's entry module; tests give one that can be made to fail. */
+  entry?: URL;
+}
+
+/** Why a worker was ended and replaced. */
+export type ReplacementCause = 'crash' | 'engine-error' | 'self-test' | 'timeout';
+export const REPLACEMENT_CAUSES: readonly ReplacementCause[] = ['crash', 'engine-error', 'self-test', 'timeout'];
+
+export interface Replacement {
+  cause: ReplacementCause;
+  /** What went wrong, for the log only: it may hold an internal message. */
+  reason: string;
+}
+
+export interface PoolHealth {
+  /** Workers the pool is meant to have. */
+  size: number;
+  /** Workers taking requests: loaded, self-test passed, not suspect. */
+  healthy: number;
+  /** Workers loading models or running their first self-test. */
+  starting: number;
+  queueDepth: number;
+  /** Age of the oldest last-passed self-test among the healthy workers (ms), null without any. */
+  selfTestAgeMs: number | null;
+  replacements: Record<ReplacementCause, number>;
+  /** Why the last replacement failed to start, while no healthy worker exists. */
+  lastStartError?: string;
+  closed: boolean;
 }
 
 type Op = keyof WorkerResults;
 type Payload<O extends Op> = Omit<Extract<WorkerRequest, { op: O }>, 'id' | 'op'>;
+/** A worker's answer, or its end. */
+type Outcome = { message: WorkerResponse | WorkerStatus } | { exit: number };
 
 interface Task {
-  id: number;
   request: WorkerRequest;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -32,43 +66,87 @@ interface Task {
 
 interface Slot {
   worker: Worker;
+  /** What to do with the worker's next answer: one message is in flight at a time. */
+  reply?: (outcome: Outcome) => void;
   task?: Task;
+  selfTesting: boolean;
+  lastSelfTest: number;
+  /** Out of rotation: ended or being ended. */
+  retired: boolean;
+  timer?: NodeJS.Timeout;
 }
+
+const DEFAULT_SELF_TEST_INTERVAL_MS = 30_000;
+const DEFAULT_JOB_TIMEOUT_MS = 120_000;
+const SELF_TEST_TIMEOUT_MS = 60_000;
+// Waits before starting a replacement again after one failed to start, so that a broken engine is not reloaded in a loop.
+const RESTART_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+// An input that has ended this many workers is refused; remembered for FAULT_MEMORY_MS, at most FAULT_MEMORY_SIZE inputs.
+const REFUSE_AFTER_FAULTS = 2;
+const FAULT_MEMORY_MS = 15 * 60_000;
+const FAULT_MEMORY_SIZE = 1_000;
 
 // From dist/ the entry is plain JavaScript; from src/ (tests, tsx) it is TypeScript, loaded through tsx's API.
-function workerEntry(): { source: string; eval: boolean } {
+function workerEntry(entry?: URL): { source: string; eval: boolean } {
   const compiled = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (existsSync(compiled)) return { source: compiled, eval: false };
+  if (!entry && existsSync(compiled)) return { source: compiled, eval: false };
   const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsx = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  return { source: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`, eval: true };
+  const module = (entry ?? new URL('./worker.ts', import.meta.url)).href;
+  return { source: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(module)}); });`, eval: true };
 }
-const WORKER_ENTRY = workerEntry();
 
 const cancelled = () => new FacerecError('CANCELLED', 'The request was withdrawn before an engine worker started it');
+const poolClosed = () => new FacerecError('POOL_CLOSED', 'The engine pool is closed');
 
 /**
- * A bounded pool of engine workers. Each worker loads its own models; a crashed worker is replaced and only
- * the request it held fails (WORKER_CRASHED).
+ * A bounded pool of engine workers. Each worker loads its own models and passes a self-test on a known photo
+ * before it takes work, and again while idle. A worker that crashes, hangs, fails its self-test or throws an
+ * error that is not the input's fault is ended and replaced by a fresh one before it takes another request; the
+ * request it held is tried once more on another worker, and an input that ends two workers is refused.
  */
 export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
+  private readonly workers = new Set<Worker>();
+  /** sha256 of inputs that ended a worker: how many, and when last. */
+  private readonly faults = new Map<string, { count: number; at: number }>();
+  private readonly replaced: Record<ReplacementCause, number> = { crash: 0, 'engine-error': 0, 'self-test': 0, timeout: 0 };
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly listeners = new Set<(event: Replacement) => void>();
+  private readonly ticker: NodeJS.Timeout;
   private nextId = 1;
+  private starting = 0;
+  private failedStarts = 0;
+  private lastStartError?: string;
   private closed = false;
   private engineInfo?: EngineInfo;
+  private readonly entry: { source: string; eval: boolean };
 
   private constructor(
     private readonly init: WorkerInit,
-    private readonly queueSize: number,
-  ) {}
+    private readonly options: Required<Pick<PoolOptions, 'size' | 'queueSize' | 'selfTestIntervalMs' | 'jobTimeoutMs'>> & Pick<PoolOptions, 'entry'>,
+  ) {
+    this.entry = workerEntry(options.entry);
+    // Idle workers are self-tested on this beat.
+    this.ticker = setInterval(() => this.dispatch(), Math.max(50, Math.min(5_000, options.selfTestIntervalMs / 2)));
+    this.ticker.unref();
+  }
 
   static async start(options: PoolOptions = {}): Promise<WorkerPool> {
     const size = options.size ?? Math.max(1, os.availableParallelism());
-    const pool = new WorkerPool({ backend: options.backend ?? 'auto', modelsDir: options.modelsDir, limits: options.limits ?? DEFAULT_IMAGE_LIMITS }, options.queueSize ?? 64);
+    const pool = new WorkerPool(
+      { backend: options.backend ?? 'auto', modelsDir: options.modelsDir, limits: options.limits ?? DEFAULT_IMAGE_LIMITS },
+      {
+        size,
+        queueSize: options.queueSize ?? 64,
+        selfTestIntervalMs: options.selfTestIntervalMs ?? DEFAULT_SELF_TEST_INTERVAL_MS,
+        jobTimeoutMs: options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS,
+        entry: options.entry,
+      },
+    );
     try {
-      await Promise.all(Array.from({ length: size }, () => pool.spawn()));
+      await Promise.all(Array.from({ length: size }, () => pool.startWorker()));
     } catch (err) {
       await pool.close();
       throw err;
@@ -76,15 +154,16 @@ export class WorkerPool {
     return pool;
   }
 
+  /** Workers taking requests now. */
   get size(): number {
     return this.slots.length;
   }
 
-  /** Requests waiting for a worker. */
   get isClosed(): boolean {
     return this.closed;
   }
 
+  /** Requests waiting for a worker. */
   get queueDepth(): number {
     return this.queue.length;
   }
@@ -94,20 +173,40 @@ export class WorkerPool {
     return this.slots.filter((s) => s.task).length;
   }
 
+  get info(): EngineInfo {
+    return this.engineInfo!;
+  }
+
+  health(): PoolHealth {
+    const now = Date.now();
+    const healthy = this.slots.filter((s) => !s.retired);
+    return {
+      size: this.options.size,
+      healthy: healthy.length,
+      starting: this.starting,
+      queueDepth: this.queue.length,
+      selfTestAgeMs: healthy.length ? Math.max(...healthy.map((s) => now - s.lastSelfTest)) : null,
+      replacements: { ...this.replaced },
+      ...(healthy.length === 0 && this.lastStartError ? { lastStartError: this.lastStartError } : {}),
+      closed: this.closed,
+    };
+  }
+
+  /** Calls `listener` each time a worker is ended and replaced (to log it); returns the unsubscribe function. */
+  onReplacement(listener: (event: Replacement) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /**
    * Fault-test hook: stops the worker that has held its request the longest, mid-request, as a crash would. The 'crash'
-   * op cannot do this: it only reaches an idle worker. The usual exit path then fails that request with WORKER_CRASHED
-   * and spawns a replacement. Resolves false when no worker is busy.
+   * op cannot do this: it only reaches an idle worker. Resolves false when no worker is busy.
    */
   async killBusyWorker(): Promise<boolean> {
-    const slot = this.slots.filter((s) => s.task).sort((a, b) => a.task!.id - b.task!.id)[0];
+    const slot = this.slots.find((s) => s.task);
     if (!slot) return false;
     await slot.worker.terminate();
     return true;
-  }
-
-  get info(): EngineInfo {
-    return this.engineInfo!;
   }
 
   /**
@@ -116,14 +215,17 @@ export class WorkerPool {
    * worker has started runs to its end.
    */
   run<O extends Op>(op: O, payload: Payload<O>, signal?: AbortSignal): Promise<WorkerResults[O]> {
-    if (this.closed) return Promise.reject(new FacerecError('POOL_CLOSED', 'The engine pool is closed'));
+    if (this.closed) return Promise.reject(poolClosed());
     if (signal?.aborted) return Promise.reject(cancelled());
-    const busy = this.slots.every((s) => s.task);
-    if (busy && this.queue.length >= this.queueSize) {
-      return Promise.reject(new FacerecError('QUEUE_FULL', `The engine queue is full (${this.queueSize} waiting); retry later`, { queueSize: this.queueSize }));
+    if (this.slots.length === 0 && this.starting === 0) return Promise.reject(this.unhealthy());
+    const request = { id: this.nextId++, op, ...payload } as WorkerRequest;
+    const refused = this.refusal(request);
+    if (refused) return Promise.reject(refused);
+    const busy = this.slots.every((s) => s.task || s.selfTesting);
+    if (busy && this.queue.length >= this.options.queueSize) {
+      return Promise.reject(new FacerecError('QUEUE_FULL', `The engine queue is full (${this.options.queueSize} waiting); retry later`, { queueSize: this.options.queueSize }));
     }
     return new Promise((resolve, reject) => {
-      const id = this.nextId++;
       const withdraw = () => {
         const index = this.queue.indexOf(task);
         if (index < 0) return;
@@ -134,7 +236,7 @@ export class WorkerPool {
         signal?.removeEventListener('abort', withdraw);
         fn(value);
       };
-      const task: Task = { id, request: { id, op, ...payload } as WorkerRequest, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
+      const task: Task = { request, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
       signal?.addEventListener('abort', withdraw, { once: true });
       this.queue.push(task);
       this.dispatch();
@@ -143,72 +245,197 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.queue.splice(0)) task.reject(new FacerecError('POOL_CLOSED', 'The engine pool is closed'));
-    await Promise.all(this.slots.splice(0).map((s) => s.worker.terminate()));
+    clearInterval(this.ticker);
+    for (const timer of this.timers) clearTimeout(timer);
+    for (const task of this.queue.splice(0)) task.reject(poolClosed());
+    this.slots.splice(0);
+    await Promise.all([...this.workers].map((w) => w.terminate()));
   }
 
+  /** Gives queued requests to idle workers, and self-tests idle workers whose last test is too old. */
   private dispatch(): void {
+    if (this.closed) return;
     for (const slot of this.slots) {
-      if (slot.task || this.queue.length === 0) continue;
-      const task = this.queue.shift()!;
-      slot.task = task;
-      slot.worker.postMessage(task.request);
+      if (slot.retired || slot.task || slot.selfTesting) continue;
+      const task = this.queue.shift();
+      if (task) this.assign(slot, task);
+      else if (Date.now() - slot.lastSelfTest >= this.options.selfTestIntervalMs) {
+        this.selfTest(slot).then(
+          () => this.dispatch(),
+          (err: Error) => this.retire(slot, 'self-test', err.message),
+        );
+      }
     }
   }
 
-  private spawn(): Promise<void> {
+  private assign(slot: Slot, task: Task): void {
+    slot.task = task;
+    slot.timer = setTimeout(() => this.retire(slot, 'timeout', `a request held the worker over ${this.options.jobTimeoutMs} ms`), this.options.jobTimeoutMs);
+    slot.reply = (outcome) => {
+      clearTimeout(slot.timer);
+      if ('exit' in outcome) return this.retire(slot, 'crash', `exit code ${outcome.exit}`);
+      const message = outcome.message as WorkerResponse;
+      if (!message.ok && message.error.code === 'INTERNAL') return this.retire(slot, 'engine-error', message.error.message);
+      slot.task = undefined;
+      if (message.ok) task.resolve(message.result);
+      else task.reject(errorFromJSON(message.error));
+      this.dispatch();
+    };
+    slot.worker.postMessage(task.request);
+  }
+
+  /** Runs the worker's self-test: a real analysis of the known photo in models/, checked against its record. */
+  private selfTest(slot: Slot): Promise<void> {
+    slot.selfTesting = true;
     return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_ENTRY.source, { workerData: this.init, eval: WORKER_ENTRY.eval });
-      const slot: Slot = { worker };
-      let ready = false;
-      worker.on('message', (msg: WorkerStatus | WorkerResponse) => {
-        if ('ready' in msg) {
-          if (msg.ready) {
-            ready = true;
-            this.engineInfo ??= msg.info;
-            this.slots.push(slot);
-            this.dispatch();
-            resolve();
-          } else {
-            reject(errorFromJSON(msg.error));
-            void worker.terminate();
-          }
-          return;
-        }
-        const task = slot.task;
-        slot.task = undefined;
-        if (task && task.id === msg.id) {
-          if (msg.ok) task.resolve(msg.result);
-          else task.reject(errorFromJSON(msg.error));
-        }
-        this.dispatch();
-      });
-      worker.on('error', (err) => {
-        if (!ready) reject(new FacerecError('MODEL_LOAD_FAILED', `Engine worker failed to start: ${err.message}`));
-      });
-      worker.on('exit', (code) => {
-        const index = this.slots.indexOf(slot);
-        if (index >= 0) this.slots.splice(index, 1);
-        if (slot.task) {
-          slot.task.reject(
-            this.closed
-              ? new FacerecError('POOL_CLOSED', 'The engine pool was closed while this request ran')
-              : new FacerecError('WORKER_CRASHED', 'The engine worker handling this request crashed; retry it', { exitCode: code }),
-          );
-          slot.task = undefined;
-        }
-        if (!ready) {
-          reject(new FacerecError('MODEL_LOAD_FAILED', `Engine worker exited with code ${code} before it was ready`));
-          return;
-        }
-        // Replace the dead worker so that capacity recovers; queued requests wait for it.
-        if (!this.closed) this.spawn().catch(() => this.failQueueIfEmpty());
-      });
+      const fail = (why: string) => reject(new FacerecError('ENGINE_UNHEALTHY', `An engine worker failed its self-test: ${why}`, { reason: why }));
+      const timer = setTimeout(() => {
+        slot.reply = undefined;
+        slot.selfTesting = false;
+        fail(`no answer within ${SELF_TEST_TIMEOUT_MS} ms`);
+      }, SELF_TEST_TIMEOUT_MS);
+      slot.reply = (outcome) => {
+        clearTimeout(timer);
+        slot.selfTesting = false;
+        if ('exit' in outcome) return fail(`the worker exited with code ${outcome.exit}`);
+        const message = outcome.message as WorkerResponse;
+        if (!message.ok) return fail(message.error.message);
+        slot.lastSelfTest = Date.now();
+        resolve();
+      };
+      slot.worker.postMessage({ id: this.nextId++, op: 'selfTest' } satisfies WorkerRequest);
     });
   }
 
-  private failQueueIfEmpty(): void {
-    if (this.slots.length > 0) return;
-    for (const task of this.queue.splice(0)) task.reject(new FacerecError('WORKER_CRASHED', 'No engine worker could be started'));
+  /** Starts a worker: models loaded and self-test passed, then it joins the rotation. */
+  private async startWorker(): Promise<void> {
+    const worker = new Worker(this.entry.source, { workerData: this.init, eval: this.entry.eval });
+    const slot: Slot = { worker, selfTesting: false, lastSelfTest: 0, retired: false };
+    this.workers.add(worker);
+    this.starting++;
+    worker.on('message', (message: WorkerResponse | WorkerStatus) => {
+      const reply = slot.reply;
+      slot.reply = undefined;
+      reply?.({ message });
+    });
+    let error: Error | undefined;
+    worker.on('error', (err) => (error = err));
+    worker.on('exit', (code) => {
+      this.workers.delete(worker);
+      const reply = slot.reply;
+      slot.reply = undefined;
+      if (reply) reply({ exit: code });
+      else if (!slot.retired && this.slots.includes(slot)) this.retire(slot, 'crash', error?.message ?? `exit code ${code}`);
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        slot.reply = (outcome) => {
+          if ('exit' in outcome) return reject(new FacerecError('MODEL_LOAD_FAILED', `Engine worker exited with code ${outcome.exit} before it was ready${error ? `: ${error.message}` : ''}`));
+          const status = outcome.message as WorkerStatus;
+          if (!status.ready) return reject(errorFromJSON(status.error));
+          this.engineInfo ??= status.info;
+          resolve();
+        };
+      });
+      await this.selfTest(slot);
+    } catch (err) {
+      slot.retired = true;
+      void worker.terminate();
+      throw err;
+    } finally {
+      this.starting--;
+    }
+    if (this.closed) {
+      void worker.terminate();
+      return;
+    }
+    this.slots.push(slot);
+    this.failedStarts = 0;
+    this.lastStartError = undefined;
+    this.dispatch();
   }
+
+  /**
+   * Takes a suspect worker out of rotation, ends it and starts a fresh one. The request it held runs again on
+   * another worker, unless its input has now ended two workers: then it is refused as the input's fault.
+   */
+  private retire(slot: Slot, cause: ReplacementCause, why: string): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    clearTimeout(slot.timer);
+    slot.reply = undefined;
+    const index = this.slots.indexOf(slot);
+    if (index >= 0) this.slots.splice(index, 1);
+    void slot.worker.terminate();
+    if (this.closed) {
+      slot.task?.reject(new FacerecError('POOL_CLOSED', 'The engine pool was closed while this request ran'));
+      return;
+    }
+    this.replaced[cause]++;
+    for (const listener of this.listeners) listener({ cause, reason: why });
+    const task = slot.task;
+    slot.task = undefined;
+    if (task) this.retryOrRefuse(task, cause);
+    this.replace();
+  }
+
+  private retryOrRefuse(task: Task, cause: ReplacementCause): void {
+    const fingerprint = fingerprintOf(task.request);
+    if (!fingerprint) {
+      task.reject(new FacerecError('WORKER_CRASHED', 'The engine worker handling this request failed; retry it', { cause }));
+      return;
+    }
+    const count = (this.faults.get(fingerprint)?.count ?? 0) + 1;
+    this.faults.delete(fingerprint); // re-inserted last: the map's order is its age
+    this.faults.set(fingerprint, { count, at: Date.now() });
+    if (this.faults.size > FAULT_MEMORY_SIZE) this.faults.delete(this.faults.keys().next().value!);
+    if (count >= REFUSE_AFTER_FAULTS) task.reject(unprocessable(count, cause));
+    else {
+      this.queue.unshift(task);
+      this.dispatch();
+    }
+  }
+
+  /** IMAGE_UNPROCESSABLE for an input that has already ended two workers recently. */
+  private refusal(request: WorkerRequest): FacerecError | undefined {
+    if (this.faults.size === 0) return undefined;
+    const fingerprint = fingerprintOf(request);
+    const fault = fingerprint ? this.faults.get(fingerprint) : undefined;
+    if (!fault) return undefined;
+    if (Date.now() - fault.at > FAULT_MEMORY_MS) {
+      this.faults.delete(fingerprint!);
+      return undefined;
+    }
+    return fault.count >= REFUSE_AFTER_FAULTS ? unprocessable(fault.count) : undefined;
+  }
+
+  /** Starts a replacement worker; one that fails to start is tried again later, with a growing wait. */
+  private replace(): void {
+    if (this.closed) return;
+    this.startWorker().catch((err: Error) => {
+      this.lastStartError = err.message;
+      if (this.slots.length === 0 && this.starting === 0) for (const task of this.queue.splice(0)) task.reject(this.unhealthy());
+      const wait = RESTART_BACKOFF_MS[Math.min(this.failedStarts++, RESTART_BACKOFF_MS.length - 1)]!;
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        this.replace();
+      }, wait);
+      this.timers.add(timer);
+    });
+  }
+
+  private unhealthy(): FacerecError {
+    return new FacerecError('ENGINE_UNHEALTHY', 'No engine worker is healthy at the moment; retry later', this.lastStartError ? { reason: this.lastStartError } : {});
+  }
+}
+
+function fingerprintOf(request: WorkerRequest): string | undefined {
+  return 'bytes' in request ? createHash('sha256').update(request.bytes).digest('hex') : undefined;
+}
+
+function unprocessable(failures: number, cause?: ReplacementCause): FacerecError {
+  return new FacerecError('IMAGE_UNPROCESSABLE', `This photo made the engine fail ${failures} times, each time on a fresh worker; it is not processed again`, {
+    failures,
+    ...(cause ? { cause } : {}),
+  });
 }

@@ -21,6 +21,7 @@ try {
       let result: unknown;
       if (req.op === 'analyze') result = await engine.analyzeBytes(req.bytes, req.options);
       else if (req.op === 'subject') result = await subjectDescriptors(engine, req.bytes);
+      else if (req.op === 'selfTest') result = await engine.selfTest();
       else if (req.op === 'memory') result = engine.runtime.tf.memory();
       else process.exit(70); // 'crash': lets tests prove that the pool survives a dead worker
       response = { id: req.id, ok: true, result };

@@ -50,10 +50,7 @@ function requestTimeout(ms: number): RequestHandler {
 }
 
 export function createApp({ ctx: baseCtx, config, logger, draining = () => false }: AppOptions): App {
-  const metrics = createMetrics(
-    () => baseCtx.analyzer.status().queueDepth,
-    () => baseCtx.analyzer.status().workers,
-  );
+  const metrics = createMetrics(() => baseCtx.analyzer.status());
   const ctx: ServiceContext = { ...baseCtx, analyzer: metrics.instrument(baseCtx.analyzer) };
   const auth = createAuth(ctx.db);
   const app = express();
@@ -87,10 +84,12 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    // Healthy workers are the ones that passed a real analysis of the known photo (at start, and again while idle).
     const engine = ctx.analyzer.status();
     const checks: Record<string, string> = {
-      engine: engine.closed ? 'closed' : 'ok',
-      workers: engine.closed ? 'none' : `${engine.workers}`,
+      engine: engine.closed ? 'closed' : engine.healthy === 0 ? 'unhealthy' : 'ok',
+      workers: engine.closed ? 'none' : `${engine.workers === 0 ? 0 : engine.healthy}`,
+      ...(engine.selfTestAgeMs !== null ? { selfTest: `passed within ${Math.ceil(engine.selfTestAgeMs / 1000)} s` } : {}),
       shutdown: draining() ? 'draining' : 'no',
     };
     try {
@@ -99,7 +98,7 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
     } catch (err) {
       checks.database = (err as { code?: string }).code ?? 'error';
     }
-    const ready = checks.database === 'ok' && !engine.closed && !draining();
+    const ready = checks.database === 'ok' && checks.engine === 'ok' && !draining();
     if (ready) return void res.json({ status: 'ready', checks });
     res.setHeader('Retry-After', '5');
     res.status(503).json({ error: { code: 'NOT_READY', message: 'The service is not ready', details: { checks } } });

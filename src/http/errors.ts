@@ -40,6 +40,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   EXTERNAL_ID_TAKEN: 409,
   QUEUE_FULL: 503,
   WORKER_CRASHED: 503,
+  ENGINE_UNHEALTHY: 503,
+  IMAGE_UNPROCESSABLE: 422,
   POOL_CLOSED: 503,
   DATABASE_UNAVAILABLE: 503,
   // nginx's "client closed request": nobody reads it, but logs and metrics tell it from a server error.
@@ -47,7 +49,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 // Seconds a client should wait before retrying a 503.
-const RETRY_AFTER: Partial<Record<string, number>> = { QUEUE_FULL: 2, WORKER_CRASHED: 1, POOL_CLOSED: 5, DATABASE_UNAVAILABLE: 5, TIMEOUT: 5 };
+const RETRY_AFTER: Partial<Record<string, number>> = { QUEUE_FULL: 2, WORKER_CRASHED: 1, ENGINE_UNHEALTHY: 5, POOL_CLOSED: 5, DATABASE_UNAVAILABLE: 5, TIMEOUT: 5 };
 
 function multerError(err: multer.MulterError, maxImageBytes: number): HttpError {
   switch (err.code) {

@@ -2,7 +2,7 @@
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
 import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
-import type { Analyzer } from '../service/context.js';
+import type { Analyzer, AnalyzerStatus } from '../service/context.js';
 
 export interface Metrics {
   registry: client.Registry;
@@ -12,7 +12,7 @@ export interface Metrics {
   rejections: client.Counter<'reason'>;
 }
 
-export function createMetrics(queueDepth: () => number, workers: () => number): Metrics {
+export function createMetrics(engine: () => AnalyzerStatus): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'facerec_' });
   const requests = new client.Histogram({
@@ -31,8 +31,21 @@ export function createMetrics(queueDepth: () => number, workers: () => number): 
   });
   const faces = new client.Histogram({ name: 'facerec_faces_per_image', help: 'Faces found per analysed image', buckets: [0, 1, 2, 3, 5, 10, 20, 50], registers: [registry] });
   const rejections = new client.Counter({ name: 'facerec_enroll_rejections_total', help: 'Enrollment photos rejected, by reason', labelNames: ['reason'] as const, registers: [registry] });
-  new client.Gauge({ name: 'facerec_queue_depth', help: 'Images waiting for an engine worker', registers: [registry], collect() { this.set(queueDepth()); } });
-  new client.Gauge({ name: 'facerec_workers', help: 'Engine worker threads', registers: [registry], collect() { this.set(workers()); } });
+  new client.Gauge({ name: 'facerec_queue_depth', help: 'Images waiting for an engine worker', registers: [registry], collect() { this.set(engine().queueDepth); } });
+  new client.Gauge({ name: 'facerec_workers', help: 'Engine worker threads', registers: [registry], collect() { this.set(engine().workers); } });
+  new client.Gauge({ name: 'facerec_workers_healthy', help: 'Engine workers taking requests (self-test passed)', registers: [registry], collect() { this.set(engine().healthy); } });
+  new client.Counter({
+    name: 'facerec_worker_replacements_total',
+    help: 'Engine workers ended and replaced, by cause (crash, engine-error, self-test, timeout)',
+    labelNames: ['cause'] as const,
+    registers: [registry],
+    collect() {
+      // The pool counts; this mirrors its totals.
+      const { replacements } = engine();
+      this.reset();
+      for (const [cause, count] of Object.entries(replacements)) this.inc({ cause }, count);
+    },
+  });
 
   const middleware: RequestHandler = (req, res, next) => {
     const end = requests.startTimer();

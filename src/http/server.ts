@@ -53,6 +53,8 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
       logger.warn('No API keys exist: the API is open to local clients only. Create one with `facerec keys create --role admin --name <name>`.');
     }
 
+    // A replaced worker is the containment working; its reason (possibly an internal message) goes to the log only.
+    facerec.analyzer.onReplacement?.(({ cause, reason }) => logger.warn({ cause, reason }, 'engine worker replaced'));
     let draining = false;
     const app = createApp({ ctx: facerec, config, logger, draining: () => draining });
     const port = options.port ?? config.http.port;

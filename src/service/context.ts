@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Config } from '../config/index.js';
 import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
-import { WorkerPool } from '../engine/pool.js';
+import { REPLACEMENT_CAUSES, WorkerPool, type Replacement, type ReplacementCause } from '../engine/pool.js';
 import { analyzeFaces } from '../store/faces.repository.js';
 import { migrate } from '../store/migrations.js';
 import { FacerecError } from '../errors.js';
@@ -14,9 +14,26 @@ export interface Analyzer {
   analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis>;
   /** The descriptor space of what `analyze` returns; stored with every face. */
   readonly descriptorModelId: string;
-  /** Live workers and waiting requests (0 workers: analysis on the calling thread). */
-  status(): { workers: number; queueDepth: number; closed: boolean };
+  /** The engine's health: workers, waiting requests, replacements (0 workers: analysis on the calling thread). */
+  status(): AnalyzerStatus;
+  /** Calls `listener` whenever a worker is ended and replaced (to log it); returns the unsubscribe function. */
+  onReplacement?(listener: (event: Replacement) => void): () => void;
   close(): Promise<void>;
+}
+
+export interface AnalyzerStatus {
+  /** Worker threads the pool is meant to have (0: analysis on the calling thread). */
+  workers: number;
+  /** Workers taking requests: loaded and self-tested. */
+  healthy: number;
+  queueDepth: number;
+  closed: boolean;
+  /** Age of the oldest last-passed self-test among healthy workers (ms). */
+  selfTestAgeMs: number | null;
+  /** Workers ended and replaced, by cause. */
+  replacements: Record<ReplacementCause, number>;
+  /** Why a replacement could not start, while no worker is healthy. */
+  lastStartError?: string;
 }
 
 export interface ServiceContext {
@@ -41,7 +58,11 @@ export function poolAnalyzer(pool: WorkerPool): PoolAnalyzer {
     pool,
     analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }, callerSignal.getStore()),
     descriptorModelId: pool.info.descriptorModelId,
-    status: () => ({ workers: pool.size, queueDepth: pool.queueDepth, closed: pool.isClosed }),
+    status: () => {
+      const { size, healthy, queueDepth, closed, selfTestAgeMs, replacements, lastStartError } = pool.health();
+      return { workers: size, healthy, queueDepth, closed, selfTestAgeMs, replacements, ...(lastStartError ? { lastStartError } : {}) };
+    },
+    onReplacement: (listener) => pool.onReplacement(listener),
     close: () => pool.close(),
   };
 }
@@ -50,17 +71,19 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
   return {
     analyze: (bytes, options = {}) => engine.analyzeBytes(bytes, options),
     descriptorModelId: engine.info().descriptorModelId,
-    status: () => ({ workers: 0, queueDepth: 0, closed: false }),
+    status: () => ({ workers: 0, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: null, replacements: noReplacements() }),
     close: async () => {},
   };
 }
+
+const noReplacements = () => Object.fromEntries(REPLACEMENT_CAUSES.map((c) => [c, 0])) as Record<ReplacementCause, number>;
 
 /** For commands that only read and write the database: no models are loaded. */
 function noAnalyzer(): Analyzer {
   return {
     analyze: () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images')),
     descriptorModelId: '',
-    status: () => ({ workers: 0, queueDepth: 0, closed: true }),
+    status: () => ({ workers: 0, healthy: 0, queueDepth: 0, closed: true, selfTestAgeMs: null, replacements: noReplacements() }),
     close: async () => {},
   };
 }

@@ -58,7 +58,7 @@ describe('HTTP faults: internal errors', () => {
   const analyzer: Analyzer = {
     analyze: () => Promise.reject(failure),
     descriptorModelId: 'test-model@1',
-    status: () => ({ workers: 1, queueDepth: 0, closed: false }),
+    status: () => ({ workers: 1, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: 0, replacements: { crash: 0, 'engine-error': 0, 'self-test': 0, timeout: 0 } }),
     close: async () => {},
   };
 
