@@ -48,6 +48,8 @@ export interface PoolHealth {
   /** Age of the oldest last-passed self-test among the healthy workers (ms), null without any. */
   selfTestAgeMs: number | null;
   replacements: Record<ReplacementCause, number>;
+  /** Replacement workers that failed to load or to pass their first self-test (each is tried again later). */
+  startFailures: number;
   /** Why the last replacement failed to start, while no healthy worker exists. */
   lastStartError?: string;
   closed: boolean;
@@ -118,6 +120,7 @@ export class WorkerPool {
   private nextId = 1;
   private starting = 0;
   private failedStarts = 0;
+  private startFailures = 0;
   private lastStartError?: string;
   private closed = false;
   private engineInfo?: EngineInfo;
@@ -187,6 +190,7 @@ export class WorkerPool {
       queueDepth: this.queue.length,
       selfTestAgeMs: healthy.length ? Math.max(...healthy.map((s) => now - s.lastSelfTest)) : null,
       replacements: { ...this.replaced },
+      startFailures: this.startFailures,
       ...(healthy.length === 0 && this.lastStartError ? { lastStartError: this.lastStartError } : {}),
       closed: this.closed,
     };
@@ -414,6 +418,7 @@ export class WorkerPool {
     if (this.closed) return;
     this.startWorker().catch((err: Error) => {
       this.lastStartError = err.message;
+      this.startFailures++;
       if (this.slots.length === 0 && this.starting === 0) for (const task of this.queue.splice(0)) task.reject(this.unhealthy());
       const wait = RESTART_BACKOFF_MS[Math.min(this.failedStarts++, RESTART_BACKOFF_MS.length - 1)]!;
       const timer = setTimeout(() => {

@@ -46,6 +46,15 @@ export function createMetrics(engine: () => AnalyzerStatus): Metrics {
       for (const [cause, count] of Object.entries(replacements)) this.inc({ cause }, count);
     },
   });
+  new client.Counter({
+    name: 'facerec_worker_start_failures_total',
+    help: 'Replacement engine workers that failed to load or to pass their first self-test',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(engine().startFailures);
+    },
+  });
 
   const middleware: RequestHandler = (req, res, next) => {
     const end = requests.startTimer();

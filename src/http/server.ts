@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { FacerecError } from '../errors.js';
-import { databaseTarget, openFacerec, type Facerec } from '../service/context.js';
+import { databaseTarget, openFacerec, type Facerec, type OpenOptions } from '../service/context.js';
 import { activeKeyCount } from '../service/keys.service.js';
 import type { DatabaseTarget } from '../store/database.js';
 import { createApp, type App } from './app.js';
@@ -17,6 +17,8 @@ export interface ServeOptions {
   db?: DatabaseTarget;
   migrate?: boolean;
   workers?: number;
+  /** Worker pool settings beyond the configuration (tests: a worker entry that fails on cue). */
+  engine?: OpenOptions['engine'];
   logger?: Logger;
   /** Exit the process on SIGTERM/SIGINT after shutting down (the CLI); tests stop the server themselves. */
   handleSignals?: boolean;
@@ -35,7 +37,7 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$
 
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.http.logLevel, base: { service: 'facerec' } });
-  const facerec = await openFacerec(config, { db: options.db ?? databaseTarget(config), migrate: options.migrate, workers: options.workers });
+  const facerec = await openFacerec(config, { db: options.db ?? databaseTarget(config), migrate: options.migrate, workers: options.workers, engine: options.engine });
   let server: Server | undefined;
   try {
     const keys = await activeKeyCount(facerec.db);

@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Config } from '../config/index.js';
 import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
-import { REPLACEMENT_CAUSES, WorkerPool, type Replacement, type ReplacementCause } from '../engine/pool.js';
+import { REPLACEMENT_CAUSES, WorkerPool, type PoolOptions, type Replacement, type ReplacementCause } from '../engine/pool.js';
 import { analyzeFaces } from '../store/faces.repository.js';
 import { migrate } from '../store/migrations.js';
 import { FacerecError } from '../errors.js';
@@ -32,6 +32,8 @@ export interface AnalyzerStatus {
   selfTestAgeMs: number | null;
   /** Workers ended and replaced, by cause. */
   replacements: Record<ReplacementCause, number>;
+  /** Replacement workers that failed to start. */
+  startFailures: number;
   /** Why a replacement could not start, while no worker is healthy. */
   lastStartError?: string;
 }
@@ -59,8 +61,8 @@ export function poolAnalyzer(pool: WorkerPool): PoolAnalyzer {
     analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }, callerSignal.getStore()),
     descriptorModelId: pool.info.descriptorModelId,
     status: () => {
-      const { size, healthy, queueDepth, closed, selfTestAgeMs, replacements, lastStartError } = pool.health();
-      return { workers: size, healthy, queueDepth, closed, selfTestAgeMs, replacements, ...(lastStartError ? { lastStartError } : {}) };
+      const { size, healthy, queueDepth, closed, selfTestAgeMs, replacements, startFailures, lastStartError } = pool.health();
+      return { workers: size, healthy, queueDepth, closed, selfTestAgeMs, replacements, startFailures, ...(lastStartError ? { lastStartError } : {}) };
     },
     onReplacement: (listener) => pool.onReplacement(listener),
     close: () => pool.close(),
@@ -71,7 +73,7 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
   return {
     analyze: (bytes, options = {}) => engine.analyzeBytes(bytes, options),
     descriptorModelId: engine.info().descriptorModelId,
-    status: () => ({ workers: 0, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: null, replacements: noReplacements() }),
+    status: () => ({ workers: 0, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: null, replacements: noReplacements(), startFailures: 0 }),
     close: async () => {},
   };
 }
@@ -83,7 +85,7 @@ function noAnalyzer(): Analyzer {
   return {
     analyze: () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images')),
     descriptorModelId: '',
-    status: () => ({ workers: 0, healthy: 0, queueDepth: 0, closed: true, selfTestAgeMs: null, replacements: noReplacements() }),
+    status: () => ({ workers: 0, healthy: 0, queueDepth: 0, closed: true, selfTestAgeMs: null, replacements: noReplacements(), startFailures: 0 }),
     close: async () => {},
   };
 }
@@ -103,6 +105,8 @@ export interface OpenOptions {
   workers?: number | 'none';
   /** Requests waiting for a worker (default: config.queueSize); bulk imports queue more. */
   queueSize?: number;
+  /** Worker pool settings beyond the configuration: the self-test beat, the job deadline, a test's worker entry. */
+  engine?: Pick<PoolOptions, 'entry' | 'selfTestIntervalMs' | 'jobTimeoutMs'>;
 }
 
 export interface Facerec extends ServiceContext {
@@ -121,7 +125,7 @@ export async function openFacerec(config: Config, options: OpenOptions = {}): Pr
       workers === 'none'
         ? noAnalyzer()
         : workers > 0
-        ? poolAnalyzer(await WorkerPool.start({ size: workers, queueSize: options.queueSize ?? config.queueSize, backend: config.backend, modelsDir: config.modelsDir, limits }))
+        ? poolAnalyzer(await WorkerPool.start({ ...options.engine, size: workers, queueSize: options.queueSize ?? config.queueSize, backend: config.backend, modelsDir: config.modelsDir, limits }))
         : engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
     return {
       db,

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { createApp } from '../../src/http/app.js';
-import { startServer, type RunningServer } from '../../src/http/server.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../src/http/server.js';
 import type { Analyzer } from '../../src/service/context.js';
 import type { Database } from '../../src/store/database.js';
 import { createTestDatabase, migratedTestDatabase, type DatabaseKind, type TestDatabase } from './databases.js';
@@ -22,13 +22,13 @@ export interface TestServer {
 }
 
 /** Starts the app on `kind` with the given environment (e.g. { FACEREC_RATE_LIMIT: '5' }); one engine worker. */
-export async function startTestServer(kind: DatabaseKind, env: Record<string, string> = {}, options: { workers?: number } = {}): Promise<TestServer> {
+export async function startTestServer(kind: DatabaseKind, env: Record<string, string> = {}, options: Pick<ServeOptions, 'workers' | 'engine'> = {}): Promise<TestServer> {
   const test = await createTestDatabase(kind);
   // The server opens the database itself; PGlite allows one handle per directory.
   await test.db.close();
   const config = loadConfig({ FACEREC_LOG_LEVEL: 'silent', ...env });
   try {
-    const running = await startServer(config, { db: test.target, port: 0, host: '127.0.0.1', workers: options.workers ?? 1, logger: pino({ level: config.http.logLevel }) });
+    const running = await startServer(config, { db: test.target, port: 0, host: '127.0.0.1', workers: options.workers ?? 1, engine: options.engine, logger: pino({ level: config.http.logLevel }) });
     let stopped = false;
     return {
       url: running.url,
