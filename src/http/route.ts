@@ -2,7 +2,7 @@
  * A route is declared once, with its zod schemas: the same declaration validates requests, mounts the express
  * handler, and documents the operation in /openapi.json.
  */
-import type { Express, Request, RequestHandler, Response } from 'express';
+import { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { callerSignal } from '../service/context.js';
 import type { Role } from '../service/keys.service.js';
@@ -70,14 +70,17 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Aut
     app[spec.method](spec.path, ...chain);
   }
   // A declared path asked with a method it lacks: 405 with the methods it has, not the 404 of an unknown path.
-  // OPTIONS asks just that: 204 with Allow, as express answers it by default.
+  // OPTIONS asks just that: 204 with Allow, as express answers it by default. In a router of their own, so that the
+  // app's own routes stay the declared ones.
+  const fallback = Router();
   for (const [path, allowed] of allowedMethods(routes)) {
-    app.all(path, (req, res, next) => {
+    fallback.all(path, (req, res, next) => {
       res.setHeader('Allow', allowed.join(', '));
       if (req.method === 'OPTIONS') return void res.status(204).end();
       next(new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}; use ${allowed.join(', ')}`, { allowed }));
     });
   }
+  app.use(fallback);
 }
 
 /** Each declared path with its methods, upper case and sorted; HEAD wherever GET is, since express answers it. */
