@@ -207,7 +207,7 @@ export class WorkerPool {
    * op cannot do this: it only reaches an idle worker. Resolves false when no worker is busy.
    */
   async killBusyWorker(): Promise<boolean> {
-    const slot = this.slots.find((s) => s.task);
+    const slot = this.slots.filter((s) => s.task).sort((a, b) => a.task!.request.id - b.task!.request.id)[0];
     if (!slot) return false;
     await slot.worker.terminate();
     return true;

@@ -58,7 +58,7 @@ describe('HTTP faults: internal errors', () => {
   const analyzer: Analyzer = {
     analyze: () => Promise.reject(failure),
     descriptorModelId: 'test-model@1',
-    status: () => ({ workers: 1, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: 0, replacements: { crash: 0, 'engine-error': 0, 'self-test': 0, timeout: 0 } }),
+    status: () => ({ workers: 1, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: 0, replacements: { crash: 0, 'engine-error': 0, 'self-test': 0, timeout: 0 }, startFailures: 0 }),
     close: async () => {},
   };
 
@@ -111,7 +111,7 @@ describeWithDatasets('HTTP faults: engine workers', () => {
     await server?.stop();
   });
 
-  it('a worker killed mid-request fails only that request (503 WORKER_CRASHED); the pool replaces it', async () => {
+  it('a worker killed mid-request is replaced, and its request runs again on a fresh worker and succeeds', async () => {
     const held = identify(server.url, large);
     await expect.poll(() => pool.busy, { timeout: 30_000, interval: 5 }).toBe(1);
     const concurrent = identify(server.url, large);
@@ -120,15 +120,18 @@ describeWithDatasets('HTTP faults: engine workers', () => {
     // The worker holding the oldest request is `held`'s.
     expect(await pool.killBusyWorker()).toBe(true);
 
-    expectRetryable(await held, 'WORKER_CRASHED');
+    const retried = await held;
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    expect(retried.body.faces).toHaveLength(2);
     const [other, waiting] = await Promise.all([concurrent, queued]);
     expect(other.status).toBe(200);
     expect(other.body.faces).toHaveLength(2);
     expect(waiting.status).toBe(200);
     expect(waiting.body.faces).toHaveLength(1);
 
-    // Capacity comes back: two workers again, both answering.
+    // Capacity comes back: two workers again, both answering; the replacement is counted by its cause.
     await expect.poll(() => pool.size, { timeout: 60_000, interval: 100 }).toBe(2);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^facerec_worker_replacements_total\{cause="crash"\} 1$/m);
     const after = await Promise.all([identify(server.url, small), identify(server.url, small)]);
     expect(after.map((r) => r.status)).toEqual([200, 200]);
   });
