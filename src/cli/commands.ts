@@ -60,12 +60,13 @@ export async function detectCommand(config: Config, image: string, opts: { json?
   });
 }
 
-export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number }): Promise<void> {
+export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number; largestFace?: boolean }): Promise<void> {
   const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
   const analyzer = engineAnalyzer(await engineFor(config));
-  const result = await compare({ analyzer, config }, bytesA, bytesB, { threshold: opts.threshold, names: [a, b] });
-  if (opts.json) return print(JSON.stringify({ match: result.match, distance: result.distance, threshold: result.threshold }));
-  print(`${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})`);
+  const result = await compare({ analyzer, config }, bytesA, bytesB, { threshold: opts.threshold, names: [a, b], largestFace: opts.largestFace });
+  if (opts.json) return print(JSON.stringify({ match: result.match, distance: result.distance, threshold: result.threshold, boxes: result.boxes, facesInPhotos: result.facesInPhotos }));
+  const largest = [a, b].flatMap((name, i) => (result.facesInPhotos[i]! > 1 ? [`the largest of ${result.facesInPhotos[i]} faces in ${name}`] : []));
+  print(`${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})${largest.length ? `; compared ${largest.join(' and ')}` : ''}`);
 }
 
 export async function annotateCommand(config: Config, image: string, opts: { out: string; landmarks: boolean; detector: DetectorName; minScore: number }): Promise<void> {

@@ -60,11 +60,12 @@ program
 
 program
   .command('compare')
-  .description('say whether the main faces of two photos are the same person')
+  .description('say whether the faces of two photos are the same person (one face each, or --largest-face)')
   .argument('<imageA>', 'first image')
   .argument('<imageB>', 'second image')
   .addOption(new Option('--threshold <distance>', 'same person below this distance').argParser(number('--threshold', 0, 2)).default(config.threshold))
-  .option('--json', 'print JSON: {"match", "distance", "threshold"}')
+  .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)')
+  .option('--json', 'print JSON: {"match", "distance", "threshold", "boxes", "facesInPhotos"}')
   .action((a: string, b: string, opts) => compareCommand(config, a, b, opts));
 
 program
@@ -162,10 +163,11 @@ withDb(
 withDb(
   program
     .command('verify')
-    .description('is the main face of a photo this enrolled person?')
+    .description('is the face of a photo this enrolled person? (one face, or --largest-face)')
     .argument('<image>', 'photo')
     .requiredOption('--person <name-or-id>', 'the enrolled person: id, external id or exact name')
-    .addOption(thresholdOption()),
+    .addOption(thresholdOption())
+    .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)'),
 ).action((image: string, opts) => verifyCommand(config, image, opts));
 
 const people = program.command('people').description('list, show, rename and delete enrolled people');

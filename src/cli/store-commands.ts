@@ -148,11 +148,12 @@ export async function identifyCommand(config: Config, image: string, opts: DbOpt
   if (opts.annotate) print(`annotated image written to ${opts.annotate}`);
 }
 
-export async function verifyCommand(config: Config, image: string, opts: DbOptions & { person: string; threshold?: number }): Promise<void> {
+export async function verifyCommand(config: Config, image: string, opts: DbOptions & { person: string; threshold?: number; largestFace?: boolean }): Promise<void> {
   const bytes = await readUserFile(image);
-  const result = await withFacerec(config, opts, 0, (app) => verify(app, bytes, opts.person, { gallery: opts.gallery, threshold: opts.threshold }));
+  const result = await withFacerec(config, opts, 0, (app) => verify(app, bytes, opts.person, { gallery: opts.gallery, threshold: opts.threshold, largestFace: opts.largestFace }));
   if (opts.json) return print(JSON.stringify(result));
-  print(`${result.match ? 'match' : 'no match'}: ${image} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`);
+  const which = result.facesInPhoto > 1 ? ` (the largest of ${result.facesInPhoto} faces)` : '';
+  print(`${result.match ? 'match' : 'no match'}: ${image}${which} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`);
 }
 
 export async function peopleCommand(config: Config, action: 'list' | 'show' | 'rename' | 'delete', args: string[], opts: DbOptions & { search?: string; limit: number; offset: number }): Promise<void> {

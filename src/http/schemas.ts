@@ -131,8 +131,9 @@ export const IdentifyBody = z.object({
   format: ImageFormat.optional().meta({ description: 'Annotated image format (annotate, or identify with Accept: image/*)' }),
 });
 
-export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: Uuid, threshold: number(0.01, 2).optional() });
-export const CompareBody = z.object({ threshold: number(0.01, 2).optional() });
+const LargestFace = boolish.optional().meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
+export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: Uuid, threshold: number(0.01, 2).optional(), largestFace: LargestFace });
+export const CompareBody = z.object({ threshold: number(0.01, 2).optional(), largestFace: LargestFace });
 export const DetectBody = z.object({ maxFaces: integer(1, 100).optional(), includeLandmarks: boolish.optional() });
 
 export const CreateKeyBody = z.object({ name: KeyName, role: z.enum(['admin', 'recognize']) });
@@ -205,7 +206,18 @@ export const IdentifyResponse = z
 
 export const MatchResponse = z.object({ match: z.boolean(), distance: z.number(), threshold: z.number(), confidence: z.number() }).meta({ id: 'MatchResult' });
 
-export const VerifyResponse = MatchResponse.extend({ person: PersonRef, box: Box }).meta({ id: 'VerifyResult' });
+const FacesInPhoto = z.number().min(1).meta({ description: 'Faces found in the photo: 1, or more with largestFace' });
+
+export const VerifyResponse = MatchResponse.extend({
+  person: PersonRef,
+  box: Box.meta({ description: 'The face compared: the only one, or with largestFace the largest; [x, y, width, height] in pixels' }),
+  facesInPhoto: FacesInPhoto,
+}).meta({ id: 'VerifyResult' });
+
+export const CompareResponse = MatchResponse.extend({
+  boxes: z.tuple([Box, Box]).meta({ description: 'The face compared in imageA and in imageB: the only one, or with largestFace the largest' }),
+  facesInPhotos: z.tuple([FacesInPhoto, FacesInPhoto]).meta({ description: 'Faces found in imageA and in imageB' }),
+}).meta({ id: 'CompareResult' });
 
 export const DetectResponse = z
   .object({ width: z.number(), height: z.number(), faces: z.array(z.object({ box: Box, score: z.number(), quality: Quality, landmarks: z.array(Point).optional() })) })

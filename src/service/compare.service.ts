@@ -7,35 +7,49 @@ import { confidenceOf } from '../match/confidence.js';
 import { annotateImage, type AnnotateFormat } from '../render/annotate.js';
 import type { Analyzer } from './context.js';
 import type { Config } from '../config/index.js';
-import { round4, type IdentifyResult } from './identify.service.js';
+import { round4, soleFace, type IdentifyResult } from './identify.service.js';
 
 export interface CompareResult {
   match: boolean;
   distance: number;
   threshold: number;
   confidence: number;
-  /** The compared face of each photo: its largest. */
+  /** The compared face of each photo: its only one, or with `largestFace` its largest. */
   boxes: [Box, Box];
+  /** Faces found in each photo; over 1 only with `largestFace`. */
+  facesInPhotos: [number, number];
 }
 
-async function mainFace(analyzer: Analyzer, config: Config, bytes: Uint8Array, which: string): Promise<Face> {
-  const { faces } = await analyzer.analyze(bytes, { maxFaces: 1, detector: config.detector, minScore: config.minScore });
+/** The face of a photo to compare, and how many it shows; NO_FACE or MULTIPLE_FACES name the photo. */
+async function photoFace(analyzer: Analyzer, config: Config, bytes: Uint8Array, which: string, largestFace: boolean | undefined): Promise<{ face: Face; faces: number }> {
+  // Every face, not just the largest: a photo of several must be told apart from a photo of one.
+  const { faces } = await analyzer.analyze(bytes, { detector: config.detector, minScore: config.minScore });
   if (!faces[0]?.descriptor) throw new NoFaceError(which, { image: which });
-  return faces[0];
+  return { face: soleFace(faces, { largestFace, what: which, details: { image: which } }), faces: faces.length };
 }
 
-/** Are the main faces of two photos the same person? No database involved. `names` say which photo had no face. */
+/**
+ * Are the faces of two photos the same person? No database involved. Each photo must show one face, or with
+ * `largestFace` its largest is taken. `names` say which photo had no face, or several.
+ */
 export async function compare(
   ctx: { analyzer: Analyzer; config: Config },
   a: Uint8Array,
   b: Uint8Array,
-  options: { threshold?: number; names?: [string, string] } = {},
+  options: { threshold?: number; names?: [string, string]; largestFace?: boolean } = {},
 ): Promise<CompareResult> {
   const threshold = options.threshold ?? ctx.config.threshold;
   const [nameA, nameB] = options.names ?? ['image A', 'image B'];
-  const [fa, fb] = await Promise.all([mainFace(ctx.analyzer, ctx.config, a, nameA), mainFace(ctx.analyzer, ctx.config, b, nameB)]);
-  const distance = round4(euclidean(fa.descriptor!, fb.descriptor!));
-  return { match: distance <= threshold, distance, threshold, confidence: round4(confidenceOf(distance)), boxes: [fa.box, fb.box] };
+  const [pa, pb] = await Promise.all([photoFace(ctx.analyzer, ctx.config, a, nameA, options.largestFace), photoFace(ctx.analyzer, ctx.config, b, nameB, options.largestFace)]);
+  const distance = round4(euclidean(pa.face.descriptor!, pb.face.descriptor!));
+  return {
+    match: distance <= threshold,
+    distance,
+    threshold,
+    confidence: round4(confidenceOf(distance)),
+    boxes: [pa.face.box, pb.face.box],
+    facesInPhotos: [pa.faces, pb.faces],
+  };
 }
 
 export interface Detection {

@@ -94,24 +94,48 @@ const rounded = (m: FaceMatch): FaceMatch => ({
   candidates: m.candidates.map((c) => ({ ...c, distance: round4(c.distance), confidence: round4(c.confidence) })),
 });
 
+/**
+ * The one face of a photo to compare (faces come largest first). A 1:1 answer about a face the caller did not mean is
+ * worse than none, so a photo with several is MULTIPLE_FACES, as in enrollment, unless `largestFace` takes the largest.
+ */
+export function soleFace(faces: readonly Face[], options: { largestFace?: boolean; what: string; details?: Record<string, unknown> }): Face {
+  if (faces.length > 1 && !options.largestFace) {
+    throw new FacerecError('MULTIPLE_FACES', `There are ${faces.length} faces in ${options.what}; it must show one, or ask for the largest (largestFace)`, {
+      ...options.details,
+      facesInPhoto: faces.length,
+      boxes: faces.map((f) => f.box),
+    });
+  }
+  return faces[0]!;
+}
+
+export interface VerifyOptions {
+  gallery?: string;
+  threshold?: number;
+  /** Compare the largest face of a photo with several instead of refusing it (MULTIPLE_FACES). */
+  largestFace?: boolean;
+}
+
 export interface VerifyResult {
   match: boolean;
   distance: number;
   threshold: number;
   confidence: number;
   person: { id: string; name: string };
-  /** The face of the photo that was compared: the largest. */
+  /** The face of the photo that was compared: its only one, or with `largestFace` its largest. */
   box: Box;
+  /** Faces found in the photo; over 1 only with `largestFace`. */
+  facesInPhoto: number;
 }
 
-/** Is the main (largest) face of the photo this enrolled person? */
-export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: string, options: { gallery?: string; threshold?: number } = {}): Promise<VerifyResult> {
+/** Is the face of the photo (its only one, or with `largestFace` its largest) this enrolled person? */
+export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const threshold = options.threshold ?? ctx.config.threshold;
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
   const modelId = ctx.analyzer.descriptorModelId;
   const { faces } = await facesOf(ctx, bytes, {});
-  const face = faces[0]!;
+  const face = soleFace(faces, { largestFace: options.largestFace, what: 'the photo' });
   const distances = await personDistances(ctx.db, person.id, modelId, face.descriptor!);
   if (distances.length === 0) {
     throw new FacerecError('NO_ENROLLED_FACES', `${person.name} has no enrolled faces${person.faceCount > 0 ? ' from the current model; enroll them again' : ''}`, { personId: person.id });
@@ -121,5 +145,13 @@ export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: 
     ctx.config.reduction,
   );
   const distance = round4(reduced!.distance);
-  return { match: distance <= threshold, distance, threshold, confidence: round4(confidenceOf(distance)), person: { id: person.id, name: person.name }, box: face.box };
+  return {
+    match: distance <= threshold,
+    distance,
+    threshold,
+    confidence: round4(confidenceOf(distance)),
+    person: { id: person.id, name: person.name },
+    box: face.box,
+    facesInPhoto: faces.length,
+  };
 }

@@ -80,6 +80,18 @@ describeWithDatasets('facerec CLI on the datasets', () => {
     expect(JSON.parse(r.stdout).match).toBe(true);
   });
 
+  it('compare with a photo of two people fails with MULTIPLE_FACES, or takes its largest face when told', async () => {
+    const two = dataset('face-recognition-examples/misc/two_people.jpg');
+    const refused = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), two);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/^facerec: MULTIPLE_FACES: There are 2 faces in .*two_people\.jpg/);
+    const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), two, '--largest-face', '--json');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ match: false, facesInPhotos: [1, 2] });
+    expect(out.boxes).toHaveLength(2);
+  });
+
   it('compare with a photo of cars fails with NO_FACE', async () => {
     const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), dataset('dlib-examples/no-face/mmod_cars_test_image.jpg'));
     expect(r.code).toBe(3);

@@ -140,6 +140,24 @@ const CASES: BadInput[] = [
     },
   },
 
+  {
+    name: 'two faces to verify, without largestFace',
+    request: (f) => post('/v1/verify', form({ image: f.twoPeople }, { personId: f.personId })),
+    status: 422,
+    code: 'MULTIPLE_FACES',
+    check: (e) => {
+      expect(e.details.facesInPhoto).toBe(2);
+      expect(e.details.boxes).toHaveLength(2);
+    },
+  },
+  {
+    name: 'two faces in one photo to compare, without largestFace',
+    request: (f) => post('/v1/compare', form({ imageA: f.twoPeople, imageB: f.photo })),
+    status: 422,
+    code: 'MULTIPLE_FACES',
+    check: (e) => expect(e.details).toMatchObject({ image: 'image A', facesInPhoto: 2 }),
+  },
+
   // ---- files and fields ----
   { name: '21 images in one call', request: (f) => post('/v1/people', form({ images: Array.from({ length: 21 }, () => f.photo) }, { name: 'Many' })), status: 400, code: 'TOO_MANY_FILES' },
   {

@@ -221,7 +221,7 @@ describeEachDatabase('HTTP API end to end', (kind) => {
 
   it('verifies a photo against one person, and compares two photos without the database', HEAVY, async () => {
     const yes = await expectJson<MatchJson & { person: { name: string } }>(await post('/v1/verify', form({ image: photos.obamaProbe! }, { personId: ids.obama! })), 200);
-    expect(yes).toMatchObject({ match: true, threshold: server.config.threshold, person: { name: 'obama' } });
+    expect(yes).toMatchObject({ match: true, threshold: server.config.threshold, person: { name: 'obama' }, facesInPhoto: 1 });
     expect(yes.distance).toBeLessThan(yes.threshold);
     const no = await expectJson<MatchJson>(await post('/v1/verify', form({ image: photos.obamaProbe! }, { personId: ids.biden! })), 200);
     expect(no.match).toBe(false);
@@ -229,9 +229,40 @@ describeEachDatabase('HTTP API end to end', (kind) => {
 
     const before = await counts();
     const same = await expectJson<MatchJson>(await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.obama480! }, { threshold: '0.55' })), 200);
-    expect(Object.keys(same).sort()).toEqual(['confidence', 'distance', 'match', 'threshold']);
-    expect(same).toMatchObject({ match: true, threshold: 0.55 });
+    expect(Object.keys(same).sort()).toEqual(['boxes', 'confidence', 'distance', 'facesInPhotos', 'match', 'threshold']);
+    expect(same).toMatchObject({ match: true, threshold: 0.55, facesInPhotos: [1, 1] });
     expect(await counts()).toEqual(before);
+  });
+
+  it('verifies and compares a photo of two people only when told to take the largest face, and says which and how many', HEAVY, async () => {
+    // Faces come largest first: identification names the largest face of the group photo.
+    const group = await identify(photos.group!);
+    expect(group.faces).toHaveLength(2);
+    const largest = group.faces[0]!;
+    const [largestId, otherId] = largest.person!.name === 'obama' ? [ids.obama!, ids.biden!] : [ids.biden!, ids.obama!];
+    const boxes = (await expectJson<{ faces: Array<{ box: number[] }> }>(await post('/v1/detect', form({ image: photos.group! })), 200)).faces.map((f) => f.box);
+
+    const refused = await post('/v1/verify', form({ image: photos.group! }, { personId: largestId }));
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as ErrorBody).error).toMatchObject({ code: 'MULTIPLE_FACES', details: { facesInPhoto: 2, boxes } });
+
+    const yes = await expectJson<MatchJson & { box: number[]; facesInPhoto: number; person: { name: string } }>(
+      await post('/v1/verify', form({ image: photos.group! }, { personId: largestId, largestFace: 'true' })),
+      200,
+    );
+    expect(yes).toMatchObject({ match: true, facesInPhoto: 2, box: boxes[0], person: { name: largest.person!.name } });
+    const no = await expectJson<MatchJson>(await post('/v1/verify', form({ image: photos.group! }, { personId: otherId, largestFace: 'true' })), 200);
+    expect(no).toMatchObject({ match: false, facesInPhoto: 2, box: boxes[0] });
+
+    const refusedPair = await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.group! }));
+    expect(refusedPair.status).toBe(422);
+    expect(((await refusedPair.json()) as ErrorBody).error).toMatchObject({ code: 'MULTIPLE_FACES', details: { image: 'image B', facesInPhoto: 2, boxes } });
+    const pair = await expectJson<MatchJson & { boxes: number[][]; facesInPhotos: number[] }>(
+      await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.group! }, { largestFace: 'true' })),
+      200,
+    );
+    expect(pair).toMatchObject({ match: largest.person!.name === 'obama', facesInPhotos: [1, 2] });
+    expect(pair.boxes[1]).toEqual(boxes[0]);
   });
 
   it('detects every face of a group photo', HEAVY, async () => {

@@ -4,7 +4,7 @@ import { compare, detect, drawIdentification } from '../../service/compare.servi
 import type { ServiceContext } from '../../service/context.js';
 import { identify, verify } from '../../service/identify.service.js';
 import { route, type AnyRoute } from '../route.js';
-import { CompareBody, DetectBody, DetectResponse, IdentifyBody, IdentifyResponse, MatchResponse, VerifyBody, VerifyResponse } from '../schemas.js';
+import { CompareBody, CompareResponse, DetectBody, DetectResponse, IdentifyBody, IdentifyResponse, VerifyBody, VerifyResponse } from '../schemas.js';
 import { requireImage } from '../upload.js';
 
 const ONE_IMAGE = [{ name: 'image' as const, maxCount: 1, required: true, description: 'The photo' }];
@@ -61,28 +61,27 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       path: '/v1/verify',
       tag: 'recognize',
       role: 'recognize',
-      summary: 'Is the main face of the photo this enrolled person?',
+      summary: 'Is the face of the photo this enrolled person?',
+      description: 'The photo must show one face (422 MULTIPLE_FACES with every box otherwise), or with `largestFace=true` its largest is compared; the answer names the face compared (`box`) and how many the photo shows (`facesInPhoto`).',
       input: VerifyBody,
       files: ONE_IMAGE,
-      responses: { 200: { description: 'Match, distance and the threshold used', schema: VerifyResponse } },
-      handler: async ({ input, req }) => verify(ctx, requireImage(req, 'image'), input.personId, { gallery: input.gallery, threshold: input.threshold }),
+      responses: { 200: { description: 'Match, distance, the threshold used, and the face compared', schema: VerifyResponse } },
+      handler: async ({ input, req }) => verify(ctx, requireImage(req, 'image'), input.personId, { gallery: input.gallery, threshold: input.threshold, largestFace: input.largestFace }),
     }),
     route({
       method: 'post',
       path: '/v1/compare',
       tag: 'recognize',
       role: 'recognize',
-      summary: 'Are the main faces of two photos the same person? No database involved',
+      summary: 'Are the faces of two photos the same person? No database involved',
+      description: 'Each photo must show one face (422 MULTIPLE_FACES naming the photo otherwise), or with `largestFace=true` the largest of each is compared.',
       input: CompareBody,
       files: [
         { name: 'imageA', maxCount: 1, required: true, description: 'First photo' },
         { name: 'imageB', maxCount: 1, required: true, description: 'Second photo' },
       ],
-      responses: { 200: { description: 'Match, distance and the threshold used', schema: MatchResponse } },
-      handler: async ({ input, req }) => {
-        const { boxes: _boxes, ...result } = await compare(ctx, requireImage(req, 'imageA'), requireImage(req, 'imageB'), input);
-        return result;
-      },
+      responses: { 200: { description: 'Match, distance, the threshold used, and the faces compared', schema: CompareResponse } },
+      handler: async ({ input, req }) => compare(ctx, requireImage(req, 'imageA'), requireImage(req, 'imageB'), input),
     }),
     route({
       method: 'post',
