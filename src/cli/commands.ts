@@ -74,8 +74,8 @@ export async function annotateCommand(config: Config, image: string, opts: { out
   const ext = path.extname(opts.out).toLowerCase();
   if (!['.jpg', '.jpeg', '.png'].includes(ext)) throw new FacerecError('INVALID_ARGUMENT', `--out must end in .jpg, .jpeg or .png, not '${ext || opts.out}'`);
   const engine = await engineFor(config);
+  const analysis = await engine.analyzeBytes(bytes, { detector: opts.detector, minScore: opts.minScore, descriptors: false });
   const decoded = await decodeImage(bytes, limitsOf(config));
-  const analysis = await engine.analyze(decoded, { detector: opts.detector, minScore: opts.minScore, descriptors: false });
   const out = await annotateImage(
     decoded,
     analysis.faces.map((f) => ({ box: f.box, landmarks: opts.landmarks ? f.landmarks : undefined })),

@@ -94,6 +94,11 @@ export interface Candidate {
 // shrink below ~20 px there, so such photos are also searched in tiles (5 detector passes instead of 1).
 const TILE_ABOVE = 2048;
 
+// Photos are analysed at most this large. The detector sees a tile of half the long side at 512 px, so it cannot
+// use more; a face small enough to lose detail here (under ~150 px at 4096) is barely found in the first place.
+// It bounds the decoded pixels of one request at 4096² × 3 bytes (48 MiB), whatever the upload's size.
+export const WORKING_SIDE = 4096;
+
 // The nets' input sizes (face-api: SSD MobileNet v1 at 512, the tiny detector at 416 as used here, landmarks at 112).
 const SSD_INPUT = 512;
 const TINY_INPUT = 416;
@@ -157,14 +162,17 @@ export class FaceEngine {
     return { ms: Math.round(performance.now() - t0) };
   }
 
-  /** Decodes image bytes (type by content, limits checked) and analyses them. */
+  /**
+   * Decodes image bytes (type by content, limits checked) and analyses them. A photo over WORKING_SIDE is analysed
+   * at that size; boxes and landmarks are given in the photo's own pixels all the same.
+   */
   async analyzeBytes(bytes: Uint8Array, options: AnalyzeOptions = {}): Promise<Analysis> {
     const t0 = performance.now();
-    const image = await decodeImage(bytes, this.limits);
+    const image = await decodeImage(bytes, this.limits, { maxSide: WORKING_SIDE });
     const decode = performance.now() - t0;
     const analysis = await this.analyze(image, options);
     analysis.timings.decode = decode;
-    return analysis;
+    return image.width === image.original.width ? analysis : toOriginal(analysis, image.original);
   }
 
   /** Finds every face with its box, score, landmarks and quality, and optionally its descriptor. */
@@ -326,6 +334,17 @@ export class FaceEngine {
     });
     return this.describeChips(inputs);
   }
+}
+
+/** An analysis of a photo decoded smaller, in the photo's own pixels. */
+function toOriginal(analysis: Analysis, original: { width: number; height: number }): Analysis {
+  const sx = original.width / analysis.width, sy = original.height / analysis.height;
+  const faces = analysis.faces.map((face): Face => {
+    const [x, y, w, h] = face.box;
+    const box: Box = [round(x * sx, 1), round(y * sy, 1), round(w * sx, 1), round(h * sy, 1)];
+    return { ...face, box, landmarks: face.landmarks.map(([px, py]): Point => [round(px * sx, 1), round(py * sy, 1)]), quality: { ...face.quality, size: Math.round(Math.min(box[2], box[3])) } };
+  });
+  return { ...analysis, width: original.width, height: original.height, faces };
 }
 
 /** Per axis, region pixels per pixel of the detector's square, as face-api's box decoding computes it. */

@@ -13,6 +13,13 @@ export interface RgbImage {
 export interface DecodedImage extends RgbImage {
   /** Format judged from the content, e.g. 'jpeg', 'png', 'heif'. */
   format: string;
+  /** The photo's own upright size; larger than width × height when it was decoded smaller (`maxSide`). */
+  original: { width: number; height: number };
+}
+
+export interface DecodeOptions {
+  /** Decode photos whose long side is over this at this long side instead (JPEGs shrink while they decode). */
+  maxSide?: number;
 }
 
 export interface ImageLimits {
@@ -29,13 +36,13 @@ const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif',
  * Decodes image bytes into upright 8-bit RGB. The type is judged from the content; the byte and pixel
  * limits are checked on the header before the full image is decoded.
  */
-export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, options: DecodeOptions = {}): Promise<DecodedImage> {
   if (bytes.length === 0) throw new UnsupportedImageError('the file is empty');
   if (bytes.length > limits.maxBytes) {
     throw new ImageTooLargeError(`${bytes.length} bytes is over the limit of ${limits.maxBytes}`, { bytes: bytes.length, maxBytes: limits.maxBytes });
   }
   const legacy = sniffLegacyFormat(bytes);
-  if (legacy) return decodeLegacy(bytes, legacy, limits);
+  if (legacy) return decodeLegacy(bytes, legacy, limits, options);
   let metadata: Metadata;
   try {
     // Only the header is read here; sharp's own pixel cap (268 MP) would hide a bomb's size as an unreadable file.
@@ -47,17 +54,18 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAU
     throw new UnsupportedImageError(`format '${metadata.format ?? 'unknown'}' is not supported`, { format: metadata.format });
   }
   checkPixels(metadata.width, metadata.height, limits);
+  // EXIF orientations 5-8 turn the photo a quarter.
+  const turned = (metadata.orientation ?? 1) >= 5;
+  const original = { width: turned ? metadata.height : metadata.width, height: turned ? metadata.width : metadata.height };
   try {
     // failOn 'error' rejects truncated and corrupt data instead of decoding grey garbage.
-    const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels, pages: 1 })
-      .rotate()
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    let pipeline = sharp(bytes, { failOn: 'error', limitInputPixels: limits.maxPixels, pages: 1 }).rotate();
+    if (options.maxSide && Math.max(original.width, original.height) > options.maxSide) {
+      pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside' });
+    }
+    const { data, info } = await pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels after conversion`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: metadata.format };
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: metadata.format, original };
   } catch (err) {
     throw new UnsupportedImageError('the image data is corrupt or truncated', { format: metadata.format, cause: (err as Error).message });
   }
@@ -78,7 +86,7 @@ function sniffLegacyFormat(bytes: Uint8Array): LegacyFormat | undefined {
   return undefined;
 }
 
-async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: ImageLimits): Promise<DecodedImage> {
+async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: ImageLimits, options: DecodeOptions): Promise<DecodedImage> {
   if (format === 'bmp') {
     // The header gives the size, so the pixel limit holds before anything is decoded.
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -97,7 +105,7 @@ async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: Ima
       // An icon holds several sizes: take the largest; PNG entries go back through sharp.
       const largest = decodeIco(bytes).sort((a, b) => b.width * b.height - a.width * a.height)[0];
       if (!largest) throw new Error('the icon holds no image');
-      if (largest.type === 'png') return { ...(await decodeImage(largest.data, limits)), format };
+      if (largest.type === 'png') return { ...(await decodeImage(largest.data, limits, options)), format };
       rgba = largest;
     }
   } catch (err) {
@@ -105,9 +113,8 @@ async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: Ima
     throw new UnsupportedImageError(`the ${format.toUpperCase()} data is corrupt or truncated`, { format, cause: (err as Error).message });
   }
   checkPixels(rgba.width, rgba.height, limits);
-  const data = await sharp(rgba.data, { raw: { width: rgba.width, height: rgba.height, channels: 4 } })
-    .flatten({ background: '#ffffff' })
-    .raw()
-    .toBuffer();
-  return { width: rgba.width, height: rgba.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format };
+  let pipeline = sharp(rgba.data, { raw: { width: rgba.width, height: rgba.height, channels: 4 } });
+  if (options.maxSide && Math.max(rgba.width, rgba.height) > options.maxSide) pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside' });
+  const { data, info } = await pipeline.flatten({ background: '#ffffff' }).raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format, original: { width: rgba.width, height: rgba.height } };
 }

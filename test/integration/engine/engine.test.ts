@@ -139,6 +139,21 @@ describe('memory budget (issue 12, D1)', () => {
     expect(after.map((f) => f.descriptor)).toEqual(before.map((f) => f.descriptor));
   });
 
+  it('analyses a photo over 4096 px at 4096 px, and answers in the photo’s own pixels', async () => {
+    const sample = await readFile(path.join(FACE_API_DEMO, 'sample2.jpg'));
+    const at1920 = (await engine.analyzeBytes(sample, { descriptors: false })).faces;
+    const big = await engine.analyzeBytes(await sharp(sample).resize(8000).jpeg({ quality: 90 }).toBuffer(), { descriptors: false });
+    expect([big.width, big.height]).toEqual([8000, 5696]);
+    expect(big.faces).toHaveLength(at1920.length);
+    const k = 8000 / 1920;
+    big.faces.forEach((face, i) => {
+      const expected = at1920[i]!.box.map((v) => v * k);
+      face.box.forEach((v, j) => expect(Math.abs(v - expected[j]!)).toBeLessThan(0.05 * expected[3]!));
+      expect(face.quality.size).toBeGreaterThan(500);
+      expect(face.landmarks.every(([x, y]) => x >= face.box[0] - 100 && x <= face.box[0] + face.box[2] + 100 && y >= face.box[1] - 200)).toBe(true);
+    });
+  });
+
   it('feeds the nets exactly what face-api would make of the region, without a tensor of the whole photo', async () => {
     const { faceapi, tf } = engine.runtime;
     const { data, info } = await sharp(path.join(FACE_API_DEMO, 'sample2.jpg')).resize(301, 217).removeAlpha().raw().toBuffer({ resolveWithObject: true });

@@ -213,6 +213,23 @@ it('applies EXIF orientation so the picture is upright as a viewer shows it', as
   expect(bottom[0]).toBeLessThan(60);
 });
 
+it('decodes a photo over maxSide at maxSide, upright, and reports its own size', async () => {
+  // 400x200 stored, orientation 6: upright it is 200x400; at maxSide 100 it decodes to 50x100, top red, bottom blue.
+  const stored = raw(400, 200, 3, (x) => (x < 200 ? [255, 0, 0] : [0, 0, 255]));
+  const jpeg = await sharp(stored, { raw: { width: 400, height: 200, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const image = await decodeImage(jpeg, NO_LIMITS, { maxSide: 100 });
+  expect([image.width, image.height]).toEqual([50, 100]);
+  expect(image.original).toEqual({ width: 200, height: 400 });
+  expect(px(image, 25, 10)[0]).toBeGreaterThan(200);
+  expect(px(image, 25, 90)[2]).toBeGreaterThan(200);
+  // At or under maxSide nothing changes; BMPs (decoded without sharp) follow the same rule.
+  const small = await decodeImage(jpeg, NO_LIMITS, { maxSide: 400 });
+  expect([small.width, small.height, small.original.width, small.original.height]).toEqual([200, 400, 200, 400]);
+  const bmp = await decodeImage(read('einstein.bmp'), NO_LIMITS, { maxSide: 64 });
+  expect(Math.max(bmp.width, bmp.height)).toBe(64);
+  expect(Math.max(bmp.original.width, bmp.original.height)).toBeGreaterThan(64);
+});
+
 it.skipIf(!avifSample)('decodes AVIF (HEIF container)', async () => {
   const image = await decodeImage(avifSample!, NO_LIMITS);
   expect(['heif', 'avif']).toContain(image.format);
