@@ -108,14 +108,18 @@ export function sendError(res: Res, err: HttpError): void {
 
 /** The one error middleware: status, `{ error: { code, message, details } }`, and a log line with the request id. */
 export function errorHandler(maxImageBytes: number): ErrorRequestHandler {
-  return (err, req, res, next) => {
+  return (err, req, res, _next) => {
     const httpError = toHttpError(err, maxImageBytes);
     // A 503 with a code (overload, a replaced worker, the database away) is the service working as designed.
     // The whole error (message, details, stack) goes to the log line that carries the request id, and nowhere else.
     if (httpError.code === 'INTERNAL') req.log?.error({ err }, 'request failed');
     else if (httpError.status >= 500) req.log?.warn({ code: httpError.code }, 'request refused');
     else req.log?.info({ code: httpError.code }, 'request rejected');
-    if (res.headersSent) return next(err);
+    // Already answered (the deadline's 503, say): nothing more to send, and nothing for express to print to stderr.
+    if (res.headersSent) {
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
     sendError(res, httpError);
   };
 }
