@@ -88,9 +88,9 @@ export const api = {
   thumbnail: (url) => request('GET', url.replace(/^\//, ''), { as: 'blob' }),
   /** @param {Blob} image @param {{ gallery: string, threshold?: number }} options */
   identify: (image, { gallery, threshold }) => request('POST', 'v1/identify', { form: multipart({ gallery, threshold, topK: 3 }, { image }) }),
-  /** @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number }} options */
+  /** @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options */
   verify: (image, options) => request('POST', 'v1/verify', { form: multipart(options, { image }) }),
-  /** @param {Blob} imageA @param {Blob} imageB @param {{ threshold?: number }} options */
+  /** @param {Blob} imageA @param {Blob} imageB @param {{ threshold?: number, largestFace?: boolean }} options */
   compare: (imageA, imageB, options) => request('POST', 'v1/compare', { form: multipart(options, { imageA, imageB }) }),
   /** @param {Blob} image */
   detect: (image) => request('POST', 'v1/detect', { form: multipart({}, { image }) }),

@@ -21,6 +21,8 @@ const SENTENCES = {
   RATE_LIMITED: 'Too many requests in a short time. Wait a minute and try again.',
   QUEUE_FULL: 'The server is busy right now. Try again in a few seconds.',
   WORKER_CRASHED: 'The recognition engine had to restart. Try again.',
+  ENGINE_UNHEALTHY: 'The recognition engine is restarting. Try again in a few seconds.',
+  IMAGE_UNPROCESSABLE: 'The recognition engine could not process this photo. Try another photo, or a smaller copy of it.',
   POOL_CLOSED: 'The server is shutting down. Try again in a moment.',
   DATABASE_UNAVAILABLE: 'The database is not available right now. Try again shortly.',
   DATABASE_LOCKED: 'The database is in use by another program. Try again shortly.',
@@ -49,6 +51,7 @@ const REASONS = {
   INCONSISTENT_IDENTITY: 'Looks like someone else',
   UNSUPPORTED_IMAGE: 'Not a readable image',
   IMAGE_TOO_LARGE: 'Image too large',
+  IMAGE_UNPROCESSABLE: 'Could not be processed',
   PAYLOAD_TOO_LARGE: 'File too large',
 };
 

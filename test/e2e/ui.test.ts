@@ -208,6 +208,18 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     await shot(page, 'verify');
   }, 240_000);
 
+  it('refuses to verify a photo of several people in words, and uses the largest face when asked', async () => {
+    await goto('verify');
+    await page.getByLabel('Person', { exact: true }).selectOption({ label: 'Barack Obama (2 faces)' });
+    await page.locator('#verify-file').setInputFiles(FR('knn_examples', 'test', 'obama_and_biden.jpg'));
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    expect(await waitForText(page.locator('#verify-result .message.error'), /./)).toMatch(/several faces/);
+
+    await page.getByLabel('If the photo shows several people, use the largest face').check();
+    await page.getByRole('button', { name: 'Verify', exact: true }).click();
+    expect(await waitForText(page.locator('#verify-result'), /Same person|Different people/)).toMatch(/The largest of the 2 faces in this photo (does not look|looks) like Barack Obama/);
+  }, 240_000);
+
   it('explains a photo without a face in words, not a blank screen', async () => {
     await goto('identify');
     await page.locator('#identify-file').setInputFiles(CARS);

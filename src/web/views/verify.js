@@ -40,6 +40,8 @@ export function verifyView(app) {
   const verifyResult = $('#verify-result');
   const compareForm = /** @type {HTMLFormElement} */ ($('#compare-form'));
   const compareResult = $('#compare-result');
+  const verifyLargest = /** @type {HTMLInputElement} */ ($('#verify-largest'));
+  const compareLargest = /** @type {HTMLInputElement} */ ($('#compare-largest'));
   const photo = photoSlot(/** @type {HTMLInputElement} */ ($('#verify-file')), () => show(verifyResult));
   const photoA = photoSlot(/** @type {HTMLInputElement} */ ($('#compare-file-a')), () => show(compareResult));
   const photoB = photoSlot(/** @type {HTMLInputElement} */ ($('#compare-file-b')), () => show(compareResult));
@@ -72,8 +74,9 @@ export function verifyView(app) {
     const button = /** @type {HTMLButtonElement} */ (verifyForm.querySelector('[type=submit]'));
     show(verifyResult, loading('Comparing faces…'));
     try {
-      const r = await withBusy(button, 'Verifying…', () => api.verify(/** @type {File} */ (photo.file), { gallery: app.gallery(), personId: person.value, threshold: store.threshold }));
-      show(verifyResult, verdict(r, `This photo looks like ${r.person.name}.`, `This photo does not look like ${r.person.name}.`));
+      const r = await withBusy(button, 'Verifying…', () => api.verify(/** @type {File} */ (photo.file), { gallery: app.gallery(), personId: person.value, threshold: store.threshold, largestFace: verifyLargest.checked }));
+      const which = r.facesInPhoto > 1 ? `The largest of the ${r.facesInPhoto} faces in this photo` : 'This photo';
+      show(verifyResult, verdict(r, `${which} looks like ${r.person.name}.`, `${which} does not look like ${r.person.name}.`));
     } catch (error) {
       show(verifyResult, errorMessage(error, `Could not verify ${name}.`));
     }
@@ -85,8 +88,9 @@ export function verifyView(app) {
     const button = /** @type {HTMLButtonElement} */ (compareForm.querySelector('[type=submit]'));
     show(compareResult, loading('Comparing faces…'));
     try {
-      const r = await withBusy(button, 'Comparing…', () => api.compare(/** @type {File} */ (photoA.file), /** @type {File} */ (photoB.file), { threshold: store.threshold }));
-      show(compareResult, verdict(r, 'The main faces of both photos look like the same person.', 'The main faces of the two photos look like different people.'));
+      const r = await withBusy(button, 'Comparing…', () => api.compare(/** @type {File} */ (photoA.file), /** @type {File} */ (photoB.file), { threshold: store.threshold, largestFace: compareLargest.checked }));
+      const faces = r.facesInPhotos[0] > 1 || r.facesInPhotos[1] > 1 ? 'The largest faces of the two photos' : 'The faces of the two photos';
+      show(compareResult, verdict(r, `${faces} look like the same person.`, `${faces} look like different people.`));
     } catch (error) {
       const which = /** @type {{ details?: { image?: string } }} */ (error).details?.image;
       show(compareResult, errorMessage(error, which === 'image A' ? 'The first photo:' : which === 'image B' ? 'The second photo:' : 'Could not compare.'));
