@@ -35,13 +35,16 @@ function progress(label: string) {
 
 export async function infoCommand(config: Config, opts: { json?: boolean }): Promise<void> {
   const engine = await engineFor(config);
-  const info = engine.info();
+  // A real analysis of the known photo: an image build that runs `facerec info` fails here on a broken engine.
+  const selfTest = await engine.selfTest();
+  const info = { ...engine.info(), selfTest: { passed: true, ms: selfTest.ms } };
   if (opts.json) return print(JSON.stringify(info, null, 2));
   print(`backend      ${info.backend}`);
   print(`tfjs         ${info.versions.tfjs}`);
   print(`face-api     ${info.versions.faceapi}`);
   for (const [net, id] of Object.entries(info.models)) print(`model        ${net.padEnd(20)} ${id}`);
   print(`descriptors  ${info.descriptorModelId}`);
+  print(`self-test    passed in ${selfTest.ms} ms`);
 }
 
 function faceJson(face: Face, landmarks: boolean) {

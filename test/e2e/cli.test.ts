@@ -21,6 +21,7 @@ describe('facerec CLI', () => {
     const info = JSON.parse(r.stdout);
     expect(['wasm', 'node', 'gpu', 'cpu']).toContain(info.backend);
     expect(info.models.faceRecognitionNet).toMatch(/^dlib-resnet-v1@face-api-/);
+    expect(info.selfTest).toMatchObject({ passed: true });
   });
 
   it('detect --json gives boxes, scores and quality', async () => {
