@@ -252,7 +252,7 @@ export class WorkerPool {
     clearInterval(this.ticker);
     for (const timer of this.timers) clearTimeout(timer);
     for (const task of this.queue.splice(0)) task.reject(poolClosed());
-    this.slots.splice(0);
+    for (const slot of this.slots.splice(0)) clearTimeout(slot.timer);
     await Promise.all([...this.workers].map((w) => w.terminate()));
   }
 
@@ -274,7 +274,7 @@ export class WorkerPool {
 
   private assign(slot: Slot, task: Task): void {
     slot.task = task;
-    slot.timer = setTimeout(() => this.retire(slot, 'timeout', `a request held the worker over ${this.options.jobTimeoutMs} ms`), this.options.jobTimeoutMs);
+    slot.timer = setTimeout(() => this.retire(slot, 'timeout', `a request held the worker over ${this.options.jobTimeoutMs} ms`), this.options.jobTimeoutMs).unref();
     slot.reply = (outcome) => {
       clearTimeout(slot.timer);
       if ('exit' in outcome) return this.retire(slot, 'crash', `exit code ${outcome.exit}`);
@@ -297,7 +297,7 @@ export class WorkerPool {
         slot.reply = undefined;
         slot.selfTesting = false;
         fail(`no answer within ${SELF_TEST_TIMEOUT_MS} ms`);
-      }, SELF_TEST_TIMEOUT_MS);
+      }, SELF_TEST_TIMEOUT_MS).unref();
       slot.reply = (outcome) => {
         clearTimeout(timer);
         slot.selfTesting = false;
@@ -417,6 +417,7 @@ export class WorkerPool {
   private replace(): void {
     if (this.closed) return;
     this.startWorker().catch((err: Error) => {
+      if (this.closed) return;
       this.lastStartError = err.message;
       this.startFailures++;
       if (this.slots.length === 0 && this.starting === 0) for (const task of this.queue.splice(0)) task.reject(this.unhealthy());
