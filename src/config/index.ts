@@ -19,7 +19,7 @@ const schema = z.object({
   FACEREC_MAX_IMAGE_PIXELS: int(50_000_000),
   FACEREC_DETECTOR: z.enum(['ssd', 'tiny']).default('ssd'),
   FACEREC_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
-  // Chosen on LFW View 1 pairsDevTrain for the shipped pipeline (README, Accuracy).
+  // Chosen on LFW View 1 pairsDevTrain for the shipped pipeline (docs/accuracy.md).
   FACEREC_THRESHOLD: num(0.59).pipe(z.number().positive().max(2)),
   FACEREC_AMBIGUITY_MARGIN: num(0.02).pipe(z.number().min(0).max(1)),
   FACEREC_REDUCTION: z.enum(['min', 'mean2']).default('min'),
@@ -37,7 +37,7 @@ const schema = z.object({
   FACEREC_REQUEST_TIMEOUT_MS: int(60_000),
   FACEREC_SHUTDOWN_TIMEOUT_MS: int(25_000),
   FACEREC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // Enrollment quality gates (README, Enrollment): measured on the bundled datasets' enrollment photos.
+  // Enrollment quality gates (docs/configuration.md): measured on the bundled datasets' enrollment photos.
   FACEREC_ENROLL_MIN_FACE_SIZE: int(40),
   FACEREC_ENROLL_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
   FACEREC_ENROLL_MIN_SHARPNESS: num(10).pipe(z.number().min(0)),

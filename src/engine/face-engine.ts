@@ -108,7 +108,7 @@ const BATCH = 32;
 
 // Retries when the whole frame shows no face, in order. Padding by half the long side on every edge shrinks a
 // frame-filling face to what SSD saw in training; the tiny detector, a different net, catches some of the rest.
-// Measured on the LFW images where the first pass finds nothing (see README, Detection).
+// Measured on the LFW images where the first pass finds nothing (docs/architecture.md, Detection).
 const SSD_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [['ssd', 0.5], ['tiny', 0.5], ['tiny', 0]];
 const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [['tiny', 0.5], ['ssd', 0.5], ['ssd', 0]];
 

@@ -98,7 +98,7 @@ function reject(photo: Photo, index: number, code: RejectionCode, message: strin
   return { ok: false, rejection: { index, ...(photo.name ? { file: photo.name } : {}), code, message, ...(details ? { details } : {}) } };
 }
 
-/** The quality gate a face fails first, if any. Thresholds: config FACEREC_ENROLL_* (README, Enrollment). */
+/** The quality gate a face fails first, if any. Thresholds: config FACEREC_ENROLL_* (docs/configuration.md). */
 export function qualityRejection(face: Face, gates: EnrollmentGates): { code: RejectionCode; message: string; details: Record<string, unknown> } | undefined {
   const q = face.quality;
   if (q.size < gates.minFaceSize) return { code: 'FACE_TOO_SMALL', message: `The face is ${q.size} px; at least ${gates.minFaceSize} px are needed`, details: { size: q.size, min: gates.minFaceSize } };
