@@ -1,7 +1,7 @@
 /** People and galleries: listing, lookup, renaming and erasure. */
 import { FacerecError, NotFoundError } from '../errors.js';
 import type { Queryable } from '../store/database.js';
-import { deleteFace, listFaces, type FaceRecord } from '../store/faces.repository.js';
+import { deleteFace, getThumbnail, listFaces, type FaceRecord } from '../store/faces.repository.js';
 import { createGallery, deleteGallery, findGallery, listGalleries, type Gallery } from '../store/galleries.repository.js';
 import {
   deletePerson as deletePersonRow,
@@ -72,6 +72,15 @@ export async function deletePerson(ctx: ServiceContext, ref: string, gallery?: s
 export async function removeFace(ctx: ServiceContext, personId: string, faceId: string): Promise<FaceRecord> {
   return ctx.db.transaction((tx) => deleteFace(tx, personId, faceId));
 }
+
+/** The JPEG of a face's aligned chip; FACE_NOT_FOUND when the face does not exist or was stored without one. */
+export async function faceThumbnail(ctx: ServiceContext, faceId: string): Promise<Uint8Array> {
+  const thumbnail = await getThumbnail(ctx.db, faceId);
+  if (!thumbnail) throw new NotFoundError('FACE_NOT_FOUND', 'A thumbnail of this face', { faceId, hint: 'thumbnails are kept only while FACEREC_THUMBNAILS is on' });
+  return thumbnail;
+}
+
+export type { FaceRecord, Gallery, Person, PeoplePage, PersonPatch };
 
 export const galleries = {
   list: (ctx: ServiceContext) => listGalleries(ctx.db),

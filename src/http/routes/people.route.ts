@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { FacerecError } from '../../errors.js';
 import type { ServiceContext } from '../../service/context.js';
 import { addFaces, createPerson, MAX_PHOTOS_PER_CALL, type EnrollResult, type Photo } from '../../service/enroll.service.js';
-import { deletePerson, listPeople, removeFace, renamePerson, showPerson } from '../../service/people.service.js';
-import { getThumbnail } from '../../store/faces.repository.js';
+import { deletePerson, faceThumbnail, listPeople, removeFace, renamePerson, showPerson } from '../../service/people.service.js';
 import { HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { route, type AnyRoute } from '../route.js';
@@ -140,8 +139,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       params: FaceIdParams,
       responses: { 200: { description: 'JPEG', image: true } },
       handler: async ({ params, res }) => {
-        const thumbnail = await getThumbnail(ctx.db, params.faceId);
-        if (!thumbnail) throw new HttpError(404, 'NOT_FOUND', 'This face has no thumbnail (thumbnails were off when it was enrolled)');
+        const thumbnail = await faceThumbnail(ctx, params.faceId);
         // Personal data: private, and gone when the person is erased.
         res.setHeader('Cache-Control', 'private, max-age=60');
         res.type('image/jpeg').send(Buffer.from(thumbnail));

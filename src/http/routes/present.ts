@@ -1,6 +1,6 @@
 /** Domain objects as API JSON. */
 import type { AcceptedFace, EnrollResult } from '../../service/enroll.service.js';
-import type { FaceRecord } from '../../store/faces.repository.js';
+import type { FaceRecord } from '../../service/people.service.js';
 
 export const thumbnailUrl = (face: FaceRecord): string | null => (face.hasThumbnail ? `/v1/faces/${face.id}/thumbnail` : null);
 
