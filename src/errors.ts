@@ -1,43 +1,46 @@
-/** Stable machine codes of every domain error; adapters (CLI, HTTP) map them, they know nothing of transport. */
-export type ErrorCode =
-  | 'NO_FACE'
-  | 'UNSUPPORTED_IMAGE'
-  | 'IMAGE_TOO_LARGE'
-  | 'FILE_NOT_FOUND'
-  | 'INVALID_ARGUMENT'
-  | 'INVALID_CONFIG'
-  | 'MODEL_CHECKSUM_MISMATCH'
-  | 'MODEL_LOAD_FAILED'
-  | 'BACKEND_UNAVAILABLE'
-  | 'QUEUE_FULL'
-  | 'WORKER_CRASHED'
-  | 'ENGINE_UNHEALTHY'
-  | 'IMAGE_UNPROCESSABLE'
-  | 'POOL_CLOSED'
-  | 'CANCELLED'
-  | 'DATABASE_UNAVAILABLE'
-  | 'DATABASE_LOCKED'
-  | 'PGVECTOR_MISSING'
-  | 'MIGRATION_CHECKSUM_MISMATCH'
-  | 'SCHEMA_TOO_NEW'
-  | 'GALLERY_NOT_FOUND'
-  | 'GALLERY_EXISTS'
-  | 'GALLERY_NOT_EMPTY'
-  | 'PERSON_NOT_FOUND'
-  | 'PERSON_AMBIGUOUS'
-  | 'FACE_NOT_FOUND'
-  | 'EXTERNAL_ID_TAKEN'
-  | 'NO_ENROLLED_FACES'
-  | 'KEY_NOT_FOUND'
+/** Stable machine codes of every domain error; adapters (CLI, HTTP) map each one, and know nothing of transport. */
+export const ERROR_CODES = [
+  'NO_FACE',
+  'UNSUPPORTED_IMAGE',
+  'IMAGE_TOO_LARGE',
+  'FILE_NOT_FOUND',
+  'INVALID_ARGUMENT',
+  'INVALID_CONFIG',
+  'MODEL_CHECKSUM_MISMATCH',
+  'MODEL_LOAD_FAILED',
+  'BACKEND_UNAVAILABLE',
+  'QUEUE_FULL',
+  'WORKER_CRASHED',
+  'ENGINE_UNHEALTHY',
+  'IMAGE_UNPROCESSABLE',
+  'POOL_CLOSED',
+  'CANCELLED',
+  'DATABASE_UNAVAILABLE',
+  'DATABASE_LOCKED',
+  'PGVECTOR_MISSING',
+  'MIGRATION_CHECKSUM_MISMATCH',
+  'SCHEMA_TOO_NEW',
+  'GALLERY_NOT_FOUND',
+  'GALLERY_EXISTS',
+  'GALLERY_NOT_EMPTY',
+  'PERSON_NOT_FOUND',
+  'PERSON_AMBIGUOUS',
+  'FACE_NOT_FOUND',
+  'EXTERNAL_ID_TAKEN',
+  'NO_ENROLLED_FACES',
+  'KEY_NOT_FOUND',
   // Enrollment rejections, one per photo.
-  | 'MULTIPLE_FACES'
-  | 'FACE_TOO_SMALL'
-  | 'LOW_SCORE'
-  | 'BLURRY'
-  | 'EXTREME_POSE'
-  | 'DUPLICATE_IMAGE'
-  | 'INCONSISTENT_IDENTITY'
-  | 'INTERNAL';
+  'MULTIPLE_FACES',
+  'FACE_TOO_SMALL',
+  'LOW_SCORE',
+  'BLURRY',
+  'EXTREME_POSE',
+  'DUPLICATE_IMAGE',
+  'INCONSISTENT_IDENTITY',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Base class of domain errors: a stable code, a human message and structured details. */
 export class FacerecError extends Error {

@@ -1,19 +1,13 @@
 import { FacerecError, type ErrorCode } from '../errors.js';
 
-// Distinct exit codes per failure class, so scripts can tell a missing face from a bad file.
-const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
+// Distinct exit codes per failure class, so scripts can tell a missing face from a bad file. Every code has one; the
+// compiler refuses a code without.
+export const EXIT_CODES = {
+  INTERNAL: 1,
   INVALID_ARGUMENT: 2,
   INVALID_CONFIG: 2,
   NO_FACE: 3,
-  FILE_NOT_FOUND: 4,
-  UNSUPPORTED_IMAGE: 5,
-  IMAGE_TOO_LARGE: 6,
-  IMAGE_UNPROCESSABLE: 5,
-  MODEL_CHECKSUM_MISMATCH: 7,
-  MODEL_LOAD_FAILED: 7,
-  BACKEND_UNAVAILABLE: 7,
-  ENGINE_UNHEALTHY: 7,
-  // A photo that cannot be enrolled, like NO_FACE.
+  // A photo that cannot be enrolled or compared, like NO_FACE.
   MULTIPLE_FACES: 3,
   FACE_TOO_SMALL: 3,
   LOW_SCORE: 3,
@@ -21,10 +15,19 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   EXTREME_POSE: 3,
   DUPLICATE_IMAGE: 3,
   INCONSISTENT_IDENTITY: 3,
+  FILE_NOT_FOUND: 4,
+  UNSUPPORTED_IMAGE: 5,
+  IMAGE_UNPROCESSABLE: 5,
+  IMAGE_TOO_LARGE: 6,
+  MODEL_CHECKSUM_MISMATCH: 7,
+  MODEL_LOAD_FAILED: 7,
+  BACKEND_UNAVAILABLE: 7,
+  ENGINE_UNHEALTHY: 7,
   PERSON_NOT_FOUND: 8,
   PERSON_AMBIGUOUS: 8,
   GALLERY_NOT_FOUND: 8,
   FACE_NOT_FOUND: 8,
+  KEY_NOT_FOUND: 8,
   NO_ENROLLED_FACES: 8,
   DATABASE_UNAVAILABLE: 9,
   DATABASE_LOCKED: 9,
@@ -34,10 +37,15 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   GALLERY_EXISTS: 10,
   GALLERY_NOT_EMPTY: 10,
   EXTERNAL_ID_TAKEN: 10,
-};
+  // The engine was busy, restarting or stopped under the command: running it again may work.
+  QUEUE_FULL: 11,
+  WORKER_CRASHED: 11,
+  POOL_CLOSED: 11,
+  CANCELLED: 11,
+} as const satisfies Record<ErrorCode, number>;
 
 /** One line on stderr and the exit code for an error; unknown errors are internal (exit 1). */
 export function describeCliError(err: unknown): { line: string; exitCode: number } {
-  if (err instanceof FacerecError) return { line: `facerec: ${err.code}: ${err.message}`, exitCode: EXIT_CODES[err.code] ?? 1 };
+  if (err instanceof FacerecError) return { line: `facerec: ${err.code}: ${err.message}`, exitCode: EXIT_CODES[err.code] };
   return { line: `facerec: INTERNAL: ${(err as Error)?.stack ?? String(err)}`, exitCode: 1 };
 }

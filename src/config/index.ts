@@ -96,7 +96,10 @@ export interface EnrollmentGates {
 /** Parses the environment once into a frozen config; every bad variable is listed in one error. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable means 'unset', as in most shells' `VAR= command`.
-  const parsed = schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  // PORT, the convention of container platforms (Heroku, Cloud Run, Render), when FACEREC_PORT is not set.
+  if (given.FACEREC_PORT === undefined && given.PORT !== undefined) given.FACEREC_PORT = given.PORT;
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new FacerecError('INVALID_CONFIG', `Invalid configuration: ${problems.join('; ')}`, { problems });

@@ -17,7 +17,8 @@ export class HttpError extends Error {
   }
 }
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
+// Every domain code has its status; the compiler refuses a code without one. A 500 is answered as INTERNAL.
+export const STATUS = {
   INVALID_ARGUMENT: 400,
   NO_FACE: 422,
   MULTIPLE_FACES: 422,
@@ -28,6 +29,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   DUPLICATE_IMAGE: 422,
   INCONSISTENT_IDENTITY: 422,
   NO_ENROLLED_FACES: 422,
+  IMAGE_UNPROCESSABLE: 422,
   UNSUPPORTED_IMAGE: 415,
   IMAGE_TOO_LARGE: 413,
   GALLERY_NOT_FOUND: 404,
@@ -41,12 +43,22 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   QUEUE_FULL: 503,
   WORKER_CRASHED: 503,
   ENGINE_UNHEALTHY: 503,
-  IMAGE_UNPROCESSABLE: 422,
   POOL_CLOSED: 503,
   DATABASE_UNAVAILABLE: 503,
+  DATABASE_LOCKED: 503,
   // nginx's "client closed request": nobody reads it, but logs and metrics tell it from a server error.
   CANCELLED: 499,
-};
+  // The server's own faults: no request can cause them, and none is the client's to fix.
+  FILE_NOT_FOUND: 500,
+  INVALID_CONFIG: 500,
+  MODEL_CHECKSUM_MISMATCH: 500,
+  MODEL_LOAD_FAILED: 500,
+  BACKEND_UNAVAILABLE: 500,
+  PGVECTOR_MISSING: 500,
+  MIGRATION_CHECKSUM_MISMATCH: 500,
+  SCHEMA_TOO_NEW: 500,
+  INTERNAL: 500,
+} as const satisfies Record<ErrorCode, number>;
 
 // Seconds a client should wait before retrying a 503.
 const RETRY_AFTER: Partial<Record<string, number>> = { QUEUE_FULL: 2, WORKER_CRASHED: 1, ENGINE_UNHEALTHY: 5, POOL_CLOSED: 5, DATABASE_UNAVAILABLE: 5, TIMEOUT: 5 };
@@ -73,12 +85,12 @@ function multerError(err: multer.MulterError, maxImageBytes: number): HttpError 
 // Its message and details are never sent: sendError answers every 500 with the request id only.
 const internal = () => new HttpError(500, 'INTERNAL', 'Internal error');
 
-/** Any thrown value as an HttpError; unknown errors, and domain errors without a status of their own, become a 500 INTERNAL. */
+/** Any thrown value as an HttpError; unknown errors, and the server's own faults, become a 500 INTERNAL. */
 export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof FacerecError) {
     const status = STATUS[err.code];
-    return status ? new HttpError(status, err.code, err.message, err.details) : internal();
+    return status === 500 ? internal() : new HttpError(status, err.code, err.message, err.details);
   }
   if (err instanceof multer.MulterError) return multerError(err, maxImageBytes);
   const e = err as { type?: string; status?: number; message?: string };

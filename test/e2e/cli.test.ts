@@ -24,6 +24,21 @@ describe('facerec CLI', () => {
     expect(info.selfTest).toMatchObject({ passed: true });
   });
 
+  it('a bad FACEREC_* variable is one line on stderr and exit 2, not a stack trace', async () => {
+    const r = await runFacerec(['info'], { env: { ...process.env, FACEREC_WORKERS: 'many' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^facerec: INVALID_CONFIG: .*FACEREC_WORKERS/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('takes numbers in flags as plain decimals only', async () => {
+    for (const value of ['0x1', '1e-1', 'Infinity']) {
+      const r = await facerec('detect', path.join(FACE_API_DEMO, 'sample3.jpg'), '--min-score', value);
+      expect(r.code, value).toBe(2);
+      expect(r.stderr).toMatch(/INVALID_ARGUMENT: .*--min-score/);
+    }
+  });
+
   it('detect --json gives boxes, scores and quality', async () => {
     const r = await facerec('detect', path.join(FACE_API_DEMO, 'sample3.jpg'), '--json');
     expect(r.code).toBe(0);
