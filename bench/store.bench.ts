@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { FaceQuality } from '../src/engine/quality.js';
-import { euclidean as distance } from '../src/eval/lfw.js';
+import { euclidean as distance } from '../src/match/distance.js';
 import { openDatabase, type Database, type Queryable } from '../src/store/database.js';
 import { DEFAULT_EF_SEARCH, insertFace, nearestFaces, type FaceNeighbour } from '../src/store/faces.repository.js';
 import { createGallery } from '../src/store/galleries.repository.js';

@@ -1,6 +1,7 @@
 /** Fits DEFAULT_CONFIDENCE (src/match/confidence.ts) on LFW pairs, from descriptors saved by `facerec eval lfw --save`. */
 import { readFileSync } from 'node:fs';
-import { euclidean, readPairs } from '../src/eval/lfw.js';
+import { euclidean } from '../src/match/distance.js';
+import { readPairs } from '../src/eval/lfw.js';
 import { confidenceOf, fitConfidence } from '../src/match/confidence.js';
 
 const [descriptorsFile = '.eval/lfw-view1-final.jsonl', pairsFile = '../shared/datasets/lfw-view1/pairsDevTrain.txt'] = process.argv.slice(2);

@@ -4,27 +4,21 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
-import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId, FaceEngine, type DetectorName, type Face } from '../engine/face-engine.js';
-import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
-import { WorkerPool } from '../engine/pool.js';
 import { FacerecError } from '../errors.js';
 import { runIdentificationEval, type IdentificationRates, type SplitResult } from '../eval/identification.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
-import { decodeImage } from '../image/decode.js';
-import { annotateImage } from '../render/annotate.js';
-import { renderRocPlot } from '../render/roc-plot.js';
+import { evalModelId, evalPool, renderRocPlot } from '../eval/setup.js';
 import { compare } from '../service/compare.service.js';
-import { databaseTarget, engineAnalyzer } from '../service/context.js';
-import { openDatabase, type Database } from '../store/database.js';
+import { databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
+import { detect, engineReport, type Detection } from '../service/detect.service.js';
+import { drawDetections } from '../service/draw.service.js';
 import { readUserFile } from './files.js';
+
+type DetectorName = NonNullable<Config['detector']>;
 
 const print = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
-const limitsOf = (config: Config) => ({ maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
-const engineFor = (config: Config) => FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits: limitsOf(config) });
-const poolFor = (config: Config, workers: number) =>
-  WorkerPool.start({ size: workers, backend: config.backend, modelsDir: config.modelsDir, limits: limitsOf(config), queueSize: Math.max(config.queueSize, workers * 4) });
 
 /** A progress bar on a TTY; silent otherwise so that piped output stays clean. */
 function progress(label: string) {
@@ -34,30 +28,37 @@ function progress(label: string) {
 }
 
 export async function infoCommand(config: Config, opts: { json?: boolean }): Promise<void> {
-  const engine = await engineFor(config);
   // A real analysis of the known photo: an image build that runs `facerec info` fails here on a broken engine.
-  const selfTest = await engine.selfTest();
-  const info = { ...engine.info(), selfTest: { passed: true, ms: selfTest.ms } };
+  const info = await engineReport(config);
   if (opts.json) return print(JSON.stringify(info, null, 2));
   print(`backend      ${info.backend}`);
   print(`tfjs         ${info.versions.tfjs}`);
   print(`face-api     ${info.versions.faceapi}`);
   for (const [net, id] of Object.entries(info.models)) print(`model        ${net.padEnd(20)} ${id}`);
   print(`descriptors  ${info.descriptorModelId}`);
-  print(`self-test    passed in ${selfTest.ms} ms`);
+  print(`self-test    passed in ${info.selfTest.ms} ms`);
 }
 
-function faceJson(face: Face, landmarks: boolean) {
-  return { box: face.box, score: face.score, quality: face.quality, ...(landmarks ? { landmarks: face.landmarks } : {}) };
+function faceJson(face: Detection['faces'][number]) {
+  return { box: face.box, score: face.score, quality: face.quality, ...(face.landmarks ? { landmarks: face.landmarks } : {}) };
+}
+
+/** A one-shot command's analyzer: the engine on this thread, closed when `fn` ends. */
+async function withAnalyzer<T>(config: Config, fn: (ctx: { analyzer: Awaited<ReturnType<typeof openAnalyzer>>; config: Config }) => Promise<T>, workers = 0): Promise<T> {
+  const analyzer = await openAnalyzer(config, { workers, queueSize: Math.max(config.queueSize, workers * 4) });
+  try {
+    return await fn({ analyzer, config });
+  } finally {
+    await analyzer.close();
+  }
 }
 
 export async function detectCommand(config: Config, image: string, opts: { json?: boolean; landmarks?: boolean; detector: DetectorName; minScore: number }): Promise<void> {
   const bytes = await readUserFile(image);
-  const engine = await engineFor(config);
-  const analysis = await engine.analyzeBytes(bytes, { detector: opts.detector, minScore: opts.minScore, descriptors: false });
-  if (opts.json) return print(JSON.stringify({ width: analysis.width, height: analysis.height, faces: analysis.faces.map((f) => faceJson(f, !!opts.landmarks)) }));
-  print(`${image}: ${analysis.width}x${analysis.height}, ${analysis.faces.length} face(s)`);
-  analysis.faces.forEach((f, i) => {
+  const detection = await withAnalyzer(config, (ctx) => detect(ctx, bytes, { detector: opts.detector, minScore: opts.minScore, includeLandmarks: !!opts.landmarks }));
+  if (opts.json) return print(JSON.stringify({ width: detection.width, height: detection.height, faces: detection.faces.map(faceJson) }));
+  print(`${image}: ${detection.width}x${detection.height}, ${detection.faces.length} face(s)`);
+  detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(`  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`);
   });
@@ -65,8 +66,7 @@ export async function detectCommand(config: Config, image: string, opts: { json?
 
 export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number; largestFace?: boolean }): Promise<void> {
   const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
-  const analyzer = engineAnalyzer(await engineFor(config));
-  const result = await compare({ analyzer, config }, bytesA, bytesB, { threshold: opts.threshold, names: [a, b], largestFace: opts.largestFace });
+  const result = await withAnalyzer(config, (ctx) => compare(ctx, bytesA, bytesB, { threshold: opts.threshold, names: [a, b], largestFace: opts.largestFace }));
   if (opts.json) return print(JSON.stringify({ match: result.match, distance: result.distance, threshold: result.threshold, boxes: result.boxes, facesInPhotos: result.facesInPhotos }));
   const largest = [a, b].flatMap((name, i) => (result.facesInPhotos[i]! > 1 ? [`the largest of ${result.facesInPhotos[i]} faces in ${name}`] : []));
   print(`${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})${largest.length ? `; compared ${largest.join(' and ')}` : ''}`);
@@ -76,23 +76,16 @@ export async function annotateCommand(config: Config, image: string, opts: { out
   const bytes = await readUserFile(image);
   const ext = path.extname(opts.out).toLowerCase();
   if (!['.jpg', '.jpeg', '.png'].includes(ext)) throw new FacerecError('INVALID_ARGUMENT', `--out must end in .jpg, .jpeg or .png, not '${ext || opts.out}'`);
-  const engine = await engineFor(config);
-  const analysis = await engine.analyzeBytes(bytes, { detector: opts.detector, minScore: opts.minScore, descriptors: false });
-  const decoded = await decodeImage(bytes, limitsOf(config));
-  const out = await annotateImage(
-    decoded,
-    analysis.faces.map((f) => ({ box: f.box, landmarks: opts.landmarks ? f.landmarks : undefined })),
-    { format: ext === '.png' ? 'png' : 'jpeg' },
-  );
-  await writeFile(opts.out, out);
-  print(`${opts.out}: ${analysis.faces.length} face(s) drawn`);
+  const drawn = await withAnalyzer(config, (ctx) => drawDetections(ctx, bytes, { detector: opts.detector, minScore: opts.minScore, landmarks: opts.landmarks, format: ext === '.png' ? 'png' : 'jpeg' }));
+  await writeFile(opts.out, drawn.image);
+  print(`${opts.out}: ${drawn.faces} face(s) drawn`);
 }
 
 export async function embedCommand(config: Config, opts: { root: string; list: string; out: string; workers: number }): Promise<void> {
   await readUserFile(opts.list);
   const files: string[] = [];
   for await (const line of createInterface({ input: createReadStream(opts.list) })) if (line.trim()) files.push(line.trim());
-  const pool = await poolFor(config, opts.workers);
+  const analyzer = await openAnalyzer(config, { workers: opts.workers, queueSize: Math.max(config.queueSize, opts.workers * 4) });
   const out = createWriteStream(opts.out);
   const bar = progress('embed');
   bar.start(files.length);
@@ -108,13 +101,13 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
   };
   try {
     await Promise.all(
-      Array.from({ length: pool.size * 2 }, async () => {
+      Array.from({ length: Math.max(1, analyzer.status().workers) * 2 }, async () => {
         while (next < files.length) {
           const index = next++;
           const f = files[index]!;
           let line: Record<string, unknown>;
           try {
-            const a = await pool.run('analyze', { bytes: await readFile(path.join(opts.root, f)), options: { ...DEFAULT_ANALYZE_OPTIONS } });
+            const a = await analyzer.analyze(await readFile(path.join(opts.root, f)));
             line = { f, w: a.width, h: a.height, faces: a.faces.map((x) => ({ box: x.box, score: x.score, descriptor: x.descriptor })) };
           } catch (err) {
             failed++;
@@ -129,7 +122,7 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
     );
   } finally {
     bar.stop();
-    await pool.close();
+    await analyzer.close();
     await new Promise<void>((resolve) => out.end(resolve));
   }
   process.stderr.write(`${files.length} image(s) embedded into ${opts.out}${failed ? `, ${failed} unreadable (see "error" in their lines)` : ''}\n`);
@@ -140,7 +133,7 @@ const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 export async function evalLfwCommand(config: Config, opts: { pairs: string; root: string; train?: string; plot?: string; save?: string; load?: string; json?: boolean; workers: number }): Promise<void> {
   await readUserFile(opts.pairs);
   if (opts.train) await readUserFile(opts.train);
-  const pool = opts.load ? undefined : await poolFor(config, opts.workers);
+  const pool = opts.load ? undefined : await evalPool(config, opts.workers);
   const bar = progress('eval');
   const t0 = performance.now();
   let result;
@@ -211,21 +204,19 @@ function printSplit(split: SplitResult, threshold: number): void {
 
 export async function evalIdentifyCommand(config: Config, opts: { root: string; load?: string; db?: string; json?: boolean; workers: number }): Promise<void> {
   if (opts.load) await readUserFile(opts.load);
-  const pool = opts.load ? undefined : await poolFor(config, opts.workers);
-  let db: Database | undefined;
+  const pool = opts.load ? undefined : await evalPool(config, opts.workers);
+  let facerec: Facerec | undefined;
   let bar: ReturnType<typeof progress> | undefined;
   let result;
   try {
     // The descriptors' model, stored with the enrolled faces as the service does.
-    const modelId =
-      pool?.info.descriptorModelId ??
-      descriptorModelId((await readManifest(config.modelsDir ?? DEFAULT_MODELS_DIR)).models.faceRecognitionNet.id, DEFAULT_ANALYZE_OPTIONS.align, DEFAULT_ANALYZE_OPTIONS.mirror);
-    if (opts.db) db = await openDatabase(databaseTarget(config, opts.db));
+    const modelId = await evalModelId(config, pool);
+    if (opts.db) facerec = await openFacerec(config, { db: databaseTarget(config, opts.db), workers: 'none' });
     result = await runIdentificationEval({
       root: opts.root,
       ...(opts.load ? { load: opts.load } : {}),
       ...(pool ? { pool } : {}),
-      ...(db ? { db } : {}),
+      ...(facerec ? { db: facerec.db } : {}),
       threshold: config.threshold,
       ambiguityMargin: config.ambiguityMargin,
       modelId,
@@ -239,7 +230,7 @@ export async function evalIdentifyCommand(config: Config, opts: { root: string; 
   } finally {
     bar?.stop();
     await pool?.close();
-    await db?.close();
+    await facerec?.close();
   }
   if (opts.json) return print(JSON.stringify(result, null, 2));
 

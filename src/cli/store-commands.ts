@@ -4,18 +4,13 @@ import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
-import { renderDistancePlot } from '../render/distance-plot.js';
-import { drawIdentification } from '../service/compare.service.js';
-import { calibrateGallery } from '../service/calibrate.service.js';
-import { databaseTarget, openFacerec, type Facerec } from '../service/context.js';
-import { addFaces, createPerson, type EnrollResult } from '../service/enroll.service.js';
+import { drawIdentification } from '../service/draw.service.js';
+import { calibrateGallery, calibrationPlot } from '../service/calibrate.service.js';
+import { databaseTarget, migrateDatabase, openFacerec, type Facerec } from '../service/context.js';
+import { addFacesTo, createPerson, type EnrollResult } from '../service/enroll.service.js';
 import { identify, verify } from '../service/identify.service.js';
 import { countImport, importFolder } from '../service/import.service.js';
-import { deletePerson, galleries, listPeople, renamePerson, resolvePerson, showPerson } from '../service/people.service.js';
-import { migrate } from '../store/migrations.js';
-import { openDatabase } from '../store/database.js';
-import { findGallery } from '../store/galleries.repository.js';
-import type { Metadata } from '../store/people.repository.js';
+import { deletePerson, galleries, listPeople, renamePerson, showPerson, type Metadata } from '../service/people.service.js';
 import { readUserFile } from './files.js';
 import { startServer } from '../http/server.js';
 import { createApiKey, listKeys, revokeKey, type Role } from '../service/keys.service.js';
@@ -54,15 +49,10 @@ function parseMetadata(text: string | undefined): Metadata | undefined {
 }
 
 export async function migrateCommand(config: Config, opts: DbOptions): Promise<void> {
-  const db = await openDatabase(databaseTarget(config, opts.db));
-  try {
-    const result = await migrate(db);
-    if (opts.json) return print(JSON.stringify({ applied: result.applied.map((m) => `${m.version}_${m.name}`), current: result.current }));
-    for (const m of result.applied) print(`applied ${String(m.version).padStart(4, '0')}_${m.name}`);
-    print(`${db.location}: schema at version ${result.current}${result.applied.length ? '' : ' (nothing to do)'}`);
-  } finally {
-    await db.close();
-  }
+  const result = await migrateDatabase(databaseTarget(config, opts.db));
+  if (opts.json) return print(JSON.stringify({ applied: result.applied.map((m) => `${m.version}_${m.name}`), current: result.current }));
+  for (const m of result.applied) print(`applied ${String(m.version).padStart(4, '0')}_${m.name}`);
+  print(`${result.location}: schema at version ${result.current}${result.applied.length ? '' : ' (nothing to do)'}`);
 }
 
 function enrollJson(result: EnrollResult) {
@@ -84,9 +74,7 @@ export async function enrollCommand(
   const enrollOptions = { onReject: opts.skipRejected ? ('skip' as const) : ('fail' as const), largestFace: opts.largestFace, force: opts.force };
   const result = await withFacerec(config, opts, photos.length > 1 ? Math.min(config.workers, photos.length) : 0, async (app) => {
     if (opts.name) return createPerson(app, { gallery: opts.gallery, name: opts.name, externalId: opts.externalId, metadata }, photos, enrollOptions);
-    const gallery = await findGallery(app.db, opts.gallery ?? 'default');
-    const person = await resolvePerson(app.db, gallery.id, opts.person!);
-    return addFaces(app, person.id, photos, enrollOptions, gallery.id);
+    return addFacesTo(app, opts.person!, photos, enrollOptions, opts.gallery);
   });
   if (opts.json) return print(JSON.stringify(enrollJson(result)));
   print(`${result.created ? 'created' : 'updated'} ${result.person.name} (${result.person.id}): ${result.faces.length} face(s) enrolled, ${result.person.faceCount} in all`);
@@ -202,7 +190,7 @@ export async function galleriesCommand(config: Config, action: 'list' | 'create'
 
 export async function calibrateCommand(config: Config, opts: DbOptions & { far: number; plot?: string }): Promise<void> {
   const report = await withFacerec(config, opts, 0, (app) => calibrateGallery(app, { gallery: opts.gallery, far: opts.far }));
-  if (opts.plot) await writeFile(opts.plot, await renderDistancePlot({ genuine: report.genuine, impostor: report.impostor, threshold: report.threshold }, { title: `Gallery ${report.gallery.name}` }));
+  if (opts.plot) await writeFile(opts.plot, await calibrationPlot(report));
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
   if (opts.json) {
     const { genuine, impostor, ...rest } = report;

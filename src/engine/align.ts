@@ -1,7 +1,9 @@
 /** Face alignment math: a least-squares similarity transform from 68 landmarks to dlib's canonical chip. */
 import type { RgbImage } from '../image/decode.js';
 
-export type Point = [number, number];
+import type { Point } from '../core/face.js';
+
+export type { Point };
 
 /** x' = a·x − b·y + tx, y' = b·x + a·y + ty: rotation, uniform scale and translation. */
 export interface Similarity {

@@ -5,9 +5,10 @@ import { loadRuntime, type BackendChoice, type Runtime } from './backend.js';
 import { DEFAULT_MODELS_DIR, loadModels, type ModelManifest } from './models.js';
 import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
+import type { Box } from '../core/face.js';
 import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from './self-test.js';
 
-export type Box = [x: number, y: number, width: number, height: number];
+export type { Box } from '../core/face.js';
 export type DetectorName = 'ssd' | 'tiny';
 export type AlignMode = 'dlib' | 'box';
 

@@ -9,13 +9,7 @@ import type { Point } from './align.js';
  * - yaw: rough head turn in degrees from the landmarks, 0 frontal, ±90 profile (sign: + = subject's left).
  * - roll: in-plane tilt of the eye line in degrees, 0 upright.
  */
-export interface FaceQuality {
-  size: number;
-  score: number;
-  sharpness: number;
-  yaw: number;
-  roll: number;
-}
+export type { FaceQuality } from '../core/face.js';
 
 /** Variance of the 4-neighbour Laplacian of an RGB chip's luma. */
 export function laplacianVariance(chip: Float32Array, size: number): number {

@@ -5,7 +5,8 @@ import { FacerecError } from '../errors.js';
 import { DEFAULT_ANALYZE_OPTIONS } from '../engine/face-engine.js';
 import type { WorkerPool } from '../engine/pool.js';
 import type { SubjectDescriptors } from '../engine/variants.js';
-import { accuracyAt, euclidean, readPairs, verificationReport, type Pair, type ScoredPair, type VerificationReport } from './lfw.js';
+import { euclidean } from '../match/distance.js';
+import { accuracyAt, readPairs, verificationReport, type Pair, type ScoredPair, type VerificationReport } from './lfw.js';
 
 export interface PipelineResult {
   name: string;

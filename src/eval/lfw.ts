@@ -55,11 +55,6 @@ export interface ScoredPair {
   fold: number;
 }
 
-export function euclidean(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += (a[i]! - b[i]!) ** 2;
-  return Math.sqrt(sum);
-}
 
 /** Accuracy of `distance < threshold` ⇒ same. */
 export function accuracyAt(pairs: readonly ScoredPair[], threshold: number): number {

@@ -3,7 +3,7 @@
  * server.ts); as soon as a key exists every request needs one.
  */
 import type { Request, RequestHandler } from 'express';
-import type { Database } from '../store/database.js';
+import type { Database } from '../service/context.js';
 import { activeKeyCount, authenticate, type ApiKey, type Role } from '../service/keys.service.js';
 import { HttpError } from './errors.js';
 

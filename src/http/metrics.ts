@@ -1,8 +1,7 @@
 /** Prometheus metrics (prom-client) on a registry of the app's own, so that several apps in one process stay apart. */
 import type { RequestHandler } from 'express';
 import client from 'prom-client';
-import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
-import type { Analyzer, AnalyzerStatus } from '../service/context.js';
+import type { Analysis, AnalyzeOptions, Analyzer, AnalyzerStatus } from '../service/context.js';
 
 export interface Metrics {
   registry: client.Registry;

@@ -170,6 +170,10 @@ export const FaceRecord = z
   .object({ id: Uuid, box: Box, score: z.number(), quality: Quality, createdAt: z.string(), thumbnailUrl: z.string().nullable() })
   .meta({ id: 'Face' });
 
+export const ListedPerson = Person.extend({
+  thumbnailUrl: z.string().nullable().meta({ description: 'The thumbnail of the person’s first face that has one (GET it with the API key); null when none has' }),
+}).meta({ id: 'ListedPerson' });
+
 export const PersonDetail = Person.extend({ faces: z.array(FaceRecord) }).meta({ id: 'PersonDetail' });
 
 export const Rejection = z

@@ -4,9 +4,8 @@ import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config/index.js';
 import { FacerecError } from '../errors.js';
-import { databaseTarget, openFacerec, type Facerec, type OpenOptions } from '../service/context.js';
+import { databaseTarget, openFacerec, type DatabaseTarget, type Facerec, type OpenOptions } from '../service/context.js';
 import { activeKeyCount } from '../service/keys.service.js';
-import type { DatabaseTarget } from '../store/database.js';
 import { createApp, type App } from './app.js';
 
 export interface ServeOptions {

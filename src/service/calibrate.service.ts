@@ -1,4 +1,5 @@
 /** Threshold calibration on the user's own gallery. */
+import { renderDistancePlot } from '../render/distance-plot.js';
 import { calibrate as calibrateDistances, type CalibrationReport } from '../match/calibrate.js';
 import { galleryDescriptors } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
@@ -27,4 +28,9 @@ export async function calibrateGallery(ctx: ServiceContext, options: { gallery?:
     gallery: { id: gallery.id, name: gallery.name },
     current: { threshold: t, tar: rateAtOrBelow(report.genuine, t), far: rateAtOrBelow(report.impostor, t) },
   };
+}
+
+/** The genuine and impostor distance distributions of a calibration, with its threshold, as a PNG. */
+export function calibrationPlot(report: GalleryCalibration): Promise<Buffer> {
+  return renderDistancePlot({ genuine: report.genuine, impostor: report.impostor, threshold: report.threshold }, { title: `Gallery ${report.gallery.name}` });
 }

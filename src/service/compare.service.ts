@@ -1,13 +1,11 @@
-/** Database-free use cases: compare two photos, detect faces, draw identification results. */
+/** Compare: are the faces of two photos the same person? No database involved. */
 import type { Box, Face } from '../engine/face-engine.js';
 import { NoFaceError } from '../errors.js';
-import { euclidean } from '../eval/lfw.js';
-import { decodeImage } from '../image/decode.js';
+import { euclidean } from '../match/distance.js';
 import { confidenceOf } from '../match/confidence.js';
-import { annotateImage, type AnnotateFormat } from '../render/annotate.js';
 import type { Analyzer } from './context.js';
 import type { Config } from '../config/index.js';
-import { round4, soleFace, type IdentifyResult } from './identify.service.js';
+import { round4, soleFace } from './identify.service.js';
 
 export interface CompareResult {
   match: boolean;
@@ -50,30 +48,4 @@ export async function compare(
     boxes: [pa.face.box, pb.face.box],
     facesInPhotos: [pa.faces, pb.faces],
   };
-}
-
-export interface Detection {
-  width: number;
-  height: number;
-  faces: Array<Pick<Face, 'box' | 'score' | 'quality'> & { landmarks?: Face['landmarks'] }>;
-}
-
-/** Every face with box, score and quality (and landmarks on request); no descriptors, no database. */
-export async function detect(ctx: { analyzer: Analyzer; config: Config }, bytes: Uint8Array, options: { maxFaces?: number; includeLandmarks?: boolean } = {}): Promise<Detection> {
-  const analysis = await ctx.analyzer.analyze(bytes, { descriptors: false, detector: ctx.config.detector, minScore: ctx.config.minScore, ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}) });
-  return {
-    width: analysis.width,
-    height: analysis.height,
-    faces: analysis.faces.map((f) => ({ box: f.box, score: f.score, quality: f.quality, ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}) })),
-  };
-}
-
-/** The photo with each identified face boxed and labelled with its name (or Unknown) and distance. */
-export async function drawIdentification(config: Config, bytes: Uint8Array, result: IdentifyResult, format: AnnotateFormat = 'jpeg'): Promise<Buffer> {
-  const image = await decodeImage(bytes, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
-  return annotateImage(
-    image,
-    result.faces.map((f) => ({ box: f.box, label: f.label, distance: f.distance ?? undefined, known: f.outcome === 'match', landmarks: f.landmarks })),
-    { format },
-  );
 }

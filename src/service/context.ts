@@ -5,7 +5,7 @@ import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
 import { REPLACEMENT_CAUSES, WorkerPool, type PoolOptions, type Replacement, type ReplacementCause } from '../engine/pool.js';
 import { analyzeFaces } from '../store/faces.repository.js';
-import { migrate } from '../store/migrations.js';
+import { migrate, type MigrationResult } from '../store/migrations.js';
 import { FacerecError } from '../errors.js';
 import { openDatabase, type Database, type DatabaseTarget } from '../store/database.js';
 
@@ -37,6 +37,8 @@ export interface AnalyzerStatus {
   /** Why a replacement could not start, while no worker is healthy. */
   lastStartError?: string;
 }
+
+export type { Analysis, AnalyzeOptions, Database, DatabaseTarget };
 
 export interface ServiceContext {
   readonly db: Database;
@@ -113,6 +115,25 @@ export interface Facerec extends ServiceContext {
   close(): Promise<void>;
 }
 
+/** The analyzer alone, for use cases without a database: a pool of `workers` threads, or the calling thread with 0. */
+export async function openAnalyzer(config: Config, options: Pick<OpenOptions, 'queueSize' | 'engine'> & { workers?: number } = {}): Promise<Analyzer> {
+  const workers = options.workers ?? config.workers;
+  const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
+  if (workers === 0) return engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
+  const pool = await WorkerPool.start({ ...options.engine, size: workers, queueSize: options.queueSize ?? config.queueSize, backend: config.backend, modelsDir: config.modelsDir, limits });
+  return poolAnalyzer(pool);
+}
+
+/** Applies the pending migrations of the database named (`facerec migrate`); says what it applied and where. */
+export async function migrateDatabase(target: DatabaseTarget): Promise<MigrationResult & { location: string }> {
+  const db = await openDatabase(target);
+  try {
+    return { ...(await migrate(db)), location: db.location };
+  } finally {
+    await db.close();
+  }
+}
+
 /** Opens the database (migrated unless told not to) and the analyzer. */
 export async function openFacerec(config: Config, options: OpenOptions = {}): Promise<Facerec> {
   const db = await openDatabase(options.db ?? databaseTarget(config));
@@ -120,13 +141,7 @@ export async function openFacerec(config: Config, options: OpenOptions = {}): Pr
     if (options.migrate ?? config.migrate) await migrate(db);
     if (db.kind === 'pglite') await analyzeFaces(db).catch(() => {}); // before migrations there is no table yet
     const workers = options.workers ?? config.workers;
-    const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
-    const analyzer =
-      workers === 'none'
-        ? noAnalyzer()
-        : workers > 0
-        ? poolAnalyzer(await WorkerPool.start({ ...options.engine, size: workers, queueSize: options.queueSize ?? config.queueSize, backend: config.backend, modelsDir: config.modelsDir, limits }))
-        : engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
+    const analyzer = workers === 'none' ? noAnalyzer() : await openAnalyzer(config, { ...options, workers });
     return {
       db,
       analyzer,

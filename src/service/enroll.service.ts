@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type { EnrollmentGates } from '../config/index.js';
 import type { Box, Face } from '../engine/face-engine.js';
 import { FacerecError, InvalidArgumentError, type ErrorCode } from '../errors.js';
-import { euclidean } from '../eval/lfw.js';
+import { euclidean } from '../match/distance.js';
 import type { Queryable } from '../store/database.js';
 import { insertFace, imageHashes, nearestFaces, personDistances, type FaceRecord } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
@@ -14,6 +14,7 @@ import { getPerson, insertPerson, touchPerson, type Metadata, type Person } from
 import { isUniqueViolation } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
 import { checkName, ExternalId, PersonName } from './names.js';
+import { resolvePerson } from './people.service.js';
 
 export type RejectionCode =
   | 'NO_FACE'
@@ -153,6 +154,13 @@ export async function createPerson(ctx: ServiceContext, input: NewPersonInput, p
 export async function addFaces(ctx: ServiceContext, personId: string, photos: readonly Photo[], options: EnrollOptions = {}, gallery?: string): Promise<EnrollResult> {
   validatePhotos(photos, 1);
   return enroll(ctx, { personId, gallery }, photos, options);
+}
+
+/** Adds faces to a person named by id, external id or exact name within the gallery (`facerec enroll --person`). */
+export async function addFacesTo(ctx: ServiceContext, ref: string, photos: readonly Photo[], options: EnrollOptions = {}, gallery?: string): Promise<EnrollResult> {
+  const g = await findGallery(ctx.db, gallery ?? 'default');
+  const person = await resolvePerson(ctx.db, g.id, ref);
+  return addFaces(ctx, person.id, photos, options, g.id);
 }
 
 type Target = { create: NewPersonInput } | { personId: string; gallery?: string };

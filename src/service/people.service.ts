@@ -10,6 +10,8 @@ import {
   getPerson,
   listPeople as listPeopleRows,
   updatePerson,
+  type ListedPerson,
+  type Metadata,
   type PeoplePage,
   type Person,
   type PersonPatch,
@@ -41,6 +43,7 @@ export async function showPerson(ctx: ServiceContext, ref: string, gallery?: str
   return { ...person, faces: await listFaces(ctx.db, person.id) };
 }
 
+/** A page of a gallery's people, each with the face to show as their picture (thumbnailFaceId). */
 export async function listPeople(ctx: ServiceContext, options: { gallery?: string; search?: string; limit?: number; offset?: number } = {}): Promise<PeoplePage & { gallery: Gallery }> {
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const page = await listPeopleRows(ctx.db, gallery.id, { search: options.search, limit: options.limit ?? 50, offset: options.offset ?? 0 });
@@ -80,7 +83,7 @@ export async function faceThumbnail(ctx: ServiceContext, faceId: string): Promis
   return thumbnail;
 }
 
-export type { FaceRecord, Gallery, Person, PeoplePage, PersonPatch };
+export type { FaceRecord, Gallery, ListedPerson, Metadata, Person, PeoplePage, PersonPatch };
 
 export const galleries = {
   list: (ctx: ServiceContext) => listGalleries(ctx.db),

@@ -1,6 +1,5 @@
 /** Faces and their descriptors: every pgvector query of facerec lives here. */
-import type { Box } from '../engine/face-engine.js';
-import type { FaceQuality } from '../engine/quality.js';
+import type { Box, FaceQuality } from '../core/face.js';
 import { NotFoundError } from '../errors.js';
 import type { Queryable } from './database.js';
 import { descriptorOf, isUuid, vectorParam } from './sql.js';

@@ -28,8 +28,14 @@ export interface PersonPatch {
   metadata?: Metadata;
 }
 
+/** A person as listed: with the face to show as their picture, so that a page of people needs no query per person. */
+export interface ListedPerson extends Person {
+  /** The person's first face (by enrollment) that has a thumbnail; null when none has. */
+  thumbnailFaceId: string | null;
+}
+
 export interface PeoplePage {
-  people: Person[];
+  people: ListedPerson[];
   total: number;
 }
 
@@ -44,7 +50,11 @@ interface PersonRow {
   updated_at: Date;
 }
 
-const SELECT = `SELECT p.*, (SELECT count(*)::int FROM faces f WHERE f.person_id = p.id) AS face_count FROM people p`;
+const COLUMNS = `p.*, (SELECT count(*)::int FROM faces f WHERE f.person_id = p.id) AS face_count`;
+const SELECT = `SELECT ${COLUMNS} FROM people p`;
+
+// Same order as listFaces, so the picture is the first thumbnail of the person's detail.
+const THUMBNAIL_FACE = `(SELECT f.id FROM faces f WHERE f.person_id = p.id AND f.thumbnail IS NOT NULL ORDER BY f.created_at, f.id LIMIT 1) AS thumbnail_face_id`;
 
 const toPerson = (r: PersonRow): Person => ({
   id: r.id,
@@ -96,9 +106,12 @@ export async function listPeople(q: Queryable, galleryId: string, options: { sea
   const where = options.search ? 'p.gallery_id = $1 AND p.name ILIKE $2' : 'p.gallery_id = $1';
   const params: unknown[] = options.search ? [galleryId, likePattern(options.search)] : [galleryId];
   const page = params.length;
-  const rows = await q.query<PersonRow>(`${SELECT} WHERE ${where} ORDER BY lower(p.name), p.created_at, p.id LIMIT $${page + 1} OFFSET $${page + 2}`, [...params, options.limit, options.offset]);
+  const rows = await q.query<PersonRow & { thumbnail_face_id: string | null }>(
+    `SELECT ${COLUMNS}, ${THUMBNAIL_FACE} FROM people p WHERE ${where} ORDER BY lower(p.name), p.created_at, p.id LIMIT $${page + 1} OFFSET $${page + 2}`,
+    [...params, options.limit, options.offset],
+  );
   const [count] = await q.query<{ total: number }>(`SELECT count(*)::int AS total FROM people p WHERE ${where}`, params);
-  return { people: rows.map(toPerson), total: count?.total ?? 0 };
+  return { people: rows.map((r) => ({ ...toPerson(r), thumbnailFaceId: r.thumbnail_face_id })), total: count?.total ?? 0 };
 }
 
 export async function updatePerson(q: Queryable, id: string, patch: PersonPatch): Promise<Person> {

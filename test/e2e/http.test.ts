@@ -167,6 +167,8 @@ describeEachDatabase('HTTP API end to end', (kind) => {
       expect(openapi.paths[path], path).toBeDefined();
     }
     expect(Object.keys(openapi.paths['/v1/people/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
+    // The people list documents each person's thumbnail, which the UI relies on to draw the list in one request.
+    expect(JSON.stringify(openapi.paths['/v1/people']!.get!.responses)).toContain('"thumbnailUrl"');
 
     const redirect = await api('/docs', { redirect: 'manual' });
     expect(redirect.status).toBe(301);
@@ -299,14 +301,17 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     // Names that sort alike under any collation (PGlite's and the server's may differ).
     const extra: string[] = [];
     for (const name of ['Anne', 'ANNIKA', 'Bob']) extra.push((await expectJson<EnrollJson>(await api('/v1/people', { method: 'POST', json: { name } }), 201)).person.id);
-    const seen: string[] = [];
+    const seen: Array<PersonJson & { thumbnailUrl: string | null }> = [];
     for (const offset of [0, 2, 4]) {
-      const page = await expectJson<{ people: PersonJson[]; total: number; limit: number; offset: number }>(await api(`/v1/people?limit=2&offset=${offset}`), 200);
+      const page = await expectJson<{ people: Array<PersonJson & { thumbnailUrl: string | null }>; total: number; limit: number; offset: number }>(await api(`/v1/people?limit=2&offset=${offset}`), 200);
       expect(page).toMatchObject({ total: 5, limit: 2, offset });
       expect(page.people).toHaveLength(offset === 4 ? 1 : 2);
-      seen.push(...page.people.map((p) => p.name));
+      seen.push(...page.people);
     }
-    expect(seen).toEqual(['Anne', 'ANNIKA', 'biden', 'Bob', 'obama']);
+    expect(seen.map((p) => p.name)).toEqual(['Anne', 'ANNIKA', 'biden', 'Bob', 'obama']);
+    // Each listed person carries a thumbnail (null without faces), so a list needs no request per person.
+    const listed = Object.fromEntries(seen.map((p) => [p.name, p.thumbnailUrl]));
+    expect(listed).toMatchObject({ Anne: null, ANNIKA: null, Bob: null, biden: expect.stringMatching(/^\/v1\/faces\/[0-9a-f-]{36}\/thumbnail$/) });
     const search = await expectJson<{ people: PersonJson[]; total: number }>(await api('/v1/people?search=aNn'), 200);
     expect(search.people.map((p) => p.name)).toEqual(['Anne', 'ANNIKA']);
     expect(search.total).toBe(2);
@@ -315,8 +320,9 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     const { person } = await expectJson<{ person: PersonJson & { faces: FaceJson[] } }>(await api(`/v1/people/${ids.obama}`), 200);
     expect(person).toMatchObject({ id: ids.obama, name: 'obama', faceCount: 2 });
     expect(person.faces).toHaveLength(2);
-    for (const face of person.faces) {
-      const res = await api(face.thumbnailUrl!);
+    expect(listed.obama).toBe(person.faces[0]!.thumbnailUrl); // the list shows the person's first face
+    for (const url of [...person.faces.map((f) => f.thumbnailUrl), listed.biden]) {
+      const res = await api(url!);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('image/jpeg');
       expect(res.headers.get('cache-control')).toMatch(/private/);

@@ -7,9 +7,9 @@ import { deletePerson, faceThumbnail, listPeople, removeFace, renamePerson, show
 import { HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { route, type AnyRoute } from '../route.js';
-import { AddFacesBody, CreatePersonBody, EnrollResponse, FaceIdParams, FaceParams, FaceRecord, GalleryQuery, ListPeopleQuery, PatchPersonBody, Person, PersonDetail, PersonParams } from '../schemas.js';
+import { AddFacesBody, CreatePersonBody, EnrollResponse, FaceIdParams, FaceParams, FaceRecord, GalleryQuery, ListedPerson, ListPeopleQuery, PatchPersonBody, Person, PersonDetail, PersonParams } from '../schemas.js';
 import { filesOf } from '../upload.js';
-import { enrollJson, faceJson } from './present.js';
+import { enrollJson, faceJson, listedPersonJson } from './present.js';
 
 const IMAGE_FILES = [
   { name: 'images' as const, maxCount: MAX_PHOTOS_PER_CALL, required: false, description: `Photos, one face each (1..${MAX_PHOTOS_PER_CALL})` },
@@ -62,10 +62,10 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       role: 'admin',
       summary: 'List people of a gallery, paged, searchable by name',
       input: ListPeopleQuery,
-      responses: { 200: { description: 'A page of people', schema: z.object({ people: z.array(Person), total: z.number(), limit: z.number(), offset: z.number() }) } },
+      responses: { 200: { description: 'A page of people', schema: z.object({ people: z.array(ListedPerson), total: z.number(), limit: z.number(), offset: z.number() }) } },
       handler: async ({ input }) => {
         const page = await listPeople(ctx, input);
-        return { people: page.people, total: page.total, limit: input.limit, offset: input.offset };
+        return { people: page.people.map(listedPersonJson), total: page.total, limit: input.limit, offset: input.offset };
       },
     }),
     route({

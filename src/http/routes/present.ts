@@ -1,8 +1,12 @@
 /** Domain objects as API JSON. */
 import type { AcceptedFace, EnrollResult } from '../../service/enroll.service.js';
-import type { FaceRecord } from '../../service/people.service.js';
+import type { FaceRecord, ListedPerson } from '../../service/people.service.js';
 
-export const thumbnailUrl = (face: FaceRecord): string | null => (face.hasThumbnail ? `/v1/faces/${face.id}/thumbnail` : null);
+const thumbnailPath = (faceId: string) => `/v1/faces/${faceId}/thumbnail`;
+
+export const thumbnailUrl = (face: FaceRecord): string | null => (face.hasThumbnail ? thumbnailPath(face.id) : null);
+
+export const listedPersonJson = ({ thumbnailFaceId, ...person }: ListedPerson) => ({ ...person, thumbnailUrl: thumbnailFaceId ? thumbnailPath(thumbnailFaceId) : null });
 
 export const faceJson = (face: FaceRecord) => ({ id: face.id, box: face.box, score: face.score, quality: face.quality, createdAt: face.createdAt, thumbnailUrl: thumbnailUrl(face) });
 

@@ -1,6 +1,8 @@
 import type { Request } from 'express';
 import type { Config } from '../../config/index.js';
-import { compare, detect, drawIdentification } from '../../service/compare.service.js';
+import { compare } from '../../service/compare.service.js';
+import { detect } from '../../service/detect.service.js';
+import { drawIdentification } from '../../service/draw.service.js';
 import type { ServiceContext } from '../../service/context.js';
 import { identify, verify } from '../../service/identify.service.js';
 import { route, type AnyRoute } from '../route.js';

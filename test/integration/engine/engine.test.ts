@@ -8,7 +8,7 @@ import { FaceEngine, type Face } from '../../../src/engine/face-engine.js';
 import { DEFAULT_MODELS_DIR, loadModels } from '../../../src/engine/models.js';
 import { squareInput, type Region } from '../../../src/engine/net-input.js';
 import { FacerecError } from '../../../src/errors.js';
-import { euclidean } from '../../../src/eval/lfw.js';
+import { euclidean } from '../../../src/match/distance.js';
 import { dataset, describeWithDatasets, FACE_API_DEMO } from '../../helpers/datasets.js';
 
 let engine: FaceEngine;

@@ -191,6 +191,28 @@ describeEachDatabase('store repositories', (kind) => {
       expect(await search('nobody')).toEqual([]);
     });
 
+    it("lists each person with their first face that has a thumbnail, in the page's one query", async () => {
+      const gallery = await freshGallery();
+      const [ada, bob, cyd] = [await person(gallery, 'Ada'), await person(gallery, 'Bob'), await person(gallery, 'Cyd')];
+      const jpeg = new Uint8Array([0xff, 0xd8, 0xff]);
+      await insertFace(db, face(ada, unitVector(random))); // enrolled without a thumbnail (FACEREC_THUMBNAILS off)
+      for (let i = 0; i < 2; i++) await insertFace(db, face(ada, unitVector(random), { thumbnail: jpeg }));
+      await insertFace(db, face(bob, unitVector(random)));
+
+      const { people } = await listPeople(db, gallery.id, { limit: 10, offset: 0 });
+
+      // The same face the person's detail shows first among those with a thumbnail.
+      const adaFirst = (await listFaces(db, ada.id)).find((f) => f.hasThumbnail);
+      expect(adaFirst).toBeDefined();
+      expect(people.map((p) => [p.name, p.faceCount, p.thumbnailFaceId])).toEqual([
+        ['Ada', 3, adaFirst!.id],
+        ['Bob', 1, null],
+        ['Cyd', 0, null],
+      ]);
+      expect(await getPerson(db, cyd.id)).not.toHaveProperty('thumbnailFaceId');
+      expect(people[1]).toEqual({ ...(await getPerson(db, bob.id)), thumbnailFaceId: null });
+    });
+
     it('updates name, external id and metadata, each alone or together', async () => {
       const gallery = await freshGallery();
       const ada = await person(gallery, 'Ada', { externalId: 'a-1', metadata: { team: 'x' } });

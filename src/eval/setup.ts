@@ -1,0 +1,20 @@
+/** What the evaluation commands need from the engine: a pool of workers, the descriptor space, the ROC plot. */
+import type { Config } from '../config/index.js';
+import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId } from '../engine/face-engine.js';
+import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
+import { WorkerPool } from '../engine/pool.js';
+
+export { renderRocPlot } from '../render/roc-plot.js';
+
+/** Engine workers for an evaluation run; the queue is deep enough to keep every worker busy. */
+export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
+  const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
+  return WorkerPool.start({ size: workers, backend: config.backend, modelsDir: config.modelsDir, limits, queueSize: Math.max(config.queueSize, workers * 4) });
+}
+
+/** The shipped pipeline's descriptor model id, from the pool when one runs, else from the model manifest. */
+export async function evalModelId(config: Config, pool?: WorkerPool): Promise<string> {
+  if (pool) return pool.info.descriptorModelId;
+  const manifest = await readManifest(config.modelsDir ?? DEFAULT_MODELS_DIR);
+  return descriptorModelId(manifest.models.faceRecognitionNet.id, DEFAULT_ANALYZE_OPTIONS.align, DEFAULT_ANALYZE_OPTIONS.mirror);
+}

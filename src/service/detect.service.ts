@@ -1,0 +1,47 @@
+/** Use cases on a photo alone, no database: what the engine is, and where the faces are. */
+import type { Config } from '../config/index.js';
+import { FaceEngine, type DetectorName, type EngineInfo, type Face } from '../engine/face-engine.js';
+import type { Analyzer } from './context.js';
+
+export interface Detection {
+  width: number;
+  height: number;
+  faces: Array<Pick<Face, 'box' | 'score' | 'quality'> & { landmarks?: Face['landmarks'] }>;
+}
+
+export interface DetectOptions {
+  maxFaces?: number;
+  includeLandmarks?: boolean;
+  /** Default: the configured detector and minimum score. */
+  detector?: DetectorName;
+  minScore?: number;
+}
+
+/** Every face with box, score and quality (and landmarks on request); no descriptors, no database. */
+export async function detect(ctx: { analyzer: Analyzer; config: Config }, bytes: Uint8Array, options: DetectOptions = {}): Promise<Detection> {
+  const analysis = await ctx.analyzer.analyze(bytes, {
+    descriptors: false,
+    detector: options.detector ?? ctx.config.detector,
+    minScore: options.minScore ?? ctx.config.minScore,
+    ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
+  });
+  return {
+    width: analysis.width,
+    height: analysis.height,
+    faces: analysis.faces.map((f) => ({ box: f.box, score: f.score, quality: f.quality, ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}) })),
+  };
+}
+
+export interface EngineReport extends EngineInfo {
+  selfTest: { passed: true; ms: number };
+}
+
+/**
+ * The engine this configuration loads, in this process: runtime, models and descriptor space, after a real analysis
+ * of the known photo (ENGINE_UNHEALTHY when it fails, so that an image build on a broken engine fails).
+ */
+export async function engineReport(config: Config): Promise<EngineReport> {
+  const engine = await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels } });
+  const { ms } = await engine.selfTest();
+  return { ...engine.info(), selfTest: { passed: true, ms } };
+}
