@@ -4,11 +4,36 @@
  */
 import { store } from './store.js';
 
+/**
+ * The API's JSON, as src/http/schemas.ts declares it (GET /openapi.json shows the same).
+ * @typedef {{ id: string, name: string }} PersonRef
+ * @typedef {{ size: number, score: number, sharpness: number, yaw: number, roll: number }} Quality size: shorter box side (px); yaw, roll in degrees
+ * @typedef {{ id: string, name: string, people: number, faces: number, createdAt: string }} Gallery
+ * @typedef {{ id: string, galleryId: string, name: string, externalId: string | null, metadata: Record<string, unknown>, faceCount: number, createdAt: string, updatedAt: string }} Person
+ * @typedef {Person & { thumbnailUrl: string | null }} ListedPerson a person in a page of people, with the thumbnail of their first face that has one
+ * @typedef {{ people: ListedPerson[], total: number, limit: number, offset: number }} PeoplePage
+ * @typedef {{ id: string, box: number[], score: number, quality: Quality, createdAt: string, thumbnailUrl: string | null }} Face box: [x, y, width, height] in pixels
+ * @typedef {Person & { faces: Face[] }} PersonDetail
+ * @typedef {{ index: number, file?: string, code: string, message: string, details?: Record<string, unknown> }} Rejection a photo not enrolled, by its position in the request
+ * @typedef {{ code: 'POSSIBLE_DUPLICATE_PERSON', message: string, person: PersonRef, distance: number }} EnrollWarning
+ * @typedef {Face & { index: number, warnings: EnrollWarning[] }} AcceptedFace
+ * @typedef {{ person: Person, faces: AcceptedFace[], rejected: Rejection[] }} EnrollResult
+ * @typedef {{ person: PersonRef, distance: number, confidence: number }} Candidate
+ * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], landmarks?: number[][] }} IdentifiedFace
+ * @typedef {{ faces: IdentifiedFace[], threshold: number, gallery: PersonRef, width: number, height: number }} IdentifyResult
+ * @typedef {{ match: boolean, distance: number, threshold: number, confidence: number }} MatchResult
+ * @typedef {MatchResult & { person: PersonRef, box: number[], facesInPhoto: number }} VerifyResult
+ * @typedef {MatchResult & { boxes: [number[], number[]], facesInPhotos: [number, number] }} CompareResult
+ * @typedef {{ box: number[], score: number, quality: Quality, landmarks?: number[][] }} DetectedFace
+ * @typedef {{ width: number, height: number, faces: DetectedFace[] }} DetectResult
+ * @typedef {{ status: 'ready', checks: Record<string, string> }} Readiness GET /readyz; checks: engine, workers, database, shutdown, selfTest
+ */
+
 export class ApiError extends Error {
   /**
    * @param {string} code machine code, e.g. NO_FACE
    * @param {string} message the server's message
-   * @param {Record<string, any>} [details]
+   * @param {Record<string, unknown>} [details]
    * @param {number} [status] HTTP status; 0 when there was no response
    */
   constructor(code, message, details = {}, status = 0) {
@@ -21,9 +46,13 @@ export class ApiError extends Error {
 }
 
 /**
+ * One call of the API. T is the response body's type, taken from the caller's declared return type; the server's
+ * schemas (src/http/schemas.ts) are what make it true.
+ * @template T
  * @param {string} method
  * @param {string} path relative to the page, so that the app also works behind a path prefix
  * @param {{ query?: Record<string, string | number | undefined>, json?: unknown, form?: FormData, as?: 'json' | 'blob' }} [options]
+ * @returns {Promise<T>}
  */
 async function request(method, path, { query, json, form, as = 'json' } = {}) {
   const url = new URL(path, document.baseURI);
@@ -45,7 +74,7 @@ async function request(method, path, { query, json, form, as = 'json' } = {}) {
     throw new ApiError('NETWORK', 'The server could not be reached');
   }
   if (!res.ok) {
-    /** @type {{ error?: { code?: string, message?: string, details?: Record<string, any> } } | undefined} */
+    /** @type {{ error?: { code?: string, message?: string, details?: Record<string, unknown> } } | undefined} */
     let payload;
     try {
       payload = await res.json();
@@ -55,7 +84,7 @@ async function request(method, path, { query, json, form, as = 'json' } = {}) {
     const error = payload?.error;
     throw new ApiError(error?.code ?? `HTTP_${res.status}`, error?.message ?? res.statusText, error?.details ?? {}, res.status);
   }
-  return as === 'blob' ? res.blob() : res.json();
+  return /** @type {Promise<T>} */ (as === 'blob' ? res.blob() : res.json());
 }
 
 /** @param {Record<string, string | number | boolean | undefined>} fields @param {Record<string, Blob | Blob[] | undefined>} files */
@@ -69,30 +98,32 @@ function multipart(fields, files) {
 }
 
 export const api = {
+  /** @returns {Promise<{ galleries: Gallery[] }>} */
   galleries: () => request('GET', 'v1/galleries'),
-  /** @param {{ gallery: string, search?: string, limit?: number, offset?: number }} q */
+  /** @param {{ gallery: string, search?: string, limit?: number, offset?: number }} q @returns {Promise<PeoplePage>} */
   people: (q) => request('GET', 'v1/people', { query: q }),
-  /** @param {string} id @param {string} gallery */
+  /** @param {string} id @param {string} gallery @returns {Promise<{ person: PersonDetail }>} */
   person: (id, gallery) => request('GET', `v1/people/${encodeURIComponent(id)}`, { query: { gallery } }),
-  /** @param {{ gallery: string, name: string, externalId?: string, largestFace?: boolean }} fields @param {File[]} photos */
+  /** @param {{ gallery: string, name: string, externalId?: string, largestFace?: boolean }} fields @param {File[]} photos @returns {Promise<EnrollResult>} */
   createPerson: (fields, photos) => request('POST', 'v1/people', { form: multipart({ ...fields, onReject: 'skip' }, { images: photos }) }),
-  /** @param {string} id @param {string} gallery @param {File[]} photos */
+  /** @param {string} id @param {string} gallery @param {File[]} photos @returns {Promise<EnrollResult>} */
   addFaces: (id, gallery, photos) => request('POST', `v1/people/${encodeURIComponent(id)}/faces`, { form: multipart({ gallery, onReject: 'skip' }, { images: photos }) }),
-  /** @param {string} id @param {string} gallery @param {string} name */
+  /** @param {string} id @param {string} gallery @param {string} name @returns {Promise<{ person: Person }>} */
   rename: (id, gallery, name) => request('PATCH', `v1/people/${encodeURIComponent(id)}`, { json: { gallery, name } }),
-  /** @param {string} id @param {string} gallery */
+  /** @param {string} id @param {string} gallery @returns {Promise<{ deleted: Person }>} */
   deletePerson: (id, gallery) => request('DELETE', `v1/people/${encodeURIComponent(id)}`, { query: { gallery } }),
-  /** @param {string} id @param {string} faceId */
+  /** @param {string} id @param {string} faceId @returns {Promise<{ deleted: Face }>} */
   removeFace: (id, faceId) => request('DELETE', `v1/people/${encodeURIComponent(id)}/faces/${encodeURIComponent(faceId)}`),
-  /** A face thumbnail as a Blob: fetched with the key, which an <img src> could not send. @param {string} url */
+  /** A face thumbnail as a Blob: fetched with the key, which an <img src> could not send. @param {string} url @returns {Promise<Blob>} */
   thumbnail: (url) => request('GET', url.replace(/^\//, ''), { as: 'blob' }),
-  /** @param {Blob} image @param {{ gallery: string, threshold?: number }} options */
+  /** @param {Blob} image @param {{ gallery: string, threshold?: number }} options @returns {Promise<IdentifyResult>} */
   identify: (image, { gallery, threshold }) => request('POST', 'v1/identify', { form: multipart({ gallery, threshold, topK: 3 }, { image }) }),
-  /** @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options */
+  /** @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options @returns {Promise<VerifyResult>} */
   verify: (image, options) => request('POST', 'v1/verify', { form: multipart(options, { image }) }),
-  /** @param {Blob} imageA @param {Blob} imageB @param {{ threshold?: number, largestFace?: boolean }} options */
+  /** @param {Blob} imageA @param {Blob} imageB @param {{ threshold?: number, largestFace?: boolean }} options @returns {Promise<CompareResult>} */
   compare: (imageA, imageB, options) => request('POST', 'v1/compare', { form: multipart(options, { imageA, imageB }) }),
-  /** @param {Blob} image */
+  /** @param {Blob} image @returns {Promise<DetectResult>} */
   detect: (image) => request('POST', 'v1/detect', { form: multipart({}, { image }) }),
+  /** @returns {Promise<Readiness>} */
   ready: () => request('GET', 'readyz'),
 };

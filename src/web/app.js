@@ -20,9 +20,8 @@ async function loadGalleries() {
   try {
     const { galleries } = await api.galleries();
     alertBanner.hidden = true;
-    /** @type {Array<{ name: string, people: number }>} */ const list = galleries;
-    if (!list.some((g) => g.name === store.gallery)) store.gallery = 'default';
-    gallerySelect.replaceChildren(...list.map((g) => h('option', { value: g.name, selected: g.name === store.gallery }, `${g.name} · ${g.people === 1 ? '1 person' : `${g.people} people`}`)));
+    if (!galleries.some((g) => g.name === store.gallery)) store.gallery = 'default';
+    gallerySelect.replaceChildren(...galleries.map((g) => h('option', { value: g.name, selected: g.name === store.gallery }, `${g.name} · ${g.people === 1 ? '1 person' : `${g.people} people`}`)));
   } catch (error) {
     // A recognition key cannot list galleries: keep the remembered one.
     gallerySelect.replaceChildren(h('option', { value: store.gallery, selected: true }, store.gallery));

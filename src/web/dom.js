@@ -2,20 +2,27 @@
 import { describeError, isKeyProblem } from './messages.js';
 
 /**
+ * What h() sets on an element of tag K: its own properties (checked against the DOM's types), styles, and
+ * `data-*`/`aria-*` attributes. A value of undefined, null or false sets nothing.
+ * @template {keyof HTMLElementTagNameMap} K
+ * @typedef {Omit<Partial<HTMLElementTagNameMap[K]>, 'style'> & { style?: Partial<CSSStyleDeclaration> } & { [attribute: `data-${string}` | `aria-${string}`]: string | number | boolean | undefined }} Props
+ */
+
+/**
  * Builds an element: h('p', { className: 'muted' }, 'text', child). Text is always set as text, never as HTML.
  * @template {keyof HTMLElementTagNameMap} K
  * @param {K} tag
- * @param {Record<string, any>} [props] properties, or `data-*`/`aria-*` attributes
+ * @param {Props<K>} [props]
  * @param {...(Node | string | number | null | undefined | false)} children
  * @returns {HTMLElementTagNameMap[K]}
  */
-export function h(tag, props = {}, ...children) {
+export function h(tag, props, ...children) {
   const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(props)) {
+  for (const [name, value] of Object.entries(props ?? {})) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith('data-') || name.startsWith('aria-') || name === 'role') el.setAttribute(name, String(value));
     else if (name === 'style') Object.assign(el.style, value);
-    else /** @type {any} */ (el)[name] = value;
+    else Object.assign(el, { [name]: value });
   }
   for (const child of children) if (child !== null && child !== undefined && child !== false) el.append(typeof child === 'number' ? String(child) : child);
   return el;

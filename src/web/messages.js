@@ -72,7 +72,7 @@ export function describeError(error) {
 
 /**
  * A short reason for a rejected photo, e.g. "Several faces (3)".
- * @param {string} code @param {Record<string, any>} [details]
+ * @param {string} code @param {Record<string, unknown>} [details]
  */
 export function reasonFor(code, details = {}) {
   const reason = REASONS[code] ?? describeError({ code }).text;

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, Request } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_CHROMIUM, launchChromium, SKIP_CHROMIUM_REASON, type Browser } from '../helpers/browser.js';
 import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
@@ -136,6 +136,13 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
   }, 240_000);
 
   it('lists people with a face thumbnail, searchable by name, with their faces in a dialog', async () => {
+    // The list and its thumbnails come from one /v1/people request: no request per person for their faces.
+    const apiPaths: string[] = [];
+    const onRequest = (req: Request) => {
+      const { pathname } = new URL(req.url());
+      if (pathname.startsWith('/v1/people') || pathname.startsWith('/v1/faces/')) apiPaths.push(pathname);
+    };
+    page.on('request', onRequest);
     await goto('people');
     const card = page.locator('.person-card', { hasText: 'Barack Obama' });
     await waitForText(card, /2 faces/, 10_000);
@@ -143,6 +150,8 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
       const img = document.querySelector('.person-card .avatar img');
       return Boolean(img && img.complete && img.naturalWidth > 0);
     });
+    page.off('request', onRequest);
+    expect(apiPaths).toEqual(['/v1/people', expect.stringMatching(/^\/v1\/faces\/[0-9a-f-]{36}\/thumbnail$/)]);
     await page.getByLabel('Search people by name').fill('nobody-like-this');
     await waitForText(page.locator('#people-empty'), /Nobody’s name contains/, 10_000);
     await page.getByLabel('Search people by name').fill('obam');

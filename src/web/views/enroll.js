@@ -2,6 +2,7 @@
  * Enroll: a name and 1..N photos. Each photo is pre-checked with /v1/detect as soon as it is added (a hint: the
  * server's default quality gates), then the server's own verdict per photo is shown after saving.
  */
+/** @import { AcceptedFace, DetectedFace, Rejection } from '../api.js' */
 import { api } from '../api.js';
 import { $, errorMessage, h, loading, message, plural, show, withBusy } from '../dom.js';
 import { reasonFor } from '../messages.js';
@@ -14,7 +15,6 @@ const MAX_PHOTOS = 20;
 /**
  * @typedef {'checking' | 'ok' | 'warn' | 'bad' | 'unchecked' | 'enrolled' | 'rejected'} PhotoState
  * @typedef {{ file: File, url: string, state: PhotoState, text: string }} Photo
- * @typedef {{ box: number[], score: number, quality: { size: number, score: number, sharpness: number, yaw: number, roll: number } }} DetectedFace
  */
 
 const ICONS = { checking: '', ok: '✓', warn: '!', bad: '✕', unchecked: '?', enrolled: '✓', rejected: '✕' };
@@ -25,9 +25,9 @@ const ICONS = { checking: '', ok: '✓', warn: '!', bad: '✕', unchecked: '?', 
  * @returns {{ state: PhotoState, text: string }}
  */
 export function precheck(faces, largestFace) {
-  if (faces.length === 0) return { state: 'bad', text: 'No face found' };
+  const face = faces[0]; // the largest: the server lists faces largest first
+  if (!face) return { state: 'bad', text: 'No face found' };
   if (faces.length > 1 && !largestFace) return { state: 'bad', text: `Several faces (${faces.length})` };
-  const face = /** @type {DetectedFace} */ (faces[0]);
   const q = face.quality;
   const g = HINT_GATES;
   if (q.size < g.minFaceSize) return { state: 'warn', text: 'Face may be too small' };
@@ -98,8 +98,8 @@ export function enrollView(app) {
     if (checking) return;
     checking = true;
     while (checkQueue.length) {
-      const photo = /** @type {Photo} */ (checkQueue.shift());
-      if (!photos.includes(photo) || photo.state !== 'checking') continue;
+      const photo = checkQueue.shift();
+      if (!photo || !photos.includes(photo) || photo.state !== 'checking') continue;
       try {
         const detection = await api.detect(photo.file);
         if (photo.state === 'checking') Object.assign(photo, precheck(detection.faces, largest.checked));
@@ -123,7 +123,8 @@ export function enrollView(app) {
     const room = MAX_PHOTOS - photos.length;
     if (files.length > room) show(result, message('warn', h('p', {}, `At most ${MAX_PHOTOS} photos per person at once; ${plural(files.length - room, 'photo')} left out.`)));
     for (const file of files.slice(0, Math.max(0, room))) {
-      const photo = { file, url: URL.createObjectURL(file), state: /** @type {PhotoState} */ ('checking'), text: 'Checking…' };
+      /** @type {Photo} */
+      const photo = { file, url: URL.createObjectURL(file), state: 'checking', text: 'Checking…' };
       photos.push(photo);
       checkQueue.push(photo);
     }
@@ -142,7 +143,7 @@ export function enrollView(app) {
     render();
   }
 
-  /** Marks each photo with the server's verdict. @param {Array<{ index: number, warnings?: Array<{ person: { name: string } }> }>} accepted @param {Array<{ index: number, code: string, details?: object }>} rejected @param {Photo[]} sent */
+  /** Marks each photo with the server's verdict. @param {AcceptedFace[]} accepted @param {Rejection[]} rejected @param {Photo[]} sent */
   function applyVerdicts(accepted, rejected, sent) {
     for (const a of accepted) {
       const photo = sent[a.index];
@@ -209,7 +210,7 @@ export function enrollView(app) {
       );
       app.onChange();
     } catch (error) {
-      const rejected = /** @type {{ details?: { rejected?: Array<{ index: number, code: string, details?: object }> } }} */ (error).details?.rejected;
+      const rejected = /** @type {{ details?: { rejected?: Rejection[] } }} */ (error).details?.rejected;
       if (rejected) {
         applyVerdicts([], rejected, sent);
         show(result, message('error', h('p', {}, h('strong', {}, 'Nothing was saved. '), 'None of the photos could be used; see the reasons below. Remove them and add clearer photos.')));

@@ -2,6 +2,7 @@
  * Identify: the photo with each face boxed and named (or Unknown), drawn client-side from the JSON boxes, so that
  * moving the threshold slider only re-runs the request, and a list of faces with distance, confidence, candidates.
  */
+/** @import { IdentifiedFace, IdentifyResult } from '../api.js' */
 import { api } from '../api.js';
 import { $, errorMessage, formatDistance, formatPercent, h, message, plural, show } from '../dom.js';
 import { bindDropzone, hasCamera, openCamera } from '../photos.js';
@@ -9,12 +10,6 @@ import { store } from '../store.js';
 
 // What the slider shows before the server has said which threshold it uses (its shipped default).
 const SHIPPED_THRESHOLD = 0.59;
-
-/**
- * @typedef {{ person: { id: string, name: string }, distance: number, confidence: number }} Candidate
- * @typedef {{ box: number[], outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: { id: string, name: string } | null, distance: number | null, confidence: number | null, candidates: Candidate[] }} IdentifiedFace
- * @typedef {{ faces: IdentifiedFace[], threshold: number, width: number, height: number }} IdentifyResult
- */
 
 const OUTCOME_TEXT = { match: 'Recognised', ambiguous: 'Unsure', unknown: 'No match' };
 
@@ -128,7 +123,6 @@ export function identifyView(app) {
     stage.setAttribute('aria-busy', 'true');
     show(status, h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, 'Looking for faces…')));
     try {
-      /** @type {IdentifyResult} */
       const result = await api.identify(file, { gallery: app.gallery(), threshold: thresholdChosen ? Number(slider.value) : undefined });
       if (mine !== run) return;
       if (!thresholdChosen) setSlider(result.threshold);

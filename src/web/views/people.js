@@ -1,15 +1,13 @@
 /** People: the gallery's enrolled people with a face thumbnail each; details to rename, delete, add and remove faces. */
+/** @import { Face, ListedPerson, PersonDetail, Rejection } from '../api.js' */
 import { api } from '../api.js';
 import { $, confirmAction, errorMessage, h, initials, loading, message, plural, show, toast, withBusy } from '../dom.js';
 import { reasonFor } from '../messages.js';
 import { bindDropzone } from '../photos.js';
 
 const PAGE = 24;
-// Thumbnails are fetched with the API key, a few at a time, and kept as object URLs by face id.
+// Thumbnails are fetched with the API key, a few at a time, and kept as object URLs by thumbnail URL (one per face).
 const CONCURRENT_THUMBNAILS = 4;
-
-/** @typedef {{ id: string, name: string, externalId: string | null, faceCount: number, createdAt: string, updatedAt: string }} Person */
-/** @typedef {{ id: string, thumbnailUrl: string | null, createdAt: string }} Face */
 
 /** @param {{ gallery: () => string, onChange: () => void }} app */
 export function peopleView(app) {
@@ -30,7 +28,8 @@ export function peopleView(app) {
   let thumbnailsRunning = 0;
   function pumpThumbnails() {
     while (thumbnailsRunning < CONCURRENT_THUMBNAILS && thumbnailQueue.length) {
-      const job = /** @type {() => Promise<void>} */ (thumbnailQueue.shift());
+      const job = thumbnailQueue.shift();
+      if (!job) break;
       thumbnailsRunning += 1;
       job().finally(() => {
         thumbnailsRunning -= 1;
@@ -39,25 +38,29 @@ export function peopleView(app) {
     }
   }
 
-  /** An object URL for a face's thumbnail, or undefined. @param {Face} face */
-  function thumbnailOf(face) {
-    if (!face.thumbnailUrl) return Promise.resolve(undefined);
-    const url = face.thumbnailUrl;
-    let cached = thumbnails.get(face.id);
+  /** An object URL for a face's thumbnail, or undefined. @param {string | null} url the API's thumbnailUrl */
+  function thumbnailOf(url) {
+    if (!url) return Promise.resolve(undefined);
+    let cached = thumbnails.get(url);
     if (!cached) {
       cached = api.thumbnail(url).then(
-        (blob) => URL.createObjectURL(/** @type {Blob} */ (blob)),
+        (blob) => URL.createObjectURL(blob),
         () => undefined,
       );
-      thumbnails.set(face.id, cached);
+      thumbnails.set(url, cached);
     }
     return cached;
+  }
+
+  /** @param {Face} face */
+  function forgetThumbnail(face) {
+    if (face.thumbnailUrl) thumbnails.delete(face.thumbnailUrl);
   }
 
   /** @param {string} name @param {string | undefined} src */
   const avatar = (name, src) => (src ? h('img', { src, alt: '' }) : h('span', { className: 'initials', 'aria-hidden': 'true' }, initials(name)));
 
-  /** @param {Person} person */
+  /** @param {ListedPerson} person */
   function card(person) {
     const picture = h('span', { className: 'avatar' }, avatar(person.name, undefined));
     const button = h(
@@ -68,18 +71,14 @@ export function peopleView(app) {
       h('span', { className: 'muted small' }, plural(person.faceCount, 'face')),
     );
     button.addEventListener('click', () => openPerson(person.id));
-    if (person.faceCount > 0) {
+    // The list names each person's thumbnail: no request per person, only the image itself (initials stay on failure).
+    if (person.thumbnailUrl) {
       const mine = generation;
+      const url = person.thumbnailUrl;
       thumbnailQueue.push(async () => {
         if (mine !== generation) return;
-        try {
-          const { person: detail } = await api.person(person.id, app.gallery());
-          const first = /** @type {Face[]} */ (detail.faces).find((f) => f.thumbnailUrl);
-          const src = first && (await thumbnailOf(first));
-          if (src) picture.replaceChildren(avatar(person.name, src));
-        } catch {
-          // the initials stay; the list itself already loaded
-        }
+        const src = await thumbnailOf(url);
+        if (src) picture.replaceChildren(avatar(person.name, src));
       });
       pumpThumbnails();
     }
@@ -101,7 +100,7 @@ export function peopleView(app) {
       const page = await api.people({ gallery: app.gallery(), search: term || undefined, limit: PAGE, offset });
       if (mine !== generation) return;
       show(errorRegion);
-      /** @type {Person[]} */ (page.people).forEach((p) => grid.append(card(p)));
+      page.people.forEach((p) => grid.append(card(p)));
       offset += page.people.length;
       more.hidden = offset >= page.total;
       count.textContent = term ? `${page.total === 1 ? '1 person' : `${page.total} people`} matching “${term}”` : page.total === 0 ? '' : page.total === 1 ? '1 person enrolled' : `${page.total} people enrolled`;
@@ -140,11 +139,11 @@ export function peopleView(app) {
   const renameInput = /** @type {HTMLInputElement} */ ($('#rename-input'));
   const addInput = /** @type {HTMLInputElement} */ ($('#person-add-files'));
   const addLabel = /** @type {HTMLElement} */ (addInput.closest('label'));
-  /** @type {(Person & { faces: Face[] }) | undefined} */
+  /** @type {PersonDetail | undefined} */
   let current;
   let changed = false;
 
-  /** @param {Person & { faces: Face[] }} person */
+  /** @param {PersonDetail} person */
   function renderPerson(person) {
     current = person;
     nameHeading.textContent = person.name;
@@ -154,7 +153,7 @@ export function peopleView(app) {
       faces,
       ...person.faces.map((face, i) => {
         const img = h('img', { alt: `Face ${i + 1} of ${person.name}` });
-        thumbnailOf(face).then((src) => (src ? (img.src = src) : img.replaceWith(h('span', { className: 'initials' }, initials(person.name)))));
+        thumbnailOf(face.thumbnailUrl).then((src) => (src ? (img.src = src) : img.replaceWith(h('span', { className: 'initials' }, initials(person.name)))));
         const remove = h('button', { type: 'button', className: 'icon-button remove', 'aria-label': `Remove face ${i + 1}`, title: 'Remove this face' }, '✕');
         remove.addEventListener('click', () => removeFace(face, i + 1));
         return h('li', {}, img, remove);
@@ -197,7 +196,7 @@ export function peopleView(app) {
     if (!ok) return;
     try {
       await api.removeFace(current.id, face.id);
-      thumbnails.delete(face.id);
+      forgetThumbnail(face);
       toast('Face removed', 'success');
       await refreshPerson();
     } catch (error) {
@@ -212,7 +211,7 @@ export function peopleView(app) {
     show(dialogError);
     try {
       const result = await api.addFaces(person.id, app.gallery(), files);
-      const rejected = /** @type {Array<{ index: number, code: string, details?: object }>} */ (result.rejected);
+      const rejected = result.rejected;
       show(
         addResult,
         message(
@@ -223,7 +222,7 @@ export function peopleView(app) {
       );
       await refreshPerson();
     } catch (error) {
-      const rejected = /** @type {{ details?: { rejected?: Array<{ index: number, code: string, details?: object }> } }} */ (error).details?.rejected;
+      const rejected = /** @type {{ details?: { rejected?: Rejection[] } }} */ (error).details?.rejected;
       show(
         addResult,
         rejected
@@ -244,11 +243,12 @@ export function peopleView(app) {
   renameForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!current) return;
+    const person = current;
     const name = renameInput.value.trim();
     if (!name) return renameInput.focus();
     const button = /** @type {HTMLButtonElement} */ (renameForm.querySelector('[type=submit]'));
     try {
-      await withBusy(button, 'Saving…', () => api.rename(/** @type {Person} */ (current).id, app.gallery(), name));
+      await withBusy(button, 'Saving…', () => api.rename(person.id, app.gallery(), name));
       renameForm.hidden = true;
       toast(`Renamed to ${name}`, 'success');
       await refreshPerson();
@@ -270,7 +270,7 @@ export function peopleView(app) {
     if (!ok) return;
     try {
       await withBusy(deleteButton, 'Deleting…', () => api.deletePerson(person.id, app.gallery()));
-      person.faces.forEach((f) => thumbnails.delete(f.id));
+      person.faces.forEach(forgetThumbnail);
       changed = true;
       dialog.close();
       toast(`${person.name} and ${plural(n, 'face')} were deleted`, 'success');

@@ -50,7 +50,6 @@ export function verifyView(app) {
     const chosen = person.value;
     try {
       const page = await api.people({ gallery: app.gallery(), limit: 200 });
-      /** @type {Array<{ id: string, name: string, faceCount: number }>} */
       const people = page.people;
       if (people.length === 0) {
         person.replaceChildren(h('option', { value: '', disabled: true, selected: true }, 'No one is enrolled yet'));
@@ -69,12 +68,13 @@ export function verifyView(app) {
   verifyForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     if (!person.value) return show(verifyResult, message('error', h('p', {}, 'Choose the person to check against.')));
-    if (!photo.file) return show(verifyResult, message('error', h('p', {}, 'Choose a photo to check.')));
+    const file = photo.file;
+    if (!file) return show(verifyResult, message('error', h('p', {}, 'Choose a photo to check.')));
     const name = person.selectedOptions[0]?.textContent?.replace(/ \(\d+ faces?\)$/, '') ?? 'this person';
     const button = /** @type {HTMLButtonElement} */ (verifyForm.querySelector('[type=submit]'));
     show(verifyResult, loading('Comparing faces…'));
     try {
-      const r = await withBusy(button, 'Verifying…', () => api.verify(/** @type {File} */ (photo.file), { gallery: app.gallery(), personId: person.value, threshold: store.threshold, largestFace: verifyLargest.checked }));
+      const r = await withBusy(button, 'Verifying…', () => api.verify(file, { gallery: app.gallery(), personId: person.value, threshold: store.threshold, largestFace: verifyLargest.checked }));
       const which = r.facesInPhoto > 1 ? `The largest of the ${r.facesInPhoto} faces in this photo` : 'This photo';
       show(verifyResult, verdict(r, `${which} looks like ${r.person.name}.`, `${which} does not look like ${r.person.name}.`));
     } catch (error) {
@@ -84,11 +84,12 @@ export function verifyView(app) {
 
   compareForm.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (!photoA.file || !photoB.file) return show(compareResult, message('error', h('p', {}, 'Choose two photos to compare.')));
+    const [fileA, fileB] = [photoA.file, photoB.file];
+    if (!fileA || !fileB) return show(compareResult, message('error', h('p', {}, 'Choose two photos to compare.')));
     const button = /** @type {HTMLButtonElement} */ (compareForm.querySelector('[type=submit]'));
     show(compareResult, loading('Comparing faces…'));
     try {
-      const r = await withBusy(button, 'Comparing…', () => api.compare(/** @type {File} */ (photoA.file), /** @type {File} */ (photoB.file), { threshold: store.threshold, largestFace: compareLargest.checked }));
+      const r = await withBusy(button, 'Comparing…', () => api.compare(fileA, fileB, { threshold: store.threshold, largestFace: compareLargest.checked }));
       const faces = r.facesInPhotos[0] > 1 || r.facesInPhotos[1] > 1 ? 'The largest faces of the two photos' : 'The faces of the two photos';
       show(compareResult, verdict(r, `${faces} look like the same person.`, `${faces} look like different people.`));
     } catch (error) {
