@@ -19,7 +19,11 @@ import pg from 'pg';
 import type { FaceQuality } from '../src/engine/quality.js';
 import { euclidean as distance } from '../src/match/distance.js';
 import { openDatabase, type Database, type Queryable } from '../src/store/database.js';
-import { DEFAULT_EF_SEARCH, insertFace, nearestFaces, type FaceNeighbour } from '../src/store/faces.repository.js';
+import { insertFace, nearestFaces, type FaceNeighbour } from '../src/store/faces.repository.js';
+import { loadConfig } from '../src/config/index.js';
+
+// The app's default (FACEREC_EF_SEARCH unset), from the one place it is written.
+const DEFAULT_EF_SEARCH = loadConfig({}).efSearch;
 import { createGallery } from '../src/store/galleries.repository.js';
 import { migrate } from '../src/store/migrations.js';
 import { vectorParam } from '../src/store/sql.js';
@@ -389,7 +393,7 @@ async function search(db: Database, galleryId: string, list: Probe[], options: {
     const t = performance.now();
     // Exactly as identify does it: one transaction, nearestFaces with limit 32.
     const hits = await db.transaction((tx) =>
-      nearestFaces(tx, { galleryId, modelId: MODEL_ID, descriptor: p.descriptor, limit: LIMIT, ...(options.efSearch ? { efSearch: options.efSearch } : {}), ...(options.exact ? { exact: true } : {}) }),
+      nearestFaces(tx, { galleryId, modelId: MODEL_ID, descriptor: p.descriptor, limit: LIMIT, efSearch: options.efSearch ?? DEFAULT_EF_SEARCH, ...(options.exact ? { exact: true } : {}) }),
     );
     ms.push(performance.now() - t);
     results.push(hits);
@@ -419,7 +423,7 @@ async function explain(db: Database, galleryId: string, list: Probe[]): Promise<
         },
         exec: (sql) => tx.exec(sql),
       };
-      await nearestFaces(wrapped, { galleryId, modelId: MODEL_ID, descriptor: p.descriptor, limit: LIMIT });
+      await nearestFaces(wrapped, { galleryId, modelId: MODEL_ID, descriptor: p.descriptor, limit: LIMIT, efSearch: DEFAULT_EF_SEARCH });
     });
   }
   return { plan, serverMs, hit, read };

@@ -219,6 +219,7 @@ export async function evalIdentifyCommand(config: Config, opts: { root: string; 
       ...(facerec ? { db: facerec.db } : {}),
       threshold: config.threshold,
       ambiguityMargin: config.ambiguityMargin,
+      efSearch: config.efSearch,
       modelId,
       onPhase: (label, total) => {
         bar?.stop();

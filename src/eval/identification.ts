@@ -280,6 +280,8 @@ export interface EvaluateOptions {
   ambiguityMargin: number;
   /** Stored with the enrolled faces and filtered on, as the service does. */
   modelId: string;
+  /** HNSW candidate list, as FACEREC_EF_SEARCH gives it to identify. */
+  efSearch: number;
   topK?: number;
   /** A phase starts: its label and how many steps it has. */
   onPhase?: (label: string, total: number) => void;
@@ -337,7 +339,7 @@ async function evaluateSplit(db: Database, images: readonly LfwImage[], descript
     for (const { image, truth } of probes) {
       const descriptor = descriptorOf(image);
       // One search per probe, reduced both ways: the query does not depend on the reduction.
-      const hits = descriptor ? await db.transaction((tx) => nearestFaces(tx, { galleryId, modelId: options.modelId, descriptor, limit })) : null;
+      const hits = descriptor ? await db.transaction((tx) => nearestFaces(tx, { galleryId, modelId: options.modelId, descriptor, limit, efSearch: options.efSearch })) : null;
       for (const reduction of REDUCTIONS) scored.get(reduction)!.push({ file: image.file, truth, candidates: hits && reducePerPerson(hits, reduction) });
       options.onProgress?.(++done);
     }

@@ -224,7 +224,7 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
           imageSha256: c.sha256,
           thumbnail: ctx.config.thumbnails && c.face.thumbnail ? c.face.thumbnail : null,
         });
-        const warnings = await possibleDuplicates(tx, person, c.face.descriptor, modelId, threshold);
+        const warnings = await possibleDuplicates(tx, person, c.face.descriptor, modelId, threshold, ctx.config.efSearch);
         faces.push({ index: c.index, ...(c.file ? { file: c.file } : {}), face, warnings });
       }
       if (faces.length > 0 && !created) await touchPerson(tx, person.id);
@@ -269,8 +269,8 @@ async function consistent(tx: Queryable, person: Person, candidates: Candidate[]
 }
 
 /** Another person of the gallery whom this face matches: enrolled anyway, with a warning. */
-async function possibleDuplicates(tx: Queryable, person: Person, descriptor: number[], modelId: string, threshold: number): Promise<EnrollWarning[]> {
-  const [nearest] = await nearestFaces(tx, { galleryId: person.galleryId, modelId, descriptor, limit: 1, excludePersonId: person.id });
+async function possibleDuplicates(tx: Queryable, person: Person, descriptor: number[], modelId: string, threshold: number, efSearch: number): Promise<EnrollWarning[]> {
+  const [nearest] = await nearestFaces(tx, { galleryId: person.galleryId, modelId, descriptor, limit: 1, excludePersonId: person.id, efSearch });
   if (!nearest || nearest.distance > threshold) return [];
   return [
     {

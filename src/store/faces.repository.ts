@@ -65,10 +65,6 @@ const toFace = (r: FaceRow): FaceRecord => ({
   createdAt: r.created_at.toISOString(),
 });
 
-// HNSW candidate list per query (FACEREC_EF_SEARCH overrides). At 1M faces 100 missed the probe's person's nearest
-// face for 2.3% of genuine probes and 200 for none (bench/store.bench.ts); the search is a few percent of an
-// identification's time, so recall wins. With iterative scans (pgvector 0.8) a gallery filter cannot starve the result.
-export const DEFAULT_EF_SEARCH = 200;
 
 export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecord> {
   const [row] = await q.query<FaceRow>(
@@ -124,7 +120,8 @@ export interface NearestQuery {
   limit: number;
   /** Leave this person's faces out (the enrollment's own person). */
   excludePersonId?: string;
-  efSearch?: number;
+  /** HNSW candidate list (FACEREC_EF_SEARCH): the caller passes the configured value, so there is one default. */
+  efSearch: number;
   /** Exact search: a sequential scan, the ground truth for recall. */
   exact?: boolean;
 }
@@ -142,7 +139,7 @@ export async function nearestFaces(q: Queryable, query: NearestQuery): Promise<F
     filter += ` AND person_id <> $${params.length}`;
   }
   await q.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('enable_indexscan', $2, true)", [
-    String(Math.max(query.efSearch ?? DEFAULT_EF_SEARCH, query.limit)),
+    String(Math.max(query.efSearch, query.limit)),
     query.exact ? 'off' : 'on',
   ]);
   // relaxed_order may return rows slightly out of order; the outer ORDER BY restores it.

@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/index.js';
 import { openDatabase, type Database, type Queryable } from '../../../src/store/database.js';
 import { galleryDescriptors, getFace, getThumbnail, insertFace, listFaces, nearestFaces, type NewFace } from '../../../src/store/faces.repository.js';
 import { createGallery, deleteGallery, DEFAULT_GALLERY, findGallery, listGalleries, type Gallery } from '../../../src/store/galleries.repository.js';
@@ -22,6 +23,9 @@ import { isUniqueViolation, vectorParam } from '../../../src/store/sql.js';
 import { createTestDatabase, describeEachDatabase, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { rng } from '../../helpers/random.js';
 import { rejection } from '../../helpers/errors.js';
+
+// The app's default candidate list (FACEREC_EF_SEARCH unset).
+const EF_SEARCH = loadConfig({}).efSearch;
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
 const MODEL = 'test-model@1';
@@ -358,7 +362,7 @@ describeEachDatabase('store repositories', (kind) => {
       await insertFace(db, face(cyd, at(0.02), { modelId: 'other-model@1' }));
 
       const search = (extra: { limit?: number; excludePersonId?: string; exact?: boolean } = {}) =>
-        db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probe, limit: 10, ...extra }));
+        db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probe, limit: 10, efSearch: EF_SEARCH, ...extra }));
 
       const all = await search();
       expect(all.map((n) => n.faceId)).toEqual(expected.map((f) => f.id));
@@ -367,7 +371,7 @@ describeEachDatabase('store repositories', (kind) => {
       expect(await search({ exact: true })).toEqual(all);
       expect((await search({ limit: 2 })).map((n) => n.personId)).toEqual([ada.id, bob.id]);
       expect((await search({ excludePersonId: ada.id })).map((n) => n.personId)).toEqual([bob.id, cyd.id]);
-      const otherModel = await db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: 'other-model@1', descriptor: probe, limit: 10 }));
+      const otherModel = await db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: 'other-model@1', descriptor: probe, limit: 10, efSearch: EF_SEARCH }));
       expect(otherModel.map((n) => n.personId)).toEqual([cyd.id]);
     });
 
@@ -412,11 +416,11 @@ describeEachDatabase('store repositories', (kind) => {
       const query = (descriptor: number[], exact: boolean) =>
         db.transaction(async (tx) => {
           if (!exact) await forceIndex(tx);
-          return nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor, limit: 10, exact });
+          return nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor, limit: 10, efSearch: EF_SEARCH, exact });
         });
       const plan = await db.transaction(async (tx) => {
         await forceIndex(tx);
-        await nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probes[0]!, limit: 10 });
+        await nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probes[0]!, limit: 10, efSearch: EF_SEARCH });
         return tx.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT id FROM faces WHERE gallery_id = $2 AND model_id = $3 ORDER BY descriptor <-> $1 LIMIT $4', [
           vectorParam(probes[0]!),
           gallery.id,
@@ -468,7 +472,7 @@ describeEachDatabase('store repositories', (kind) => {
       expect((await rejection(getPerson(db, ada.id))).code).toBe('PERSON_NOT_FOUND');
       expect((await rejection(getThumbnail(db, stored[0]!.id))).code).toBe('FACE_NOT_FOUND');
       expect((await getPerson(db, bob.id)).faceCount).toBe(1);
-      const neighbours = await db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: unitVector(random), limit: 10 }));
+      const neighbours = await db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: unitVector(random), limit: 10, efSearch: EF_SEARCH }));
       expect(neighbours.map((n) => n.personId)).toEqual([bob.id]);
     });
 
