@@ -1,0 +1,324 @@
+/** Enrollment (createPerson, addFaces) on a real database with the fake analyzer: every rule and every rejection. */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { FacerecError } from '../../src/errors.js';
+import type { ServiceContext } from '../../src/service/context.js';
+import { addFaces, addFacesTo, createPerson, MAX_PHOTOS_PER_CALL, type Rejection } from '../../src/service/enroll.service.js';
+import { galleries, showPerson } from '../../src/service/people.service.js';
+import { describeEachDatabase, type DatabaseKind } from '../helpers/databases.js';
+import { rejection } from '../helpers/errors.js';
+import { fakeAnalyzer, fakePhoto, faceless, groupPhoto, notAnImage, portrait, FAKE_DESCRIPTOR_MODEL_ID } from '../helpers/fake-analyzer.js';
+import { asPhoto, codeOf, count, failingOnFaceInsert, openMedium, rowCounts, uniqueName, withConfig, type Medium } from './harness.js';
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+const rejectedOf = (err: FacerecError): Rejection[] => err.details.rejected as Rejection[];
+
+describeEachDatabase('enrollment', (kind: DatabaseKind) => {
+  let m: Medium;
+  let ctx: ServiceContext;
+  /** A new gallery per test keeps the tests of this file apart. */
+  let gallery: string;
+
+  beforeAll(async () => {
+    m = await openMedium(kind);
+    ctx = m.ctx;
+  });
+  afterAll(async () => {
+    await m?.test.drop();
+  });
+
+  const newGallery = async (): Promise<string> => (gallery = (await galleries.create(ctx, uniqueName('enroll'))).name);
+  const create = (name: string, photos: Uint8Array[], options = {}, context = ctx) =>
+    createPerson(context, { gallery, name }, photos.map((bytes, i) => asPhoto(bytes, `${name}-${i + 1}.png`)), options);
+
+  it('creates a person with several photos: one face each, with model id, hash, box, quality and thumbnail', async () => {
+    await newGallery();
+    const photos = await Promise.all([portrait('alice'), portrait('alice'), portrait('alice')]);
+    const result = await create('Alice', photos);
+    expect(result.created).toBe(true);
+    expect(result.rejected).toEqual([]);
+    expect(result.person).toMatchObject({ name: 'Alice', faceCount: 3, externalId: null, metadata: {} });
+    expect(result.faces.map((f) => f.index)).toEqual([0, 1, 2]);
+    expect(result.faces.map((f) => f.file)).toEqual(['Alice-1.png', 'Alice-2.png', 'Alice-3.png']);
+    for (const [i, { face, warnings }] of result.faces.entries()) {
+      expect(warnings).toEqual([]);
+      expect(face).toMatchObject({ personId: result.person.id, modelId: FAKE_DESCRIPTOR_MODEL_ID, imageSha256: sha256(photos[i]!), hasThumbnail: true, box: [10, 10, 120, 144] });
+      expect(face.quality).toMatchObject({ size: 120, sharpness: 250, yaw: 0, roll: 0 });
+    }
+    const shown = await showPerson(ctx, result.person.id, gallery);
+    expect(shown.faces).toHaveLength(3);
+    expect(await count(ctx.db, 'faces WHERE person_id = $1', [result.person.id])).toBe(3);
+  });
+
+  it('creates a person without photos, with an external id and metadata, and trims the name', async () => {
+    await newGallery();
+    const result = await createPerson(ctx, { gallery, name: '  Bob  ', externalId: ' emp-42 ', metadata: { team: 'blue', level: 3 } });
+    expect(result).toMatchObject({ created: true, faces: [], rejected: [] });
+    expect(result.person).toMatchObject({ name: 'Bob', externalId: 'emp-42', metadata: { team: 'blue', level: 3 }, faceCount: 0 });
+    expect((await showPerson(ctx, 'emp-42', gallery)).metadata).toEqual({ team: 'blue', level: 3 });
+    // A person without faces takes a first photo without a consistency check against anyone.
+    const added = await addFaces(ctx, result.person.id, [asPhoto(await portrait('bob'))]);
+    expect(added.created).toBe(false);
+    expect(added.person.faceCount).toBe(1);
+    expect(Date.parse(added.person.updatedAt)).toBeGreaterThanOrEqual(Date.parse(result.person.updatedAt));
+  });
+
+  it('refuses bad names, external ids and photo counts before analysing anything', async () => {
+    await newGallery();
+    const calls = m.analyzer.calls.length;
+    const one = [asPhoto(await portrait('carl'))];
+    for (const name of ['', '   ', 'tab\there', 'bell\u0007', 'x'.repeat(201)]) expect(await codeOf(createPerson(ctx, { gallery, name }, one)), JSON.stringify(name)).toBe('INVALID_ARGUMENT');
+    for (const externalId of ['', 'new\nline', 'y'.repeat(201)]) expect(await codeOf(createPerson(ctx, { gallery, name: 'Carl', externalId }, one))).toBe('INVALID_ARGUMENT');
+    const photo = asPhoto(await portrait('carl'));
+    const tooMany = Array.from({ length: MAX_PHOTOS_PER_CALL + 1 }, () => photo);
+    const err = await rejection(createPerson(ctx, { gallery, name: 'Carl' }, tooMany));
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { max: MAX_PHOTOS_PER_CALL, got: MAX_PHOTOS_PER_CALL + 1 } });
+    const carl = await createPerson(ctx, { gallery, name: 'Carl', externalId: null });
+    expect(carl.person.externalId).toBeNull();
+    expect(await codeOf(addFaces(ctx, carl.person.id, []))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(addFaces(ctx, carl.person.id, tooMany))).toBe('INVALID_ARGUMENT');
+    expect(m.analyzer.calls.length).toBe(calls);
+    expect(await count(ctx.db, 'people WHERE gallery_id = (SELECT id FROM galleries WHERE name = $1)', [gallery])).toBe(1);
+  });
+
+  it('rejects each unusable photo with its own code, and stores nothing', async () => {
+    await newGallery();
+    const before = await rowCounts(ctx.db);
+    const cases: Array<[string, Uint8Array, Record<string, unknown>]> = [
+      ['NO_FACE', await faceless(), {}],
+      ['MULTIPLE_FACES', await groupPhoto(['dora', 'ed']), {}],
+      ['FACE_TOO_SMALL', await portrait('dora', { size: 30 }), { size: 30, min: 40 }],
+      ['BLURRY', await portrait('dora', { sharpness: 4 }), { sharpness: 4, min: 10 }],
+      ['EXTREME_POSE', await portrait('dora', { yaw: 60 }), { yaw: 60, maxYaw: 45 }],
+      ['EXTREME_POSE', await portrait('dora', { roll: -50 }), { roll: -50, maxRoll: 45 }],
+      ['UNSUPPORTED_IMAGE', notAnImage(), {}],
+      ['UNSUPPORTED_IMAGE', new Uint8Array(), {}],
+    ];
+    for (const [code, bytes, details] of cases) {
+      const err = await rejection(create('Dora', [bytes]));
+      expect(err.code, code).toBe(code);
+      expect(rejectedOf(err)).toEqual([expect.objectContaining({ index: 0, file: 'Dora-1.png', code, message: expect.any(String) })]);
+      if (Object.keys(details).length > 0) expect(rejectedOf(err)[0]!.details).toMatchObject(details);
+    }
+    const group = rejectedOf(await rejection(create('Dora', [await groupPhoto(['dora', 'ed', 'fay'])])))[0]!;
+    expect((group.details as { boxes: unknown[] }).boxes).toHaveLength(3);
+    // A face unsure enough to be dropped by the detector's minScore is no face at all.
+    expect(await codeOf(create('Dora', [await portrait('dora', { score: 0.4 })]))).toBe('NO_FACE');
+    expect(await rowCounts(ctx.db)).toEqual(before);
+  });
+
+  it('rejects LOW_SCORE and IMAGE_TOO_LARGE as configured, and applies the gates in order', async () => {
+    await newGallery();
+    const strict = withConfig(ctx, { enrollment: { minScore: 0.8 } });
+    const unsure = rejectedOf(await rejection(create('Eve', [await portrait('eve', { score: 0.6 })], {}, strict)))[0]!;
+    expect(unsure).toMatchObject({ code: 'LOW_SCORE', details: { score: 0.6, min: 0.8 } });
+    // Small and blurry and turned: the size gate speaks first, then score, sharpness, pose.
+    expect(await codeOf(create('Eve', [await portrait('eve', { size: 20, sharpness: 1, yaw: 80 })]))).toBe('FACE_TOO_SMALL');
+    expect(await codeOf(create('Eve', [await portrait('eve', { score: 0.6, sharpness: 1 })], {}, strict))).toBe('LOW_SCORE');
+    expect(await codeOf(create('Eve', [await portrait('eve', { sharpness: 1, yaw: 80 })]))).toBe('BLURRY');
+    // The gates are configuration: a looser one lets the same photo in.
+    const loose = withConfig(ctx, { enrollment: { maxYaw: 70 } });
+    expect((await create('Eve', [await portrait('eve', { yaw: 60 })], {}, loose)).faces).toHaveLength(1);
+
+    const small = { ...ctx, analyzer: fakeAnalyzer({ limits: { maxBytes: 1_000_000, maxPixels: 50_000 } }) };
+    const big = rejectedOf(await rejection(create('Eve', [await portrait('eve')], {}, small)))[0]!;
+    expect(big).toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { maxPixels: 50_000 } });
+  });
+
+  it('is atomic: one bad photo among good ones fails the call and stores nothing, and every rejection is listed', async () => {
+    await newGallery();
+    const before = await rowCounts(ctx.db);
+    const good = await Promise.all([portrait('finn'), portrait('finn')]);
+    const err = await rejection(create('Finn', [good[0]!, good[1]!, await portrait('finn', { sharpness: 2 })]));
+    expect(err.code).toBe('BLURRY');
+    expect(err.message).toContain('Finn-3.png');
+    expect(rejectedOf(err).map((r) => [r.index, r.code])).toEqual([[2, 'BLURRY']]);
+
+    const several = await rejection(create('Finn', [await faceless(), good[0]!, notAnImage(), await portrait('finn', { size: 12 })]));
+    expect(several.code).toBe('NO_FACE');
+    expect(rejectedOf(several).map((r) => [r.index, r.code])).toEqual([
+      [0, 'NO_FACE'],
+      [2, 'UNSUPPORTED_IMAGE'],
+      [3, 'FACE_TOO_SMALL'],
+    ]);
+    expect(several.message).toContain('2 more');
+
+    // Adding to an existing person is atomic too.
+    const finn = await create('Finn', good);
+    const added = await rejection(addFaces(ctx, finn.person.id, [asPhoto(await portrait('finn')), asPhoto(await faceless())]));
+    expect(added.code).toBe('NO_FACE');
+    expect((await showPerson(ctx, finn.person.id, gallery)).faceCount).toBe(2);
+    expect(await rowCounts(ctx.db)).toEqual({ people: before.people + 1, faces: before.faces + 2 });
+  });
+
+  it('leaves no row behind when the database fails midway through the faces', async () => {
+    await newGallery();
+    const before = await rowCounts(ctx.db);
+    const broken = { ...ctx, db: failingOnFaceInsert(ctx.db, 2) };
+    await expect(create('Gus', [await portrait('gus'), await portrait('gus')], {}, broken)).rejects.toThrow('injected failure');
+    expect(await rowCounts(ctx.db)).toEqual(before);
+  });
+
+  it("with onReject 'skip', stores the good photos and lists the rest; with none good it still fails", async () => {
+    await newGallery();
+    const result = await create('Hana', [await faceless(), await portrait('hana'), await portrait('hana', { yaw: 80 }), await portrait('hana')], { onReject: 'skip' });
+    expect(result.faces.map((f) => f.index)).toEqual([1, 3]);
+    expect(result.rejected.map((r) => [r.index, r.code])).toEqual([
+      [0, 'NO_FACE'],
+      [2, 'EXTREME_POSE'],
+    ]);
+    expect(result.person.faceCount).toBe(2);
+    const before = await rowCounts(ctx.db);
+    expect(await codeOf(create('Nobody', [await faceless(), notAnImage()], { onReject: 'skip' }))).toBe('NO_FACE');
+    expect(await rowCounts(ctx.db)).toEqual(before);
+  });
+
+  it('takes the largest face of a group photo on request', async () => {
+    await newGallery();
+    const group = await groupPhoto([{ identity: 'ida', size: 90 }, { identity: 'jon', size: 160 }]);
+    expect(await codeOf(create('Jon', [group]))).toBe('MULTIPLE_FACES');
+    const result = await create('Jon', [group], { largestFace: true });
+    expect(result.faces[0]!.face.box[2]).toBe(160);
+    // It is Jon's face that was stored: another photo of Jon is consistent with it, one of Ida is not.
+    expect((await addFaces(ctx, result.person.id, [asPhoto(await portrait('jon'))])).faces).toHaveLength(1);
+    expect(await codeOf(addFaces(ctx, result.person.id, [asPhoto(await portrait('ida'))]))).toBe('INCONSISTENT_IDENTITY');
+  });
+
+  it('refuses the same image twice, in one call or across calls, but not for another person', async () => {
+    await newGallery();
+    const photo = await portrait('kai');
+    const twice = await rejection(create('Kai', [photo, photo]));
+    expect(twice.code).toBe('DUPLICATE_IMAGE');
+    expect(rejectedOf(twice)).toEqual([expect.objectContaining({ index: 1, code: 'DUPLICATE_IMAGE' })]);
+    const skipped = await create('Kai', [photo, photo], { onReject: 'skip' });
+    expect(skipped.faces).toHaveLength(1);
+    expect(skipped.rejected.map((r) => r.code)).toEqual(['DUPLICATE_IMAGE']);
+
+    const again = await rejection(addFaces(ctx, skipped.person.id, [asPhoto(photo, 'again.png')]));
+    expect(again.code).toBe('DUPLICATE_IMAGE');
+    expect(rejectedOf(again)).toEqual([expect.objectContaining({ index: 0, file: 'again.png', code: 'DUPLICATE_IMAGE' })]);
+    // Even forced: force overrides the identity check, not the duplicate check.
+    expect(await codeOf(addFaces(ctx, skipped.person.id, [asPhoto(photo)], { force: true }))).toBe('DUPLICATE_IMAGE');
+
+    // The same photo for a second person is allowed, with a warning that they may be one person.
+    const other = await create('Kai Two', [photo]);
+    expect(other.faces[0]!.warnings).toEqual([
+      expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: { id: skipped.person.id, name: 'Kai' }, distance: 0 }),
+    ]);
+  });
+
+  it('refuses a face that does not look like the person (INCONSISTENT_IDENTITY) unless forced', async () => {
+    await newGallery();
+    const lea = await create('Lea', [await portrait('lea'), await portrait('lea')]);
+    const max = await create('Max', [await portrait('max')]);
+    const wrong = await rejection(addFaces(ctx, lea.person.id, [asPhoto(await portrait('max'))]));
+    expect(wrong.code).toBe('INCONSISTENT_IDENTITY');
+    const distance = (rejectedOf(wrong)[0]!.details as { distance: number; threshold: number }).distance;
+    expect(distance).toBeGreaterThan(ctx.config.threshold);
+    expect(rejectedOf(wrong)[0]!.details).toMatchObject({ threshold: ctx.config.threshold });
+
+    // The threshold of the check is the configured one.
+    const lax = withConfig(ctx, { threshold: 1.5 });
+    expect((await addFaces(lax, lea.person.id, [asPhoto(await portrait('max'))])).faces).toHaveLength(1);
+
+    // Forced, it is stored, with a warning naming the person it matches.
+    const forced = await addFaces(ctx, lea.person.id, [asPhoto(await portrait('max'))], { force: true });
+    expect(forced.faces[0]!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: { id: max.person.id, name: 'Max' } })]);
+    expect(forced.person.faceCount).toBe(4);
+  });
+
+  it('checks the photos of a new person against each other: the odd one out is rejected, two strangers reject each other', async () => {
+    await newGallery();
+    const odd = await rejection(create('Nia', [await portrait('nia'), await portrait('nia'), await portrait('oscar')]));
+    expect(odd.code).toBe('INCONSISTENT_IDENTITY');
+    expect(rejectedOf(odd).map((r) => r.index)).toEqual([2]);
+    const mixed = await rejection(create('Nia', [await portrait('nia'), await portrait('oscar')]));
+    expect(rejectedOf(mixed).map((r) => [r.index, r.code])).toEqual([
+      [0, 'INCONSISTENT_IDENTITY'],
+      [1, 'INCONSISTENT_IDENTITY'],
+    ]);
+    const skipped = await create('Nia', [await portrait('nia'), await portrait('nia'), await portrait('oscar')], { onReject: 'skip' });
+    expect(skipped.faces.map((f) => f.index)).toEqual([0, 1]);
+    const forced = await create('Nia Forced', [await portrait('nia'), await portrait('oscar')], { force: true });
+    expect(forced.faces).toHaveLength(2);
+  });
+
+  it('adds to a person only by id and within the gallery named; an unknown gallery is GALLERY_NOT_FOUND', async () => {
+    await newGallery();
+    const pia = await create('Pia', [await portrait('pia')]);
+    const photo = () => portrait('pia').then((b) => [asPhoto(b)]);
+    expect(await codeOf(addFaces(ctx, '00000000-0000-4000-8000-000000000000', await photo()))).toBe('PERSON_NOT_FOUND');
+    expect(await codeOf(addFaces(ctx, 'Pia', await photo()))).toBe('PERSON_NOT_FOUND');
+    expect(await codeOf(addFaces(ctx, pia.person.id, await photo(), {}, 'default'))).toBe('PERSON_NOT_FOUND');
+    expect(await codeOf(addFaces(ctx, pia.person.id, await photo(), {}, 'no-such-gallery'))).toBe('GALLERY_NOT_FOUND');
+    expect((await addFaces(ctx, pia.person.id, await photo(), {}, gallery.toUpperCase())).faces).toHaveLength(1);
+    expect(await codeOf(createPerson(ctx, { gallery: 'no-such-gallery', name: 'Pia' }, await photo()))).toBe('GALLERY_NOT_FOUND');
+    expect(await count(ctx.db, 'people WHERE name = $1', ['Pia'])).toBe(1);
+  });
+
+  it('adds to a person named by id, external id or name within a gallery (addFacesTo), with the lookup codes', async () => {
+    await newGallery();
+    const wes = await createPerson(ctx, { gallery, name: 'Wes', externalId: 'w-9' }, [asPhoto(await portrait('wes'))]);
+    for (const ref of [wes.person.id, 'w-9', 'wes']) expect((await addFacesTo(ctx, ref, [asPhoto(await portrait('wes'))], {}, gallery)).person.id, ref).toBe(wes.person.id);
+    expect((await showPerson(ctx, 'Wes', gallery)).faceCount).toBe(4);
+    const photo = [asPhoto(await portrait('wes'))];
+    expect(await codeOf(addFacesTo(ctx, 'Wes', photo))).toBe('PERSON_NOT_FOUND');
+    expect(await codeOf(addFacesTo(ctx, 'Nobody', photo, {}, gallery))).toBe('PERSON_NOT_FOUND');
+    expect(await codeOf(addFacesTo(ctx, 'Wes', photo, {}, 'no-such-gallery'))).toBe('GALLERY_NOT_FOUND');
+    await createPerson(ctx, { gallery, name: 'WES' });
+    expect(await codeOf(addFacesTo(ctx, 'Wes', photo, {}, gallery))).toBe('PERSON_AMBIGUOUS');
+    expect(await codeOf(addFacesTo(ctx, 'w-9', [], {}, gallery))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('keeps external ids unique per gallery', async () => {
+    const first = await newGallery();
+    await createPerson(ctx, { gallery, name: 'Quinn', externalId: 'q-1' });
+    const taken = await rejection(createPerson(ctx, { gallery, name: 'Other Quinn', externalId: 'q-1' }, [asPhoto(await portrait('quinn'))]));
+    expect(taken).toMatchObject({ code: 'EXTERNAL_ID_TAKEN', details: { externalId: 'q-1' } });
+    expect(await count(ctx.db, 'people WHERE name = $1', ['Other Quinn'])).toBe(0);
+    await newGallery();
+    expect((await createPerson(ctx, { gallery, name: 'Quinn', externalId: 'q-1' })).person.externalId).toBe('q-1');
+    expect(gallery).not.toBe(first);
+  });
+
+  it('fails the whole call, not one photo, when the engine fails (overload, unhealthy)', async () => {
+    await newGallery();
+    const before = await rowCounts(ctx.db);
+    for (const code of ['QUEUE_FULL', 'ENGINE_UNHEALTHY'] as const) {
+      const err = await rejection(create('Rex', [await portrait('rex'), await fakePhoto({ error: code })], { onReject: 'skip' }));
+      expect(err.code).toBe(code);
+      expect(err.details.rejected).toBeUndefined();
+    }
+    expect(await rowCounts(ctx.db)).toEqual(before);
+  });
+
+  it('passes the configured detector, minimum score and thumbnail setting to the analyzer, and stores no thumbnail when off', async () => {
+    await newGallery();
+    const noThumbnails = withConfig(ctx, { thumbnails: false, detector: 'tiny', minScore: 0.3 });
+    const result = await create('Sam', [await portrait('sam')], {}, noThumbnails);
+    expect(result.faces[0]!.face.hasThumbnail).toBe(false);
+    expect(m.analyzer.calls.at(-1)!.options).toMatchObject({ descriptors: true, thumbnails: false, detector: 'tiny', minScore: 0.3 });
+    // Found by a lenient detector setting, a face still needs the enrollment gate's score.
+    expect(await codeOf(create('Sam', [await portrait('sam', { score: 0.4 })], {}, noThumbnails))).toBe('LOW_SCORE');
+  });
+
+  it('stores faces of another descriptor model beside the old ones, and checks consistency only within a model', async () => {
+    await newGallery();
+    const tia = await create('Tia', [await portrait('tia')]);
+    const other = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
+    // No face of the new model yet: nothing to compare with, so even someone else's face is taken.
+    const added = await addFaces(other, tia.person.id, [asPhoto(await portrait('uma'))]);
+    expect(added.faces[0]!.face.modelId).toBe('fake-other-model');
+    expect(await codeOf(addFaces(other, tia.person.id, [asPhoto(await portrait('tia'))]))).toBe('INCONSISTENT_IDENTITY');
+  });
+
+  it('serialises concurrent enrollments of the same new photo for one person: stored once', async () => {
+    await newGallery();
+    const vic = await create('Vic', [await portrait('vic')]);
+    const extra = asPhoto(await portrait('vic'));
+    const settled = await Promise.allSettled(Array.from({ length: 4 }, () => addFaces(ctx, vic.person.id, [extra])));
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(1);
+    for (const s of settled) if (s.status === 'rejected') expect((s.reason as FacerecError).code).toBe('DUPLICATE_IMAGE');
+    expect(await count(ctx.db, 'faces WHERE person_id = $1', [vic.person.id])).toBe(2);
+  });
+});
