@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
 import { annotateCommand, compareCommand, detectCommand, embedCommand, evalIdentifyCommand, evalLfwCommand, infoCommand } from './commands.js';
 import {
@@ -64,7 +65,7 @@ function buildProgram(config: Config): Command {
     .description('say whether the faces of two photos are the same person (one face each, or --largest-face)')
     .argument('<imageA>', 'first image')
     .argument('<imageB>', 'second image')
-    .addOption(new Option('--threshold <distance>', 'same person below this distance').argParser(number('--threshold', 0, 2)).default(config.threshold))
+    .addOption(new Option('--threshold <distance>', 'same person below this distance').argParser(number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max)).default(config.threshold))
     .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)')
     .option('--json', 'print JSON: {"match", "distance", "threshold", "boxes", "facesInPhotos"}')
     .action((a: string, b: string, opts) => compareCommand(config, a, b, opts));
@@ -120,7 +121,7 @@ function buildProgram(config: Config): Command {
     if (gallery) cmd.option('-g, --gallery <name-or-id>', 'gallery', 'default');
     return cmd;
   }
-  const thresholdOption = () => new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)').argParser(number('--threshold', 0, 2));
+  const thresholdOption = () => new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)').argParser(number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max));
   const workersOption = () => new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers);
 
   withDb(program.command('migrate').description('apply pending database migrations'), false).action((opts) => migrateCommand(config, opts));
@@ -155,8 +156,8 @@ function buildProgram(config: Config): Command {
       .description('name every face of a photo that matches an enrolled person; the others are Unknown')
       .argument('<image>', 'photo')
       .addOption(thresholdOption())
-      .addOption(new Option('--top-k <n>', 'candidates listed per face').argParser(number('--top-k', 1, 100)).default(3))
-      .addOption(new Option('--max-faces <n>', 'look at the largest N faces only').argParser(number('--max-faces', 1, 1000)))
+      .addOption(new Option('--top-k <n>', 'candidates listed per face').argParser(number('--top-k', LIMITS.topK.min, LIMITS.topK.max)).default(LIMITS.topK.default))
+      .addOption(new Option('--max-faces <n>', 'look at the largest N faces only').argParser(number('--max-faces', LIMITS.maxFaces.min, LIMITS.maxFaces.max)))
       .option('--landmarks', 'include the 68 landmarks in --json')
       .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)'),
   ).action((image: string, opts) => identifyCommand(config, image, opts));
@@ -173,7 +174,7 @@ function buildProgram(config: Config): Command {
 
   const people = program.command('people').description('list, show, rename and delete enrolled people');
   withDb(people.command('list').description('list people').option('--search <text>', 'name contains')
-    .addOption(new Option('--limit <n>', 'page size').argParser(number('--limit', 1, 1000)).default(50))
+    .addOption(new Option('--limit <n>', 'page size').argParser(number('--limit', LIMITS.pageSize.min, LIMITS.pageSize.max)).default(LIMITS.pageSize.default))
     .addOption(new Option('--offset <n>', 'skip this many').argParser(number('--offset', 0, Number.MAX_SAFE_INTEGER)).default(0)))
     .action((opts) => peopleCommand(config, 'list', [], opts));
   withDb(people.command('show').description('show a person and their faces').argument('<person>', 'id, external id or exact name')).action((ref: string, opts) =>

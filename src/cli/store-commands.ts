@@ -10,7 +10,8 @@ import { databaseTarget, migrateDatabase, openFacerec, type Facerec } from '../s
 import { addFacesTo, createPerson, type EnrollResult } from '../service/enroll.service.js';
 import { identify, verify } from '../service/identify.service.js';
 import { countImport, importFolder } from '../service/import.service.js';
-import { deletePerson, galleries, listPeople, renamePerson, showPerson, type Metadata } from '../service/people.service.js';
+import { checkMetadata, type Metadata } from '../service/limits.js';
+import { deletePerson, galleries, listPeople, renamePerson, showPerson } from '../service/people.service.js';
 import { readUserFile } from './files.js';
 import { startServer } from '../http/server.js';
 import { createApiKey, listKeys, revokeKey, type Role } from '../service/keys.service.js';
@@ -37,15 +38,9 @@ async function withFacerec<T>(config: Config, opts: DbOptions, workers: number |
   }
 }
 
+/** --metadata's JSON text, by the same rule as over HTTP (a JSON object, size and depth bounded). */
 function parseMetadata(text: string | undefined): Metadata | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Metadata;
-  } catch {
-    // reported below
-  }
-  throw new InvalidArgumentError('--metadata must be a JSON object, e.g. \'{"team": "red"}\'');
+  return text === undefined ? undefined : checkMetadata(text);
 }
 
 export async function migrateCommand(config: Config, opts: DbOptions): Promise<void> {

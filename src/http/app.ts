@@ -18,6 +18,7 @@ import { galleryRoutes } from './routes/galleries.route.js';
 import { keyRoutes } from './routes/keys.route.js';
 import { peopleRoutes } from './routes/people.route.js';
 import { recognizeRoutes } from './routes/recognize.route.js';
+import { settingsRoutes } from './routes/settings.route.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../src/web/', import.meta.url));
 // Same-origin only: the UI loads no CDN, inline script or style; blob: for photo previews, the camera and thumbnails.
@@ -116,7 +117,7 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
     handler: (_req, res) => sendError(res, new HttpError(429, 'RATE_LIMITED', `More than ${config.http.rateLimit} requests per minute for this key`, { limit: config.http.rateLimit })),
   });
 
-  const routes = [...galleryRoutes(ctx), ...peopleRoutes(ctx, metrics), ...recognizeRoutes(ctx, config), ...keyRoutes(ctx)];
+  const routes = [...galleryRoutes(ctx), ...peopleRoutes(ctx, metrics), ...recognizeRoutes(ctx, config), ...keyRoutes(ctx), ...settingsRoutes(ctx)];
   mountRoutes(app, routes, auth, { fileBytes: config.maxImageBytes, files: config.http.maxFiles }, limiter);
 
   const document = openApiDocument(routes, { version: PACKAGE_VERSION });

@@ -3,6 +3,7 @@
  * with them and /openapi.json is generated from them, so the two cannot drift apart.
  */
 import { z } from 'zod';
+import { LIMITS, MetadataSchema } from '../service/limits.js';
 import { ExternalId, GalleryName, KeyName, PersonName } from '../service/names.js';
 
 // Multipart fields and query strings are text: booleans and numbers arrive as strings.
@@ -36,51 +37,8 @@ const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL charac
 // and variant digits, and would answer 400 for an id such as 11111111-1111-1111-1111-111111111111 instead of 404.
 export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex digits)' });
 export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name (in any case) or id; default: "default"' });
-const MAX_METADATA_BYTES = 16 * 1024;
-// Far deeper than any real metadata; a 64 KB body of nested brackets would overflow JSON.stringify's stack.
-const MAX_METADATA_DEPTH = 32;
-
-/** What PostgreSQL's jsonb or JSON.stringify would choke on in a metadata value, if anything. */
-function metadataProblem(value: unknown, depth = 0): string | undefined {
-  if (typeof value === 'string') return value.includes('\0') ? 'metadata must not contain the NUL character (U+0000)' : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  if (depth >= MAX_METADATA_DEPTH) return `metadata must be nested at most ${MAX_METADATA_DEPTH} levels deep`;
-  for (const [key, v] of Object.entries(value)) {
-    const problem = metadataProblem(key, depth) ?? metadataProblem(v, depth + 1);
-    if (problem) return problem;
-  }
-  return undefined;
-}
-
-/** Metadata: a JSON object, sent as an object in JSON bodies or as a JSON string in multipart forms. */
-const Metadata = z
-  .union([z.string(), z.record(z.string(), z.unknown())])
-  .transform((value, ctx) => {
-    let parsed: unknown = value;
-    if (typeof value === 'string') {
-      try {
-        parsed = JSON.parse(value);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object' });
-        return z.NEVER;
-      }
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      ctx.addIssue({ code: 'custom', message: 'metadata must be a JSON object' });
-      return z.NEVER;
-    }
-    const problem = metadataProblem(parsed);
-    if (problem) {
-      ctx.addIssue({ code: 'custom', message: problem });
-      return z.NEVER;
-    }
-    if (JSON.stringify(parsed).length > MAX_METADATA_BYTES) {
-      ctx.addIssue({ code: 'custom', message: `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON` });
-      return z.NEVER;
-    }
-    return parsed as Record<string, unknown>;
-  })
-  .meta({ description: 'A JSON object (in multipart forms: its JSON text)', type: 'object' });
+const Threshold = number(LIMITS.threshold.min, LIMITS.threshold.max).optional();
+const MaxFaces = integer(LIMITS.maxFaces.min, LIMITS.maxFaces.max).optional();
 
 export const GalleryQuery = z.object({ gallery: GalleryRef.optional() });
 
@@ -91,7 +49,7 @@ export const DeleteGalleryQuery = z.object({ force: boolish.optional() });
 export const ListPeopleQuery = z.object({
   gallery: GalleryRef.optional(),
   search: text().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
-  limit: integer(1, 200).prefault(50),
+  limit: integer(LIMITS.pageSize.min, LIMITS.pageSize.max).prefault(LIMITS.pageSize.default),
   offset: integer(0, 1_000_000).prefault(0),
 });
 
@@ -105,13 +63,13 @@ export const CreatePersonBody = EnrollOptions.extend({
   gallery: GalleryRef.optional(),
   name: PersonName,
   externalId: ExternalId.optional(),
-  metadata: Metadata.optional(),
+  metadata: MetadataSchema.optional(),
 });
 
 export const AddFacesBody = EnrollOptions.extend({ gallery: GalleryRef.optional() });
 
 export const PatchPersonBody = z
-  .object({ gallery: GalleryRef.optional(), name: PersonName.optional(), externalId: ExternalId.nullable().optional(), metadata: Metadata.optional() })
+  .object({ gallery: GalleryRef.optional(), name: PersonName.optional(), externalId: ExternalId.nullable().optional(), metadata: MetadataSchema.optional() })
   .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, { message: 'Give at least one of name, externalId, metadata' });
 
 export const PersonParams = z.object({ id: Uuid });
@@ -123,18 +81,18 @@ export const ImageFormat = z.enum(['jpeg', 'png', 'webp']);
 
 export const IdentifyBody = z.object({
   gallery: GalleryRef.optional(),
-  threshold: number(0.01, 2).optional().meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
-  topK: integer(1, 20).prefault(3).meta({ description: 'Candidates listed per face' }),
-  maxFaces: integer(1, 100).optional().meta({ description: 'Look at the largest N faces only' }),
-  minFaceSize: integer(0, 10_000).optional().meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
+  threshold: Threshold.meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
+  topK: integer(LIMITS.topK.min, LIMITS.topK.max).prefault(LIMITS.topK.default).meta({ description: 'Candidates listed per face' }),
+  maxFaces: MaxFaces.meta({ description: 'Look at the largest N faces only' }),
+  minFaceSize: integer(LIMITS.minFaceSize.min, LIMITS.minFaceSize.max).optional().meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),
   format: ImageFormat.optional().meta({ description: 'Annotated image format (annotate, or identify with Accept: image/*)' }),
 });
 
 const LargestFace = boolish.optional().meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
-export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: Uuid, threshold: number(0.01, 2).optional(), largestFace: LargestFace });
-export const CompareBody = z.object({ threshold: number(0.01, 2).optional(), largestFace: LargestFace });
-export const DetectBody = z.object({ maxFaces: integer(1, 100).optional(), includeLandmarks: boolish.optional() });
+export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: Uuid, threshold: Threshold, largestFace: LargestFace });
+export const CompareBody = z.object({ threshold: Threshold, largestFace: LargestFace });
+export const DetectBody = z.object({ maxFaces: MaxFaces, includeLandmarks: boolish.optional() });
 
 export const CreateKeyBody = z.object({ name: KeyName, role: z.enum(['admin', 'recognize']) });
 

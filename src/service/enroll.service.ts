@@ -13,6 +13,7 @@ import { findGallery } from '../store/galleries.repository.js';
 import { getPerson, insertPerson, touchPerson, type Metadata, type Person } from '../store/people.repository.js';
 import { isUniqueViolation } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
+import { checkMetadata, LIMITS } from './limits.js';
 import { checkName, ExternalId, PersonName } from './names.js';
 import { resolvePerson } from './people.service.js';
 
@@ -80,7 +81,7 @@ export interface EnrollResult {
   rejected: Rejection[];
 }
 
-export const MAX_PHOTOS_PER_CALL = 20;
+export const MAX_PHOTOS_PER_CALL = LIMITS.photosPerCall;
 
 interface Candidate {
   index: number;
@@ -147,7 +148,8 @@ export async function createPerson(ctx: ServiceContext, input: NewPersonInput, p
   validatePhotos(photos, 0);
   const name = checkName(PersonName, input.name, 'name');
   const externalId = input.externalId == null ? input.externalId : checkName(ExternalId, input.externalId, 'externalId');
-  return enroll(ctx, { create: { ...input, name, externalId } }, photos, options);
+  const metadata = input.metadata === undefined ? undefined : checkMetadata(input.metadata);
+  return enroll(ctx, { create: { ...input, name, externalId, metadata } }, photos, options);
 }
 
 /** Adds 1..N photos to an existing person, atomically. */

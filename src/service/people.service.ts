@@ -18,6 +18,7 @@ import {
 } from '../store/people.repository.js';
 import { isUuid } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
+import { checkMetadata } from './limits.js';
 import { checkName, ExternalId, parseGalleryName, PersonName } from './names.js';
 
 /** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
@@ -55,6 +56,7 @@ export async function renamePerson(ctx: ServiceContext, ref: string, patch: Pers
     ...patch,
     ...(patch.name !== undefined ? { name: checkName(PersonName, patch.name, 'name') } : {}),
     ...(typeof patch.externalId === 'string' ? { externalId: checkName(ExternalId, patch.externalId, 'externalId') } : {}),
+    ...(patch.metadata !== undefined ? { metadata: checkMetadata(patch.metadata) } : {}),
   };
   return ctx.db.transaction(async (tx) => {
     const g = await findGallery(tx, gallery ?? 'default');

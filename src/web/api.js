@@ -27,6 +27,9 @@ import { store } from './store.js';
  * @typedef {{ box: number[], score: number, quality: Quality, landmarks?: number[][] }} DetectedFace
  * @typedef {{ width: number, height: number, faces: DetectedFace[] }} DetectResult
  * @typedef {{ status: 'ready', checks: Record<string, string> }} Readiness GET /readyz; checks: engine, workers, database, shutdown, selfTest
+ * @typedef {{ minFaceSize: number, minScore: number, minSharpness: number, maxYaw: number, maxRoll: number }} EnrollmentGates
+ * @typedef {{ min: number, max: number, default?: number }} Range
+ * @typedef {{ threshold: number, ambiguityMargin: number, enrollment: EnrollmentGates, limits: { topK: Range, maxFaces: Range, minFaceSize: Range, threshold: Range, pageSize: Range, photosPerCall: number, metadataBytes: number, metadataDepth: number }, maxImageBytes: number, maxImagePixels: number, descriptorModelId: string }} Settings GET /v1/settings: the server's thresholds, gates and limits
  */
 
 export class ApiError extends Error {
@@ -117,7 +120,7 @@ export const api = {
   /** A face thumbnail as a Blob: fetched with the key, which an <img src> could not send. @param {string} url @returns {Promise<Blob>} */
   thumbnail: (url) => request('GET', url.replace(/^\//, ''), { as: 'blob' }),
   /** @param {Blob} image @param {{ gallery: string, threshold?: number }} options @returns {Promise<IdentifyResult>} */
-  identify: (image, { gallery, threshold }) => request('POST', 'v1/identify', { form: multipart({ gallery, threshold, topK: 3 }, { image }) }),
+  identify: (image, { gallery, threshold }) => request('POST', 'v1/identify', { form: multipart({ gallery, threshold }, { image }) }),
   /** @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options @returns {Promise<VerifyResult>} */
   verify: (image, options) => request('POST', 'v1/verify', { form: multipart(options, { image }) }),
   /** @param {Blob} imageA @param {Blob} imageB @param {{ threshold?: number, largestFace?: boolean }} options @returns {Promise<CompareResult>} */
@@ -126,4 +129,6 @@ export const api = {
   detect: (image) => request('POST', 'v1/detect', { form: multipart({}, { image }) }),
   /** @returns {Promise<Readiness>} */
   ready: () => request('GET', 'readyz'),
+  /** @returns {Promise<Settings>} */
+  settings: () => request('GET', 'v1/settings'),
 };

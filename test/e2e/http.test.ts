@@ -136,6 +136,15 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     await server?.stop();
   });
 
+  it('GET /v1/settings gives the threshold, enrollment gates and input limits in force, without a key; requests are held to the same limits', async () => {
+    const settings = await expectJson<{ threshold: number; enrollment: Record<string, number>; limits: { topK: { max: number; default: number } } }>(await fetch(`${server.url}/v1/settings`), 200);
+    expect(settings.threshold).toBe(server.config.threshold);
+    expect(settings.enrollment).toEqual(server.config.enrollment);
+    expect(settings.limits.topK).toEqual({ min: 1, max: 20, default: 3 });
+    const tooMany = await post('/v1/identify', form({ image: photos.twoPeople! }, { topK: String(settings.limits.topK.max + 1) }));
+    await expectError(tooMany, 400, 'INVALID_ARGUMENT');
+  });
+
   it('serves health, readiness, OpenAPI and local Swagger UI without a key; every response carries a request id', async () => {
     const health = await api('/healthz');
     expect(await expectJson(health, 200)).toEqual({ status: 'ok' });

@@ -2,15 +2,13 @@
  * Enroll: a name and 1..N photos. Each photo is pre-checked with /v1/detect as soon as it is added (a hint: the
  * server's default quality gates), then the server's own verdict per photo is shown after saving.
  */
-/** @import { AcceptedFace, DetectedFace, Rejection } from '../api.js' */
+/** @import { AcceptedFace, DetectedFace, EnrollmentGates, Rejection } from '../api.js' */
 import { api } from '../api.js';
 import { $, errorMessage, h, loading, message, plural, show, withBusy } from '../dom.js';
 import { reasonFor } from '../messages.js';
 import { bindDropzone, hasCamera, openCamera } from '../photos.js';
 
-// The server's default enrollment gates (FACEREC_ENROLL_*); a server configured otherwise has the last word.
-const HINT_GATES = { minFaceSize: 40, minScore: 0.5, minSharpness: 15, maxYaw: 45, maxRoll: 45 };
-const MAX_PHOTOS = 20;
+import { serverSettings } from '../settings.js';
 
 /**
  * @typedef {'checking' | 'ok' | 'warn' | 'bad' | 'unchecked' | 'enrolled' | 'rejected'} PhotoState
@@ -20,16 +18,15 @@ const MAX_PHOTOS = 20;
 const ICONS = { checking: '', ok: '✓', warn: '!', bad: '✕', unchecked: '?', enrolled: '✓', rejected: '✕' };
 
 /**
- * The likely verdict for a photo from its detected faces.
- * @param {DetectedFace[]} faces @param {boolean} largestFace
+ * The likely verdict for a photo from its detected faces, by the server's own enrollment gates.
+ * @param {DetectedFace[]} faces @param {boolean} largestFace @param {EnrollmentGates} g
  * @returns {{ state: PhotoState, text: string }}
  */
-export function precheck(faces, largestFace) {
+export function precheck(faces, largestFace, g) {
   const face = faces[0]; // the largest: the server lists faces largest first
   if (!face) return { state: 'bad', text: 'No face found' };
   if (faces.length > 1 && !largestFace) return { state: 'bad', text: `Several faces (${faces.length})` };
   const q = face.quality;
-  const g = HINT_GATES;
   if (q.size < g.minFaceSize) return { state: 'warn', text: 'Face may be too small' };
   if (face.score < g.minScore) return { state: 'warn', text: 'Face unclear' };
   if (q.sharpness < g.minSharpness) return { state: 'warn', text: 'May be too blurry' };
@@ -101,8 +98,8 @@ export function enrollView(app) {
       const photo = checkQueue.shift();
       if (!photo || !photos.includes(photo) || photo.state !== 'checking') continue;
       try {
-        const detection = await api.detect(photo.file);
-        if (photo.state === 'checking') Object.assign(photo, precheck(detection.faces, largest.checked));
+        const [detection, settings] = await Promise.all([api.detect(photo.file), serverSettings()]);
+        if (photo.state === 'checking') Object.assign(photo, precheck(detection.faces, largest.checked, settings.enrollment));
       } catch (error) {
         const code = /** @type {{ code?: string }} */ (error).code ?? '';
         if (photo.state === 'checking') {
@@ -118,10 +115,12 @@ export function enrollView(app) {
   }
 
   /** @param {File[]} files */
-  function addFiles(files) {
+  async function addFiles(files) {
     if (saved) return;
-    const room = MAX_PHOTOS - photos.length;
-    if (files.length > room) show(result, message('warn', h('p', {}, `At most ${MAX_PHOTOS} photos per person at once; ${plural(files.length - room, 'photo')} left out.`)));
+    // The server's own limit per call; if it cannot be asked, the server will say so on saving.
+    const most = await serverSettings().then((s) => s.limits.photosPerCall, () => Infinity);
+    const room = most - photos.length;
+    if (files.length > room) show(result, message('warn', h('p', {}, `At most ${most} photos per person at once; ${plural(files.length - room, 'photo')} left out.`)));
     for (const file of files.slice(0, Math.max(0, room))) {
       /** @type {Photo} */
       const photo = { file, url: URL.createObjectURL(file), state: 'checking', text: 'Checking…' };
@@ -157,9 +156,9 @@ export function enrollView(app) {
     }
   }
 
-  bindDropzone($('#enroll-drop'), filesInput, addFiles);
+  bindDropzone($('#enroll-drop'), filesInput, (files) => void addFiles(files));
   camera.hidden = !hasCamera();
-  camera.addEventListener('click', () => openCamera({ onShot: (file) => addFiles([file]) }));
+  camera.addEventListener('click', () => openCamera({ onShot: (file) => void addFiles([file]) }));
   largest.addEventListener('change', () => {
     // The hint depends on the option: check again.
     if (saved) return;

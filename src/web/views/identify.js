@@ -8,8 +8,7 @@ import { $, errorMessage, formatDistance, formatPercent, h, message, plural, sho
 import { bindDropzone, hasCamera, openCamera } from '../photos.js';
 import { store } from '../store.js';
 
-// What the slider shows before the server has said which threshold it uses (its shipped default).
-const SHIPPED_THRESHOLD = 0.59;
+import { serverSettings } from '../settings.js';
 
 const OUTCOME_TEXT = { match: 'Recognised', ambiguous: 'Unsure', unknown: 'No match' };
 
@@ -38,7 +37,9 @@ export function identifyView(app) {
     slider.value = String(value);
     sliderValue.textContent = Number(slider.value).toFixed(2);
   };
-  setSlider(store.threshold ?? SHIPPED_THRESHOLD);
+  // Until the user picks one, the slider shows the server's own threshold (GET /v1/settings).
+  if (store.threshold !== undefined) setSlider(store.threshold);
+  else void serverSettings().then((s) => store.threshold === undefined && setSlider(s.threshold), () => {});
 
   /** @param {IdentifiedFace} face */
   const labelOf = (face) => (face.outcome === 'match' ? face.label : face.outcome === 'ambiguous' ? 'Unsure' : 'Unknown');
