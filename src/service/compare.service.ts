@@ -6,6 +6,7 @@ import { confidenceOf } from '../match/confidence.js';
 import type { Analyzer } from './context.js';
 import type { Config } from '../config/index.js';
 import { round4, soleFace } from './identify.service.js';
+import { thresholdOf } from './limits.js';
 
 export interface CompareResult {
   match: boolean;
@@ -36,7 +37,7 @@ export async function compare(
   b: Uint8Array,
   options: { threshold?: number; names?: [string, string]; largestFace?: boolean } = {},
 ): Promise<CompareResult> {
-  const threshold = options.threshold ?? ctx.config.threshold;
+  const threshold = thresholdOf(options.threshold, ctx.config.threshold);
   const [nameA, nameB] = options.names ?? ['image A', 'image B'];
   const [pa, pb] = await Promise.all([photoFace(ctx.analyzer, ctx.config, a, nameA, options.largestFace), photoFace(ctx.analyzer, ctx.config, b, nameB, options.largestFace)]);
   const distance = round4(euclidean(pa.face.descriptor!, pb.face.descriptor!));

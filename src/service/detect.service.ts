@@ -2,6 +2,7 @@
 import type { Config } from '../config/index.js';
 import { FaceEngine, type DetectorName, type EngineInfo, type Face } from '../engine/face-engine.js';
 import type { Analyzer } from './context.js';
+import { checkRange, LIMITS } from './limits.js';
 
 export interface Detection {
   width: number;
@@ -19,6 +20,7 @@ export interface DetectOptions {
 
 /** Every face with box, score and quality (and landmarks on request); no descriptors, no database. */
 export async function detect(ctx: { analyzer: Analyzer; config: Config }, bytes: Uint8Array, options: DetectOptions = {}): Promise<Detection> {
+  if (options.maxFaces !== undefined) checkRange(options.maxFaces, LIMITS.maxFaces, 'maxFaces', true);
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: false,
     detector: options.detector ?? ctx.config.detector,

@@ -9,6 +9,7 @@ import { reducePerPerson } from '../match/reduce.js';
 import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
+import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { resolvePerson } from './people.service.js';
 
 export interface IdentifyOptions {
@@ -39,7 +40,7 @@ export interface IdentifyResult {
   faces: IdentifiedFace[];
 }
 
-export const DEFAULT_TOP_K = 3;
+export const DEFAULT_TOP_K = LIMITS.topK.default;
 // Faces fetched per probe before reducing per person: enough for mean2 to see each near person's two closest faces.
 const NEIGHBOURS_PER_CANDIDATE = 8;
 const MIN_NEIGHBOURS = 32;
@@ -56,8 +57,10 @@ async function facesOf(ctx: ServiceContext, bytes: Uint8Array, options: { maxFac
 
 /** Names every face of a photo that matches an enrolled person of the gallery; the rest are Unknown. */
 export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: IdentifyOptions = {}): Promise<IdentifyResult> {
-  const threshold = options.threshold ?? ctx.config.threshold;
-  const topK = options.topK ?? DEFAULT_TOP_K;
+  const threshold = thresholdOf(options.threshold, ctx.config.threshold);
+  const topK = checkRange(options.topK ?? DEFAULT_TOP_K, LIMITS.topK, 'topK', true);
+  if (options.maxFaces !== undefined) checkRange(options.maxFaces, LIMITS.maxFaces, 'maxFaces', true);
+  if (options.minFaceSize !== undefined) checkRange(options.minFaceSize, LIMITS.minFaceSize, 'minFaceSize');
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const { width, height, faces } = await facesOf(ctx, bytes, options);
   const limit = neighbourLimit(topK);
@@ -130,7 +133,7 @@ export interface VerifyResult {
 
 /** Is the face of the photo (its only one, or with `largestFace` its largest) this enrolled person? */
 export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: string, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const threshold = options.threshold ?? ctx.config.threshold;
+  const threshold = thresholdOf(options.threshold, ctx.config.threshold);
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
   const modelId = ctx.analyzer.descriptorModelId;

@@ -1,5 +1,6 @@
 /** API keys: created once and shown once, stored as a sha256 hash, checked on every HTTP request. */
 import { createHash, randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
 import type { Database } from '../store/database.js';
 import { checkName, KeyName } from './names.js';
 import { countActiveKeys, findActiveKey, insertApiKey, listApiKeys, revokeApiKey, touchApiKey, type ApiKey, type Role } from '../store/api-keys.repository.js';
@@ -12,6 +13,7 @@ const hashOf = (key: string): string => createHash('sha256').update(key).digest(
 
 /** A new key: 256 random bits, base64url, with a recognisable prefix. The plain key is returned only here. */
 export async function createApiKey(db: Database, input: { name: string; role: Role }): Promise<{ key: string; apiKey: ApiKey }> {
+  if (!ROLES.includes(input.role)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(input.role)}`, { field: 'role', roles: ROLES });
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
   const apiKey = await insertApiKey(db, { name: checkName(KeyName, input.name, 'name'), role: input.role, prefix: key.slice(0, KEY_PREFIX.length + 6), keyHash: hashOf(key) });
   return { key, apiKey };

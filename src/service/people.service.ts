@@ -18,12 +18,19 @@ import {
 } from '../store/people.repository.js';
 import { isUuid } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
-import { checkMetadata } from './limits.js';
+import { checkMetadata, checkRange, LIMITS } from './limits.js';
 import { checkName, ExternalId, parseGalleryName, PersonName } from './names.js';
 
 /** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
 export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
-  if (isUuid(ref)) return getPerson(q, ref, { galleryId });
+  // An id first; a UUID that is no person's id may still be someone's external id (systems often use UUIDs).
+  if (isUuid(ref)) {
+    const byId = await getPerson(q, ref, { galleryId }).catch((err: unknown) => {
+      if ((err as FacerecError).code === 'PERSON_NOT_FOUND') return undefined;
+      throw err;
+    });
+    if (byId) return byId;
+  }
   const byExternal = await findPersonByExternalId(q, galleryId, ref);
   if (byExternal) return byExternal;
   const named = await findPeopleByName(q, galleryId, ref);
@@ -47,7 +54,9 @@ export async function showPerson(ctx: ServiceContext, ref: string, gallery?: str
 /** A page of a gallery's people, each with the face to show as their picture (thumbnailFaceId). */
 export async function listPeople(ctx: ServiceContext, options: { gallery?: string; search?: string; limit?: number; offset?: number } = {}): Promise<PeoplePage & { gallery: Gallery }> {
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
-  const page = await listPeopleRows(ctx.db, gallery.id, { search: options.search, limit: options.limit ?? 50, offset: options.offset ?? 0 });
+  const limit = checkRange(options.limit ?? LIMITS.pageSize.default, LIMITS.pageSize, 'limit', true);
+  const offset = checkRange(options.offset ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER }, 'offset', true);
+  const page = await listPeopleRows(ctx.db, gallery.id, { search: options.search, limit, offset });
   return { ...page, gallery };
 }
 

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { calibrateGallery, calibrationPlot } from '../../src/service/calibrate.service.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { createPerson } from '../../src/service/enroll.service.js';
+import { compare } from '../../src/service/compare.service.js';
 import { DEFAULT_TOP_K, identify, verify } from '../../src/service/identify.service.js';
 import { galleries } from '../../src/service/people.service.js';
 import { describeEachDatabase, type DatabaseKind } from '../helpers/databases.js';
@@ -36,6 +37,22 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
   });
   afterAll(async () => {
     await m?.test.drop();
+  });
+
+  describe('input limits (service/limits.ts), the same for every adapter', () => {
+    it('refuses a threshold, topK, maxFaces or minFaceSize out of range before any analysis, in identify, verify and compare', async () => {
+      const photo = await portrait('alice');
+      const calls = m.analyzer.calls.length;
+      for (const threshold of [-1, 0, Number.NaN, 2.5]) {
+        expect(await codeOf(identify(ctx, photo, { gallery, threshold })), `identify ${threshold}`).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(verify(ctx, photo, 'Alice', { gallery, threshold })), `verify ${threshold}`).toBe('INVALID_ARGUMENT');
+        expect(await codeOf(compare(ctx, photo, photo, { threshold })), `compare ${threshold}`).toBe('INVALID_ARGUMENT');
+      }
+      for (const options of [{ topK: 0 }, { topK: 21 }, { topK: 1.5 }, { maxFaces: 0 }, { maxFaces: 101 }, { minFaceSize: -1 }]) {
+        expect(await codeOf(identify(ctx, photo, { gallery, ...options })), JSON.stringify(options)).toBe('INVALID_ARGUMENT');
+      }
+      expect(m.analyzer.calls.length).toBe(calls);
+    });
   });
 
   describe('identify', () => {

@@ -31,6 +31,21 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
   };
 
   describe('people', () => {
+    it('finds a person by an external id shaped like a UUID, as other systems often give', async () => {
+      const g = await newGallery();
+      const externalId = '6f1c2a4e-9b7d-4c3e-8a21-5d0f3b9e7c12';
+      const ann = await enroll(g, 'Ann', 1, { externalId });
+      expect((await showPerson(ctx, externalId, g)).id).toBe(ann.id);
+      expect(await codeOf(showPerson(ctx, NO_SUCH_ID, g))).toBe('PERSON_NOT_FOUND');
+    });
+
+    it('refuses a page size or offset out of range, and an unknown key role, as INVALID_ARGUMENT (not a database error)', async () => {
+      for (const options of [{ limit: 0 }, { limit: -1 }, { limit: 201 }, { limit: 1.5 }, { offset: -1 }]) {
+        expect(await codeOf(listPeople(ctx, options)), JSON.stringify(options)).toBe('INVALID_ARGUMENT');
+      }
+      expect(await codeOf(createApiKey(m.ctx.db, { name: 'ops', role: 'root' as never }))).toBe('INVALID_ARGUMENT');
+    });
+
     it('finds a person by id, external id or name in any case; a shared name is ambiguous; each miss has its code', async () => {
       const g = await newGallery();
       const ann = await enroll(g, 'Ann', 2, { externalId: 'A-7', metadata: { desk: 12 } });
