@@ -9,7 +9,7 @@ import { errorFromJSON, FacerecError } from '../errors.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../image/decode.js';
 import type { BackendChoice } from './backend.js';
 import type { EngineInfo } from './face-engine.js';
-import type { WorkerInit, WorkerRequest, WorkerResponse, WorkerResults, WorkerStatus } from './protocol.js';
+import type { AnyWorkerRequest, WorkerInit, WorkerRequest, WorkerResponse, WorkerResults, WorkerStatus } from './protocol.js';
 
 export interface PoolOptions {
   /** Worker threads, default one per core. */
@@ -61,7 +61,7 @@ type Payload<O extends Op> = Omit<Extract<WorkerRequest, { op: O }>, 'id' | 'op'
 type Outcome = { message: WorkerResponse | WorkerStatus } | { exit: number };
 
 interface Task {
-  request: WorkerRequest;
+  request: AnyWorkerRequest;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
 }
@@ -88,13 +88,14 @@ const REFUSE_AFTER_FAULTS = 2;
 const FAULT_MEMORY_MS = 15 * 60_000;
 const FAULT_MEMORY_SIZE = 1_000;
 
-// From dist/ the entry is plain JavaScript; from src/ (tests, tsx) it is TypeScript, loaded through tsx's API.
-function workerEntry(entry?: URL): { source: string; eval: boolean } {
-  const compiled = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (!entry && existsSync(compiled)) return { source: compiled, eval: false };
+// From dist/ an entry is plain JavaScript; from src/ (tests, tsx) it is TypeScript, loaded through tsx's API.
+function workerEntry(entry: URL = new URL('./worker.js', import.meta.url)): { source: string; eval: boolean } {
+  const file = fileURLToPath(entry);
+  if (file.endsWith('.js') && existsSync(file)) return { source: file, eval: false };
+  const typescript = file.replace(/\.js$/, '.ts');
   const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsx = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const module = (entry ?? new URL('./worker.ts', import.meta.url)).href;
+  const module = pathToFileURL(existsSync(typescript) ? typescript : file).href;
   return { source: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(module)}); });`, eval: true };
 }
 
@@ -219,10 +220,19 @@ export class WorkerPool {
    * worker has started runs to its end.
    */
   run<O extends Op>(op: O, payload: Payload<O>, signal?: AbortSignal): Promise<WorkerResults[O]> {
+    return this.submit(op, payload, signal) as Promise<WorkerResults[O]>;
+  }
+
+  /** An operation that only the pool's own worker entry serves (an evaluation's, a test's); otherwise as `run`. */
+  runExtra<T>(op: string, payload: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+    return this.submit(op, payload, signal) as Promise<T>;
+  }
+
+  private submit(op: string, payload: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     if (this.closed) return Promise.reject(poolClosed());
     if (signal?.aborted) return Promise.reject(cancelled());
     if (this.slots.length === 0 && this.starting === 0) return Promise.reject(this.unhealthy());
-    const request = { id: this.nextId++, op, ...payload } as WorkerRequest;
+    const request: AnyWorkerRequest = { id: this.nextId++, op, ...payload };
     const refused = this.refusal(request);
     if (refused) return Promise.reject(refused);
     const busy = this.slots.every((s) => s.task || s.selfTesting);
@@ -401,7 +411,7 @@ export class WorkerPool {
   }
 
   /** IMAGE_UNPROCESSABLE for an input that has already ended two workers recently. */
-  private refusal(request: WorkerRequest): FacerecError | undefined {
+  private refusal(request: AnyWorkerRequest): FacerecError | undefined {
     if (this.faults.size === 0) return undefined;
     const fingerprint = fingerprintOf(request);
     const fault = fingerprint ? this.faults.get(fingerprint) : undefined;
@@ -435,8 +445,8 @@ export class WorkerPool {
   }
 }
 
-function fingerprintOf(request: WorkerRequest): string | undefined {
-  return 'bytes' in request ? createHash('sha256').update(request.bytes).digest('hex') : undefined;
+function fingerprintOf(request: AnyWorkerRequest): string | undefined {
+  return request.bytes instanceof Uint8Array ? createHash('sha256').update(request.bytes).digest('hex') : undefined;
 }
 
 function unprocessable(failures: number, cause?: ReplacementCause): FacerecError {

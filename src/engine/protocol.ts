@@ -3,7 +3,6 @@ import type { ImageLimits } from '../image/decode.js';
 import type { BackendChoice } from './backend.js';
 import type { AnalyzeOptions, Analysis, EngineInfo } from './face-engine.js';
 import type { SelfTestResult } from './self-test.js';
-import type { SubjectDescriptors } from './variants.js';
 
 /** Messages between the pool and its workers (worker_threads, structured clone). */
 export interface WorkerInit {
@@ -12,20 +11,20 @@ export interface WorkerInit {
   limits: ImageLimits;
 }
 
+/** The production engine's operations (worker.ts); an evaluation or test entry may serve more (worker-host.ts). */
 export type WorkerRequest =
   | { id: number; op: 'analyze'; bytes: Uint8Array; options: AnalyzeOptions }
-  | { id: number; op: 'subject'; bytes: Uint8Array }
   | { id: number; op: 'selfTest' }
-  | { id: number; op: 'memory' }
-  | { id: number; op: 'crash' };
+  | { id: number; op: 'memory' };
 
 export interface WorkerResults {
   analyze: Analysis;
-  subject: SubjectDescriptors;
   selfTest: SelfTestResult;
   memory: { numTensors: number; numBytes: number };
-  crash: never;
 }
+
+/** Any request a worker entry may serve: an op, and what it carries. */
+export type AnyWorkerRequest = { id: number; op: string } & Record<string, unknown>;
 
 export type WorkerResponse =
   | { id: number; ok: true; result: unknown }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FacerecError } from '../errors.js';
 import { DEFAULT_ANALYZE_OPTIONS } from '../engine/face-engine.js';
 import type { WorkerPool } from '../engine/pool.js';
-import type { SubjectDescriptors } from '../engine/variants.js';
+import type { SubjectDescriptors } from './variants.js';
 import { euclidean } from '../match/distance.js';
 import { accuracyAt, readPairs, verificationReport, type Pair, type ScoredPair, type VerificationReport } from './lfw.js';
 
@@ -66,7 +66,7 @@ export async function computeSubjects(options: {
     while (next < files.length) {
       const f = files[next++]!;
       try {
-        const s = await pool.run('subject', { bytes: await readFile(path.join(root, f)) });
+        const s = await pool.runExtra<SubjectDescriptors>('subject', { bytes: await readFile(path.join(root, f)) });
         subjects.set(f, s);
         out?.write(`${JSON.stringify({ f, ...s })}\n`);
       } catch (err) {

@@ -6,10 +6,12 @@ import { WorkerPool } from '../engine/pool.js';
 
 export { renderRocPlot } from '../render/roc-plot.js';
 
-/** Engine workers for an evaluation run; the queue is deep enough to keep every worker busy. */
+/** Engine workers for an evaluation run (they also answer 'subject'); the queue is deep enough to keep every worker busy. */
 export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
   const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
-  return WorkerPool.start({ size: workers, backend: config.backend, modelsDir: config.modelsDir, limits, queueSize: Math.max(config.queueSize, workers * 4) });
+  // Its own worker entry: the production engine plus the evaluation's 'subject' operation.
+  const entry = new URL('./worker.js', import.meta.url);
+  return WorkerPool.start({ size: workers, backend: config.backend, modelsDir: config.modelsDir, limits, queueSize: Math.max(config.queueSize, workers * 4), entry });
 }
 
 /** The shipped pipeline's descriptor model id, from the pool when one runs, else from the model manifest. */

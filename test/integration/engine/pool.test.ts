@@ -9,7 +9,8 @@ let pool: WorkerPool;
 let photo: Buffer;
 
 beforeAll(async () => {
-  pool = await WorkerPool.start({ size: 2, queueSize: 2 });
+  // The real engine with a 'crash' operation added (test/fixtures/faulty-worker.ts).
+  pool = await WorkerPool.start({ size: 2, queueSize: 2, entry: new URL('../../fixtures/faulty-worker.ts', import.meta.url) });
   // A smaller copy keeps the test quick; three people stay large enough to be found.
   photo = await sharp(await readFile(path.join(FACE_API_DEMO, 'sample2.jpg'))).resize(640).jpeg().toBuffer();
 });
@@ -45,7 +46,7 @@ describe('worker pool', () => {
 
   it('replaces a crashed worker: only its request fails, the others complete', async () => {
     const others = [1, 2].map(() => pool.run('analyze', { bytes: photo, options: { descriptors: false } }));
-    const crashed = pool.run('crash', {});
+    const crashed = pool.runExtra('crash', {});
     await expect(crashed).rejects.toMatchObject({ code: 'WORKER_CRASHED' });
     for (const r of await Promise.all(others)) expect(r.faces).toHaveLength(3);
     // Capacity comes back: two workers again, and they answer.

@@ -1,5 +1,5 @@
 import { decodeImage } from '../image/decode.js';
-import type { Candidate, DescriptorVariants, Face, FaceEngine } from './face-engine.js';
+import type { Candidate, DescriptorVariants, Face, FaceEngine } from '../engine/face-engine.js';
 
 /** The LFW subject of one image under every pipeline that `facerec eval` compares. */
 export interface SubjectDescriptors {
