@@ -33,12 +33,20 @@ function annotated(): Map<string, Box[]> {
 
 // An annotated face counts as found when a detection's centre falls inside it (dlib's boxes are tighter and square).
 function found(truth: Box[], detections: Box[]): number {
-  return truth.filter(([x, y, w, h]) => detections.some(([dx, dy, dw, dh]) => dx + dw / 2 > x && dx + dw / 2 < x + w && dy + dh / 2 > y && dy + dh / 2 < y + h)).length;
+  return truth.filter(([x, y, w, h]) =>
+    detections.some(([dx, dy, dw, dh]) => dx + dw / 2 > x && dx + dw / 2 < x + w && dy + dh / 2 > y && dy + dh / 2 < y + h),
+  ).length;
 }
 
 async function onCanvas(image: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const photo = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
-  const data = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).composite([{ input: photo, left: 0, top: 0 }]).removeAlpha().raw().toBuffer();
+  const photo = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png()
+    .toBuffer();
+  const data = await sharp({ create: { width, height, channels: 3, background: '#808080' } })
+    .composite([{ input: photo, left: 0, top: 0 }])
+    .removeAlpha()
+    .raw()
+    .toBuffer();
   return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
@@ -57,17 +65,25 @@ for (const [file, boxes] of truth) {
   const large = await onCanvas(image, 4032, 3024); // the same faces inside a phone-sized photo
   total += boxes.length;
   for (const [i, [, options]] of modes.entries()) {
-    for (const [key, img] of [['native', image], ['large', large]] as const) {
+    for (const [key, img] of [
+      ['native', image],
+      ['large', large],
+    ] as const) {
       const t0 = performance.now();
       const a = await engine.analyze(img, options);
       seconds[key][i]! += (performance.now() - t0) / 1000;
-      hits[key][i]! += found(boxes, a.faces.map((f) => f.box));
+      hits[key][i]! += found(
+        boxes,
+        a.faces.map((f) => f.box),
+      );
     }
   }
 }
 console.log(`dlib PASCAL examples: ${total} annotated faces (37-109 px) in ${truth.size} photos`);
 for (const [i, [name]] of modes.entries()) {
-  console.log(`  ${name.padEnd(20)} native ~500px: ${hits.native[i]}/${total} found (${seconds.native[i]!.toFixed(1)} s)   inside 4032x3024: ${hits.large[i]}/${total} found (${seconds.large[i]!.toFixed(1)} s)`);
+  console.log(
+    `  ${name.padEnd(20)} native ~500px: ${hits.native[i]}/${total} found (${seconds.native[i]!.toFixed(1)} s)   inside 4032x3024: ${hits.large[i]}/${total} found (${seconds.large[i]!.toFixed(1)} s)`,
+  );
 }
 
 // Small photos: LFW images shrunk so that the face fills a tiny frame.
@@ -76,9 +92,14 @@ const lfw = [...new Set(pairs.map((p) => p.a))].slice(0, Number(values.lfw));
 for (const size of [250, 120, 80]) {
   const counts = modes.map(() => 0);
   for (const f of lfw) {
-    const bytes = await sharp(readFileSync(path.join(DATASETS, 'lfw-view1', 'images', f))).resize(size).jpeg({ quality: 92 }).toBuffer();
+    const bytes = await sharp(readFileSync(path.join(DATASETS, 'lfw-view1', 'images', f)))
+      .resize(size)
+      .jpeg({ quality: 92 })
+      .toBuffer();
     const image = await decodeImage(bytes);
     for (const [i, [, options]] of modes.entries()) if ((await engine.analyze(image, options)).faces.length > 0) counts[i]!++;
   }
-  console.log(`LFW at ${size}x${size} (${lfw.length} images): ${modes.map(([name], i) => `${name} finds a face in ${counts[i]}`).join(', ')}`);
+  console.log(
+    `LFW at ${size}x${size} (${lfw.length} images): ${modes.map(([name], i) => `${name} finds a face in ${counts[i]}`).join(', ')}`,
+  );
 }

@@ -54,7 +54,10 @@ async function runMode(mode: string, files: string[]): Promise<ModeResult> {
     const run = async (image: Awaited<ReturnType<typeof decodeImage>>) => {
       const tensor = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
       const input = tensor as unknown as Parameters<typeof faceapi.detectAllFaces>[0];
-      const result = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.3 })).withFaceLandmarks().withFaceDescriptors();
+      const result = await faceapi
+        .detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.3 }))
+        .withFaceLandmarks()
+        .withFaceDescriptors();
       tensor.dispose();
       return result.length;
     };
@@ -84,21 +87,40 @@ async function runMode(mode: string, files: string[]): Promise<ModeResult> {
     }
     await pool.close();
   }
-  return { mode, images: bytes.length, faces, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, stages: mode === 'plain' ? undefined : stages };
+  return {
+    mode,
+    images: bytes.length,
+    faces,
+    seconds,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    stages: mode === 'plain' ? undefined : stages,
+  };
 }
 
 if (values.mode) {
   process.stdout.write(JSON.stringify(await runMode(values.mode, photos())));
 } else {
   const files = photos();
-  console.log(`${files.length} photos (6 face-api demo samples${files.length > 6 ? ` + ${files.length - 6} LFW images` : ''}), workers ${values.workers}`);
+  console.log(
+    `${files.length} photos (6 face-api demo samples${files.length > 6 ? ` + ${files.length - 6} LFW images` : ''}), workers ${values.workers}`,
+  );
   const results: ModeResult[] = [];
   for (const mode of ['plain', 'engine', 'pool']) {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--mode', mode, '--lfw', values.lfw!, '--workers', values.workers!], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', import.meta.filename, '--mode', mode, '--lfw', values.lfw!, '--workers', values.workers!],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     results.push(JSON.parse(out.trim().split('\n').pop()!) as ModeResult);
   }
-  const label: Record<string, string> = { plain: 'plain face-api (1 thread)', engine: 'engine (1 thread)', pool: `engine pool (${values.workers} workers)` };
-  console.log(`${'mode'.padEnd(28)} ${'images/s'.padStart(9)} ${'ms/face'.padStart(8)} ${'faces'.padStart(6)} ${'peak RSS'.padStart(9)} ${'vs plain'.padStart(9)}`);
+  const label: Record<string, string> = {
+    plain: 'plain face-api (1 thread)',
+    engine: 'engine (1 thread)',
+    pool: `engine pool (${values.workers} workers)`,
+  };
+  console.log(
+    `${'mode'.padEnd(28)} ${'images/s'.padStart(9)} ${'ms/face'.padStart(8)} ${'faces'.padStart(6)} ${'peak RSS'.padStart(9)} ${'vs plain'.padStart(9)}`,
+  );
   const plain = results[0]!;
   for (const r of results) {
     const ips = r.images / r.seconds;
@@ -108,5 +130,9 @@ if (values.mode) {
   }
   const stages = results[1]!.stages!;
   const total = Object.values(stages).reduce((s, v) => s + v, 0);
-  console.log(`where the engine's time goes (1 thread): ${Object.entries(stages).map(([k, v]) => `${k} ${((v / total) * 100).toFixed(0)}%`).join(', ')}`);
+  console.log(
+    `where the engine's time goes (1 thread): ${Object.entries(stages)
+      .map(([k, v]) => `${k} ${((v / total) * 100).toFixed(0)}%`)
+      .join(', ')}`,
+  );
 }

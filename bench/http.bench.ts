@@ -60,7 +60,13 @@ type FromServer = { type: 'ready'; url: string } | ({ type: 'stats' } & Stats);
 async function serve(): Promise<void> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'facerec-bench-http-'));
   const config = loadConfig({ ...process.env, FACEREC_LOG_LEVEL: process.env.FACEREC_LOG_LEVEL ?? 'warn' });
-  const running = await startServer(config, { db: { dataDir }, port: 0, host: '127.0.0.1', workers: Number(values.workers), logger: pino({ level: config.http.logLevel }) });
+  const running = await startServer(config, {
+    db: { dataDir },
+    port: 0,
+    host: '127.0.0.1',
+    workers: Number(values.workers),
+    logger: pino({ level: config.http.logLevel }),
+  });
   const pool = (running.facerec.analyzer as PoolAnalyzer).pool;
   process.on('message', async (msg: ToServer) => {
     if (msg.type === 'stop') {
@@ -69,9 +75,17 @@ async function serve(): Promise<void> {
       process.exit(0);
     }
     const idle = pool.busy === 0 && pool.queueDepth === 0;
-    const tensors = idle ? (await Promise.all(Array.from({ length: pool.size }, () => pool.run('memory', {})))).map((m) => m.numTensors).sort((a, b) => a - b) : null;
+    const tensors = idle
+      ? (await Promise.all(Array.from({ length: pool.size }, () => pool.run('memory', {})))).map((m) => m.numTensors).sort((a, b) => a - b)
+      : null;
     const memory = process.memoryUsage();
-    process.send!({ type: 'stats', rssMb: memory.rss / 2 ** 20, heapMb: memory.heapUsed / 2 ** 20, workers: pool.size, tensors } satisfies FromServer);
+    process.send!({
+      type: 'stats',
+      rssMb: memory.rss / 2 ** 20,
+      heapMb: memory.heapUsed / 2 ** 20,
+      workers: pool.size,
+      tensors,
+    } satisfies FromServer);
   });
   process.send!({ type: 'ready', url: running.url } satisfies FromServer);
 }
@@ -148,9 +162,14 @@ class ServerProcess {
   }
 
   static start(env: Record<string, string> = {}): Promise<ServerProcess> {
-    const child = fork(import.meta.filename, ['--serve', '--workers', values.workers!], { execArgv: ['--import', 'tsx'], env: { ...process.env, DATABASE_URL: '', ...env } });
+    const child = fork(import.meta.filename, ['--serve', '--workers', values.workers!], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, DATABASE_URL: '', ...env },
+    });
     return new Promise((resolve, reject) => {
-      child.once('message', (msg: FromServer) => (msg.type === 'ready' ? resolve(new ServerProcess(child, msg.url)) : reject(new Error('unexpected message'))));
+      child.once('message', (msg: FromServer) =>
+        msg.type === 'ready' ? resolve(new ServerProcess(child, msg.url)) : reject(new Error('unexpected message')),
+      );
       child.once('exit', (code) => reject(new Error(`the server exited with code ${code} before it was ready`)));
     });
   }
@@ -187,7 +206,10 @@ class ServerProcess {
 }
 
 /** A multipart/form-data body, as bytes autocannon can send again and again. */
-async function multipart(files: Array<{ field: string; bytes: Uint8Array; name: string }>, fields: Record<string, string> = {}): Promise<{ body: Buffer; contentType: string }> {
+async function multipart(
+  files: Array<{ field: string; bytes: Uint8Array; name: string }>,
+  fields: Record<string, string> = {},
+): Promise<{ body: Buffer; contentType: string }> {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   for (const f of files) form.append(f.field, new Blob([f.bytes]), f.name);
@@ -231,7 +253,13 @@ interface OpenLoopResult {
 }
 
 /** Sends `rate` identify requests per second for `seconds`, whatever the answers (open loop), at most `maxInFlight` at once. */
-async function openLoop(url: string, photo: { body: Buffer; contentType: string }, rate: number, seconds: number, maxInFlight: number): Promise<OpenLoopResult> {
+async function openLoop(
+  url: string,
+  photo: { body: Buffer; contentType: string },
+  rate: number,
+  seconds: number,
+  maxInFlight: number,
+): Promise<OpenLoopResult> {
   const outcomes = new Map<string, number>();
   const latencies: number[] = [];
   const add = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
@@ -242,7 +270,12 @@ async function openLoop(url: string, photo: { body: Buffer; contentType: string 
     inFlight++;
     const t0 = performance.now();
     try {
-      const res = await fetch(`${url}/v1/identify`, { method: 'POST', headers: { 'content-type': photo.contentType }, body: photo.body, signal: AbortSignal.timeout(120_000) });
+      const res = await fetch(`${url}/v1/identify`, {
+        method: 'POST',
+        headers: { 'content-type': photo.contentType },
+        body: photo.body,
+        signal: AbortSignal.timeout(120_000),
+      });
       const text = await res.text();
       let code = '';
       try {
@@ -278,7 +311,11 @@ const fmt = (n: number, digits = 0) => n.toFixed(digits);
 const pad = (s: string | number, n: number) => String(s).padStart(n);
 const log = (line: string) => console.log(line);
 // Other work on the machine shows in every figure here; each section says how busy it was.
-const load = () => `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+const load = () =>
+  `load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 
 async function main(): Promise<void> {
   const datasets = values.datasets!;
@@ -287,8 +324,14 @@ async function main(): Promise<void> {
   const smallFile = path.join(datasets, 'lfw-view1', 'images', 'Joseph_Biden', 'Joseph_Biden_0003.jpg');
   const largeFile = path.join(datasets, 'face-recognition-examples', 'knn_examples', 'test', 'obama_and_biden.jpg');
   const photos = {
-    small: { label: 'small 250x250 (1 face)', ...(await multipart([{ field: 'image', bytes: readFileSync(smallFile), name: 'small.jpg' }])) },
-    large: { label: 'large 2000x1428 (2 faces)', ...(await multipart([{ field: 'image', bytes: readFileSync(largeFile), name: 'large.jpg' }])) },
+    small: {
+      label: 'small 250x250 (1 face)',
+      ...(await multipart([{ field: 'image', bytes: readFileSync(smallFile), name: 'small.jpg' }])),
+    },
+    large: {
+      label: 'large 2000x1428 (2 faces)',
+      ...(await multipart([{ field: 'image', bytes: readFileSync(largeFile), name: 'large.jpg' }])),
+    },
   };
   const workers = Number(values.workers);
   const started = performance.now();
@@ -303,17 +346,26 @@ async function main(): Promise<void> {
     const enrolled = await enroll(server.url, trainDir);
     // What the measured requests answer: the same every time.
     const names = async (photo: { body: Buffer; contentType: string }) => {
-      const res = await fetch(`${server.url}/v1/identify`, { method: 'POST', headers: { 'content-type': photo.contentType }, body: photo.body });
+      const res = await fetch(`${server.url}/v1/identify`, {
+        method: 'POST',
+        headers: { 'content-type': photo.contentType },
+        body: photo.body,
+      });
       const reply = (await res.json()) as { faces?: Array<{ label: string }> };
       return `${res.status} [${reply.faces?.map((f) => f.label).join(', ')}]`;
     };
-    log(`enrolled ${enrolled.people} people (${enrolled.faces} faces) over HTTP; small photo -> ${await names(photos.small)}, large -> ${await names(photos.large)}`);
+    log(
+      `enrolled ${enrolled.people} people (${enrolled.faces} faces) over HTTP; small photo -> ${await names(photos.small)}, large -> ${await names(photos.large)}`,
+    );
     // Warm every worker on both photos.
-    for (const photo of [photos.small, photos.large]) await autocannon({ url: server.url, connections: workers, amount: workers * 2, timeout: 120, requests: [identifyRequest(photo)] });
+    for (const photo of [photos.small, photos.large])
+      await autocannon({ url: server.url, connections: workers, amount: workers * 2, timeout: 120, requests: [identifyRequest(photo)] });
 
     log('');
     log(`POST /v1/identify (${load()})`);
-    log(`${'photo'.padEnd(26)} ${pad('conc', 4)} ${pad('req/s', 7)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('2xx', 6)} ${pad('non-2xx', 7)} ${pad('errors', 6)} ${pad('vs c=1', 7)}`);
+    log(
+      `${'photo'.padEnd(26)} ${pad('conc', 4)} ${pad('req/s', 7)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('2xx', 6)} ${pad('non-2xx', 7)} ${pad('errors', 6)} ${pad('vs c=1', 7)}`,
+    );
     const rates: Record<string, Record<number, number>> = { small: {}, large: {} };
     for (const key of ['small', 'large'] as const) {
       for (const connections of [1, 4, 16]) {
@@ -327,7 +379,9 @@ async function main(): Promise<void> {
         );
       }
     }
-    log(`${load()}; large vs small at c=16: ${fmt(rates.large![16]! / rates.small![16]!, 2)}x the throughput (${fmt(rates.small![16]! / rates.large![16]!, 1)}x slower)`);
+    log(
+      `${load()}; large vs small at c=16: ${fmt(rates.large![16]! / rates.small![16]!, 2)}x the throughput (${fmt(rates.small![16]! / rates.large![16]!, 1)}x slower)`,
+    );
     capacity = rates.small![16]!;
 
     // ---- 2. memory across many requests ----
@@ -335,20 +389,31 @@ async function main(): Promise<void> {
     const connections = workers * 2;
     log('');
     log(`${total} identify requests (small photo, concurrency ${connections}): server RSS and tensors per worker (${load()})`);
-    log(`${'point'.padEnd(8)} ${pad('requests', 8)} ${pad('RSS MB', 7)} ${pad('heap MB', 7)} ${pad('req/s', 7)} ${pad('non-2xx', 7)}  numTensors per worker`);
+    log(
+      `${'point'.padEnd(8)} ${pad('requests', 8)} ${pad('RSS MB', 7)} ${pad('heap MB', 7)} ${pad('req/s', 7)} ${pad('non-2xx', 7)}  numTensors per worker`,
+    );
     const points: Array<{ stats: Stats; requests: number }> = [];
     const show = (name: string, requests: number, stats: Stats, r?: AutocannonResult) =>
-      log(`${name.padEnd(8)} ${pad(requests, 8)} ${pad(fmt(stats.rssMb), 7)} ${pad(fmt(stats.heapMb), 7)} ${pad(r ? fmt(r['2xx'] / r.duration, 2) : '', 7)} ${pad(r ? r.non2xx + r.errors : '', 7)}  ${stats.tensors?.join(', ') ?? 'busy'}`);
+      log(
+        `${name.padEnd(8)} ${pad(requests, 8)} ${pad(fmt(stats.rssMb), 7)} ${pad(fmt(stats.heapMb), 7)} ${pad(r ? fmt(r['2xx'] / r.duration, 2) : '', 7)} ${pad(r ? r.non2xx + r.errors : '', 7)}  ${stats.tensors?.join(', ') ?? 'busy'}`,
+      );
     points.push({ stats: await server.idleStats(), requests: 0 });
     show('start', 0, points[0]!.stats);
     for (const name of ['middle', 'end']) {
-      const r = await autocannon({ url: server.url, connections, amount: total / 2, timeout: 120, requests: [identifyRequest(photos.small)] });
+      const r = await autocannon({
+        url: server.url,
+        connections,
+        amount: total / 2,
+        timeout: 120,
+        requests: [identifyRequest(photos.small)],
+      });
       const requests = points.at(-1)!.requests + total / 2;
       points.push({ stats: await server.stats(), requests });
       show(name, requests, points.at(-1)!.stats, r);
     }
     const [start, middle, end] = points.map((p) => p.stats) as [Stats, Stats, Stats];
-    const flatTensors = JSON.stringify(start.tensors) === JSON.stringify(end.tensors) && JSON.stringify(middle.tensors) === JSON.stringify(end.tensors);
+    const flatTensors =
+      JSON.stringify(start.tensors) === JSON.stringify(end.tensors) && JSON.stringify(middle.tensors) === JSON.stringify(end.tensors);
     log(
       `${load()}; tensors: ${flatTensors ? 'flat (no leak)' : 'CHANGED'}; RSS ${fmt(start.rssMb, 1)} -> ${fmt(middle.rssMb, 1)} -> ${fmt(end.rssMb, 1)} MB ` +
         `(second half ${end.rssMb - middle.rssMb >= 0 ? '+' : ''}${fmt(end.rssMb - middle.rssMb)} MB, ${fmt(((end.rssMb - middle.rssMb) * 1024) / (total / 2), 1)} KB/request)`,
@@ -364,9 +429,17 @@ async function main(): Promise<void> {
   const offered = capacity * Number(values['overload-factor']);
   const overloaded = await ServerProcess.start({ FACEREC_QUEUE_SIZE: String(queueSize) });
   try {
-    await autocannon({ url: overloaded.url, connections: workers, amount: workers * 2, timeout: 120, requests: [identifyRequest(photos.small)] });
+    await autocannon({
+      url: overloaded.url,
+      connections: workers,
+      amount: workers * 2,
+      timeout: 120,
+      requests: [identifyRequest(photos.small)],
+    });
     const prober = fork(import.meta.filename, ['--probe', overloaded.url], { execArgv: ['--import', 'tsx'] });
-    const probed = new Promise<{ latencies: number[]; failures: string[] }>((resolve) => prober.once('message', resolve as (m: unknown) => void));
+    const probed = new Promise<{ latencies: number[]; failures: string[] }>((resolve) =>
+      prober.once('message', resolve as (m: unknown) => void),
+    );
     const r = await openLoop(overloaded.url, photos.small, offered, Number(values['overload-duration']), concurrency);
     prober.send('stop');
     const health = await probed;

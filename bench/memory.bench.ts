@@ -5,7 +5,8 @@
  *   npm run bench:memory [-- --workers 2 --concurrency 24 --bursts 3]
  *
  * The server runs as deployed, `node dist/cli/main.js serve` in its own process (built first; PGlite in a temporary
- * directory); its RSS and peak (VmHWM) are read from /proc. The photos are made from a face-api demo sample, upscaled, and from blank canvases.
+ * directory); its RSS and peak (VmHWM) are read from /proc. The photos are made from a face-api demo sample,
+ * upscaled, and from blank canvases.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,10 +32,21 @@ const port = 3000 + Math.floor(Math.random() * 20_000);
 const url = `http://127.0.0.1:${port}`;
 const child = spawn(process.execPath, ['dist/cli/main.js', 'serve'], {
   cwd: ROOT,
-  env: { ...process.env, FACEREC_PORT: String(port), FACEREC_HOST: '127.0.0.1', FACEREC_DATA_DIR: dataDir, FACEREC_WORKERS: values.workers, FACEREC_LOG_LEVEL: 'error' },
+  env: {
+    ...process.env,
+    FACEREC_PORT: String(port),
+    FACEREC_HOST: '127.0.0.1',
+    FACEREC_DATA_DIR: dataDir,
+    FACEREC_WORKERS: values.workers,
+    FACEREC_LOG_LEVEL: 'error',
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
-for (let ready = false; !ready; await sleep(200)) ready = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+for (let ready = false; !ready; await sleep(200))
+  ready = await fetch(`${url}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  );
 {
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status())?.[1] ?? NaN) / 1024;
@@ -65,14 +77,18 @@ for (let ready = false; !ready; await sleep(200)) ready = await fetch(`${url}/re
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, rss())), 50);
     const t0 = performance.now();
-    const statuses = await Promise.all(Array.from({ length: Number(values.concurrency) }, (_, i) => identify(photos[i % photos.length]![1])));
+    const statuses = await Promise.all(
+      Array.from({ length: Number(values.concurrency) }, (_, i) => identify(photos[i % photos.length]![1])),
+    );
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(sampler);
     await sleep(3_000);
     const counts = Object.entries(statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {}))
       .map(([s, n]) => `${n}×${s}`)
       .join(' ');
-    console.log(`burst ${burst}: ${seconds.toFixed(1)} s, answers ${counts}; RSS peak ${mb(peak)}, 3 s later ${mb(rss())}; VmHWM ${mb(kb('VmHWM'))}`);
+    console.log(
+      `burst ${burst}: ${seconds.toFixed(1)} s, answers ${counts}; RSS peak ${mb(peak)}, 3 s later ${mb(rss())}; VmHWM ${mb(kb('VmHWM'))}`,
+    );
   }
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));

@@ -66,7 +66,11 @@ const HNSW_INDEX = 'faces_descriptor_hnsw_idx';
 const TIE = 1e-6;
 const PGLITE_MAINTENANCE_WORK_MEM = '1GB';
 
-const list = (s: string | undefined): number[] => (s ?? '').split(',').filter((x) => x.trim() !== '').map(Number);
+const list = (s: string | undefined): number[] =>
+  (s ?? '')
+    .split(',')
+    .filter((x) => x.trim() !== '')
+    .map(Number);
 const num = (s: string | undefined): number => Number(s);
 const efValues = [...new Set([...list(values.ef), DEFAULT_EF_SEARCH])].sort((a, b) => a - b);
 const SEED = num(values.seed);
@@ -84,12 +88,17 @@ function shuffle<T>(items: T[], r: Rng): T[] {
   return items;
 }
 /** Nearest-rank percentile of ascending values. */
-const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
+const pct = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? NaN;
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const fix = (n: number, d: number): string => (Number.isFinite(n) ? n.toFixed(d) : '-');
 const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`;
-const load = (): string => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = (): string =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const log = (msg: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 // ---------- descriptors ----------
@@ -139,7 +148,8 @@ function lfwModel(real: RealImage[]): DescriptorModel {
     for (const f of faces) within.push(Float64Array.from(f, (v, i) => (v - m[i]!) * scale));
   }
   const trace = (vs: Float64Array[]) => mean(vs.map((v) => v.reduce((s, x) => s + x * x, 0)));
-  const total = trace(devs), inside = trace(within);
+  const total = trace(devs),
+    inside = trace(within);
   const shrink = Math.sqrt((total - inside) / total);
   return {
     description:
@@ -154,7 +164,8 @@ function lfwModel(real: RealImage[]): DescriptorModel {
       return c;
     },
     face: (centre, r) => {
-      const a = pick(within, r), b = pick(within, r);
+      const a = pick(within, r),
+        b = pick(within, r);
       return Array.from({ length: DIM }, (_, i) => centre[i]! + (a[i]! + b[i]!) / Math.SQRT2);
     },
   };
@@ -179,9 +190,11 @@ function distanceStats(model: DescriptorModel, real: RealImage[]): string[] {
     xs.sort((a, b) => a - b);
     return `p5 ${fix(pct(xs, 0.05), 2)} / p50 ${fix(pct(xs, 0.5), 2)} / p95 ${fix(pct(xs, 0.95), 2)}`;
   };
-  const same: number[] = [], diff: number[] = [];
+  const same: number[] = [],
+    diff: number[] = [];
   for (let i = 0; i < 2000; i++) {
-    const c = model.centre(r), c2 = model.centre(r);
+    const c = model.centre(r),
+      c2 = model.centre(r);
     same.push(distance(model.face(c, r), model.face(c, r)));
     diff.push(distance(model.face(c, r), model.face(c2, r)));
   }
@@ -189,10 +202,13 @@ function distanceStats(model: DescriptorModel, real: RealImage[]): string[] {
   if (real.length) {
     const byPerson = new Map<string, number[][]>();
     for (const x of real) byPerson.set(x.person, [...(byPerson.get(x.person) ?? []), x.descriptor]);
-    const rs: number[] = [], rd: number[] = [];
-    for (const faces of byPerson.values()) for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) rs.push(distance(faces[i]!, faces[j]!));
+    const rs: number[] = [],
+      rd: number[] = [];
+    for (const faces of byPerson.values())
+      for (let i = 0; i < faces.length; i++) for (let j = i + 1; j < faces.length; j++) rs.push(distance(faces[i]!, faces[j]!));
     while (rd.length < 2000) {
-      const a = pick(real, r), b = pick(real, r);
+      const a = pick(real, r),
+        b = pick(real, r);
       if (a.person !== b.person) rd.push(distance(a.descriptor, b.descriptor));
     }
     lines.push(`LFW real:  same person ${q(rs)}, different people ${q(rd)}`);
@@ -234,7 +250,9 @@ interface Plan {
 function planGallery(size: number, model: DescriptorModel, real: RealImage[]): Plan {
   const byPerson = new Map<string, number[][]>();
   for (const x of real) byPerson.set(x.person, [...(byPerson.get(x.person) ?? []), x.descriptor]);
-  const realPeople: Person[] = [], heldGenuine: Probe[] = [], heldImpostor: Probe[] = [];
+  const realPeople: Person[] = [],
+    heldGenuine: Probe[] = [],
+    heldImpostor: Probe[] = [];
   let singles = 0;
   for (const [name, faces] of byPerson) {
     const id = randomUUID();
@@ -262,7 +280,12 @@ function planGallery(size: number, model: DescriptorModel, real: RealImage[]): P
   const synthetic: Person[] = [];
   for (let k = 0; k < count; k++) {
     centres.set(model.centre(r), k * DIM);
-    synthetic.push({ id: randomUUID(), name: `person ${k + 1}`, synthetic: k, faces: Math.min(FACES_PER_PERSON, syntheticFaces - k * FACES_PER_PERSON) });
+    synthetic.push({
+      id: randomUUID(),
+      name: `person ${k + 1}`,
+      synthetic: k,
+      faces: Math.min(FACES_PER_PERSON, syntheticFaces - k * FACES_PER_PERSON),
+    });
   }
   // Enrolled person by person, as the app does, real and synthetic people interleaved.
   const people = shuffle([...synthetic, ...realPeople], rng(SEED * 1000 + 2));
@@ -287,18 +310,35 @@ function* faceRows(plan: Plan, model: DescriptorModel): Generator<FaceRow> {
 }
 
 /** `enrolled` narrows genuine probes to people whose faces were loaded (PGlite may stop loading early). */
-function probes(plan: Plan, model: DescriptorModel, count: number, seed: number, withReal: boolean, enrolled: (personId: string) => boolean): Probe[] {
+function probes(
+  plan: Plan,
+  model: DescriptorModel,
+  count: number,
+  seed: number,
+  withReal: boolean,
+  enrolled: (personId: string) => boolean,
+): Probe[] {
   const r = rng(seed);
   const out: Probe[] = [];
   const synthetic = plan.synthetic.filter((p) => enrolled(p.id));
   if (withReal) {
-    out.push(...shuffle(plan.heldGenuine.filter((p) => enrolled(p.personId!)), r).slice(0, Math.floor(count / 4)));
+    out.push(
+      ...shuffle(
+        plan.heldGenuine.filter((p) => enrolled(p.personId!)),
+        r,
+      ).slice(0, Math.floor(count / 4)),
+    );
     out.push(...shuffle([...plan.heldImpostor], r).slice(0, Math.floor(count / 4)));
   }
   const genuine = Math.floor(count / 2) - out.filter((p) => p.genuine).length;
   for (let i = 0; i < genuine; i++) {
     const p = pick(synthetic, r);
-    out.push({ descriptor: model.face(plan.centres.subarray(p.synthetic! * DIM, (p.synthetic! + 1) * DIM), r), genuine: true, source: 'synthetic', personId: p.id });
+    out.push({
+      descriptor: model.face(plan.centres.subarray(p.synthetic! * DIM, (p.synthetic! + 1) * DIM), r),
+      genuine: true,
+      source: 'synthetic',
+      personId: p.id,
+    });
   }
   while (out.length < count) out.push({ descriptor: model.face(model.centre(r), r), genuine: false, source: 'synthetic' });
   return shuffle(out, r);
@@ -346,7 +386,8 @@ interface BuildResult {
 
 /** CREATE INDEX as the migration wrote it, with the build settings given; PostgreSQL's progress is logged. */
 async function buildIndex(db: Database, url: string | undefined, definition: string): Promise<BuildResult> {
-  const mwm = values['maintenance-work-mem']!, workers = values['parallel-workers']!;
+  const mwm = values['maintenance-work-mem']!,
+    workers = values['parallel-workers']!;
   if (!url) {
     // PGlite is 32-bit WASM: maintenance_work_mem stops below 2GB, and there are no parallel workers.
     const t0 = performance.now();
@@ -354,24 +395,38 @@ async function buildIndex(db: Database, url: string | undefined, definition: str
       await tx.exec(`SET LOCAL maintenance_work_mem = '${PGLITE_MAINTENANCE_WORK_MEM}'`);
       await tx.exec(definition);
     });
-    return { seconds: (performance.now() - t0) / 1000, settings: `maintenance_work_mem ${PGLITE_MAINTENANCE_WORK_MEM}, PGlite: no parallel workers`, notices: [] };
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      settings: `maintenance_work_mem ${PGLITE_MAINTENANCE_WORK_MEM}, PGlite: no parallel workers`,
+      notices: [],
+    };
   }
   const client = new pg.Client({ connectionString: url });
   const notices: string[] = [];
   client.on('notice', (n) => notices.push(n.message ?? String(n)));
   await client.connect();
   const timer = setInterval(() => {
-    db.query<Record<string, unknown>>('SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total FROM pg_stat_progress_create_index')
+    db.query<Record<string, unknown>>(
+      'SELECT phase, tuples_done, tuples_total, blocks_done, blocks_total FROM pg_stat_progress_create_index',
+    )
       .then((rows) => log(`  index build: ${rows.map((r) => JSON.stringify(r)).join(' ') || '(no progress row)'} · load ${load()}`))
       .catch(() => {});
   }, 60_000);
   try {
     await client.query(`SET maintenance_work_mem = '${mwm}'`);
     await client.query(`SET max_parallel_maintenance_workers = ${Number(workers)}`);
-    const [s] = (await client.query<{ m: string; w: string }>("SELECT current_setting('maintenance_work_mem') AS m, current_setting('max_parallel_maintenance_workers') AS w")).rows;
+    const [s] = (
+      await client.query<{ m: string; w: string }>(
+        "SELECT current_setting('maintenance_work_mem') AS m, current_setting('max_parallel_maintenance_workers') AS w",
+      )
+    ).rows;
     const t0 = performance.now();
     await client.query(definition);
-    return { seconds: (performance.now() - t0) / 1000, settings: `maintenance_work_mem ${s?.m}, max_parallel_maintenance_workers ${s?.w}`, notices };
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      settings: `maintenance_work_mem ${s?.m}, max_parallel_maintenance_workers ${s?.w}`,
+      notices,
+    };
   } finally {
     clearInterval(timer);
     await client.end();
@@ -386,14 +441,27 @@ interface Timed {
   seconds: number;
 }
 
-async function search(db: Database, galleryId: string, list: Probe[], options: { efSearch?: number; exact?: boolean; budgetSeconds?: number; minimum?: number }): Promise<Timed> {
-  const ms: number[] = [], results: FaceNeighbour[][] = [];
+async function search(
+  db: Database,
+  galleryId: string,
+  list: Probe[],
+  options: { efSearch?: number; exact?: boolean; budgetSeconds?: number; minimum?: number },
+): Promise<Timed> {
+  const ms: number[] = [],
+    results: FaceNeighbour[][] = [];
   const t0 = performance.now();
   for (const p of list) {
     const t = performance.now();
     // Exactly as identify does it: one transaction, nearestFaces with limit 32.
     const hits = await db.transaction((tx) =>
-      nearestFaces(tx, { galleryId, modelId: MODEL_ID, descriptor: p.descriptor, limit: LIMIT, efSearch: options.efSearch ?? DEFAULT_EF_SEARCH, ...(options.exact ? { exact: true } : {}) }),
+      nearestFaces(tx, {
+        galleryId,
+        modelId: MODEL_ID,
+        descriptor: p.descriptor,
+        limit: LIMIT,
+        efSearch: options.efSearch ?? DEFAULT_EF_SEARCH,
+        ...(options.exact ? { exact: true } : {}),
+      }),
     );
     ms.push(performance.now() - t);
     results.push(hits);
@@ -403,8 +471,14 @@ async function search(db: Database, galleryId: string, list: Probe[], options: {
 }
 
 /** Runs nearestFaces with the app's SQL under EXPLAIN: what plan, how long on the server, how many buffers. */
-async function explain(db: Database, galleryId: string, list: Probe[]): Promise<{ plan: string; serverMs: number[]; hit: number[]; read: number[] }> {
-  const serverMs: number[] = [], hit: number[] = [], read: number[] = [];
+async function explain(
+  db: Database,
+  galleryId: string,
+  list: Probe[],
+): Promise<{ plan: string; serverMs: number[]; hit: number[]; read: number[] }> {
+  const serverMs: number[] = [],
+    hit: number[] = [],
+    read: number[] = [];
   let plan = '';
   for (const p of list) {
     await db.transaction(async (tx) => {
@@ -439,7 +513,8 @@ interface PlanNode {
 }
 
 function scans(node: PlanNode): string[] {
-  const here = node['Relation Name'] === 'faces' ? [`${node['Node Type']}${node['Index Name'] ? ` using ${node['Index Name']}` : ' on faces'}`] : [];
+  const here =
+    node['Relation Name'] === 'faces' ? [`${node['Node Type']}${node['Index Name'] ? ` using ${node['Index Name']}` : ' on faces'}`] : [];
   return [...here, ...(node.Plans ?? []).flatMap(scans)];
 }
 
@@ -514,7 +589,9 @@ async function runSize(
   const rows = faceRows(plan, model);
   const bulkCount = size - rowSample;
   const enrolled = new Set<string>();
-  let loaded = 0, dbSeconds = 0, stopped = false;
+  let loaded = 0,
+    dbSeconds = 0,
+    stopped = false;
   const tLoad = performance.now();
   while (loaded < bulkCount) {
     const chunk: FaceRow[] = [];
@@ -524,7 +601,8 @@ async function runSize(
     await bulkInsert(db, gallery.id, chunk, loaded);
     dbSeconds += (performance.now() - t) / 1000;
     loaded += chunk.length;
-    if (loaded % Math.max(batch, Math.round(bulkCount / 10 / batch) * batch) < batch) log(`  bulk ${int(loaded)}/${int(bulkCount)} · ${int(loaded / dbSeconds)} faces/s · load ${load()}`);
+    if (loaded % Math.max(batch, Math.round(bulkCount / 10 / batch) * batch) < batch)
+      log(`  bulk ${int(loaded)}/${int(bulkCount)} · ${int(loaded / dbSeconds)} faces/s · load ${load()}`);
     if ((performance.now() - tLoad) / 1000 > budget && loaded < bulkCount) {
       stopped = true;
       log(`  bulk load stopped after ${fix(budget / 60, 1)} min at ${int(loaded)} faces`);
@@ -548,7 +626,17 @@ async function runSize(
       const r = rows.next().value as FaceRow;
       enrolled.add(r.personId);
       await db.transaction((tx) =>
-        insertFace(tx, { personId: r.personId, galleryId: gallery.id, descriptor: r.descriptor, modelId: MODEL_ID, box: [BOX[0]!, BOX[1]!, BOX[2]!, BOX[3]!], score: 0.95, quality: QUALITY, imageSha256: sha(loaded + i), thumbnail: null }),
+        insertFace(tx, {
+          personId: r.personId,
+          galleryId: gallery.id,
+          descriptor: r.descriptor,
+          modelId: MODEL_ID,
+          box: [BOX[0]!, BOX[1]!, BOX[2]!, BOX[3]!],
+          score: 0.95,
+          quality: QUALITY,
+          imageSha256: sha(loaded + i),
+          thumbnail: null,
+        }),
       );
       rowCount++;
     }
@@ -574,7 +662,11 @@ async function runSize(
 
   const recallTarget = Math.min(num(values['recall-probes']), list.length);
   log(`  exact search for recall: up to ${recallTarget} probes, ${values['exact-budget']} s at most · load ${load()}`);
-  const exact = await search(db, gallery.id, list.slice(0, recallTarget), { exact: true, budgetSeconds: num(values['exact-budget']), minimum: 20 });
+  const exact = await search(db, gallery.id, list.slice(0, recallTarget), {
+    exact: true,
+    budgetSeconds: num(values['exact-budget']),
+    minimum: 20,
+  });
   const nExact = exact.results.length;
 
   const ex = await explain(db, gallery.id, list.slice(0, num(values.explain)));
@@ -598,7 +690,10 @@ async function runSize(
   for (const ef of efValues) {
     const t = timed.get(ef)!;
     const sorted = [...t.ms].sort((a, b) => a - b);
-    const r1: number[] = [], r10: number[] = [], r1g: number[] = [], r1i: number[] = [];
+    const r1: number[] = [],
+      r10: number[] = [],
+      r1g: number[] = [],
+      r1i: number[] = [];
     for (let i = 0; i < nExact; i++) {
       const a = recall(t.results[i]!, exact.results[i]!, 1);
       r1.push(a);
@@ -606,7 +701,19 @@ async function runSize(
       r10.push(recall(t.results[i]!, exact.results[i]!, 10));
     }
     // One client back to back: QPS is 1000 / mean latency.
-    efRows.push({ ef, p50: pct(sorted, 0.5), p95: pct(sorted, 0.95), p99: pct(sorted, 0.99), mean: mean(t.ms), max: sorted.at(-1)!, qps: 1000 / mean(t.ms), r1: mean(r1), r10: mean(r10), r1Genuine: mean(r1g), r1Impostor: mean(r1i) });
+    efRows.push({
+      ef,
+      p50: pct(sorted, 0.5),
+      p95: pct(sorted, 0.95),
+      p99: pct(sorted, 0.99),
+      mean: mean(t.ms),
+      max: sorted.at(-1)!,
+      qps: 1000 / mean(t.ms),
+      r1: mean(r1),
+      r10: mean(r10),
+      r1Genuine: mean(r1g),
+      r1Impostor: mean(r1i),
+    });
     if (ef === DEFAULT_EF_SEARCH) {
       list.forEach((p, i) => {
         if (!p.genuine) return;
@@ -628,14 +735,28 @@ async function runSize(
     `  row-by-row insert ${rowCount ? `${int(rowRate)} faces/s (insertFace, one transaction per face, HNSW present, ${int(rowCount)} faces into ~${int(loaded - rowCount)})` : 'not measured (load stopped)'}`,
   ];
   if (build) {
-    lines.push(`  HNSW build        ${fix(build.seconds, 0)} s for ${int(loaded - rowCount)} faces = ${int((loaded - rowCount) / build.seconds)} faces/s (${build.settings})`);
+    lines.push(
+      `  HNSW build        ${fix(build.seconds, 0)} s for ${int(loaded - rowCount)} faces = ${int((loaded - rowCount) / build.seconds)} faces/s (${build.settings})`,
+    );
     for (const n of build.notices) lines.push(`    notice: ${n}`);
   }
   const perFace = sz!.total / loaded;
   lines.push(
     `  size              faces table + indexes ${mb(sz!.total)} = ${int(perFace)} B/face (heap+TOAST ${mb(sz!.total - sz!.indexes)}, HNSW ${mb(sz!.hnsw)} = ${int(sz!.hnsw / loaded)} B/face, other indexes ${mb(sz!.indexes - sz!.hnsw)}); people ${mb(sz!.people)}`,
-    `                    → per million faces: ${fix((perFace * 1e6) / 2 ** 30, 2)} GiB on disk, of which HNSW ${fix((sz!.hnsw / loaded) * 1e6 / 2 ** 30, 2)} GiB (thumbnails excluded: null here)`,
-    `  plan              ${ex.plan || '?'}; server execution p50 ${fix(pct([...ex.serverMs].sort((a, b) => a - b), 0.5), 2)} ms, p99 ${fix(pct([...ex.serverMs].sort((a, b) => a - b), 0.99), 2)} ms; buffers per query: ${int(mean(ex.hit))} hit, ${fix(mean(ex.read), 1)} read (EXPLAIN ANALYZE, ${ex.serverMs.length} probes, ef ${DEFAULT_EF_SEARCH})`,
+    `                    → per million faces: ${fix((perFace * 1e6) / 2 ** 30, 2)} GiB on disk, of which HNSW ${fix(((sz!.hnsw / loaded) * 1e6) / 2 ** 30, 2)} GiB (thumbnails excluded: null here)`,
+    `  plan              ${ex.plan || '?'}; server execution p50 ${fix(
+      pct(
+        [...ex.serverMs].sort((a, b) => a - b),
+        0.5,
+      ),
+      2,
+    )} ms, p99 ${fix(
+      pct(
+        [...ex.serverMs].sort((a, b) => a - b),
+        0.99,
+      ),
+      2,
+    )} ms; buffers per query: ${int(mean(ex.hit))} hit, ${fix(mean(ex.read), 1)} read (EXPLAIN ANALYZE, ${ex.serverMs.length} probes, ef ${DEFAULT_EF_SEARCH})`,
     `  probes            ${list.length}: ${genuine} genuine (enrolled person, new face) + ${list.length - genuine} impostor (not enrolled); ${lfwProbes} of them held-out LFW images; ${warm.length} warm-up probes before`,
     `  sweep             ${int(list.length * efValues.length)} searches in ${fix(sweepSeconds, 0)} s (all ef values, interleaved); QPS below = 1000 / mean ms of one client`,
     `  exact search      ${nExact} probes${nExact < recallTarget ? ` (of ${recallTarget}: ${values['exact-budget']} s budget)` : ''}, sequential scan: p50 ${fix(pct(exactSorted, 0.5), 1)} ms, p99 ${fix(pct(exactSorted, 0.99), 1)} ms — the ground truth for recall`,
@@ -650,7 +771,20 @@ async function runSize(
   lines.push(`  rank-1 identification of genuine probes at ef ${DEFAULT_EF_SEARCH} (nearest face is the probe's person): ${rk}`);
   console.log(lines.join('\n'));
 
-  return { kind, size, loaded, bulkRate, bulkWithIndex: !indexAfter, rowRate, rowCount, ...(build ? { build } : {}), totalBytes: sz!.total, hnswBytes: sz!.hnsw, exactProbes: nExact, efRows };
+  return {
+    kind,
+    size,
+    loaded,
+    bulkRate,
+    bulkWithIndex: !indexAfter,
+    rowRate,
+    rowCount,
+    ...(build ? { build } : {}),
+    totalBytes: sz!.total,
+    hnswBytes: sz!.hnsw,
+    exactProbes: nExact,
+    efRows,
+  };
 }
 
 // ---------- throwaway databases ----------
@@ -703,7 +837,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function withDatabase<T>(kind: 'postgres' | 'pglite', size: number, fn: (db: Database, url: string | undefined) => Promise<T>): Promise<T> {
+async function withDatabase<T>(
+  kind: 'postgres' | 'pglite',
+  size: number,
+  fn: (db: Database, url: string | undefined) => Promise<T>,
+): Promise<T> {
   let db: Database, url: string | undefined, name: string | undefined, dir: string | undefined;
   if (kind === 'postgres') {
     name = `facerec_bench_${size}_${process.pid}`;
@@ -739,27 +877,41 @@ async function main(): Promise<void> {
   const model = real.length ? lfwModel(real) : isotropicModel();
 
   console.log(`store 1:N search bench · ${new Date().toISOString()} · node ${process.version}`);
-  console.log(`machine: ${os.cpus().length} cores, ${fix(os.totalmem() / 2 ** 30, 0)} GiB RAM, shared with other work running at the same time (load average ${load()}): absolute timings are noisy, compare within a run`);
+  console.log(
+    `machine: ${os.cpus().length} cores, ${fix(os.totalmem() / 2 ** 30, 0)} GiB RAM, shared with other work running at the same time (load average ${load()}): absolute timings are noisy, compare within a run`,
+  );
   if (adminUrl) {
     const settings = await admin(async (c) => {
-      const v = (await c.query<{ v: string }>("SELECT version() || ' · pgvector ' || coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), (SELECT default_version FROM pg_available_extensions WHERE name = 'vector')) AS v")).rows[0]!.v;
-      const s = (await c.query<{ name: string; setting: string }>(
-        "SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name IN ('shared_buffers', 'effective_cache_size', 'work_mem', 'max_parallel_workers_per_gather', 'jit', 'synchronous_commit', 'random_page_cost') ORDER BY name",
-      )).rows;
+      const v = (
+        await c.query<{ v: string }>(
+          "SELECT version() || ' · pgvector ' || coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), (SELECT default_version FROM pg_available_extensions WHERE name = 'vector')) AS v",
+        )
+      ).rows[0]!.v;
+      const s = (
+        await c.query<{ name: string; setting: string }>(
+          "SELECT name, current_setting(name) AS setting FROM pg_settings WHERE name IN ('shared_buffers', 'effective_cache_size', 'work_mem', 'max_parallel_workers_per_gather', 'jit', 'synchronous_commit', 'random_page_cost') ORDER BY name",
+        )
+      ).rows;
       return `${v.split(',')[0]}\n  server settings: ${s.map((r) => `${r.name} ${r.setting}`).join(', ')}`;
     });
     console.log(`postgres: ${new URL(adminUrl).host} · ${settings}`);
-    console.log(`  HNSW build (sizes ≥ ${int(num(values['index-after']))}): maintenance_work_mem ${values['maintenance-work-mem']}, max_parallel_maintenance_workers ${values['parallel-workers']}`);
+    console.log(
+      `  HNSW build (sizes ≥ ${int(num(values['index-after']))}): maintenance_work_mem ${values['maintenance-work-mem']}, max_parallel_maintenance_workers ${values['parallel-workers']}`,
+    );
   } else {
     console.log('postgres: no BENCH_DATABASE_URL or TEST_DATABASE_URL — PGlite only');
   }
   console.log(`descriptors: ${model.description}`);
   for (const line of distanceStats(model, real)) console.log(`  ${line}`);
-  console.log(`queries: nearestFaces in db.transaction, limit ${LIMIT}, one client; ef_search ${efValues.join(', ')} (app default ${DEFAULT_EF_SEARCH}); seed ${SEED}`);
+  console.log(
+    `queries: nearestFaces in db.transaction, limit ${LIMIT}, one client; ef_search ${efValues.join(', ')} (app default ${DEFAULT_EF_SEARCH}); seed ${SEED}`,
+  );
 
   const results: RunResult[] = [];
-  for (const size of sizes) results.push(await withDatabase('postgres', size, (db, url) => runSize('postgres', size, db, url, model, real)));
-  for (const size of pgliteSizes) results.push(await withDatabase('pglite', size, (db) => runSize('pglite', size, db, undefined, model, real)));
+  for (const size of sizes)
+    results.push(await withDatabase('postgres', size, (db, url) => runSize('postgres', size, db, url, model, real)));
+  for (const size of pgliteSizes)
+    results.push(await withDatabase('pglite', size, (db) => runSize('pglite', size, db, undefined, model, real)));
   summary(results);
 }
 
@@ -771,7 +923,7 @@ function summary(results: RunResult[]): void {
   for (const r of results) {
     const d = r.efRows.find((e) => e.ef === DEFAULT_EF_SEARCH)!;
     lines.push(
-      `  ${r.kind.padEnd(9)} ${int(r.loaded).padStart(10)} ${int(r.bulkRate).padStart(8)} ${(r.rowCount ? int(r.rowRate) : '-').padStart(6)} ${(r.build ? `${fix(r.build.seconds, 0)} s` : 'inline').padStart(11)} ${fix((r.totalBytes / r.loaded) * 1e6 / 2 ** 30, 2).padStart(7)} ${fix((r.hnswBytes / r.loaded) * 1e6 / 2 ** 30, 2).padStart(12)} ${fix(d.p50, 2).padStart(7)} ${fix(d.p95, 2).padStart(7)} ${fix(d.p99, 2).padStart(7)} ${int(d.qps).padStart(6)} ${fix(d.r1, 3).padStart(9)} ${fix(d.r10, 3).padStart(10)} ${String(r.exactProbes).padStart(8)}`,
+      `  ${r.kind.padEnd(9)} ${int(r.loaded).padStart(10)} ${int(r.bulkRate).padStart(8)} ${(r.rowCount ? int(r.rowRate) : '-').padStart(6)} ${(r.build ? `${fix(r.build.seconds, 0)} s` : 'inline').padStart(11)} ${fix(((r.totalBytes / r.loaded) * 1e6) / 2 ** 30, 2).padStart(7)} ${fix(((r.hnswBytes / r.loaded) * 1e6) / 2 ** 30, 2).padStart(12)} ${fix(d.p50, 2).padStart(7)} ${fix(d.p95, 2).padStart(7)} ${fix(d.p99, 2).padStart(7)} ${int(d.qps).padStart(6)} ${fix(d.r1, 3).padStart(9)} ${fix(d.r10, 3).padStart(10)} ${String(r.exactProbes).padStart(8)}`,
     );
   }
   const pgRuns = results.filter((r) => r.kind === 'postgres');

@@ -4,7 +4,8 @@ import { euclidean } from '../src/match/distance.js';
 import { readPairs } from '../src/eval/lfw.js';
 import { confidenceOf, fitConfidence } from '../src/match/confidence.js';
 
-const [descriptorsFile = '.eval/lfw-view1-final.jsonl', pairsFile = '../shared/datasets/lfw-view1/pairsDevTrain.txt'] = process.argv.slice(2);
+const [descriptorsFile = '.eval/lfw-view1-final.jsonl', pairsFile = '../shared/datasets/lfw-view1/pairsDevTrain.txt'] =
+  process.argv.slice(2);
 
 // The shipped pipeline's descriptor: dlib chip averaged with its mirror (see src/eval/lfw-runner.ts).
 const descriptors = new Map<string, number[]>();
@@ -18,7 +19,8 @@ const distances: number[] = [];
 const same: boolean[] = [];
 let skipped = 0;
 for (const pair of (await readPairs(pairsFile)).pairs) {
-  const a = descriptors.get(pair.a), b = descriptors.get(pair.b);
+  const a = descriptors.get(pair.a),
+    b = descriptors.get(pair.b);
   if (!a || !b) {
     skipped++;
     continue;

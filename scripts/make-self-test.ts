@@ -17,7 +17,11 @@ const { version } = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), '
 const modelsDir = path.resolve(import.meta.dirname, '..', 'models');
 const crop = { left: 314, top: 255, width: 380, height: 440 };
 
-const photo = await sharp(path.join(pkgDir, 'demo', 'sample1.jpg')).extract(crop).resize(160).jpeg({ quality: 90 }).toBuffer();
+const photo = await sharp(path.join(pkgDir, 'demo', 'sample1.jpg'))
+  .extract(crop)
+  .resize(160)
+  .jpeg({ quality: 90 })
+  .toBuffer();
 writeFileSync(path.join(modelsDir, SELF_TEST_FILES.photo), photo);
 
 const engine = await FaceEngine.create({ backend: 'wasm', modelsDir });
@@ -30,4 +34,6 @@ const record: SelfTestRecord = {
   face: { box: faces[0]!.box, descriptor: faces[0]!.descriptor!.map((v) => Math.round(v * 1e6) / 1e6) },
 };
 writeFileSync(path.join(modelsDir, SELF_TEST_FILES.record), `${JSON.stringify(record, null, 2)}\n`);
-console.log(`models/${SELF_TEST_FILES.photo} and models/${SELF_TEST_FILES.record} written (${photo.length} bytes, one face at ${record.face.box.join(',')})`);
+console.log(
+  `models/${SELF_TEST_FILES.photo} and models/${SELF_TEST_FILES.record} written (${photo.length} bytes, one face at ${record.face.box.join(',')})`,
+);

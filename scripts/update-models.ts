@@ -26,5 +26,8 @@ for (const [net, { id, base }] of Object.entries(nets)) {
   }
   models[net] = { id: `${id}@face-api-${version}`, files };
 }
-writeFileSync(path.join(modelsDir, 'manifest.json'), `${JSON.stringify({ source: `@vladmandic/face-api ${version} (MIT)`, models }, null, 2)}\n`);
+writeFileSync(
+  path.join(modelsDir, 'manifest.json'),
+  `${JSON.stringify({ source: `@vladmandic/face-api ${version} (MIT)`, models }, null, 2)}\n`,
+);
 console.log(`models/manifest.json written for face-api ${version}`);

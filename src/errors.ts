@@ -83,7 +83,11 @@ export class InvalidArgumentError extends FacerecError {
 }
 
 export class NotFoundError extends FacerecError {
-  constructor(code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND' | 'KEY_NOT_FOUND', what: string, details: Record<string, unknown> = {}) {
+  constructor(
+    code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND' | 'KEY_NOT_FOUND',
+    what: string,
+    details: Record<string, unknown> = {},
+  ) {
     super(code, `${what} was not found`, details);
   }
 }

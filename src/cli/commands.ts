@@ -23,7 +23,10 @@ const print = (text: string): void => {
 /** A progress bar on a TTY; silent otherwise so that piped output stays clean. */
 function progress(label: string) {
   if (!process.stderr.isTTY) return { start: (_total: number) => {}, update: (_done: number) => {}, stop: () => {} };
-  const bar = new SingleBar({ format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted}`, stream: process.stderr }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: `${label} [{bar}] {value}/{total} {percentage}% eta {eta_formatted}`, stream: process.stderr },
+    Presets.shades_classic,
+  );
   return { start: (total: number) => bar.start(total, 0), update: (done: number) => bar.update(done), stop: () => bar.stop() };
 }
 
@@ -44,7 +47,11 @@ function faceJson(face: Detection['faces'][number]) {
 }
 
 /** A one-shot command's analyzer: the engine on this thread, closed when `fn` ends. */
-async function withAnalyzer<T>(config: Config, fn: (ctx: { analyzer: Awaited<ReturnType<typeof openAnalyzer>>; config: Config }) => Promise<T>, workers = 0): Promise<T> {
+async function withAnalyzer<T>(
+  config: Config,
+  fn: (ctx: { analyzer: Awaited<ReturnType<typeof openAnalyzer>>; config: Config }) => Promise<T>,
+  workers = 0,
+): Promise<T> {
   const analyzer = await openAnalyzer(config, { workers, queueSize: Math.max(config.queueSize, workers * 4) });
   try {
     return await fn({ analyzer, config });
@@ -53,30 +60,70 @@ async function withAnalyzer<T>(config: Config, fn: (ctx: { analyzer: Awaited<Ret
   }
 }
 
-export async function detectCommand(config: Config, image: string, opts: { json?: boolean; landmarks?: boolean; detector: DetectorName; minScore: number }): Promise<void> {
+export async function detectCommand(
+  config: Config,
+  image: string,
+  opts: { json?: boolean; landmarks?: boolean; detector: DetectorName; minScore: number },
+): Promise<void> {
   const bytes = await readUserFile(image);
-  const detection = await withAnalyzer(config, (ctx) => detect(ctx, bytes, { detector: opts.detector, minScore: opts.minScore, includeLandmarks: !!opts.landmarks }));
+  const detection = await withAnalyzer(config, (ctx) =>
+    detect(ctx, bytes, { detector: opts.detector, minScore: opts.minScore, includeLandmarks: !!opts.landmarks }),
+  );
   if (opts.json) return print(JSON.stringify({ width: detection.width, height: detection.height, faces: detection.faces.map(faceJson) }));
   print(`${image}: ${detection.width}x${detection.height}, ${detection.faces.length} face(s)`);
   detection.faces.forEach((f, i) => {
     const q = f.quality;
-    print(`  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`);
+    print(
+      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
+    );
   });
 }
 
-export async function compareCommand(config: Config, a: string, b: string, opts: { json?: boolean; threshold: number; largestFace?: boolean }): Promise<void> {
+export async function compareCommand(
+  config: Config,
+  a: string,
+  b: string,
+  opts: { json?: boolean; threshold: number; largestFace?: boolean },
+): Promise<void> {
   const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
-  const result = await withAnalyzer(config, (ctx) => compare(ctx, bytesA, bytesB, { threshold: opts.threshold, names: [a, b], largestFace: opts.largestFace }));
-  if (opts.json) return print(JSON.stringify({ match: result.match, distance: result.distance, threshold: result.threshold, boxes: result.boxes, facesInPhotos: result.facesInPhotos }));
-  const largest = [a, b].flatMap((name, i) => (result.facesInPhotos[i]! > 1 ? [`the largest of ${result.facesInPhotos[i]} faces in ${name}`] : []));
-  print(`${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})${largest.length ? `; compared ${largest.join(' and ')}` : ''}`);
+  const result = await withAnalyzer(config, (ctx) =>
+    compare(ctx, bytesA, bytesB, { threshold: opts.threshold, names: [a, b], largestFace: opts.largestFace }),
+  );
+  if (opts.json)
+    return print(
+      JSON.stringify({
+        match: result.match,
+        distance: result.distance,
+        threshold: result.threshold,
+        boxes: result.boxes,
+        facesInPhotos: result.facesInPhotos,
+      }),
+    );
+  const largest = [a, b].flatMap((name, i) =>
+    result.facesInPhotos[i]! > 1 ? [`the largest of ${result.facesInPhotos[i]} faces in ${name}`] : [],
+  );
+  print(
+    `${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})${largest.length ? `; compared ${largest.join(' and ')}` : ''}`,
+  );
 }
 
-export async function annotateCommand(config: Config, image: string, opts: { out: string; landmarks: boolean; detector: DetectorName; minScore: number }): Promise<void> {
+export async function annotateCommand(
+  config: Config,
+  image: string,
+  opts: { out: string; landmarks: boolean; detector: DetectorName; minScore: number },
+): Promise<void> {
   const bytes = await readUserFile(image);
   const ext = path.extname(opts.out).toLowerCase();
-  if (!['.jpg', '.jpeg', '.png'].includes(ext)) throw new FacerecError('INVALID_ARGUMENT', `--out must end in .jpg, .jpeg or .png, not '${ext || opts.out}'`);
-  const drawn = await withAnalyzer(config, (ctx) => drawDetections(ctx, bytes, { detector: opts.detector, minScore: opts.minScore, landmarks: opts.landmarks, format: ext === '.png' ? 'png' : 'jpeg' }));
+  if (!['.jpg', '.jpeg', '.png'].includes(ext))
+    throw new FacerecError('INVALID_ARGUMENT', `--out must end in .jpg, .jpeg or .png, not '${ext || opts.out}'`);
+  const drawn = await withAnalyzer(config, (ctx) =>
+    drawDetections(ctx, bytes, {
+      detector: opts.detector,
+      minScore: opts.minScore,
+      landmarks: opts.landmarks,
+      format: ext === '.png' ? 'png' : 'jpeg',
+    }),
+  );
   await writeFile(opts.out, drawn.image);
   print(`${opts.out}: ${drawn.faces} face(s) drawn`);
 }
@@ -89,7 +136,9 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
   const out = createWriteStream(opts.out);
   const bar = progress('embed');
   bar.start(files.length);
-  let next = 0, done = 0, failed = 0;
+  let next = 0,
+    done = 0,
+    failed = 0;
   const results = new Map<number, string>();
   let written = 0;
   // Lines are written in list order although workers finish out of order.
@@ -125,12 +174,17 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
     await analyzer.close();
     await new Promise<void>((resolve) => out.end(resolve));
   }
-  process.stderr.write(`${files.length} image(s) embedded into ${opts.out}${failed ? `, ${failed} unreadable (see "error" in their lines)` : ''}\n`);
+  process.stderr.write(
+    `${files.length} image(s) embedded into ${opts.out}${failed ? `, ${failed} unreadable (see "error" in their lines)` : ''}\n`,
+  );
 }
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
-export async function evalLfwCommand(config: Config, opts: { pairs: string; root: string; train?: string; plot?: string; save?: string; load?: string; json?: boolean; workers: number }): Promise<void> {
+export async function evalLfwCommand(
+  config: Config,
+  opts: { pairs: string; root: string; train?: string; plot?: string; save?: string; load?: string; json?: boolean; workers: number },
+): Promise<void> {
   await readUserFile(opts.pairs);
   if (opts.train) await readUserFile(opts.train);
   const pool = opts.load ? undefined : await evalPool(config, opts.workers);
@@ -138,23 +192,42 @@ export async function evalLfwCommand(config: Config, opts: { pairs: string; root
   const t0 = performance.now();
   let result;
   try {
-    result = await runLfwEval({ ...opts, threshold: config.threshold, pool, onStart: (n) => bar.start(n), onProgress: (d) => bar.update(d) });
+    result = await runLfwEval({
+      ...opts,
+      threshold: config.threshold,
+      pool,
+      onStart: (n) => bar.start(n),
+      onProgress: (d) => bar.update(d),
+    });
   } finally {
     bar.stop();
     await pool?.close();
   }
   const seconds = (performance.now() - t0) / 1000;
   if (opts.plot) {
-    const png = await renderRocPlot(result.pipelines.map((p) => ({ label: `${p.name}: ${pct(p.report.accuracy)}`, points: p.report.roc })), { title: `LFW ${path.basename(opts.pairs)}` });
+    const png = await renderRocPlot(
+      result.pipelines.map((p) => ({ label: `${p.name}: ${pct(p.report.accuracy)}`, points: p.report.roc })),
+      { title: `LFW ${path.basename(opts.pairs)}` },
+    );
     await writeFile(opts.plot, png);
   }
   if (opts.json) {
-    return print(JSON.stringify({ ...result, seconds, pipelines: result.pipelines.map((p) => ({ ...p, report: { ...p.report, roc: undefined } })) }, null, 2));
+    return print(
+      JSON.stringify(
+        { ...result, seconds, pipelines: result.pipelines.map((p) => ({ ...p, report: { ...p.report, roc: undefined } })) },
+        null,
+        2,
+      ),
+    );
   }
   const source = opts.load ? `descriptors loaded from ${opts.load}` : `${seconds.toFixed(0)} s`;
-  print(`LFW ${path.basename(opts.pairs)}${opts.train ? `, threshold chosen on ${path.basename(opts.train)}` : ''}: ${result.images} images, ${source}`);
+  print(
+    `LFW ${path.basename(opts.pairs)}${opts.train ? `, threshold chosen on ${path.basename(opts.train)}` : ''}: ${result.images} images, ${source}`,
+  );
   if (result.unreadable.length) print(`unreadable images: ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
-  print(`${'pipeline'.padEnd(38)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`);
+  print(
+    `${'pipeline'.padEnd(38)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`,
+  );
   for (const p of result.pipelines) {
     const r = p.report;
     const acc = r.foldStd !== undefined ? `${pct(r.accuracy)}±${pct(r.foldStd)}` : pct(r.accuracy);
@@ -163,7 +236,9 @@ export async function evalLfwCommand(config: Config, opts: { pairs: string; root
     );
   }
   const shipped = result.pipelines.find((p) => p.shipped)!;
-  print(`* shipped pipeline; suggested threshold ${shipped.report.threshold.toFixed(4)}; at the configured FACEREC_THRESHOLD ${config.threshold} its accuracy is ${pct(shipped.accuracyAtConfigured)}`);
+  print(
+    `* shipped pipeline; suggested threshold ${shipped.report.threshold.toFixed(4)}; at the configured FACEREC_THRESHOLD ${config.threshold} its accuracy is ${pct(shipped.accuracyAtConfigured)}`,
+  );
   if (opts.plot) print(`ROC plot written to ${opts.plot}`);
 }
 
@@ -184,25 +259,43 @@ function printSplit(split: SplitResult, threshold: number): void {
   print(`Split ${split.split}: ${photos} enrolled per person (the lowest-numbered)`);
   print(
     `  ${people.enrolled} people enrolled` +
-      (people.notEnrolled.length ? `, ${people.notEnrolled.length} not (a gallery photo without a face: ${people.notEnrolled.join(', ')}; their ${probes.ofNotEnrolled} other photo(s) left out)` : '') +
-      (people.leftOut ? `, ${people.leftOut} people with ${split.photosPerPerson === 2 ? 'exactly 2' : `2 to ${split.photosPerPerson}`} images left out (too few to enrol and probe)` : ''),
+      (people.notEnrolled.length
+        ? `, ${people.notEnrolled.length} not (a gallery photo without a face: ${people.notEnrolled.join(', ')}; their ${probes.ofNotEnrolled} other photo(s) left out)`
+        : '') +
+      (people.leftOut
+        ? `, ${people.leftOut} people with ${split.photosPerPerson === 2 ? 'exactly 2' : `2 to ${split.photosPerPerson}`} images left out (too few to enrol and probe)`
+        : ''),
   );
-  print(`  ${probes.mated} mated probes (${probes.matedWithoutFace} without a face: misses), ${probes.nonMated} non-mated probes (${probes.nonMatedWithoutFace} without a face)`);
-  print(`  enrolled in ${split.seconds.enroll.toFixed(1)} s, ${probes.mated + probes.nonMated} probes searched in ${split.seconds.search.toFixed(1)} s`);
-  print(`  ${'reduction'.padEnd(10)} ${'at'.padEnd(11)} ${'threshold'.padStart(9)} ${IDENTIFY_COLUMNS.map(([label, w]) => label.padStart(w)).join(' ')}`);
+  print(
+    `  ${probes.mated} mated probes (${probes.matedWithoutFace} without a face: misses), ${probes.nonMated} non-mated probes (${probes.nonMatedWithoutFace} without a face)`,
+  );
+  print(
+    `  enrolled in ${split.seconds.enroll.toFixed(1)} s, ${probes.mated + probes.nonMated} probes searched in ${split.seconds.search.toFixed(1)} s`,
+  );
+  print(
+    `  ${'reduction'.padEnd(10)} ${'at'.padEnd(11)} ${'threshold'.padStart(9)} ${IDENTIFY_COLUMNS.map(([label, w]) => label.padStart(w)).join(' ')}`,
+  );
   for (const r of split.reductions) {
     const rows: Array<[string, number, IdentificationRates]> = [
       ['configured', threshold, r.atThreshold],
       ...r.atFpir.map((p): [string, number, IdentificationRates] => [`FPIR ${p.targetFpir * 100}%`, p.threshold, p.rates]),
     ];
     for (const [at, t, rates] of rows) {
-      print(`  ${r.reduction.padEnd(10)} ${at.padEnd(11)} ${t.toFixed(4).padStart(9)} ${IDENTIFY_COLUMNS.map(([, w, value]) => value(rates).padStart(w)).join(' ')}`);
+      print(
+        `  ${r.reduction.padEnd(10)} ${at.padEnd(11)} ${t.toFixed(4).padStart(9)} ${IDENTIFY_COLUMNS.map(([, w, value]) => value(rates).padStart(w)).join(' ')}`,
+      );
     }
   }
-  if (split.photosPerPerson === 1) print('  min and mean2 are equal here: with one face per person the mean of the closest two is the closest; only split B can tell them apart');
+  if (split.photosPerPerson === 1)
+    print(
+      '  min and mean2 are equal here: with one face per person the mean of the closest two is the closest; only split B can tell them apart',
+    );
 }
 
-export async function evalIdentifyCommand(config: Config, opts: { root: string; load?: string; db?: string; json?: boolean; workers: number }): Promise<void> {
+export async function evalIdentifyCommand(
+  config: Config,
+  opts: { root: string; load?: string; db?: string; json?: boolean; workers: number },
+): Promise<void> {
   if (opts.load) await readUserFile(opts.load);
   const pool = opts.load ? undefined : await evalPool(config, opts.workers);
   let facerec: Facerec | undefined;
@@ -237,8 +330,11 @@ export async function evalIdentifyCommand(config: Config, opts: { root: string; 
 
   const source = opts.load ? `descriptors loaded from ${opts.load}` : `descriptors computed in ${result.seconds.descriptors.toFixed(0)} s`;
   const where = opts.db ? `${result.database.kind} ${result.database.location}` : `${result.database.kind} in a temporary directory`;
-  print(`LFW open-set identification: ${result.images} images (${result.imagesWithoutFace} without a face), ${source}; ${where}; ${result.seconds.total.toFixed(1)} s in all`);
-  if (result.unreadable.length) print(`unreadable images (counted as without a face): ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
+  print(
+    `LFW open-set identification: ${result.images} images (${result.imagesWithoutFace} without a face), ${source}; ${where}; ${result.seconds.total.toFixed(1)} s in all`,
+  );
+  if (result.unreadable.length)
+    print(`unreadable images (counted as without a face): ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
   if (result.ignoredFiles) print(`${result.ignoredFiles} file(s) not named Name/Name_NNNN.jpg were left out`);
   print(
     `threshold ${result.threshold} (FACEREC_THRESHOLD), ambiguity margin ${result.ambiguityMargin} (FACEREC_AMBIGUITY_MARGIN), ` +
@@ -246,7 +342,9 @@ export async function evalIdentifyCommand(config: Config, opts: { root: string; 
   );
   for (const split of result.splits) printSplit(split, result.threshold);
   print('');
-  print('rank-1: closest person right, whatever the threshold. DIR: matched to the right person. mis-id: matched to a wrong one. FNIR = 1 − DIR.');
+  print(
+    'rank-1: closest person right, whatever the threshold. DIR: matched to the right person. mis-id: matched to a wrong one. FNIR = 1 − DIR.',
+  );
   print('FPIR: a never-enrolled person matched to anyone. amb: ambiguous (two people within the margin), reported as Unknown.');
   const b = result.splits.find((s) => s.photosPerPerson === 2);
   if (b) {
@@ -254,6 +352,8 @@ export async function evalIdentifyCommand(config: Config, opts: { root: string; 
       `${c.better ?? 'neither'}${c.better ? ' is better' : ' (a tie)'} (DIR min ${pct(c.min)}, mean2 ${pct(c.mean2)}; ` +
       `${c.onlyMin} probe(s) right only with min, ${c.onlyMean2} only with mean2, McNemar p = ${c.pValue.toFixed(2)}${c.pValue >= 0.05 ? ', not significant' : ''})`;
     const fpir = (r: SplitResult['reductions'][number]) => `${r.reduction} ${pct(r.atThreshold.fpir)}`;
-    print(`Split B, by DIR: at FPIR 1% ${verdict(b.comparison.atFpir1)}; at the configured threshold ${result.threshold} ${verdict(b.comparison.atThreshold)}, FPIR ${b.reductions.map(fpir).join(', ')}`);
+    print(
+      `Split B, by DIR: at FPIR 1% ${verdict(b.comparison.atFpir1)}; at the configured threshold ${result.threshold} ${verdict(b.comparison.atThreshold)}, FPIR ${b.reductions.map(fpir).join(', ')}`,
+    );
   }
 }

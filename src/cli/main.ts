@@ -5,7 +5,15 @@ import { loadConfig, type Config } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
-import { annotateCommand, compareCommand, detectCommand, embedCommand, evalIdentifyCommand, evalLfwCommand, infoCommand } from './commands.js';
+import {
+  annotateCommand,
+  compareCommand,
+  detectCommand,
+  embedCommand,
+  evalIdentifyCommand,
+  evalLfwCommand,
+  infoCommand,
+} from './commands.js';
 import {
   calibrateCommand,
   enrollCommand,
@@ -42,7 +50,8 @@ function buildProgram(config: Config): Command {
     .configureOutput({ outputError: () => {} });
 
   const detectorOption = () => new Option('--detector <name>', 'face detector').choices(['ssd', 'tiny']).default(config.detector);
-  const minScoreOption = () => new Option('--min-score <score>', 'minimum detection score').argParser(number('--min-score', 0, 1)).default(config.minScore);
+  const minScoreOption = () =>
+    new Option('--min-score <score>', 'minimum detection score').argParser(number('--min-score', 0, 1)).default(config.minScore);
 
   program
     .command('info')
@@ -65,7 +74,11 @@ function buildProgram(config: Config): Command {
     .description('say whether the faces of two photos are the same person (one face each, or --largest-face)')
     .argument('<imageA>', 'first image')
     .argument('<imageB>', 'second image')
-    .addOption(new Option('--threshold <distance>', 'same person below this distance').argParser(number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max)).default(config.threshold))
+    .addOption(
+      new Option('--threshold <distance>', 'same person below this distance')
+        .argParser(number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max))
+        .default(config.threshold),
+    )
     .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)')
     .option('--json', 'print JSON: {"match", "distance", "threshold", "boxes", "facesInPhotos"}')
     .action((a: string, b: string, opts) => compareCommand(config, a, b, opts));
@@ -104,10 +117,15 @@ function buildProgram(config: Config): Command {
     .action((opts) => evalLfwCommand(config, opts));
   evalCmd
     .command('identify')
-    .description('open-set identification on LFW through the store: rank-1, DIR, FPIR, ambiguity, for min and mean2, with 1 and 2 enrolled photos')
+    .description(
+      'open-set identification on LFW through the store: rank-1, DIR, FPIR, ambiguity, for min and mean2, with 1 and 2 enrolled photos',
+    )
     .requiredOption('--root <dir>', 'the images folder holding Name/Name_NNNN.jpg')
     .option('--load <file>', 'use descriptors saved by `facerec eval lfw --save` instead of computing them')
-    .option('--db <url-or-dir>', 'a postgres:// URL (or a folder for the embedded database) to run in; default: a throwaway PGlite in a temporary directory')
+    .option(
+      '--db <url-or-dir>',
+      'a postgres:// URL (or a folder for the embedded database) to run in; default: a throwaway PGlite in a temporary directory',
+    )
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalIdentifyCommand(config, opts));
@@ -115,13 +133,19 @@ function buildProgram(config: Config): Command {
   // Options of every command that uses the gallery database.
   function withDb(cmd: Command, gallery = true): Command {
     cmd
-      .option('--db <url-or-dir>', 'a postgres:// URL, or a folder for the embedded database (default: DATABASE_URL, else FACEREC_DATA_DIR)')
+      .option(
+        '--db <url-or-dir>',
+        'a postgres:// URL, or a folder for the embedded database (default: DATABASE_URL, else FACEREC_DATA_DIR)',
+      )
       .option('--no-migrate', 'do not apply pending migrations first')
       .option('--json', 'print JSON');
     if (gallery) cmd.option('-g, --gallery <name-or-id>', 'gallery', 'default');
     return cmd;
   }
-  const thresholdOption = () => new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)').argParser(number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max));
+  const thresholdOption = () =>
+    new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)').argParser(
+      number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max),
+    );
   const workersOption = () => new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers);
 
   withDb(program.command('migrate').description('apply pending database migrations'), false).action((opts) => migrateCommand(config, opts));
@@ -156,8 +180,16 @@ function buildProgram(config: Config): Command {
       .description('name every face of a photo that matches an enrolled person; the others are Unknown')
       .argument('<image>', 'photo')
       .addOption(thresholdOption())
-      .addOption(new Option('--top-k <n>', 'candidates listed per face').argParser(number('--top-k', LIMITS.topK.min, LIMITS.topK.max)).default(LIMITS.topK.default))
-      .addOption(new Option('--max-faces <n>', 'look at the largest N faces only').argParser(number('--max-faces', LIMITS.maxFaces.min, LIMITS.maxFaces.max)))
+      .addOption(
+        new Option('--top-k <n>', 'candidates listed per face')
+          .argParser(number('--top-k', LIMITS.topK.min, LIMITS.topK.max))
+          .default(LIMITS.topK.default),
+      )
+      .addOption(
+        new Option('--max-faces <n>', 'look at the largest N faces only').argParser(
+          number('--max-faces', LIMITS.maxFaces.min, LIMITS.maxFaces.max),
+        ),
+      )
       .option('--landmarks', 'include the 68 landmarks in --json')
       .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)'),
   ).action((image: string, opts) => identifyCommand(config, image, opts));
@@ -173,28 +205,50 @@ function buildProgram(config: Config): Command {
   ).action((image: string, opts) => verifyCommand(config, image, opts));
 
   const people = program.command('people').description('list, show, rename and delete enrolled people');
-  withDb(people.command('list').description('list people').option('--search <text>', 'name contains')
-    .addOption(new Option('--limit <n>', 'page size').argParser(number('--limit', LIMITS.pageSize.min, LIMITS.pageSize.max)).default(LIMITS.pageSize.default))
-    .addOption(new Option('--offset <n>', 'skip this many').argParser(number('--offset', 0, Number.MAX_SAFE_INTEGER)).default(0)))
-    .action((opts) => peopleCommand(config, 'list', [], opts));
-  withDb(people.command('show').description('show a person and their faces').argument('<person>', 'id, external id or exact name')).action((ref: string, opts) =>
-    peopleCommand(config, 'show', [ref], opts),
+  withDb(
+    people
+      .command('list')
+      .description('list people')
+      .option('--search <text>', 'name contains')
+      .addOption(
+        new Option('--limit <n>', 'page size')
+          .argParser(number('--limit', LIMITS.pageSize.min, LIMITS.pageSize.max))
+          .default(LIMITS.pageSize.default),
+      )
+      .addOption(new Option('--offset <n>', 'skip this many').argParser(number('--offset', 0, Number.MAX_SAFE_INTEGER)).default(0)),
+  ).action((opts) => peopleCommand(config, 'list', [], opts));
+  withDb(people.command('show').description('show a person and their faces').argument('<person>', 'id, external id or exact name')).action(
+    (ref: string, opts) => peopleCommand(config, 'show', [ref], opts),
   );
-  withDb(people.command('rename').description('rename a person').argument('<person>', 'id, external id or exact name').argument('<new-name>', 'new display name')).action(
-    (ref: string, name: string, opts) => peopleCommand(config, 'rename', [ref, name], opts),
-  );
-  withDb(people.command('delete').description('erase a person with every face, descriptor and thumbnail').argument('<person>', 'id, external id or exact name')).action(
-    (ref: string, opts) => peopleCommand(config, 'delete', [ref], opts),
-  );
+  withDb(
+    people
+      .command('rename')
+      .description('rename a person')
+      .argument('<person>', 'id, external id or exact name')
+      .argument('<new-name>', 'new display name'),
+  ).action((ref: string, name: string, opts) => peopleCommand(config, 'rename', [ref, name], opts));
+  withDb(
+    people
+      .command('delete')
+      .description('erase a person with every face, descriptor and thumbnail')
+      .argument('<person>', 'id, external id or exact name'),
+  ).action((ref: string, opts) => peopleCommand(config, 'delete', [ref], opts));
 
   const galleriesCmd = program.command('galleries').description('list, create and delete galleries');
-  withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) => galleriesCommand(config, 'list', undefined, opts));
-  withDb(galleriesCmd.command('create').description('create a gallery').argument('<name>', 'gallery name'), false).action((name: string, opts) =>
-    galleriesCommand(config, 'create', name, opts),
+  withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) =>
+    galleriesCommand(config, 'list', undefined, opts),
   );
-  withDb(galleriesCmd.command('delete').description('delete a gallery').argument('<name-or-id>', 'gallery').option('--force', 'also when it has people (erases them)'), false).action(
-    (name: string, opts) => galleriesCommand(config, 'delete', name, opts),
+  withDb(galleriesCmd.command('create').description('create a gallery').argument('<name>', 'gallery name'), false).action(
+    (name: string, opts) => galleriesCommand(config, 'create', name, opts),
   );
+  withDb(
+    galleriesCmd
+      .command('delete')
+      .description('delete a gallery')
+      .argument('<name-or-id>', 'gallery')
+      .option('--force', 'also when it has people (erases them)'),
+    false,
+  ).action((name: string, opts) => galleriesCommand(config, 'delete', name, opts));
 
   withDb(
     program
@@ -220,12 +274,20 @@ function buildProgram(config: Config): Command {
     keys
       .command('create')
       .description('create an API key; it is printed once')
-      .addOption(new Option('--role <role>', 'admin: manage galleries, people and keys; recognize: identify, verify, compare, detect, annotate').choices(['admin', 'recognize']).makeOptionMandatory())
+      .addOption(
+        new Option('--role <role>', 'admin: manage galleries, people and keys; recognize: identify, verify, compare, detect, annotate')
+          .choices(['admin', 'recognize'])
+          .makeOptionMandatory(),
+      )
       .requiredOption('--name <name>', 'what the key is for'),
     false,
   ).action((opts) => keysCommand(config, 'create', opts));
-  withDb(keys.command('list').description('list API keys (never the keys themselves)'), false).action((opts) => keysCommand(config, 'list', opts));
-  withDb(keys.command('revoke').description('revoke an API key').argument('<id>', 'key id'), false).action((id: string, opts) => keysCommand(config, 'revoke', { ...opts, id }));
+  withDb(keys.command('list').description('list API keys (never the keys themselves)'), false).action((opts) =>
+    keysCommand(config, 'list', opts),
+  );
+  withDb(keys.command('revoke').description('revoke an API key').argument('<id>', 'key id'), false).action((id: string, opts) =>
+    keysCommand(config, 'revoke', { ...opts, id }),
+  );
   return program;
 }
 

@@ -29,8 +29,19 @@ const print = (text: string): void => {
 const fixed = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
 /** Opens the database (and the engine, when `workers` is given: 0 = this thread), runs `fn`, and closes both. */
-async function withFacerec<T>(config: Config, opts: DbOptions, workers: number | undefined, fn: (app: Facerec) => Promise<T>, queueSize?: number): Promise<T> {
-  const app = await openFacerec(config, { db: databaseTarget(config, opts.db), migrate: opts.migrate, workers: workers ?? 'none', ...(queueSize ? { queueSize } : {}) });
+async function withFacerec<T>(
+  config: Config,
+  opts: DbOptions,
+  workers: number | undefined,
+  fn: (app: Facerec) => Promise<T>,
+  queueSize?: number,
+): Promise<T> {
+  const app = await openFacerec(config, {
+    db: databaseTarget(config, opts.db),
+    migrate: opts.migrate,
+    workers: workers ?? 'none',
+    ...(queueSize ? { queueSize } : {}),
+  });
   try {
     return await fn(app);
   } finally {
@@ -52,8 +63,23 @@ export async function migrateCommand(config: Config, opts: DbOptions): Promise<v
 
 function enrollJson(result: EnrollResult) {
   const photos = [
-    ...result.faces.map((f) => ({ index: f.index, file: f.file, status: 'accepted' as const, faceId: f.face.id, box: f.face.box, quality: f.face.quality, warnings: f.warnings })),
-    ...result.rejected.map((r) => ({ index: r.index, file: r.file, status: 'rejected' as const, code: r.code, message: r.message, details: r.details })),
+    ...result.faces.map((f) => ({
+      index: f.index,
+      file: f.file,
+      status: 'accepted' as const,
+      faceId: f.face.id,
+      box: f.face.box,
+      quality: f.face.quality,
+      warnings: f.warnings,
+    })),
+    ...result.rejected.map((r) => ({
+      index: r.index,
+      file: r.file,
+      status: 'rejected' as const,
+      code: r.code,
+      message: r.message,
+      details: r.details,
+    })),
   ].sort((a, b) => a.index - b.index);
   return { person: result.person, created: result.created, photos };
 }
@@ -61,18 +87,34 @@ function enrollJson(result: EnrollResult) {
 export async function enrollCommand(
   config: Config,
   images: string[],
-  opts: DbOptions & { name?: string; person?: string; externalId?: string; metadata?: string; skipRejected?: boolean; largestFace?: boolean; force?: boolean },
+  opts: DbOptions & {
+    name?: string;
+    person?: string;
+    externalId?: string;
+    metadata?: string;
+    skipRejected?: boolean;
+    largestFace?: boolean;
+    force?: boolean;
+  },
 ): Promise<void> {
-  if (!opts.name === !opts.person) throw new InvalidArgumentError('Give either --name NAME (a new person) or --person NAME_OR_ID (add faces)');
+  if (!opts.name === !opts.person)
+    throw new InvalidArgumentError('Give either --name NAME (a new person) or --person NAME_OR_ID (add faces)');
   const metadata = parseMetadata(opts.metadata);
   const photos = await Promise.all(images.map(async (file) => ({ bytes: await readUserFile(file), name: file })));
-  const enrollOptions = { onReject: opts.skipRejected ? ('skip' as const) : ('fail' as const), largestFace: opts.largestFace, force: opts.force };
+  const enrollOptions = {
+    onReject: opts.skipRejected ? ('skip' as const) : ('fail' as const),
+    largestFace: opts.largestFace,
+    force: opts.force,
+  };
   const result = await withFacerec(config, opts, photos.length > 1 ? Math.min(config.workers, photos.length) : 0, async (app) => {
-    if (opts.name) return createPerson(app, { gallery: opts.gallery, name: opts.name, externalId: opts.externalId, metadata }, photos, enrollOptions);
+    if (opts.name)
+      return createPerson(app, { gallery: opts.gallery, name: opts.name, externalId: opts.externalId, metadata }, photos, enrollOptions);
     return addFacesTo(app, opts.person!, photos, enrollOptions, opts.gallery);
   });
   if (opts.json) return print(JSON.stringify(enrollJson(result)));
-  print(`${result.created ? 'created' : 'updated'} ${result.person.name} (${result.person.id}): ${result.faces.length} face(s) enrolled, ${result.person.faceCount} in all`);
+  print(
+    `${result.created ? 'created' : 'updated'} ${result.person.name} (${result.person.id}): ${result.faces.length} face(s) enrolled, ${result.person.faceCount} in all`,
+  );
   for (const p of enrollJson(result).photos) {
     if (p.status === 'accepted') {
       print(`  accepted ${p.file}`);
@@ -83,9 +125,18 @@ export async function enrollCommand(
   }
 }
 
-export async function importCommand(config: Config, dir: string, opts: DbOptions & { largestFace?: boolean; force?: boolean; workers: number }): Promise<void> {
+export async function importCommand(
+  config: Config,
+  dir: string,
+  opts: DbOptions & { largestFace?: boolean; force?: boolean; workers: number },
+): Promise<void> {
   const { people, photos } = await countImport(dir);
-  const bar = process.stderr.isTTY ? new SingleBar({ format: 'import [{bar}] {value}/{total} photos {percentage}% eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic) : undefined;
+  const bar = process.stderr.isTTY
+    ? new SingleBar(
+        { format: 'import [{bar}] {value}/{total} photos {percentage}% eta {eta_formatted}', stream: process.stderr },
+        Presets.shades_classic,
+      )
+    : undefined;
   const t0 = performance.now();
   const summary = await withFacerec(
     config,
@@ -94,7 +145,13 @@ export async function importCommand(config: Config, dir: string, opts: DbOptions
     async (app) => {
       bar?.start(photos, 0);
       try {
-        return await importFolder(app, dir, { gallery: opts.gallery, largestFace: opts.largestFace, force: opts.force, concurrency: opts.workers * 2, onPerson: (_p, done) => bar?.update(done) });
+        return await importFolder(app, dir, {
+          gallery: opts.gallery,
+          largestFace: opts.largestFace,
+          force: opts.force,
+          concurrency: opts.workers * 2,
+          onPerson: (_p, done) => bar?.update(done),
+        });
       } finally {
         bar?.stop();
       }
@@ -107,54 +164,94 @@ export async function importCommand(config: Config, dir: string, opts: DbOptions
   print(`  people created      ${summary.created}`);
   print(`  faces enrolled      ${summary.enrolled}`);
   print(`  already enrolled    ${summary.alreadyEnrolled}`);
-  print(`  photos rejected     ${summary.rejected}${summary.rejected ? ` (${Object.entries(summary.rejectedByCode).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`);
+  print(
+    `  photos rejected     ${summary.rejected}${
+      summary.rejected
+        ? ` (${Object.entries(summary.rejectedByCode)
+            .map(([c, n]) => `${c} ${n}`)
+            .join(', ')})`
+        : ''
+    }`,
+  );
   for (const p of summary.people) {
     for (const r of p.rejected) print(`  rejected ${r.file ?? `${p.folder} #${r.index + 1}`}: ${r.code}: ${r.message}`);
     if (p.error && p.rejected.length === 0) print(`  failed ${p.folder}: ${p.error.code}: ${p.error.message}`);
   }
 }
 
-export async function identifyCommand(config: Config, image: string, opts: DbOptions & { threshold?: number; topK: number; maxFaces?: number; annotate?: string; landmarks?: boolean }): Promise<void> {
+export async function identifyCommand(
+  config: Config,
+  image: string,
+  opts: DbOptions & { threshold?: number; topK: number; maxFaces?: number; annotate?: string; landmarks?: boolean },
+): Promise<void> {
   const ext = opts.annotate ? path.extname(opts.annotate).toLowerCase() : '';
-  if (opts.annotate && !['.jpg', '.jpeg', '.png'].includes(ext)) throw new InvalidArgumentError(`--annotate must end in .jpg, .jpeg or .png, not '${ext || opts.annotate}'`);
+  if (opts.annotate && !['.jpg', '.jpeg', '.png'].includes(ext))
+    throw new InvalidArgumentError(`--annotate must end in .jpg, .jpeg or .png, not '${ext || opts.annotate}'`);
   const bytes = await readUserFile(image);
   const result = await withFacerec(config, opts, 0, (app) =>
-    identify(app, bytes, { gallery: opts.gallery, threshold: opts.threshold, topK: opts.topK, maxFaces: opts.maxFaces, includeLandmarks: opts.landmarks }),
+    identify(app, bytes, {
+      gallery: opts.gallery,
+      threshold: opts.threshold,
+      topK: opts.topK,
+      maxFaces: opts.maxFaces,
+      includeLandmarks: opts.landmarks,
+    }),
   );
   if (opts.annotate) await writeFile(opts.annotate, await drawIdentification(config, bytes, result, ext === '.png' ? 'png' : 'jpeg'));
   if (opts.json) return print(JSON.stringify({ faces: result.faces, threshold: result.threshold, gallery: result.gallery }));
   print(`${image}: ${result.faces.length} face(s), gallery ${result.gallery.name}, threshold ${result.threshold}`);
   result.faces.forEach((f, i) => {
     const others = f.candidates.map((c) => `${c.person.name} ${fixed(c.distance, 3)}`).join(', ');
-    print(`  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`);
+    print(
+      `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`,
+    );
   });
   if (opts.annotate) print(`annotated image written to ${opts.annotate}`);
 }
 
-export async function verifyCommand(config: Config, image: string, opts: DbOptions & { person: string; threshold?: number; largestFace?: boolean }): Promise<void> {
+export async function verifyCommand(
+  config: Config,
+  image: string,
+  opts: DbOptions & { person: string; threshold?: number; largestFace?: boolean },
+): Promise<void> {
   const bytes = await readUserFile(image);
-  const result = await withFacerec(config, opts, 0, (app) => verify(app, bytes, opts.person, { gallery: opts.gallery, threshold: opts.threshold, largestFace: opts.largestFace }));
+  const result = await withFacerec(config, opts, 0, (app) =>
+    verify(app, bytes, opts.person, { gallery: opts.gallery, threshold: opts.threshold, largestFace: opts.largestFace }),
+  );
   if (opts.json) return print(JSON.stringify(result));
   const which = result.facesInPhoto > 1 ? ` (the largest of ${result.facesInPhoto} faces)` : '';
-  print(`${result.match ? 'match' : 'no match'}: ${image}${which} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`);
+  print(
+    `${result.match ? 'match' : 'no match'}: ${image}${which} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`,
+  );
 }
 
-export async function peopleCommand(config: Config, action: 'list' | 'show' | 'rename' | 'delete', args: string[], opts: DbOptions & { search?: string; limit: number; offset: number }): Promise<void> {
+export async function peopleCommand(
+  config: Config,
+  action: 'list' | 'show' | 'rename' | 'delete',
+  args: string[],
+  opts: DbOptions & { search?: string; limit: number; offset: number },
+): Promise<void> {
   await withFacerec(config, opts, undefined, async (app) => {
     if (action === 'list') {
       const page = await listPeople(app, { gallery: opts.gallery, search: opts.search, limit: opts.limit, offset: opts.offset });
       if (opts.json) return print(JSON.stringify({ people: page.people, total: page.total }));
       print(`${page.total} people in gallery ${page.gallery.name}${opts.search ? ` matching "${opts.search}"` : ''}`);
-      for (const p of page.people) print(`  ${p.id}  ${p.name}  ${p.faceCount} face(s)${p.externalId ? `  external id ${p.externalId}` : ''}`);
+      for (const p of page.people)
+        print(`  ${p.id}  ${p.name}  ${p.faceCount} face(s)${p.externalId ? `  external id ${p.externalId}` : ''}`);
       return;
     }
     const ref = args[0]!;
     if (action === 'show') {
       const person = await showPerson(app, ref, opts.gallery);
       if (opts.json) return print(JSON.stringify(person));
-      print(`${person.name} (${person.id})${person.externalId ? `, external id ${person.externalId}` : ''}, ${person.faces.length} face(s)`);
+      print(
+        `${person.name} (${person.id})${person.externalId ? `, external id ${person.externalId}` : ''}, ${person.faces.length} face(s)`,
+      );
       print(`  metadata ${JSON.stringify(person.metadata)}`);
-      for (const f of person.faces) print(`  face ${f.id}  box [${f.box.map(Math.round).join(', ')}]  size ${f.quality.size}px  sharpness ${f.quality.sharpness}  ${f.createdAt}`);
+      for (const f of person.faces)
+        print(
+          `  face ${f.id}  box [${f.box.map(Math.round).join(', ')}]  size ${f.quality.size}px  sharpness ${f.quality.sharpness}  ${f.createdAt}`,
+        );
       return;
     }
     if (action === 'rename') {
@@ -162,11 +259,18 @@ export async function peopleCommand(config: Config, action: 'list' | 'show' | 'r
       return opts.json ? print(JSON.stringify(person)) : print(`renamed ${person.id} to ${person.name}`);
     }
     const person = await deletePerson(app, ref, opts.gallery);
-    return opts.json ? print(JSON.stringify({ deleted: person })) : print(`deleted ${person.name} (${person.id}) and ${person.faceCount} face(s)`);
+    return opts.json
+      ? print(JSON.stringify({ deleted: person }))
+      : print(`deleted ${person.name} (${person.id}) and ${person.faceCount} face(s)`);
   });
 }
 
-export async function galleriesCommand(config: Config, action: 'list' | 'create' | 'delete', name: string | undefined, opts: DbOptions & { force?: boolean }): Promise<void> {
+export async function galleriesCommand(
+  config: Config,
+  action: 'list' | 'create' | 'delete',
+  name: string | undefined,
+  opts: DbOptions & { force?: boolean },
+): Promise<void> {
   await withFacerec(config, opts, undefined, async (app) => {
     if (action === 'list') {
       const list = await galleries.list(app);
@@ -179,7 +283,9 @@ export async function galleriesCommand(config: Config, action: 'list' | 'create'
       return opts.json ? print(JSON.stringify(g)) : print(`created gallery ${g.name} (${g.id})`);
     }
     const g = await galleries.delete(app, name!, opts.force);
-    return opts.json ? print(JSON.stringify({ deleted: g })) : print(`deleted gallery ${g.name} with ${g.people} people and ${g.faces} face(s)`);
+    return opts.json
+      ? print(JSON.stringify({ deleted: g }))
+      : print(`deleted gallery ${g.name} with ${g.people} people and ${g.faces} face(s)`);
   });
 }
 
@@ -191,14 +297,22 @@ export async function calibrateCommand(config: Config, opts: DbOptions & { far: 
     const { genuine, impostor, ...rest } = report;
     return print(JSON.stringify({ ...rest, genuinePairs: genuine.length, impostorPairs: impostor.length }));
   }
-  print(`gallery ${report.gallery.name}: ${report.people} people, ${report.faces} faces; ${report.genuine.length} genuine and ${report.impostor.length} impostor comparisons`);
-  print(`  threshold for FAR ${pct(report.far)}: ${report.threshold.toFixed(4)}  (TAR ${pct(report.tar)}, FAR achieved ${pct(report.achievedFar)})`);
+  print(
+    `gallery ${report.gallery.name}: ${report.people} people, ${report.faces} faces; ${report.genuine.length} genuine and ${report.impostor.length} impostor comparisons`,
+  );
+  print(
+    `  threshold for FAR ${pct(report.far)}: ${report.threshold.toFixed(4)}  (TAR ${pct(report.tar)}, FAR achieved ${pct(report.achievedFar)})`,
+  );
   print(`  current threshold ${report.current.threshold}: TAR ${pct(report.current.tar)}, FAR ${pct(report.current.far)}`);
   print(`  set FACEREC_THRESHOLD=${report.threshold.toFixed(4)} to use it`);
   if (opts.plot) print(`distance distributions written to ${opts.plot}`);
 }
 
-export async function keysCommand(config: Config, action: 'create' | 'list' | 'revoke', opts: DbOptions & { role?: Role; name?: string; id?: string }): Promise<void> {
+export async function keysCommand(
+  config: Config,
+  action: 'create' | 'list' | 'revoke',
+  opts: DbOptions & { role?: Role; name?: string; id?: string },
+): Promise<void> {
   await withFacerec(config, opts, undefined, async (app) => {
     if (action === 'create') {
       const { key, apiKey } = await createApiKey(app.db, { name: opts.name!, role: opts.role! });
@@ -210,7 +324,10 @@ export async function keysCommand(config: Config, action: 'create' | 'list' | 'r
     if (action === 'list') {
       const keys = await listKeys(app.db);
       if (opts.json) return print(JSON.stringify({ keys }));
-      for (const k of keys) print(`  ${k.id}  ${k.prefix}…  ${k.role.padEnd(9)}  ${k.name}${k.revokedAt ? '  (revoked)' : ''}${k.lastUsedAt ? `  last used ${k.lastUsedAt}` : ''}`);
+      for (const k of keys)
+        print(
+          `  ${k.id}  ${k.prefix}…  ${k.role.padEnd(9)}  ${k.name}${k.revokedAt ? '  (revoked)' : ''}${k.lastUsedAt ? `  last used ${k.lastUsedAt}` : ''}`,
+        );
       return;
     }
     const revoked = await revokeKey(app.db, opts.id!);
@@ -218,7 +335,10 @@ export async function keysCommand(config: Config, action: 'create' | 'list' | 'r
   });
 }
 
-export async function serveCommand(config: Config, opts: DbOptions & { port?: number; host?: string; insecure?: boolean; workers: number }): Promise<void> {
+export async function serveCommand(
+  config: Config,
+  opts: DbOptions & { port?: number; host?: string; insecure?: boolean; workers: number },
+): Promise<void> {
   const server = await startServer(config, {
     db: databaseTarget(config, opts.db),
     migrate: opts.migrate,

@@ -27,7 +27,10 @@ const schema = z.object({
   // probes and 200 for none (bench/store.bench.ts); the search is a few percent of an identification's time, so
   // recall wins. With iterative scans (pgvector 0.8) a gallery filter cannot starve the result.
   FACEREC_EF_SEARCH: int(200).pipe(z.number().max(1000)),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   FACEREC_DATA_DIR: z.string().default('./data'),
   FACEREC_MIGRATE: bool(true),
   FACEREC_THUMBNAILS: bool(true),

@@ -16,15 +16,15 @@ export interface Similarity {
 // dlib's mean face shape (image_transforms/interpolation.h) for landmarks 17..67, in a unit square.
 const MEAN_FACE_X = [
   0.000213256, 0.0752622, 0.18113, 0.29077, 0.393397, 0.586856, 0.689483, 0.799124, 0.904991, 0.98004, 0.490127, 0.490127, 0.490127,
-  0.490127, 0.36688, 0.426036, 0.490127, 0.554217, 0.613373, 0.121737, 0.187122, 0.265825, 0.334606, 0.260918, 0.182743, 0.645647,
-  0.714428, 0.793132, 0.858516, 0.79751, 0.719335, 0.254149, 0.340985, 0.428858, 0.490127, 0.551395, 0.639268, 0.726104, 0.642159,
-  0.556721, 0.490127, 0.423532, 0.338094, 0.290379, 0.428096, 0.490127, 0.552157, 0.689874, 0.553364, 0.490127, 0.42689,
+  0.490127, 0.36688, 0.426036, 0.490127, 0.554217, 0.613373, 0.121737, 0.187122, 0.265825, 0.334606, 0.260918, 0.182743, 0.645647, 0.714428,
+  0.793132, 0.858516, 0.79751, 0.719335, 0.254149, 0.340985, 0.428858, 0.490127, 0.551395, 0.639268, 0.726104, 0.642159, 0.556721, 0.490127,
+  0.423532, 0.338094, 0.290379, 0.428096, 0.490127, 0.552157, 0.689874, 0.553364, 0.490127, 0.42689,
 ];
 const MEAN_FACE_Y = [
-  0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915, 0.106454, 0.203352, 0.307009,
-  0.409805, 0.515625, 0.587326, 0.609345, 0.628106, 0.609345, 0.587326, 0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077,
-  0.231733, 0.179852, 0.178758, 0.216423, 0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578, 0.727388, 0.745405, 0.780233,
-  0.864805, 0.902192, 0.909281, 0.902192, 0.864805, 0.784792, 0.778746, 0.785343, 0.778746, 0.784792, 0.824182, 0.831803, 0.824182,
+  0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915, 0.106454, 0.203352, 0.307009, 0.409805,
+  0.515625, 0.587326, 0.609345, 0.628106, 0.609345, 0.587326, 0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077, 0.231733,
+  0.179852, 0.178758, 0.216423, 0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578, 0.727388, 0.745405, 0.780233, 0.864805,
+  0.902192, 0.909281, 0.902192, 0.864805, 0.784792, 0.778746, 0.785343, 0.778746, 0.784792, 0.824182, 0.831803, 0.824182,
 ];
 
 /** dlib's chip geometry for its ResNet: 150×150 with 0.25 padding (dlib.get_face_chip defaults). */
@@ -38,15 +38,28 @@ const ANCHORS = Array.from({ length: 51 }, (_, k) => k + 17).filter((i) => !(i <
 export function similarityTransform(from: readonly Point[], to: readonly Point[]): Similarity {
   const n = from.length;
   if (n < 2 || n !== to.length) throw new Error('similarityTransform needs two or more matching point pairs');
-  let mfx = 0, mfy = 0, mtx = 0, mty = 0;
+  let mfx = 0,
+    mfy = 0,
+    mtx = 0,
+    mty = 0;
   for (let i = 0; i < n; i++) {
-    mfx += from[i]![0]; mfy += from[i]![1]; mtx += to[i]![0]; mty += to[i]![1];
+    mfx += from[i]![0];
+    mfy += from[i]![1];
+    mtx += to[i]![0];
+    mty += to[i]![1];
   }
-  mfx /= n; mfy /= n; mtx /= n; mty /= n;
-  let sxx = 0, sxy = 0, varFrom = 0;
+  mfx /= n;
+  mfy /= n;
+  mtx /= n;
+  mty /= n;
+  let sxx = 0,
+    sxy = 0,
+    varFrom = 0;
   for (let i = 0; i < n; i++) {
-    const fx = from[i]![0] - mfx, fy = from[i]![1] - mfy;
-    const tx = to[i]![0] - mtx, ty = to[i]![1] - mty;
+    const fx = from[i]![0] - mfx,
+      fy = from[i]![1] - mfy;
+    const tx = to[i]![0] - mtx,
+      ty = to[i]![1] - mty;
     sxx += fx * tx + fy * ty; // Σ f·t
     sxy += fx * ty - fy * tx; // Σ f×t
     varFrom += fx * fx + fy * fy;
@@ -63,7 +76,8 @@ export function applySimilarity(t: Similarity, [x, y]: Point): Point {
 
 export function invertSimilarity(t: Similarity): Similarity {
   const d = t.a * t.a + t.b * t.b;
-  const a = t.a / d, b = -t.b / d;
+  const a = t.a / d,
+    b = -t.b / d;
   return { a, b, tx: -(a * t.tx - b * t.ty), ty: -(b * t.tx + a * t.ty) };
 }
 
@@ -95,19 +109,26 @@ export function extractChip(image: RgbImage, toImage: Similarity, size = CHIP_SI
   const px = [0, 0, 0];
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
-      let r = 0, g = 0, bl = 0;
+      let r = 0,
+        g = 0,
+        bl = 0;
       for (let sy = 0; sy < k; sy++) {
         for (let sx = 0; sx < k; sx++) {
-          const cu = u + (sx + 0.5) / k - 0.5, cv = v + (sy + 0.5) / k - 0.5;
+          const cu = u + (sx + 0.5) / k - 0.5,
+            cv = v + (sy + 0.5) / k - 0.5;
           const x = toImage.a * cu - toImage.b * cv + toImage.tx;
           const y = toImage.b * cu + toImage.a * cv + toImage.ty;
           sampleBilinear(data, width, height, x, y, px);
-          r += px[0]!; g += px[1]!; bl += px[2]!;
+          r += px[0]!;
+          g += px[1]!;
+          bl += px[2]!;
         }
       }
       const o = (v * size + (mirror ? size - 1 - u : u)) * 3;
       const kk = k * k;
-      out[o] = r / kk; out[o + 1] = g / kk; out[o + 2] = bl / kk;
+      out[o] = r / kk;
+      out[o + 1] = g / kk;
+      out[o + 2] = bl / kk;
     }
   }
   return out;
@@ -115,11 +136,15 @@ export function extractChip(image: RgbImage, toImage: Similarity, size = CHIP_SI
 
 // Outside the image counts as black, as in dlib's extract_image_chip.
 function sampleBilinear(data: Uint8Array, width: number, height: number, x: number, y: number, out: number[]): void {
-  const x0 = Math.floor(x), y0 = Math.floor(y);
-  const fx = x - x0, fy = y - y0;
+  const x0 = Math.floor(x),
+    y0 = Math.floor(y);
+  const fx = x - x0,
+    fy = y - y0;
   for (let c = 0; c < 3; c++) {
-    const p00 = pixel(data, width, height, x0, y0, c), p10 = pixel(data, width, height, x0 + 1, y0, c);
-    const p01 = pixel(data, width, height, x0, y0 + 1, c), p11 = pixel(data, width, height, x0 + 1, y0 + 1, c);
+    const p00 = pixel(data, width, height, x0, y0, c),
+      p10 = pixel(data, width, height, x0 + 1, y0, c);
+    const p01 = pixel(data, width, height, x0, y0 + 1, c),
+      p11 = pixel(data, width, height, x0 + 1, y0 + 1, c);
     out[c] = (p00 * (1 - fx) + p10 * fx) * (1 - fy) + (p01 * (1 - fx) + p11 * fx) * fy;
   }
 }

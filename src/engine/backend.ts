@@ -56,7 +56,9 @@ export function loadRuntime(choice: BackendChoice = 'auto'): Promise<Runtime> {
       try {
         return await tryBackend(choice);
       } catch (err) {
-        throw new FacerecError('BACKEND_UNAVAILABLE', `The '${choice}' backend is not available: ${(err as Error).message}`, { backend: choice });
+        throw new FacerecError('BACKEND_UNAVAILABLE', `The '${choice}' backend is not available: ${(err as Error).message}`, {
+          backend: choice,
+        });
       }
     }
     for (const name of ['gpu', 'node'] as const) {

@@ -110,8 +110,16 @@ const BATCH = 32;
 // Retries when the whole frame shows no face, in order. Padding by half the long side on every edge shrinks a
 // frame-filling face to what SSD saw in training; the tiny detector, a different net, catches some of the rest.
 // Measured on the LFW images where the first pass finds nothing (docs/architecture.md, Detection).
-const SSD_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [['ssd', 0.5], ['tiny', 0.5], ['tiny', 0]];
-const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [['tiny', 0.5], ['ssd', 0.5], ['ssd', 0]];
+const SSD_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [
+  ['ssd', 0.5],
+  ['tiny', 0.5],
+  ['tiny', 0],
+];
+const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [
+  ['tiny', 0.5],
+  ['ssd', 0.5],
+  ['ssd', 0],
+];
 
 /** Detection, landmarks, alignment, quality and descriptors on one thread; the worker pool runs one per worker. */
 export class FaceEngine {
@@ -187,22 +195,32 @@ export class FaceEngine {
     timings.detect = performance.now() - t;
 
     t = performance.now();
-    const landmarks = await this.landmarks(image, candidates.map((c) => c.box));
+    const landmarks = await this.landmarks(
+      image,
+      candidates.map((c) => c.box),
+    );
     timings.landmarks = performance.now() - t;
 
     t = performance.now();
     const transforms = landmarks.map((points) => chipToImage(points));
     const chips = transforms.map((toImage) => extractChip(image, toImage));
     const wantChips = candidates.length > 0 && ((opts.descriptors && opts.align === 'dlib') || hooks.variants);
-    const mirrors = wantChips && (opts.mirror || hooks.variants) ? transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true)) : [];
+    const mirrors =
+      wantChips && (opts.mirror || hooks.variants) ? transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true)) : [];
     // One batch: the chips, then their mirror images.
     const raw = wantChips ? await this.describeChips([...chips, ...mirrors]) : [];
     const n = chips.length;
     const averaged = mirrors.length ? raw.slice(0, n).map((d, i) => meanOf(d, raw[n + i]!)) : [];
-    const boxDescriptors = candidates.length > 0 && ((opts.descriptors && opts.align === 'box') || hooks.variants) ? await this.describeBoxes(image, landmarks) : [];
+    const boxDescriptors =
+      candidates.length > 0 && ((opts.descriptors && opts.align === 'box') || hooks.variants)
+        ? await this.describeBoxes(image, landmarks)
+        : [];
     let descriptors: number[][] | undefined;
-    if (opts.descriptors && candidates.length > 0) descriptors = opts.align === 'box' ? boxDescriptors : opts.mirror ? averaged : raw.slice(0, n);
-    const variants = hooks.variants ? chips.map((_, i): DescriptorVariants => ({ dlib: raw[i]!, dlibMirror: averaged[i]!, box: boxDescriptors[i]! })) : undefined;
+    if (opts.descriptors && candidates.length > 0)
+      descriptors = opts.align === 'box' ? boxDescriptors : opts.mirror ? averaged : raw.slice(0, n);
+    const variants = hooks.variants
+      ? chips.map((_, i): DescriptorVariants => ({ dlib: raw[i]!, dlibMirror: averaged[i]!, box: boxDescriptors[i]! }))
+      : undefined;
     const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
     timings.describe = performance.now() - t;
 
@@ -214,7 +232,12 @@ export class FaceEngine {
         sharpness: round(laplacianVariance(chips[i]!, CHIP_SIZE), 1),
         ...headPose(points),
       };
-      const face: Face = { box: c.box.map((v) => round(v, 1)) as Box, score: quality.score, landmarks: points.map(([x, y]) => [round(x, 1), round(y, 1)]), quality };
+      const face: Face = {
+        box: c.box.map((v) => round(v, 1)) as Box,
+        score: quality.score,
+        landmarks: points.map(([x, y]) => [round(x, 1), round(y, 1)]),
+        quality,
+      };
       if (descriptors) face.descriptor = descriptors[i]!;
       if (variants) face.variants = variants[i]!;
       if (thumbnails) face.thumbnail = thumbnails[i]!;
@@ -229,14 +252,25 @@ export class FaceEngine {
    * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input. Every pass
    * reads its region straight into the detector's input size, so its memory does not grow with the photo.
    */
-  private async detect(image: RgbImage, { detector, minScore, singlePass }: { detector: DetectorName; minScore: number; singlePass: boolean }, fullFrame?: Candidate[]): Promise<Candidate[]> {
+  private async detect(
+    image: RgbImage,
+    { detector, minScore, singlePass }: { detector: DetectorName; minScore: number; singlePass: boolean },
+    fullFrame?: Candidate[],
+  ): Promise<Candidate[]> {
     const frame: Region = { x: 0, y: 0, width: image.width, height: image.height };
     const found = (fullFrame ?? (await this.runDetector(image, frame, detector, minScore))).filter((c) => c.score >= minScore);
     const long = Math.max(image.width, image.height);
     if (found.length === 0 && !singlePass) {
       for (const [name, padFraction] of detector === 'ssd' ? SSD_RETRIES : TINY_RETRIES) {
         const pad = Math.round(long * padFraction);
-        found.push(...(await this.runDetector(image, { x: -pad, y: -pad, width: image.width + 2 * pad, height: image.height + 2 * pad }, name, minScore)));
+        found.push(
+          ...(await this.runDetector(
+            image,
+            { x: -pad, y: -pad, width: image.width + 2 * pad, height: image.height + 2 * pad },
+            name,
+            minScore,
+          )),
+        );
         if (found.length > 0) break;
       }
     }
@@ -246,14 +280,18 @@ export class FaceEngine {
       const step = Math.ceil(tile * 0.75);
       for (let y = 0; y < image.height; y += step) {
         for (let x = 0; x < image.width; x += step) {
-          const width = Math.min(tile, image.width - x), height = Math.min(tile, image.height - y);
-          if (width >= tile / 3 && height >= tile / 3) found.push(...(await this.runDetector(image, { x, y, width, height }, detector, minScore)));
+          const width = Math.min(tile, image.width - x),
+            height = Math.min(tile, image.height - y);
+          if (width >= tile / 3 && height >= tile / 3)
+            found.push(...(await this.runDetector(image, { x, y, width, height }, detector, minScore)));
           if (x + width >= image.width) break;
         }
         if (y + tile >= image.height) break;
       }
     }
-    return suppress(found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8));
+    return suppress(
+      found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8),
+    );
   }
 
   /** One detector pass over a region of the image (it may reach past the edges, which read as black), in image coordinates. */
@@ -266,34 +304,52 @@ export class FaceEngine {
       const net = input as unknown as Parameters<typeof faceapi.nets.ssdMobilenetv1.locateFaces>[0];
       detections =
         detector === 'ssd'
-          ? await faceapi.nets.ssdMobilenetv1.locateFaces(net, new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 200 }))
-          : await faceapi.nets.tinyFaceDetector.locateFaces(net, new faceapi.TinyFaceDetectorOptions({ inputSize: size, scoreThreshold: minScore }));
+          ? await faceapi.nets.ssdMobilenetv1.locateFaces(
+              net,
+              new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 200 }),
+            )
+          : await faceapi.nets.tinyFaceDetector.locateFaces(
+              net,
+              new faceapi.TinyFaceDetectorOptions({ inputSize: size, scoreThreshold: minScore }),
+            );
     } finally {
       input.dispose();
     }
     // face-api maps a box back through the rounded size of the region within the square, not the exact scale.
     const [kx, ky] = detectorScale(region, size);
-    return detections.map((d) => ({ box: [d.box.x * kx + region.x, d.box.y * ky + region.y, d.box.width * kx, d.box.height * ky], score: d.score }));
+    return detections.map((d) => ({
+      box: [d.box.x * kx + region.x, d.box.y * ky + region.y, d.box.width * kx, d.box.height * ky],
+      score: d.score,
+    }));
   }
 
   /** 68 landmarks per box, in image coordinates. */
   private async landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]> {
     const { faceapi, tf } = this.rt;
     const regions = boxes.map(([x, y, w, h]): Region => {
-      const x0 = Math.max(0, Math.floor(x)), y0 = Math.max(0, Math.floor(y));
-      return { x: x0, y: y0, width: Math.max(1, Math.min(image.width, Math.ceil(x + w)) - x0), height: Math.max(1, Math.min(image.height, Math.ceil(y + h)) - y0) };
+      const x0 = Math.max(0, Math.floor(x)),
+        y0 = Math.max(0, Math.floor(y));
+      return {
+        x: x0,
+        y: y0,
+        width: Math.max(1, Math.min(image.width, Math.ceil(x + w)) - x0),
+        height: Math.max(1, Math.min(image.height, Math.ceil(y + h)) - y0),
+      };
     });
     const points: Point[][] = [];
     for (const batch of chunks(regions, BATCH)) {
       const inputs = batch.map((r) => tf.tensor3d(squareInput(image, r, LANDMARK_INPUT, true), [LANDMARK_INPUT, LANDMARK_INPUT, 3]));
       try {
-        const results = await faceapi.nets.faceLandmark68Net.detectLandmarks(inputs as unknown as Parameters<typeof faceapi.nets.faceLandmark68Net.detectLandmarks>[0]);
+        const results = await faceapi.nets.faceLandmark68Net.detectLandmarks(
+          inputs as unknown as Parameters<typeof faceapi.nets.faceLandmark68Net.detectLandmarks>[0],
+        );
         const list = Array.isArray(results) ? results : [results];
         list.forEach((lm, i) => {
           // face-api's own mapping from its centred square back to the crop: half the padding on each side.
           const r = batch[i]!;
           const k = inputScale(r, LANDMARK_INPUT);
-          const padX = r.width < r.height ? (r.height - r.width) / 2 : 0, padY = r.height < r.width ? (r.width - r.height) / 2 : 0;
+          const padX = r.width < r.height ? (r.height - r.width) / 2 : 0,
+            padY = r.height < r.width ? (r.width - r.height) / 2 : 0;
           points.push(lm.positions.map((p): Point => [p.x * k - padX + r.x, p.y * k - padY + r.y]));
         });
       } finally {
@@ -311,7 +367,9 @@ export class FaceEngine {
       // face-api takes a batch as an array of 3-D tensors; at 150×150 its resize is a no-op.
       const inputs = batch.map((chip) => tf.tensor3d(chip, [CHIP_SIZE, CHIP_SIZE, 3]));
       try {
-        const output = await faceapi.nets.faceRecognitionNet.forward(inputs as unknown as Parameters<typeof faceapi.nets.faceRecognitionNet.forward>[0]);
+        const output = await faceapi.nets.faceRecognitionNet.forward(
+          inputs as unknown as Parameters<typeof faceapi.nets.faceRecognitionNet.forward>[0],
+        );
         const values = (await output.data()) as Float32Array;
         output.dispose();
         descriptors.push(...batch.map((_, i) => Array.from(values.subarray(i * 128, (i + 1) * 128))));
@@ -328,9 +386,18 @@ export class FaceEngine {
     const dims = { width: image.width, height: image.height };
     const inputs = landmarks.map((points) => {
       // FaceLandmarks68 takes positions relative to the image size; the crop is clipped and floored as extractFaceTensors does.
-      const rect = new faceapi.FaceLandmarks68(points.map(([x, y]) => new faceapi.Point(x / dims.width, y / dims.height)), dims).align();
-      const x = Math.max(rect.x, 0), y = Math.max(rect.y, 0);
-      const region: Region = { x: Math.floor(x), y: Math.floor(y), width: Math.floor(Math.min(rect.right - x, dims.width - x)), height: Math.floor(Math.min(rect.bottom - y, dims.height - y)) };
+      const rect = new faceapi.FaceLandmarks68(
+        points.map(([x, y]) => new faceapi.Point(x / dims.width, y / dims.height)),
+        dims,
+      ).align();
+      const x = Math.max(rect.x, 0),
+        y = Math.max(rect.y, 0);
+      const region: Region = {
+        x: Math.floor(x),
+        y: Math.floor(y),
+        width: Math.floor(Math.min(rect.right - x, dims.width - x)),
+        height: Math.floor(Math.min(rect.bottom - y, dims.height - y)),
+      };
       return squareInput(image, region, CHIP_SIZE, true);
     });
     return this.describeChips(inputs);
@@ -339,11 +406,17 @@ export class FaceEngine {
 
 /** An analysis of a photo decoded smaller, in the photo's own pixels. */
 function toOriginal(analysis: Analysis, original: { width: number; height: number }): Analysis {
-  const sx = original.width / analysis.width, sy = original.height / analysis.height;
+  const sx = original.width / analysis.width,
+    sy = original.height / analysis.height;
   const faces = analysis.faces.map((face): Face => {
     const [x, y, w, h] = face.box;
     const box: Box = [round(x * sx, 1), round(y * sy, 1), round(w * sx, 1), round(h * sy, 1)];
-    return { ...face, box, landmarks: face.landmarks.map(([px, py]): Point => [round(px * sx, 1), round(py * sy, 1)]), quality: { ...face.quality, size: Math.round(Math.min(box[2], box[3])) } };
+    return {
+      ...face,
+      box,
+      landmarks: face.landmarks.map(([px, py]): Point => [round(px * sx, 1), round(py * sy, 1)]),
+      quality: { ...face.quality, size: Math.round(Math.min(box[2], box[3])) },
+    };
   });
   return { ...analysis, width: original.width, height: original.height, faces };
 }
@@ -351,7 +424,10 @@ function toOriginal(analysis: Analysis, original: { width: number; height: numbe
 /** Per axis, region pixels per pixel of the detector's square, as face-api's box decoding computes it. */
 function detectorScale(region: Region, size: number): [number, number] {
   const side = Math.max(region.width, region.height);
-  return [region.width / Math.max(1, Math.round((region.width * size) / side)), region.height / Math.max(1, Math.round((region.height * size) / side))];
+  return [
+    region.width / Math.max(1, Math.round((region.width * size) / side)),
+    region.height / Math.max(1, Math.round((region.height * size) / side)),
+  ];
 }
 
 function* chunks<T>(items: T[], size: number): Generator<T[]> {
@@ -372,7 +448,8 @@ function round(v: number, digits: number): number {
 }
 
 function clipBox([x, y, w, h]: Box, width: number, height: number): Box {
-  const x0 = Math.max(0, x), y0 = Math.max(0, y);
+  const x0 = Math.max(0, x),
+    y0 = Math.max(0, y);
   return [x0, y0, Math.min(width, x + w) - x0, Math.min(height, y + h) - y0];
 }
 
@@ -385,7 +462,8 @@ export function suppress(candidates: Candidate[], iou = 0.4, containment = 0.7):
       const ix = Math.max(0, Math.min(k.box[0] + k.box[2], c.box[0] + c.box[2]) - Math.max(k.box[0], c.box[0]));
       const iy = Math.max(0, Math.min(k.box[1] + k.box[3], c.box[1] + c.box[3]) - Math.max(k.box[1], c.box[1]));
       const inter = ix * iy;
-      const areaK = k.box[2] * k.box[3], areaC = c.box[2] * c.box[3];
+      const areaK = k.box[2] * k.box[3],
+        areaC = c.box[2] * c.box[3];
       return inter / (areaK + areaC - inter) > iou || inter / Math.min(areaK, areaC) > containment;
     });
     if (!overlaps) kept.push(c);

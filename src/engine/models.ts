@@ -34,11 +34,15 @@ async function readVerified(dir: string, file: string, sha256: string): Promise<
   }
   const actual = createHash('sha256').update(bytes).digest('hex');
   if (actual !== sha256) {
-    throw new FacerecError('MODEL_CHECKSUM_MISMATCH', `Model file ${full} does not match its checksum in manifest.json (expected sha256 ${sha256}, got ${actual})`, {
-      file: full,
-      expected: sha256,
-      actual,
-    });
+    throw new FacerecError(
+      'MODEL_CHECKSUM_MISMATCH',
+      `Model file ${full} does not match its checksum in manifest.json (expected sha256 ${sha256}, got ${actual})`,
+      {
+        file: full,
+        expected: sha256,
+        actual,
+      },
+    );
   }
   return bytes;
 }

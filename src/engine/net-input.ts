@@ -26,7 +26,9 @@ export function squareInput(image: RgbImage, region: Region, size: number, cente
   // In float32, as tfjs's kernels compute it: the source positions then agree to the last bit that matters.
   const scale = Math.fround(side / size);
   // Per output column: the two source columns (-1 outside the padded region or the image) and the weight between.
-  const x0 = new Int32Array(size), x1 = new Int32Array(size), fx = new Float32Array(size);
+  const x0 = new Int32Array(size),
+    x1 = new Int32Array(size),
+    fx = new Float32Array(size);
   for (let u = 0; u < size; u++) {
     const src = Math.fround(u * scale);
     const lo = Math.floor(src);
@@ -43,12 +45,17 @@ export function squareInput(image: RgbImage, region: Region, size: number, cente
     const r0 = row(lo, offsetY, region, image.height, image.width);
     const r1 = row(Math.min(side - 1, Math.ceil(src)), offsetY, region, image.height, image.width);
     for (let u = 0; u < size; u++) {
-      const a = x0[u]!, b = x1[u]!, f = fx[u]!;
+      const a = x0[u]!,
+        b = x1[u]!,
+        f = fx[u]!;
       const o = (v * size + u) * 3;
       for (let c = 0; c < 3; c++) {
-        const tl = r0 >= 0 && a >= 0 ? data[r0 + a + c]! : 0, tr = r0 >= 0 && b >= 0 ? data[r0 + b + c]! : 0;
-        const bl = r1 >= 0 && a >= 0 ? data[r1 + a + c]! : 0, br = r1 >= 0 && b >= 0 ? data[r1 + b + c]! : 0;
-        const top = tl + (tr - tl) * f, bottom = bl + (br - bl) * f;
+        const tl = r0 >= 0 && a >= 0 ? data[r0 + a + c]! : 0,
+          tr = r0 >= 0 && b >= 0 ? data[r0 + b + c]! : 0;
+        const bl = r1 >= 0 && a >= 0 ? data[r1 + a + c]! : 0,
+          br = r1 >= 0 && b >= 0 ? data[r1 + b + c]! : 0;
+        const top = tl + (tr - tl) * f,
+          bottom = bl + (br - bl) * f;
         out[o + c] = top + (bottom - top) * fy;
       }
     }

@@ -96,7 +96,10 @@ function workerEntry(entry: URL = new URL('./worker.js', import.meta.url)): { so
   const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsx = pathToFileURL(path.join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
   const module = pathToFileURL(existsSync(typescript) ? typescript : file).href;
-  return { source: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(module)}); });`, eval: true };
+  return {
+    source: `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(module)}); });`,
+    eval: true,
+  };
 }
 
 const cancelled = () => new FacerecError('CANCELLED', 'The request was withdrawn before an engine worker started it');
@@ -129,7 +132,8 @@ export class WorkerPool {
 
   private constructor(
     private readonly init: WorkerInit,
-    private readonly options: Required<Pick<PoolOptions, 'size' | 'queueSize' | 'selfTestIntervalMs' | 'jobTimeoutMs'>> & Pick<PoolOptions, 'entry'>,
+    private readonly options: Required<Pick<PoolOptions, 'size' | 'queueSize' | 'selfTestIntervalMs' | 'jobTimeoutMs'>> &
+      Pick<PoolOptions, 'entry'>,
   ) {
     this.entry = workerEntry(options.entry);
     // Idle workers are self-tested on this beat.
@@ -237,7 +241,11 @@ export class WorkerPool {
     if (refused) return Promise.reject(refused);
     const busy = this.slots.every((s) => s.task || s.selfTesting);
     if (busy && this.queue.length >= this.options.queueSize) {
-      return Promise.reject(new FacerecError('QUEUE_FULL', `The engine queue is full (${this.options.queueSize} waiting); retry later`, { queueSize: this.options.queueSize }));
+      return Promise.reject(
+        new FacerecError('QUEUE_FULL', `The engine queue is full (${this.options.queueSize} waiting); retry later`, {
+          queueSize: this.options.queueSize,
+        }),
+      );
     }
     return new Promise((resolve, reject) => {
       const withdraw = () => {
@@ -246,10 +254,12 @@ export class WorkerPool {
         this.queue.splice(index, 1);
         reject(cancelled());
       };
-      const settle = <T>(fn: (value: T) => void) => (value: T) => {
-        signal?.removeEventListener('abort', withdraw);
-        fn(value);
-      };
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          signal?.removeEventListener('abort', withdraw);
+          fn(value);
+        };
       const task: Task = { request, resolve: settle(resolve as (v: unknown) => void), reject: settle(reject) };
       signal?.addEventListener('abort', withdraw, { once: true });
       this.queue.push(task);
@@ -284,7 +294,10 @@ export class WorkerPool {
 
   private assign(slot: Slot, task: Task): void {
     slot.task = task;
-    slot.timer = setTimeout(() => this.retire(slot, 'timeout', `a request held the worker over ${this.options.jobTimeoutMs} ms`), this.options.jobTimeoutMs).unref();
+    slot.timer = setTimeout(
+      () => this.retire(slot, 'timeout', `a request held the worker over ${this.options.jobTimeoutMs} ms`),
+      this.options.jobTimeoutMs,
+    ).unref();
     slot.reply = (outcome) => {
       clearTimeout(slot.timer);
       if ('exit' in outcome) return this.retire(slot, 'crash', `exit code ${outcome.exit}`);
@@ -302,7 +315,8 @@ export class WorkerPool {
   private selfTest(slot: Slot): Promise<void> {
     slot.selfTesting = true;
     return new Promise((resolve, reject) => {
-      const fail = (why: string) => reject(new FacerecError('ENGINE_UNHEALTHY', `An engine worker failed its self-test: ${why}`, { reason: why }));
+      const fail = (why: string) =>
+        reject(new FacerecError('ENGINE_UNHEALTHY', `An engine worker failed its self-test: ${why}`, { reason: why }));
       const timer = setTimeout(() => {
         slot.reply = undefined;
         slot.selfTesting = false;
@@ -344,7 +358,13 @@ export class WorkerPool {
     try {
       await new Promise<void>((resolve, reject) => {
         slot.reply = (outcome) => {
-          if ('exit' in outcome) return reject(new FacerecError('MODEL_LOAD_FAILED', `Engine worker exited with code ${outcome.exit} before it was ready${error ? `: ${error.message}` : ''}`));
+          if ('exit' in outcome)
+            return reject(
+              new FacerecError(
+                'MODEL_LOAD_FAILED',
+                `Engine worker exited with code ${outcome.exit} before it was ready${error ? `: ${error.message}` : ''}`,
+              ),
+            );
           const status = outcome.message as WorkerStatus;
           if (!status.ready) return reject(errorFromJSON(status.error));
           this.engineInfo ??= status.info;
@@ -441,7 +461,11 @@ export class WorkerPool {
   }
 
   private unhealthy(): FacerecError {
-    return new FacerecError('ENGINE_UNHEALTHY', 'No engine worker is healthy at the moment; retry later', this.lastStartError ? { reason: this.lastStartError } : {});
+    return new FacerecError(
+      'ENGINE_UNHEALTHY',
+      'No engine worker is healthy at the moment; retry later',
+      this.lastStartError ? { reason: this.lastStartError } : {},
+    );
   }
 }
 
@@ -450,8 +474,12 @@ function fingerprintOf(request: AnyWorkerRequest): string | undefined {
 }
 
 function unprocessable(failures: number, cause?: ReplacementCause): FacerecError {
-  return new FacerecError('IMAGE_UNPROCESSABLE', `This photo made the engine fail ${failures} times, each time on a fresh worker; it is not processed again`, {
-    failures,
-    ...(cause ? { cause } : {}),
-  });
+  return new FacerecError(
+    'IMAGE_UNPROCESSABLE',
+    `This photo made the engine fail ${failures} times, each time on a fresh worker; it is not processed again`,
+    {
+      failures,
+      ...(cause ? { cause } : {}),
+    },
+  );
 }

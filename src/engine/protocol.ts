@@ -13,9 +13,7 @@ export interface WorkerInit {
 
 /** The production engine's operations (worker.ts); an evaluation or test entry may serve more (worker-host.ts). */
 export type WorkerRequest =
-  | { id: number; op: 'analyze'; bytes: Uint8Array; options: AnalyzeOptions }
-  | { id: number; op: 'selfTest' }
-  | { id: number; op: 'memory' };
+  { id: number; op: 'analyze'; bytes: Uint8Array; options: AnalyzeOptions } | { id: number; op: 'selfTest' } | { id: number; op: 'memory' };
 
 export interface WorkerResults {
   analyze: Analysis;
@@ -30,4 +28,5 @@ export type WorkerResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
 
-export type WorkerStatus = { ready: true; info: EngineInfo } | { ready: false; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };
+export type WorkerStatus =
+  { ready: true; info: EngineInfo } | { ready: false; error: { code: ErrorCode; message: string; details?: Record<string, unknown> } };

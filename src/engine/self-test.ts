@@ -35,12 +35,17 @@ export async function loadSelfTest(modelsDir: string): Promise<SelfTest> {
     const record = JSON.parse(await readFile(path.join(modelsDir, SELF_TEST_FILES.record), 'utf8')) as SelfTestRecord;
     const actual = createHash('sha256').update(photo).digest('hex');
     if (actual !== record.sha256) {
-      throw new FacerecError('MODEL_CHECKSUM_MISMATCH', `${SELF_TEST_FILES.photo} does not match its sha256 in ${SELF_TEST_FILES.record}`, { expected: record.sha256, actual });
+      throw new FacerecError('MODEL_CHECKSUM_MISMATCH', `${SELF_TEST_FILES.photo} does not match its sha256 in ${SELF_TEST_FILES.record}`, {
+        expected: record.sha256,
+        actual,
+      });
     }
     return { photo: new Uint8Array(photo), record };
   } catch (err) {
     if (err instanceof FacerecError) throw err;
-    throw new FacerecError('MODEL_LOAD_FAILED', `Cannot read the engine self-test in ${modelsDir}: ${(err as Error).message}`, { dir: modelsDir });
+    throw new FacerecError('MODEL_LOAD_FAILED', `Cannot read the engine self-test in ${modelsDir}: ${(err as Error).message}`, {
+      dir: modelsDir,
+    });
   }
 }
 
@@ -56,8 +61,12 @@ export function checkSelfTest(record: SelfTestRecord, analysis: Analysis, descri
   // Another descriptor model describes the photo in another space: its box is checked, not its numbers.
   if (descriptorModelId !== record.descriptorModelId) return;
   const descriptor = face.descriptor ?? [];
-  const distance = descriptor.length === record.face.descriptor.length ? Math.hypot(...descriptor.map((v, i) => v - record.face.descriptor[i]!)) : Infinity;
-  if (!(distance <= MAX_DESCRIPTOR_DISTANCE)) fail(`the descriptor is ${distance.toFixed(4)} from the recorded one, over ${MAX_DESCRIPTOR_DISTANCE}`);
+  const distance =
+    descriptor.length === record.face.descriptor.length
+      ? Math.hypot(...descriptor.map((v, i) => v - record.face.descriptor[i]!))
+      : Infinity;
+  if (!(distance <= MAX_DESCRIPTOR_DISTANCE))
+    fail(`the descriptor is ${distance.toFixed(4)} from the recorded one, over ${MAX_DESCRIPTOR_DISTANCE}`);
 }
 
 function iou(a: Box, b: Box): number {

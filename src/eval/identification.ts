@@ -165,7 +165,11 @@ export interface OperatingPoint {
  * just below the (k+1)-th such distance, k = ⌊target · non-mated⌋. The threshold is put midway between it and the
  * next smaller best distance of any probe, where every probe decides as just below it.
  */
-export function operatingPointAtFpir(probes: readonly ScoredProbe[], targetFpir: number, options: Omit<MatchOptions, 'threshold'>): OperatingPoint {
+export function operatingPointAtFpir(
+  probes: readonly ScoredProbe[],
+  targetFpir: number,
+  options: Omit<MatchOptions, 'threshold'>,
+): OperatingPoint {
   const nonMated = probes.filter((p) => p.truth === null);
   const allowed = Math.floor(targetFpir * nonMated.length + 1e-9);
   // At an unbounded threshold a non-mated probe either matches (at its best distance) or is ambiguous for good.
@@ -195,10 +199,12 @@ export function discordantProbes(
     const d = decideProbe(p, { ...options, threshold });
     return d.truth !== null && d.outcome === 'match' && d.named === d.truth;
   };
-  let onlyMin = 0, onlyMean2 = 0;
+  let onlyMin = 0,
+    onlyMean2 = 0;
   min.probes.forEach((p, i) => {
     const q = mean2.probes[i]!;
-    const a = right(p, min.threshold), b = right(q, mean2.threshold);
+    const a = right(p, min.threshold),
+      b = right(q, mean2.threshold);
     if (a && !b) onlyMin++;
     if (b && !a) onlyMean2++;
   });
@@ -216,7 +222,8 @@ export function mcnemarExactP(onlyA: number, onlyB: number): number {
   const logFactorial = [0];
   for (let i = 1; i <= n; i++) logFactorial.push(logFactorial[i - 1]! + Math.log(i));
   let tail = 0;
-  for (let k = 0; k <= Math.min(onlyA, onlyB); k++) tail += Math.exp(logFactorial[n]! - logFactorial[k]! - logFactorial[n - k]! - n * Math.LN2);
+  for (let k = 0; k <= Math.min(onlyA, onlyB); k++)
+    tail += Math.exp(logFactorial[n]! - logFactorial[k]! - logFactorial[n - k]! - n * Math.LN2);
   return Math.min(1, 2 * tail);
 }
 
@@ -293,7 +300,13 @@ const seconds = (since: number) => (performance.now() - since) / 1000;
 // Enrollment through the store needs a photo hash and detection details; only the descriptor is searched.
 const PLACEHOLDER_QUALITY = { size: 0, score: 1, sharpness: 0, yaw: 0, roll: 0 };
 
-async function evaluateSplit(db: Database, images: readonly LfwImage[], descriptors: ReadonlyMap<string, number[] | null>, spec: (typeof SPLITS)[number], options: EvaluateOptions): Promise<SplitResult> {
+async function evaluateSplit(
+  db: Database,
+  images: readonly LfwImage[],
+  descriptors: ReadonlyMap<string, number[] | null>,
+  spec: (typeof SPLITS)[number],
+  options: EvaluateOptions,
+): Promise<SplitResult> {
   const split = buildSplit(images, spec.name, spec.photosPerPerson);
   const descriptorOf = (image: LfwImage) => descriptors.get(image.file) ?? null;
   const enrollable = split.gallery.filter((p) => p.images.every((i) => descriptorOf(i)));
@@ -339,8 +352,13 @@ async function evaluateSplit(db: Database, images: readonly LfwImage[], descript
     for (const { image, truth } of probes) {
       const descriptor = descriptorOf(image);
       // One search per probe, reduced both ways: the query does not depend on the reduction.
-      const hits = descriptor ? await db.transaction((tx) => nearestFaces(tx, { galleryId, modelId: options.modelId, descriptor, limit, efSearch: options.efSearch })) : null;
-      for (const reduction of REDUCTIONS) scored.get(reduction)!.push({ file: image.file, truth, candidates: hits && reducePerPerson(hits, reduction) });
+      const hits = descriptor
+        ? await db.transaction((tx) =>
+            nearestFaces(tx, { galleryId, modelId: options.modelId, descriptor, limit, efSearch: options.efSearch }),
+          )
+        : null;
+      for (const reduction of REDUCTIONS)
+        scored.get(reduction)!.push({ file: image.file, truth, candidates: hits && reducePerPerson(hits, reduction) });
       options.onProgress?.(++done);
     }
     const searchSeconds = seconds(t1);
@@ -355,8 +373,13 @@ async function evaluateSplit(db: Database, images: readonly LfwImage[], descript
     });
     const byName = (reduction: Reduction) => reductions.find((r) => r.reduction === reduction)!;
     const compare = (pick: (r: ReductionResult) => { dir: number; threshold: number }): Comparison => {
-      const min = pick(byName('min')), mean2 = pick(byName('mean2'));
-      const { onlyMin, onlyMean2 } = discordantProbes({ probes: scored.get('min')!, threshold: min.threshold }, { probes: scored.get('mean2')!, threshold: mean2.threshold }, matchOptions);
+      const min = pick(byName('min')),
+        mean2 = pick(byName('mean2'));
+      const { onlyMin, onlyMean2 } = discordantProbes(
+        { probes: scored.get('min')!, threshold: min.threshold },
+        { probes: scored.get('mean2')!, threshold: mean2.threshold },
+        matchOptions,
+      );
       const better = min.dir === mean2.dir ? null : min.dir > mean2.dir ? 'min' : 'mean2';
       return { min: min.dir, mean2: mean2.dir, better, onlyMin, onlyMean2, pValue: mcnemarExactP(onlyMin, onlyMean2) };
     };
@@ -394,7 +417,11 @@ async function evaluateSplit(db: Database, images: readonly LfwImage[], descript
  * nearestFaces → reducePerPerson → matchFaces, as the identify service does. `descriptors` maps each image
  * (Name/Name_NNNN.jpg) to its subject's descriptor, or null when it has no face.
  */
-export async function evaluateIdentification(db: Database, descriptors: ReadonlyMap<string, number[] | null>, options: EvaluateOptions): Promise<IdentificationReport> {
+export async function evaluateIdentification(
+  db: Database,
+  descriptors: ReadonlyMap<string, number[] | null>,
+  options: EvaluateOptions,
+): Promise<IdentificationReport> {
   await migrate(db);
   const parsed = [...descriptors.keys()].map(parseLfwFile);
   const images = parsed.filter((i): i is LfwImage => i !== null);
@@ -439,7 +466,8 @@ export async function runIdentificationEval(
   options: EvaluateOptions & { root: string; load?: string; pool?: WorkerPool; db?: Database },
 ): Promise<IdentificationEvalResult> {
   const t0 = performance.now();
-  let subjects: Subjects, unreadable: string[] = [];
+  let subjects: Subjects,
+    unreadable: string[] = [];
   if (options.load) {
     subjects = await loadSubjects(options.load);
   } else {

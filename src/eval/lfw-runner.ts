@@ -55,13 +55,18 @@ export async function computeSubjects(options: {
   const { pool, root, files, save } = options;
   const onProgress = options.onProgress ?? (() => {});
   if (files.length > 0 && !existsSync(path.join(root, files[0]!))) {
-    throw new FacerecError('FILE_NOT_FOUND', `${path.join(root, files[0]!)} does not exist: is --root the folder that holds the Name/ folders?`, { root });
+    throw new FacerecError(
+      'FILE_NOT_FOUND',
+      `${path.join(root, files[0]!)} does not exist: is --root the folder that holds the Name/ folders?`,
+      { root },
+    );
   }
   options.onStart?.(files.length);
   const subjects: Subjects = new Map();
   const unreadable: string[] = [];
   const out = save ? createWriteStream(save) : undefined;
-  let next = 0, done = 0;
+  let next = 0,
+    done = 0;
   const worker = async () => {
     while (next < files.length) {
       const f = files[next++]!;
@@ -95,8 +100,10 @@ export async function loadSubjects(file: string): Promise<Subjects> {
 
 function score(pairs: Pair[], subjects: Subjects, pick: (s: SubjectDescriptors) => number[] | null | undefined): ScoredPair[] {
   return pairs.map((p) => {
-    const a = subjects.get(p.a), b = subjects.get(p.b);
-    const da = a ? pick(a) : null, db = b ? pick(b) : null;
+    const a = subjects.get(p.a),
+      b = subjects.get(p.b);
+    const da = a ? pick(a) : null,
+      db = b ? pick(b) : null;
     return { same: p.same, fold: p.fold, distance: da && db ? euclidean(da, db) : Infinity };
   });
 }
@@ -120,7 +127,8 @@ export async function runLfwEval(options: {
   const test = await readPairs(options.pairs);
   const train = options.train ? await readPairs(options.train) : undefined;
   const files = [...new Set([...test.pairs, ...(train?.pairs ?? [])].flatMap((p) => [p.a, p.b]))].sort();
-  let subjects: Subjects, unreadable: string[] = [];
+  let subjects: Subjects,
+    unreadable: string[] = [];
   if (options.load) {
     subjects = await loadSubjects(options.load);
   } else {

@@ -23,9 +23,13 @@ export function lfwImagePath(name: string, index: number): string {
 
 /** Parses a pairs file: `Name i j` is a same-person pair, `NameA i NameB j` a different-person one. */
 export function parsePairs(text: string): PairsFile {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const header = (lines.shift() ?? '').split(/\s+/).map(Number);
-  if (header.length === 0 || header.some((n) => !Number.isInteger(n) || n <= 0)) throw new InvalidArgumentError('The pairs file has no valid header line');
+  if (header.length === 0 || header.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new InvalidArgumentError('The pairs file has no valid header line');
   const folds = header.length === 2 ? header[0]! : 1;
   const perFold = lines.length / folds;
   const pairs = lines.map((line, i): Pair => {
@@ -55,7 +59,6 @@ export interface ScoredPair {
   fold: number;
 }
 
-
 /** Accuracy of `distance < threshold` ⇒ same. */
 export function accuracyAt(pairs: readonly ScoredPair[], threshold: number): number {
   let right = 0;
@@ -65,7 +68,10 @@ export function accuracyAt(pairs: readonly ScoredPair[], threshold: number): num
 
 /** The threshold with the best accuracy: midpoints between consecutive finite distances are tried. */
 export function bestThreshold(pairs: readonly ScoredPair[]): { threshold: number; accuracy: number } {
-  const sorted = pairs.map((p) => p.distance).filter(Number.isFinite).sort((x, y) => x - y);
+  const sorted = pairs
+    .map((p) => p.distance)
+    .filter(Number.isFinite)
+    .sort((x, y) => x - y);
   let best = { threshold: 0, accuracy: accuracyAt(pairs, 0) };
   // Sweep: accuracy(t) changes only when t passes a distance, so count incrementally.
   const ordered = pairs.filter((p) => Number.isFinite(p.distance)).sort((x, y) => x.distance - y.distance);
@@ -93,7 +99,8 @@ export function rocCurve(pairs: readonly ScoredPair[]): RocPoint[] {
   const negatives = pairs.length - positives;
   const ordered = pairs.filter((p) => Number.isFinite(p.distance)).sort((x, y) => x.distance - y.distance);
   const points: RocPoint[] = [{ far: 0, tar: 0, threshold: 0 }];
-  let tp = 0, fp = 0;
+  let tp = 0,
+    fp = 0;
   for (let i = 0; i < ordered.length; i++) {
     if (ordered[i]!.same) tp++;
     else fp++;
@@ -135,7 +142,12 @@ export function verificationReport(test: readonly ScoredPair[], train?: readonly
     threshold = bestThreshold(train).threshold;
     accuracy = accuracyAt(test, threshold);
   } else if (folds.length > 1) {
-    const accs = folds.map((f) => accuracyAt(test.filter((p) => p.fold === f), bestThreshold(test.filter((p) => p.fold !== f)).threshold));
+    const accs = folds.map((f) =>
+      accuracyAt(
+        test.filter((p) => p.fold === f),
+        bestThreshold(test.filter((p) => p.fold !== f)).threshold,
+      ),
+    );
     accuracy = accs.reduce((s, a) => s + a, 0) / accs.length;
     foldStd = Math.sqrt(accs.reduce((s, a) => s + (a - accuracy) ** 2, 0) / accs.length);
     threshold = bestThreshold(test).threshold;

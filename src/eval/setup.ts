@@ -11,7 +11,14 @@ export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
   const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
   // Its own worker entry: the production engine plus the evaluation's 'subject' operation.
   const entry = new URL('./worker.js', import.meta.url);
-  return WorkerPool.start({ size: workers, backend: config.backend, modelsDir: config.modelsDir, limits, queueSize: Math.max(config.queueSize, workers * 4), entry });
+  return WorkerPool.start({
+    size: workers,
+    backend: config.backend,
+    modelsDir: config.modelsDir,
+    limits,
+    queueSize: Math.max(config.queueSize, workers * 4),
+    entry,
+  });
 }
 
 /** The shipped pipeline's descriptor model id, from the pool when one runs, else from the model manifest. */

@@ -40,12 +40,23 @@ export async function subjectDescriptors(engine: FaceEngine, bytes: Uint8Array):
   let plainResults;
   try {
     const input = tensor as unknown as Parameters<typeof faceapi.detectAllFaces>[0];
-    plainResults = await faceapi.detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: PLAIN_MIN_SCORE })).withFaceLandmarks().withFaceDescriptors();
+    plainResults = await faceapi
+      .detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: PLAIN_MIN_SCORE }))
+      .withFaceLandmarks()
+      .withFaceDescriptors();
   } finally {
     tensor.dispose();
   }
-  const plainSubject = nearestCentre(plainResults, (r) => [r.detection.box.x, r.detection.box.y, r.detection.box.width, r.detection.box.height], image.width, image.height);
-  const fullFrame: Candidate[] = plainResults.map((r) => ({ box: [r.detection.box.x, r.detection.box.y, r.detection.box.width, r.detection.box.height], score: r.detection.score }));
+  const plainSubject = nearestCentre(
+    plainResults,
+    (r) => [r.detection.box.x, r.detection.box.y, r.detection.box.width, r.detection.box.height],
+    image.width,
+    image.height,
+  );
+  const fullFrame: Candidate[] = plainResults.map((r) => ({
+    box: [r.detection.box.x, r.detection.box.y, r.detection.box.width, r.detection.box.height],
+    score: r.detection.score,
+  }));
   const analysis = await engine.analyze(image, { descriptors: false }, { fullFrame, variants: true });
   const subject = nearestCentre(analysis.faces, (f) => f.box, image.width, image.height);
   return {

@@ -22,8 +22,11 @@ import { settingsRoutes } from './routes/settings.route.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../src/web/', import.meta.url));
 // Same-origin only: the UI loads no CDN, inline script or style; blob: for photo previews, the camera and thumbnails.
-const WEB_CSP = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
-const PACKAGE_VERSION = (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
+const WEB_CSP =
+  "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }
+).version;
 
 export interface AppOptions {
   ctx: ServiceContext;
@@ -114,10 +117,22 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: (req) => req.apiKey?.id ?? ipKeyGenerator(req.ip ?? 'unknown'),
-    handler: (_req, res) => sendError(res, new HttpError(429, 'RATE_LIMITED', `More than ${config.http.rateLimit} requests per minute for this key`, { limit: config.http.rateLimit })),
+    handler: (_req, res) =>
+      sendError(
+        res,
+        new HttpError(429, 'RATE_LIMITED', `More than ${config.http.rateLimit} requests per minute for this key`, {
+          limit: config.http.rateLimit,
+        }),
+      ),
   });
 
-  const routes = [...galleryRoutes(ctx), ...peopleRoutes(ctx, metrics), ...recognizeRoutes(ctx, config), ...keyRoutes(ctx), ...settingsRoutes(ctx)];
+  const routes = [
+    ...galleryRoutes(ctx),
+    ...peopleRoutes(ctx, metrics),
+    ...recognizeRoutes(ctx, config),
+    ...keyRoutes(ctx),
+    ...settingsRoutes(ctx),
+  ];
   mountRoutes(app, routes, auth, { fileBytes: config.maxImageBytes, files: config.http.maxFiles }, limiter);
 
   const document = openApiDocument(routes, { version: PACKAGE_VERSION });
@@ -127,7 +142,11 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
   // Swagger UI from its npm package, pointed at our document: no CDN.
   const swagger = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   app.get('/docs/swagger-initializer.js', (_req, res) => {
-    res.type('application/javascript').send(`window.onload = () => { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true }); };`);
+    res
+      .type('application/javascript')
+      .send(
+        `window.onload = () => { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true }); };`,
+      );
   });
   app.get('/docs', (req, res, next) => (req.path.endsWith('/') ? next() : res.redirect(301, '/docs/')));
   app.use('/docs', express.static(swagger, { index: 'index.html' }));

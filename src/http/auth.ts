@@ -47,7 +47,8 @@ export function createAuth(db: Database): Auth {
         const key = await authenticate(db, presented);
         if (!key) throw new HttpError(401, 'UNAUTHORIZED', 'The API key is not valid (unknown or revoked)');
         // admin can do everything recognize can.
-        if (role === 'admin' && key.role !== 'admin') throw new HttpError(403, 'FORBIDDEN', `This needs an admin key; ${key.prefix}… is a ${key.role} key`, { role: key.role });
+        if (role === 'admin' && key.role !== 'admin')
+          throw new HttpError(403, 'FORBIDDEN', `This needs an admin key; ${key.prefix}… is a ${key.role} key`, { role: key.role });
         req.apiKey = key;
         next();
       };

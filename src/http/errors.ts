@@ -4,7 +4,16 @@ import multer from 'multer';
 import { FacerecError, type ErrorCode } from '../errors.js';
 
 /** Codes that exist only at the HTTP edge. */
-export type HttpErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'RATE_LIMITED' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED' | 'PAYLOAD_TOO_LARGE' | 'TOO_MANY_FILES' | 'MISSING_IMAGE' | 'TIMEOUT';
+export type HttpErrorCode =
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_FILES'
+  | 'MISSING_IMAGE'
+  | 'TIMEOUT';
 
 export class HttpError extends Error {
   constructor(
@@ -61,13 +70,23 @@ export const STATUS = {
 } as const satisfies Record<ErrorCode, number>;
 
 // Seconds a client should wait before retrying a 503.
-const RETRY_AFTER: Partial<Record<string, number>> = { QUEUE_FULL: 2, WORKER_CRASHED: 1, ENGINE_UNHEALTHY: 5, POOL_CLOSED: 5, DATABASE_UNAVAILABLE: 5, TIMEOUT: 5 };
+const RETRY_AFTER: Partial<Record<string, number>> = {
+  QUEUE_FULL: 2,
+  WORKER_CRASHED: 1,
+  ENGINE_UNHEALTHY: 5,
+  POOL_CLOSED: 5,
+  DATABASE_UNAVAILABLE: 5,
+  TIMEOUT: 5,
+};
 
 function multerError(err: multer.MulterError, maxImageBytes: number): HttpError {
   switch (err.code) {
     case 'LIMIT_FILE_SIZE':
       // Every file field is an image: the same code as the engine's byte limit, for the CLI and the API alike.
-      return new HttpError(413, 'IMAGE_TOO_LARGE', `Image too large: over the ${maxImageBytes} byte limit`, { field: err.field, maxBytes: maxImageBytes });
+      return new HttpError(413, 'IMAGE_TOO_LARGE', `Image too large: over the ${maxImageBytes} byte limit`, {
+        field: err.field,
+        maxBytes: maxImageBytes,
+      });
     case 'LIMIT_FILE_COUNT':
     case 'LIMIT_PART_COUNT':
       return new HttpError(400, 'TOO_MANY_FILES', 'Too many files in one request', { field: err.field });
@@ -97,20 +116,25 @@ export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
   // body-parser: malformed JSON, or a body over the limit.
   if (e?.type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
   if (e?.type === 'entity.parse.failed') return new HttpError(400, 'INVALID_ARGUMENT', 'The request body is not valid JSON');
-  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return new HttpError(e.status, 'INVALID_ARGUMENT', e.message ?? 'Bad request');
-  if (/Multipart: Boundary not found|Unexpected end of form|Malformed part header/i.test(e?.message ?? '')) return new HttpError(400, 'INVALID_ARGUMENT', 'Malformed multipart/form-data body');
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
+    return new HttpError(e.status, 'INVALID_ARGUMENT', e.message ?? 'Bad request');
+  if (/Multipart: Boundary not found|Unexpected end of form|Malformed part header/i.test(e?.message ?? ''))
+    return new HttpError(400, 'INVALID_ARGUMENT', 'Malformed multipart/form-data body');
   return internal();
 }
 
 type Res = Parameters<RequestHandler>[1];
 
 /** The id pino-http gave the request (also in the X-Request-Id header), under which the log has the whole error. */
-const requestIdOf = (res: Res): string => String((res.req as { id?: unknown } | undefined)?.id ?? res.getHeader('X-Request-Id') ?? 'unknown');
+const requestIdOf = (res: Res): string =>
+  String((res.req as { id?: unknown } | undefined)?.id ?? res.getHeader('X-Request-Id') ?? 'unknown');
 
 export function sendError(res: Res, err: HttpError): void {
   // A 500 reveals nothing (a worker's message, a driver's, a stack): its cause stays in the log under the request id.
   if (err.status === 500 || err.code === 'INTERNAL') {
-    res.status(500).json({ error: { code: 'INTERNAL', message: `Internal error; see the server log for request ${requestIdOf(res)}`, details: {} } });
+    res
+      .status(500)
+      .json({ error: { code: 'INTERNAL', message: `Internal error; see the server log for request ${requestIdOf(res)}`, details: {} } });
     return;
   }
   const retry = RETRY_AFTER[err.code];

@@ -28,11 +28,42 @@ export function createMetrics(engine: () => AnalyzerStatus): Metrics {
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     registers: [registry],
   });
-  const faces = new client.Histogram({ name: 'facerec_faces_per_image', help: 'Faces found per analysed image', buckets: [0, 1, 2, 3, 5, 10, 20, 50], registers: [registry] });
-  const rejections = new client.Counter({ name: 'facerec_enroll_rejections_total', help: 'Enrollment photos rejected, by reason', labelNames: ['reason'] as const, registers: [registry] });
-  new client.Gauge({ name: 'facerec_queue_depth', help: 'Images waiting for an engine worker', registers: [registry], collect() { this.set(engine().queueDepth); } });
-  new client.Gauge({ name: 'facerec_workers', help: 'Engine worker threads', registers: [registry], collect() { this.set(engine().workers); } });
-  new client.Gauge({ name: 'facerec_workers_healthy', help: 'Engine workers taking requests (self-test passed)', registers: [registry], collect() { this.set(engine().healthy); } });
+  const faces = new client.Histogram({
+    name: 'facerec_faces_per_image',
+    help: 'Faces found per analysed image',
+    buckets: [0, 1, 2, 3, 5, 10, 20, 50],
+    registers: [registry],
+  });
+  const rejections = new client.Counter({
+    name: 'facerec_enroll_rejections_total',
+    help: 'Enrollment photos rejected, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'facerec_queue_depth',
+    help: 'Images waiting for an engine worker',
+    registers: [registry],
+    collect() {
+      this.set(engine().queueDepth);
+    },
+  });
+  new client.Gauge({
+    name: 'facerec_workers',
+    help: 'Engine worker threads',
+    registers: [registry],
+    collect() {
+      this.set(engine().workers);
+    },
+  });
+  new client.Gauge({
+    name: 'facerec_workers_healthy',
+    help: 'Engine workers taking requests (self-test passed)',
+    registers: [registry],
+    collect() {
+      this.set(engine().healthy);
+    },
+  });
   new client.Counter({
     name: 'facerec_worker_replacements_total',
     help: 'Engine workers ended and replaced, by cause (crash, engine-error, self-test, timeout)',

@@ -51,11 +51,23 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Aut
   for (const spec of routes) {
     const chain: RequestHandler[] = [];
     if (spec.role) chain.push(auth.require(spec.role), limiter);
-    if (spec.files) chain.push(uploadFields(limits, spec.files.map((f) => ({ name: f.name, maxCount: f.maxCount }))));
+    if (spec.files)
+      chain.push(
+        uploadFields(
+          limits,
+          spec.files.map((f) => ({ name: f.name, maxCount: f.maxCount })),
+        ),
+      );
     chain.push(async (req: Request, res: Response) => {
       const params = spec.params ? parse(spec.params, req.params, 'path parameter') : {};
       const body = req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? (req.body as Record<string, unknown>) : {};
-      const input = spec.input ? parse(spec.input, { ...(req.query as Record<string, unknown>), ...body }, spec.method === 'get' || spec.method === 'delete' ? 'query' : 'request') : {};
+      const input = spec.input
+        ? parse(
+            spec.input,
+            { ...(req.query as Record<string, unknown>), ...body },
+            spec.method === 'get' || spec.method === 'delete' ? 'query' : 'request',
+          )
+        : {};
       // Once the response is out (deadline passed) or the client has gone, queued analysis for it is dropped.
       const caller = new AbortController();
       if (res.closed) caller.abort();
@@ -95,7 +107,8 @@ export function allowedMethods(routes: readonly AnyRoute[]): Map<string, string[
   return new Map([...byPath].map(([path, methods]) => [path, [...methods].sort()]));
 }
 
-const toJsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any', reused: 'inline' });
+const toJsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any', reused: 'inline' });
 
 /** OpenAPI 3.1 document of the routes. */
 export function openApiDocument(routes: readonly AnyRoute[], info: { version: string }): Record<string, unknown> {
@@ -107,7 +120,13 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
       if (!schema) return;
       const json = toJsonSchema(schema, 'input') as { properties?: Record<string, { description?: string }>; required?: string[] };
       for (const [name, prop] of Object.entries(json.properties ?? {})) {
-        parameters.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), schema: prop, ...(prop.description ? { description: prop.description } : {}) });
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || (json.required ?? []).includes(name),
+          schema: prop,
+          ...(prop.description ? { description: prop.description } : {}),
+        });
       }
     };
     addParams(spec.params, 'path');
@@ -116,7 +135,9 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
 
     let requestBody: unknown;
     if (hasBody && (spec.input || spec.files)) {
-      const fields = spec.input ? (toJsonSchema(spec.input, 'input') as { properties?: Record<string, unknown>; required?: string[] }) : { properties: {}, required: [] };
+      const fields = spec.input
+        ? (toJsonSchema(spec.input, 'input') as { properties?: Record<string, unknown>; required?: string[] })
+        : { properties: {}, required: [] };
       const content: Record<string, unknown> = {};
       if (spec.files) {
         const properties: Record<string, unknown> = { ...fields.properties };
@@ -136,16 +157,24 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
       responses[status] = {
         description: r.description,
         ...(r.schema ? { content: { 'application/json': { schema: toJsonSchema(r.schema, 'output') } } } : {}),
-        ...(r.image ? { content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } }, 'image/png': {}, 'image/webp': {} } } : {}),
+        ...(r.image
+          ? { content: { 'image/jpeg': { schema: { type: 'string', format: 'binary' } }, 'image/png': {}, 'image/webp': {} } }
+          : {}),
       };
     }
-    responses.default = { description: 'Error: { error: { code, message, details } }', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    responses.default = {
+      description: 'Error: { error: { code, message, details } }',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     paths[path] ??= {};
     paths[path][spec.method] = {
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: [spec.tag],
-      operationId: `${spec.method}${path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/\W/g, '')}`,
+      operationId: `${spec.method}${path
+        .replace(/[{}]/g, '')
+        .replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase())
+        .replace(/\W/g, '')}`,
       ...(spec.role ? { security: [{ bearer: [] }, { apiKey: [] }] } : { security: [] }),
       ...(parameters.length ? { parameters } : {}),
       ...(requestBody ? { requestBody } : {}),
@@ -157,14 +186,21 @@ export function openApiDocument(routes: readonly AnyRoute[], info: { version: st
     info: {
       title: 'facerec API',
       version: info.version,
-      description: 'Self-hosted face enrollment and recognition. Errors are `{ "error": { "code", "message", "details" } }` with a stable code.',
+      description:
+        'Self-hosted face enrollment and recognition. Errors are `{ "error": { "code", "message", "details" } }` with a stable code.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } },
       schemas: {
         Error: {
           type: 'object',
-          properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } }, required: ['code', 'message', 'details'] } },
+          properties: {
+            error: {
+              type: 'object',
+              properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } },
+              required: ['code', 'message', 'details'],
+            },
+          },
           required: ['error'],
         },
       },

@@ -26,7 +26,9 @@ const decimalText = (value: unknown, ctx: z.RefinementCtx): unknown => {
  * is a `.prefault(v)`: /openapi.json drops the `.default` of a schema that transforms its input.
  */
 const decimal = (type: 'number' | 'integer', min: number, max: number) =>
-  z.preprocess(decimalText, (type === 'integer' ? z.number().int() : z.number()).min(min).max(max)).meta({ type, minimum: min, maximum: max });
+  z
+    .preprocess(decimalText, (type === 'integer' ? z.number().int() : z.number()).min(min).max(max))
+    .meta({ type, minimum: min, maximum: max });
 const number = (min: number, max: number) => decimal('number', min, max);
 const integer = (min: number, max: number) => decimal('integer', min, max);
 
@@ -54,7 +56,10 @@ export const ListPeopleQuery = z.object({
 });
 
 export const EnrollOptions = z.object({
-  onReject: z.enum(['fail', 'skip']).default('fail').meta({ description: '"fail": one rejected photo fails the call, nothing is stored; "skip": store the others' }),
+  onReject: z
+    .enum(['fail', 'skip'])
+    .default('fail')
+    .meta({ description: '"fail": one rejected photo fails the call, nothing is stored; "skip": store the others' }),
   largestFace: boolish.optional().meta({ description: 'Take the largest face of a photo with several' }),
   force: boolish.optional().meta({ description: 'Enroll faces that look unlike the person’s existing faces' }),
 });
@@ -69,8 +74,15 @@ export const CreatePersonBody = EnrollOptions.extend({
 export const AddFacesBody = EnrollOptions.extend({ gallery: GalleryRef.optional() });
 
 export const PatchPersonBody = z
-  .object({ gallery: GalleryRef.optional(), name: PersonName.optional(), externalId: ExternalId.nullable().optional(), metadata: MetadataSchema.optional() })
-  .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, { message: 'Give at least one of name, externalId, metadata' });
+  .object({
+    gallery: GalleryRef.optional(),
+    name: PersonName.optional(),
+    externalId: ExternalId.nullable().optional(),
+    metadata: MetadataSchema.optional(),
+  })
+  .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, {
+    message: 'Give at least one of name, externalId, metadata',
+  });
 
 export const PersonParams = z.object({ id: Uuid });
 export const FaceParams = z.object({ id: Uuid, faceId: Uuid });
@@ -84,12 +96,16 @@ export const IdentifyBody = z.object({
   threshold: Threshold.meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
   topK: integer(LIMITS.topK.min, LIMITS.topK.max).prefault(LIMITS.topK.default).meta({ description: 'Candidates listed per face' }),
   maxFaces: MaxFaces.meta({ description: 'Look at the largest N faces only' }),
-  minFaceSize: integer(LIMITS.minFaceSize.min, LIMITS.minFaceSize.max).optional().meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
+  minFaceSize: integer(LIMITS.minFaceSize.min, LIMITS.minFaceSize.max)
+    .optional()
+    .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),
   format: ImageFormat.optional().meta({ description: 'Annotated image format (annotate, or identify with Accept: image/*)' }),
 });
 
-const LargestFace = boolish.optional().meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
+const LargestFace = boolish
+  .optional()
+  .meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
 export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: Uuid, threshold: Threshold, largestFace: LargestFace });
 export const CompareBody = z.object({ threshold: Threshold, largestFace: LargestFace });
 export const DetectBody = z.object({ maxFaces: MaxFaces, includeLandmarks: boolish.optional() });
@@ -100,16 +116,19 @@ export const CreateKeyBody = z.object({ name: KeyName, role: z.enum(['admin', 'r
 
 const Box = z.array(z.number()).length(4).meta({ description: '[x, y, width, height] in pixels of the (EXIF-rotated) image' });
 const Point = z.array(z.number()).length(2);
-const Quality = z
-  .object({ size: z.number(), score: z.number(), sharpness: z.number(), yaw: z.number(), roll: z.number() })
-  .meta({ id: 'Quality', description: 'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees' });
+const Quality = z.object({ size: z.number(), score: z.number(), sharpness: z.number(), yaw: z.number(), roll: z.number() }).meta({
+  id: 'Quality',
+  description: 'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees',
+});
 const PersonRef = z.object({ id: Uuid, name: z.string() });
 
 export const ErrorResponse = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
   .meta({ id: 'Error' });
 
-export const Gallery = z.object({ id: Uuid, name: z.string(), people: z.number(), faces: z.number(), createdAt: z.string() }).meta({ id: 'Gallery' });
+export const Gallery = z
+  .object({ id: Uuid, name: z.string(), people: z.number(), faces: z.number(), createdAt: z.string() })
+  .meta({ id: 'Gallery' });
 
 export const Person = z
   .object({
@@ -129,21 +148,34 @@ export const FaceRecord = z
   .meta({ id: 'Face' });
 
 export const ListedPerson = Person.extend({
-  thumbnailUrl: z.string().nullable().meta({ description: 'The thumbnail of the person’s first face that has one (GET it with the API key); null when none has' }),
+  thumbnailUrl: z
+    .string()
+    .nullable()
+    .meta({ description: 'The thumbnail of the person’s first face that has one (GET it with the API key); null when none has' }),
 }).meta({ id: 'ListedPerson' });
 
 export const PersonDetail = Person.extend({ faces: z.array(FaceRecord) }).meta({ id: 'PersonDetail' });
 
 export const Rejection = z
-  .object({ index: z.number(), file: z.string().optional(), code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+  .object({
+    index: z.number(),
+    file: z.string().optional(),
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  })
   .meta({ id: 'Rejection' });
 
 export const AcceptedFace = FaceRecord.extend({
   index: z.number().meta({ description: 'Position of the photo in the request' }),
-  warnings: z.array(z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() })),
+  warnings: z.array(
+    z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
+  ),
 }).meta({ id: 'AcceptedFace' });
 
-export const EnrollResponse = z.object({ person: Person, faces: z.array(AcceptedFace), rejected: z.array(Rejection) }).meta({ id: 'EnrollResult' });
+export const EnrollResponse = z
+  .object({ person: Person, faces: z.array(AcceptedFace), rejected: z.array(Rejection) })
+  .meta({ id: 'EnrollResult' });
 
 const Candidate = z.object({ person: PersonRef, distance: z.number(), confidence: z.number() });
 
@@ -166,7 +198,9 @@ export const IdentifyResponse = z
   .object({ faces: z.array(IdentifiedFace), threshold: z.number(), gallery: PersonRef, width: z.number(), height: z.number() })
   .meta({ id: 'IdentifyResult' });
 
-export const MatchResponse = z.object({ match: z.boolean(), distance: z.number(), threshold: z.number(), confidence: z.number() }).meta({ id: 'MatchResult' });
+export const MatchResponse = z
+  .object({ match: z.boolean(), distance: z.number(), threshold: z.number(), confidence: z.number() })
+  .meta({ id: 'MatchResult' });
 
 const FacesInPhoto = z.number().min(1).meta({ description: 'Faces found in the photo: 1, or more with largestFace' });
 
@@ -177,14 +211,28 @@ export const VerifyResponse = MatchResponse.extend({
 }).meta({ id: 'VerifyResult' });
 
 export const CompareResponse = MatchResponse.extend({
-  boxes: z.tuple([Box, Box]).meta({ description: 'The face compared in imageA and in imageB: the only one, or with largestFace the largest' }),
+  boxes: z
+    .tuple([Box, Box])
+    .meta({ description: 'The face compared in imageA and in imageB: the only one, or with largestFace the largest' }),
   facesInPhotos: z.tuple([FacesInPhoto, FacesInPhoto]).meta({ description: 'Faces found in imageA and in imageB' }),
 }).meta({ id: 'CompareResult' });
 
 export const DetectResponse = z
-  .object({ width: z.number(), height: z.number(), faces: z.array(z.object({ box: Box, score: z.number(), quality: Quality, landmarks: z.array(Point).optional() })) })
+  .object({
+    width: z.number(),
+    height: z.number(),
+    faces: z.array(z.object({ box: Box, score: z.number(), quality: Quality, landmarks: z.array(Point).optional() })),
+  })
   .meta({ id: 'DetectResult' });
 
 export const ApiKey = z
-  .object({ id: Uuid, name: z.string(), role: z.enum(['admin', 'recognize']), prefix: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), revokedAt: z.string().nullable() })
+  .object({
+    id: Uuid,
+    name: z.string(),
+    role: z.enum(['admin', 'recognize']),
+    prefix: z.string(),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    revokedAt: z.string().nullable(),
+  })
   .meta({ id: 'ApiKey' });

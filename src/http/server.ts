@@ -36,7 +36,12 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$
 
 export async function startServer(config: Config, options: ServeOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.http.logLevel, base: { service: 'facerec' } });
-  const facerec = await openFacerec(config, { db: options.db ?? databaseTarget(config), migrate: options.migrate, workers: options.workers, engine: options.engine });
+  const facerec = await openFacerec(config, {
+    db: options.db ?? databaseTarget(config),
+    migrate: options.migrate,
+    workers: options.workers,
+    engine: options.engine,
+  });
   let server: Server | undefined;
   try {
     const keys = await activeKeyCount(facerec.db);
@@ -49,9 +54,15 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
           { host },
         );
       }
-      logger.warn({ host }, '!!! INSECURE: no API keys exist and the API is open to anyone who can reach %s. Create a key with `facerec keys create`.', host);
+      logger.warn(
+        { host },
+        '!!! INSECURE: no API keys exist and the API is open to anyone who can reach %s. Create a key with `facerec keys create`.',
+        host,
+      );
     } else if (keys === 0) {
-      logger.warn('No API keys exist: the API is open to local clients only. Create one with `facerec keys create --role admin --name <name>`.');
+      logger.warn(
+        'No API keys exist: the API is open to local clients only. Create one with `facerec keys create --role admin --name <name>`.',
+      );
     }
 
     // A replaced worker is the containment working; its reason (possibly an internal message) goes to the log only.
@@ -68,7 +79,16 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
     listening.requestTimeout = config.http.requestTimeoutMs + 10_000;
     const address = listening.address() as AddressInfo;
     const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
-    logger.info({ url, database: facerec.db.kind, location: facerec.db.location, workers: facerec.analyzer.status().workers, model: facerec.analyzer.descriptorModelId }, 'facerec listening');
+    logger.info(
+      {
+        url,
+        database: facerec.db.kind,
+        location: facerec.db.location,
+        workers: facerec.analyzer.status().workers,
+        model: facerec.analyzer.descriptorModelId,
+      },
+      'facerec listening',
+    );
 
     let closing: Promise<void> | undefined;
     const close = () =>

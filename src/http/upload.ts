@@ -33,9 +33,14 @@ export function requireImage(req: Request, field: ImageField): Uint8Array {
   const [file] = filesOf(req, field);
   if (!file) {
     const multipart = req.is('multipart/form-data');
-    throw new HttpError(400, 'MISSING_IMAGE', multipart ? `Send the image in the multipart field "${field}"` : `Send multipart/form-data with the image in the field "${field}"`, {
-      field,
-    });
+    throw new HttpError(
+      400,
+      'MISSING_IMAGE',
+      multipart ? `Send the image in the multipart field "${field}"` : `Send multipart/form-data with the image in the field "${field}"`,
+      {
+        field,
+      },
+    );
   }
   return new Uint8Array(file.buffer.buffer, file.buffer.byteOffset, file.buffer.byteLength);
 }

@@ -36,10 +36,17 @@ const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif',
  * Decodes image bytes into upright 8-bit RGB. The type is judged from the content; the byte and pixel
  * limits are checked on the header before the full image is decoded.
  */
-export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAULT_IMAGE_LIMITS, options: DecodeOptions = {}): Promise<DecodedImage> {
+export async function decodeImage(
+  bytes: Uint8Array,
+  limits: ImageLimits = DEFAULT_IMAGE_LIMITS,
+  options: DecodeOptions = {},
+): Promise<DecodedImage> {
   if (bytes.length === 0) throw new UnsupportedImageError('the file is empty');
   if (bytes.length > limits.maxBytes) {
-    throw new ImageTooLargeError(`${bytes.length} bytes is over the limit of ${limits.maxBytes}`, { bytes: bytes.length, maxBytes: limits.maxBytes });
+    throw new ImageTooLargeError(`${bytes.length} bytes is over the limit of ${limits.maxBytes}`, {
+      bytes: bytes.length,
+      maxBytes: limits.maxBytes,
+    });
   }
   const legacy = sniffLegacyFormat(bytes);
   if (legacy) return decodeLegacy(bytes, legacy, limits, options);
@@ -63,9 +70,20 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAU
     if (options.maxSide && Math.max(original.width, original.height) > options.maxSide) {
       pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside' });
     }
-    const { data, info } = await pipeline.flatten({ background: '#ffffff' }).toColourspace('srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await pipeline
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels after conversion`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format: metadata.format, original };
+    return {
+      width: info.width,
+      height: info.height,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      format: metadata.format,
+      original,
+    };
   } catch (err) {
     throw new UnsupportedImageError('the image data is corrupt or truncated', { format: metadata.format, cause: (err as Error).message });
   }
@@ -73,7 +91,11 @@ export async function decodeImage(bytes: Uint8Array, limits: ImageLimits = DEFAU
 
 function checkPixels(width: number, height: number, limits: ImageLimits): void {
   if (width * height > limits.maxPixels) {
-    throw new ImageTooLargeError(`${width}x${height} is over the limit of ${limits.maxPixels} pixels`, { width, height, maxPixels: limits.maxPixels });
+    throw new ImageTooLargeError(`${width}x${height} is over the limit of ${limits.maxPixels} pixels`, {
+      width,
+      height,
+      maxPixels: limits.maxPixels,
+    });
   }
 }
 
@@ -114,7 +136,14 @@ async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: Ima
   }
   checkPixels(rgba.width, rgba.height, limits);
   let pipeline = sharp(rgba.data, { raw: { width: rgba.width, height: rgba.height, channels: 4 } });
-  if (options.maxSide && Math.max(rgba.width, rgba.height) > options.maxSide) pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside' });
+  if (options.maxSide && Math.max(rgba.width, rgba.height) > options.maxSide)
+    pipeline = pipeline.resize({ width: options.maxSide, height: options.maxSide, fit: 'inside' });
   const { data, info } = await pipeline.flatten({ background: '#ffffff' }).raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length), format, original: { width: rgba.width, height: rgba.height } };
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    format,
+    original: { width: rgba.width, height: rgba.height },
+  };
 }

@@ -8,7 +8,8 @@ import { InvalidArgumentError } from '../errors.js';
 export function minCostAssignment(cost: readonly (readonly number[])[]): number[] {
   const rows = cost.length;
   const cols = cost[0]?.length ?? 0;
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const [i, row] of cost.entries()) {
     if (row.length !== cols) throw new InvalidArgumentError(`Cost matrix row ${i} has ${row.length} columns, expected ${cols}`);
     for (const c of row) {
@@ -30,9 +31,12 @@ export function minCostAssignment(cost: readonly (readonly number[])[]): number[
   };
 
   // 1-based arrays with a virtual column 0 (e-maxx formulation): u, v are potentials, p[j] the row matched to column j.
-  const u = new Float64Array(n + 1), v = new Float64Array(n + 1);
-  const p = new Int32Array(n + 1), way = new Int32Array(n + 1);
-  const minv = new Float64Array(n + 1), used = new Uint8Array(n + 1);
+  const u = new Float64Array(n + 1),
+    v = new Float64Array(n + 1);
+  const p = new Int32Array(n + 1),
+    way = new Int32Array(n + 1);
+  const minv = new Float64Array(n + 1),
+    used = new Uint8Array(n + 1);
   for (let i = 1; i <= n; i++) {
     p[0] = i;
     let j0 = 0;
@@ -41,7 +45,8 @@ export function minCostAssignment(cost: readonly (readonly number[])[]): number[
     do {
       used[j0] = 1;
       const i0 = p[j0]!;
-      let delta = Infinity, j1 = 0;
+      let delta = Infinity,
+        j1 = 0;
       for (let j = 1; j <= n; j++) {
         if (used[j]) continue;
         const cur = a(i0 - 1, j - 1) - u[i0]! - v[j]!;

@@ -32,20 +32,26 @@ export function calibrate(people: readonly CalibrationPerson[], far: number, red
   const gallery = people.filter((p) => p.descriptors.length > 0);
   const withPairs = gallery.filter((p) => p.descriptors.length >= 2).length;
   if (withPairs < 2) {
-    throw new InvalidArgumentError(`Calibration needs at least 2 people with 2 or more faces each, got ${withPairs}`, { peopleWithTwoFaces: withPairs });
+    throw new InvalidArgumentError(`Calibration needs at least 2 people with 2 or more faces each, got ${withPairs}`, {
+      peopleWithTwoFaces: withPairs,
+    });
   }
   const owner = gallery.flatMap((p, person) => p.descriptors.map(() => person));
   const faces = owner.length;
   const dims = gallery[0]!.descriptors[0]!.length;
   const odd = gallery.find((p) => p.descriptors.some((d) => d.length !== dims));
-  if (odd) throw new InvalidArgumentError(`All descriptors must have ${dims} dimensions; person ${odd.personId} has another size`, { personId: odd.personId });
+  if (odd)
+    throw new InvalidArgumentError(`All descriptors must have ${dims} dimensions; person ${odd.personId} has another size`, {
+      personId: odd.personId,
+    });
   // One packed row-major matrix: the n^2 inner loop is then plain typed-array arithmetic.
   const packed = Float64Array.from(gallery.flatMap((p) => p.descriptors.flat()));
 
   const genuine: number[] = [];
   const impostor: number[] = [];
   // Per probe face: each person's closest and second-closest squared distance, which is all either reduction needs.
-  const closest = new Float64Array(gallery.length), second = new Float64Array(gallery.length);
+  const closest = new Float64Array(gallery.length),
+    second = new Float64Array(gallery.length);
   for (let i = 0; i < faces; i++) {
     closest.fill(Infinity);
     second.fill(Infinity);

@@ -33,10 +33,12 @@ export function confidenceOf(distance: number, model: ConfidenceModel = DEFAULT_
 
 /** Fits the model by maximum likelihood (Newton's method with step halving); deterministic. */
 export function fitConfidence(distances: number[], same: boolean[]): ConfidenceModel {
-  if (distances.length !== same.length) throw new InvalidArgumentError(`fitConfidence got ${distances.length} distances but ${same.length} labels`);
+  if (distances.length !== same.length)
+    throw new InvalidArgumentError(`fitConfidence got ${distances.length} distances but ${same.length} labels`);
   if (distances.some((d) => !Number.isFinite(d))) throw new InvalidArgumentError('fitConfidence needs finite distances');
   const positives = same.filter(Boolean).length;
-  if (positives === 0 || positives === same.length) throw new InvalidArgumentError('fitConfidence needs both same-person and different-person pairs');
+  if (positives === 0 || positives === same.length)
+    throw new InvalidArgumentError('fitConfidence needs both same-person and different-person pairs');
 
   const loss = (b0: number, b1: number): number => {
     let sum = (SLOPE_RIDGE / 2) * b1 * b1;
@@ -46,10 +48,15 @@ export function fitConfidence(distances: number[], same: boolean[]): ConfidenceM
     }
     return sum;
   };
-  let b0 = Math.log(positives / (same.length - positives)), b1 = 0;
+  let b0 = Math.log(positives / (same.length - positives)),
+    b1 = 0;
   let current = loss(b0, b1);
   for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
-    let g0 = 0, g1 = SLOPE_RIDGE * b1, h00 = 0, h01 = 0, h11 = SLOPE_RIDGE;
+    let g0 = 0,
+      g1 = SLOPE_RIDGE * b1,
+      h00 = 0,
+      h01 = 0,
+      h11 = SLOPE_RIDGE;
     for (let i = 0; i < distances.length; i++) {
       const d = distances[i]!;
       const p = sigmoid(b0 + b1 * d);
@@ -63,8 +70,10 @@ export function fitConfidence(distances: number[], same: boolean[]): ConfidenceM
     }
     const det = h00 * h11 - h01 * h01;
     if (!(det > 0)) break;
-    const s0 = (h11 * g0 - h01 * g1) / det, s1 = (h00 * g1 - h01 * g0) / det;
-    let t = 1, next = loss(b0 - s0, b1 - s1);
+    const s0 = (h11 * g0 - h01 * g1) / det,
+      s1 = (h00 * g1 - h01 * g0) / det;
+    let t = 1,
+      next = loss(b0 - s0, b1 - s1);
     while (next > current && t > 1e-10) {
       t /= 2;
       next = loss(b0 - t * s0, b1 - t * s1);

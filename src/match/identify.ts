@@ -44,8 +44,10 @@ export const UNKNOWN_LABEL = 'Unknown';
 
 function validate(options: MatchOptions): void {
   const { threshold, ambiguityMargin, topK } = options;
-  if (!(Number.isFinite(threshold) && threshold > 0)) throw new InvalidArgumentError(`threshold must be a positive number, got ${threshold}`, { threshold });
-  if (!(Number.isFinite(ambiguityMargin) && ambiguityMargin >= 0)) throw new InvalidArgumentError(`ambiguityMargin must be >= 0, got ${ambiguityMargin}`, { ambiguityMargin });
+  if (!(Number.isFinite(threshold) && threshold > 0))
+    throw new InvalidArgumentError(`threshold must be a positive number, got ${threshold}`, { threshold });
+  if (!(Number.isFinite(ambiguityMargin) && ambiguityMargin >= 0))
+    throw new InvalidArgumentError(`ambiguityMargin must be >= 0, got ${ambiguityMargin}`, { ambiguityMargin });
   if (!(Number.isInteger(topK) && topK >= 1)) throw new InvalidArgumentError(`topK must be an integer >= 1, got ${topK}`, { topK });
 }
 
@@ -81,7 +83,11 @@ export function matchFaces(perFace: readonly (readonly PersonCandidate[])[], opt
   minCostAssignment(cost).forEach((j, row) => {
     const i = contenders[row]!;
     const personId = persons[j];
-    if (personId !== undefined) assigned.set(i, faces[i]!.find((c) => c.personId === personId)!);
+    if (personId !== undefined)
+      assigned.set(
+        i,
+        faces[i]!.find((c) => c.personId === personId)!,
+      );
   });
 
   return faces.map((candidates, i): FaceMatch => {

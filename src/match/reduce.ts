@@ -1,4 +1,7 @@
-/** Per-person reduction of face-level nearest-neighbour hits: a person may have many enrolled faces, a probe needs one distance per person. */
+/**
+ * Per-person reduction of face-level nearest-neighbour hits: a person may have many enrolled faces, a probe needs one
+ * distance per person.
+ */
 
 export type Reduction = 'min' | 'mean2';
 

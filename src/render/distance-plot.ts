@@ -63,7 +63,8 @@ export async function renderDistancePlot(
 ): Promise<Buffer> {
   const { title, width = 800, height = 600, bins = DEFAULT_BINS } = options;
   const { genuine, impostor, threshold } = distributions;
-  let lo = Number.isFinite(threshold) ? threshold : 0, hi = lo;
+  let lo = Number.isFinite(threshold) ? threshold : 0,
+    hi = lo;
   // A loop, not Math.min(...): impostor lists of millions of distances overflow the argument stack.
   for (const distances of [genuine, impostor]) {
     for (const d of distances) {
@@ -93,7 +94,13 @@ export async function renderDistancePlot(
         legend: { position: 'bottom' },
       },
       scales: {
-        x: { type: 'linear', min: lo, max: lo + bins * binWidth, title: { display: true, text: 'Distance' }, ticks: { maxRotation: 0, includeBounds: false } },
+        x: {
+          type: 'linear',
+          min: lo,
+          max: lo + bins * binWidth,
+          title: { display: true, text: 'Distance' },
+          ticks: { maxRotation: 0, includeBounds: false },
+        },
         y: { type: 'linear', beginAtZero: true, title: { display: true, text: 'Share of pairs' } },
       },
     },

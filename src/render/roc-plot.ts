@@ -1,7 +1,10 @@
 import type { ChartConfiguration } from 'chart.js';
 import { renderChart } from './chart.js';
 
-export interface RocCurve { label: string; points: Array<{ far: number; tar: number }> }
+export interface RocCurve {
+  label: string;
+  points: Array<{ far: number; tar: number }>;
+}
 
 export const FAR_MIN = 1e-4;
 /** Distinct line colours cycled across curves (Tableau 10). */

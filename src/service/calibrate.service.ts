@@ -11,7 +11,8 @@ export interface GalleryCalibration extends CalibrationReport {
   current: { threshold: number; tar: number; far: number };
 }
 
-const rateAtOrBelow = (distances: readonly number[], t: number): number => (distances.length ? distances.filter((d) => d <= t).length / distances.length : 0);
+const rateAtOrBelow = (distances: readonly number[], t: number): number =>
+  distances.length ? distances.filter((d) => d <= t).length / distances.length : 0;
 
 /** The threshold for a target false-accept rate on the gallery's people with two or more faces. */
 export async function calibrateGallery(ctx: ServiceContext, options: { gallery?: string; far?: number } = {}): Promise<GalleryCalibration> {
@@ -32,5 +33,8 @@ export async function calibrateGallery(ctx: ServiceContext, options: { gallery?:
 
 /** The genuine and impostor distance distributions of a calibration, with its threshold, as a PNG. */
 export function calibrationPlot(report: GalleryCalibration): Promise<Buffer> {
-  return renderDistancePlot({ genuine: report.genuine, impostor: report.impostor, threshold: report.threshold }, { title: `Gallery ${report.gallery.name}` });
+  return renderDistancePlot(
+    { genuine: report.genuine, impostor: report.impostor, threshold: report.threshold },
+    { title: `Gallery ${report.gallery.name}` },
+  );
 }

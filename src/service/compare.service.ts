@@ -20,7 +20,13 @@ export interface CompareResult {
 }
 
 /** The face of a photo to compare, and how many it shows; NO_FACE or MULTIPLE_FACES name the photo. */
-async function photoFace(analyzer: Analyzer, config: Config, bytes: Uint8Array, which: string, largestFace: boolean | undefined): Promise<{ face: Face; faces: number }> {
+async function photoFace(
+  analyzer: Analyzer,
+  config: Config,
+  bytes: Uint8Array,
+  which: string,
+  largestFace: boolean | undefined,
+): Promise<{ face: Face; faces: number }> {
   // Every face, not just the largest: a photo of several must be told apart from a photo of one.
   const { faces } = await analyzer.analyze(bytes, { detector: config.detector, minScore: config.minScore });
   if (!faces[0]?.descriptor) throw new NoFaceError(which, { image: which });
@@ -39,7 +45,10 @@ export async function compare(
 ): Promise<CompareResult> {
   const threshold = thresholdOf(options.threshold, ctx.config.threshold);
   const [nameA, nameB] = options.names ?? ['image A', 'image B'];
-  const [pa, pb] = await Promise.all([photoFace(ctx.analyzer, ctx.config, a, nameA, options.largestFace), photoFace(ctx.analyzer, ctx.config, b, nameB, options.largestFace)]);
+  const [pa, pb] = await Promise.all([
+    photoFace(ctx.analyzer, ctx.config, a, nameA, options.largestFace),
+    photoFace(ctx.analyzer, ctx.config, b, nameB, options.largestFace),
+  ]);
   const distance = round4(euclidean(pa.face.descriptor!, pb.face.descriptor!));
   return {
     match: distance <= threshold,

@@ -64,7 +64,16 @@ export function poolAnalyzer(pool: WorkerPool): PoolAnalyzer {
     descriptorModelId: pool.info.descriptorModelId,
     status: () => {
       const { size, healthy, queueDepth, closed, selfTestAgeMs, replacements, startFailures, lastStartError } = pool.health();
-      return { workers: size, healthy, queueDepth, closed, selfTestAgeMs, replacements, startFailures, ...(lastStartError ? { lastStartError } : {}) };
+      return {
+        workers: size,
+        healthy,
+        queueDepth,
+        closed,
+        selfTestAgeMs,
+        replacements,
+        startFailures,
+        ...(lastStartError ? { lastStartError } : {}),
+      };
     },
     onReplacement: (listener) => pool.onReplacement(listener),
     close: () => pool.close(),
@@ -75,7 +84,15 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
   return {
     analyze: (bytes, options = {}) => engine.analyzeBytes(bytes, options),
     descriptorModelId: engine.info().descriptorModelId,
-    status: () => ({ workers: 0, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: null, replacements: noReplacements(), startFailures: 0 }),
+    status: () => ({
+      workers: 0,
+      healthy: 1,
+      queueDepth: 0,
+      closed: false,
+      selfTestAgeMs: null,
+      replacements: noReplacements(),
+      startFailures: 0,
+    }),
     close: async () => {},
   };
 }
@@ -87,7 +104,15 @@ function noAnalyzer(): Analyzer {
   return {
     analyze: () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images')),
     descriptorModelId: '',
-    status: () => ({ workers: 0, healthy: 0, queueDepth: 0, closed: true, selfTestAgeMs: null, replacements: noReplacements(), startFailures: 0 }),
+    status: () => ({
+      workers: 0,
+      healthy: 0,
+      queueDepth: 0,
+      closed: true,
+      selfTestAgeMs: null,
+      replacements: noReplacements(),
+      startFailures: 0,
+    }),
     close: async () => {},
   };
 }
@@ -116,11 +141,21 @@ export interface Facerec extends ServiceContext {
 }
 
 /** The analyzer alone, for use cases without a database: a pool of `workers` threads, or the calling thread with 0. */
-export async function openAnalyzer(config: Config, options: Pick<OpenOptions, 'queueSize' | 'engine'> & { workers?: number } = {}): Promise<Analyzer> {
+export async function openAnalyzer(
+  config: Config,
+  options: Pick<OpenOptions, 'queueSize' | 'engine'> & { workers?: number } = {},
+): Promise<Analyzer> {
   const workers = options.workers ?? config.workers;
   const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
   if (workers === 0) return engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
-  const pool = await WorkerPool.start({ ...options.engine, size: workers, queueSize: options.queueSize ?? config.queueSize, backend: config.backend, modelsDir: config.modelsDir, limits });
+  const pool = await WorkerPool.start({
+    ...options.engine,
+    size: workers,
+    queueSize: options.queueSize ?? config.queueSize,
+    backend: config.backend,
+    modelsDir: config.modelsDir,
+    limits,
+  });
   return poolAnalyzer(pool);
 }
 

@@ -19,7 +19,11 @@ export interface DetectOptions {
 }
 
 /** Every face with box, score and quality (and landmarks on request); no descriptors, no database. */
-export async function detect(ctx: { analyzer: Analyzer; config: Config }, bytes: Uint8Array, options: DetectOptions = {}): Promise<Detection> {
+export async function detect(
+  ctx: { analyzer: Analyzer; config: Config },
+  bytes: Uint8Array,
+  options: DetectOptions = {},
+): Promise<Detection> {
   if (options.maxFaces !== undefined) checkRange(options.maxFaces, LIMITS.maxFaces, 'maxFaces', true);
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: false,
@@ -30,7 +34,12 @@ export async function detect(ctx: { analyzer: Analyzer; config: Config }, bytes:
   return {
     width: analysis.width,
     height: analysis.height,
-    faces: analysis.faces.map((f) => ({ box: f.box, score: f.score, quality: f.quality, ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}) })),
+    faces: analysis.faces.map((f) => ({
+      box: f.box,
+      score: f.score,
+      quality: f.quality,
+      ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}),
+    })),
   };
 }
 
@@ -43,7 +52,11 @@ export interface EngineReport extends EngineInfo {
  * of the known photo (ENGINE_UNHEALTHY when it fails, so that an image build on a broken engine fails).
  */
 export async function engineReport(config: Config): Promise<EngineReport> {
-  const engine = await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels } });
+  const engine = await FaceEngine.create({
+    backend: config.backend,
+    modelsDir: config.modelsDir,
+    limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels },
+  });
   const { ms } = await engine.selfTest();
   return { ...engine.info(), selfTest: { passed: true, ms } };
 }

@@ -11,11 +11,22 @@ export type { AnnotateFormat };
 const limitsOf = (config: Config) => ({ maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
 
 /** The photo with each identified face boxed and labelled with its name (or Unknown) and distance. */
-export async function drawIdentification(config: Config, bytes: Uint8Array, result: IdentifyResult, format: AnnotateFormat = 'jpeg'): Promise<Buffer> {
+export async function drawIdentification(
+  config: Config,
+  bytes: Uint8Array,
+  result: IdentifyResult,
+  format: AnnotateFormat = 'jpeg',
+): Promise<Buffer> {
   const image = await decodeImage(bytes, limitsOf(config));
   return annotateImage(
     image,
-    result.faces.map((f) => ({ box: f.box, label: f.label, distance: f.distance ?? undefined, known: f.outcome === 'match', landmarks: f.landmarks })),
+    result.faces.map((f) => ({
+      box: f.box,
+      label: f.label,
+      distance: f.distance ?? undefined,
+      known: f.outcome === 'match',
+      landmarks: f.landmarks,
+    })),
     { format },
   );
 }
@@ -28,6 +39,10 @@ export async function drawDetections(
 ): Promise<{ image: Buffer; faces: number }> {
   const { landmarks, format = 'jpeg', ...detectOptions } = options;
   const detection = await detect(ctx, bytes, { ...detectOptions, includeLandmarks: landmarks });
-  const image = await annotateImage(await decodeImage(bytes, limitsOf(ctx.config)), detection.faces.map((f) => ({ box: f.box, landmarks: f.landmarks })), { format });
+  const image = await annotateImage(
+    await decodeImage(bytes, limitsOf(ctx.config)),
+    detection.faces.map((f) => ({ box: f.box, landmarks: f.landmarks })),
+    { format },
+  );
   return { image, faces: detection.faces.length };
 }

@@ -101,13 +101,35 @@ function reject(photo: Photo, index: number, code: RejectionCode, message: strin
 }
 
 /** The quality gate a face fails first, if any. Thresholds: config FACEREC_ENROLL_* (docs/configuration.md). */
-export function qualityRejection(face: Face, gates: EnrollmentGates): { code: RejectionCode; message: string; details: Record<string, unknown> } | undefined {
+export function qualityRejection(
+  face: Face,
+  gates: EnrollmentGates,
+): { code: RejectionCode; message: string; details: Record<string, unknown> } | undefined {
   const q = face.quality;
-  if (q.size < gates.minFaceSize) return { code: 'FACE_TOO_SMALL', message: `The face is ${q.size} px; at least ${gates.minFaceSize} px are needed`, details: { size: q.size, min: gates.minFaceSize } };
-  if (face.score < gates.minScore) return { code: 'LOW_SCORE', message: `The detector is unsure this is a face (score ${face.score.toFixed(2)} < ${gates.minScore})`, details: { score: face.score, min: gates.minScore } };
-  if (q.sharpness < gates.minSharpness) return { code: 'BLURRY', message: `The face is too blurry (sharpness ${q.sharpness} < ${gates.minSharpness})`, details: { sharpness: q.sharpness, min: gates.minSharpness } };
+  if (q.size < gates.minFaceSize)
+    return {
+      code: 'FACE_TOO_SMALL',
+      message: `The face is ${q.size} px; at least ${gates.minFaceSize} px are needed`,
+      details: { size: q.size, min: gates.minFaceSize },
+    };
+  if (face.score < gates.minScore)
+    return {
+      code: 'LOW_SCORE',
+      message: `The detector is unsure this is a face (score ${face.score.toFixed(2)} < ${gates.minScore})`,
+      details: { score: face.score, min: gates.minScore },
+    };
+  if (q.sharpness < gates.minSharpness)
+    return {
+      code: 'BLURRY',
+      message: `The face is too blurry (sharpness ${q.sharpness} < ${gates.minSharpness})`,
+      details: { sharpness: q.sharpness, min: gates.minSharpness },
+    };
   if (Math.abs(q.yaw) > gates.maxYaw || Math.abs(q.roll) > gates.maxRoll) {
-    return { code: 'EXTREME_POSE', message: `The head is turned too far (yaw ${q.yaw}°, roll ${q.roll}°; limits ±${gates.maxYaw}°, ±${gates.maxRoll}°)`, details: { yaw: q.yaw, roll: q.roll, maxYaw: gates.maxYaw, maxRoll: gates.maxRoll } };
+    return {
+      code: 'EXTREME_POSE',
+      message: `The head is turned too far (yaw ${q.yaw}°, roll ${q.roll}°; limits ±${gates.maxYaw}°, ±${gates.maxRoll}°)`,
+      details: { yaw: q.yaw, roll: q.roll, maxYaw: gates.maxYaw, maxRoll: gates.maxRoll },
+    };
   }
   return undefined;
 }
@@ -116,19 +138,36 @@ export function qualityRejection(face: Face, gates: EnrollmentGates): { code: Re
 async function examine(ctx: ServiceContext, photo: Photo, index: number, options: EnrollOptions): Promise<Examined> {
   let faces: Face[];
   try {
-    faces = (await ctx.analyzer.analyze(photo.bytes, { descriptors: true, thumbnails: ctx.config.thumbnails, detector: ctx.config.detector, minScore: ctx.config.minScore })).faces;
+    faces = (
+      await ctx.analyzer.analyze(photo.bytes, {
+        descriptors: true,
+        thumbnails: ctx.config.thumbnails,
+        detector: ctx.config.detector,
+        minScore: ctx.config.minScore,
+      })
+    ).faces;
   } catch (err) {
-    if (err instanceof FacerecError && (err.code === 'UNSUPPORTED_IMAGE' || err.code === 'IMAGE_TOO_LARGE')) return reject(photo, index, err.code, err.message, err.details);
+    if (err instanceof FacerecError && (err.code === 'UNSUPPORTED_IMAGE' || err.code === 'IMAGE_TOO_LARGE'))
+      return reject(photo, index, err.code, err.message, err.details);
     throw err; // overload, a crashed worker: the whole call fails and can be retried
   }
   if (faces.length === 0) return reject(photo, index, 'NO_FACE', 'No face was found in the photo');
   if (faces.length > 1 && !options.largestFace) {
-    return reject(photo, index, 'MULTIPLE_FACES', `The photo shows ${faces.length} faces; enrollment needs exactly one (or take the largest)`, { boxes: faces.map((f) => f.box) });
+    return reject(
+      photo,
+      index,
+      'MULTIPLE_FACES',
+      `The photo shows ${faces.length} faces; enrollment needs exactly one (or take the largest)`,
+      { boxes: faces.map((f) => f.box) },
+    );
   }
   const face = faces[0]!; // the engine lists faces largest first
   const gate = qualityRejection(face, ctx.config.enrollment);
   if (gate) return reject(photo, index, gate.code, gate.message, { ...gate.details, box: face.box });
-  return { ok: true, candidate: { index, ...(photo.name ? { file: photo.name } : {}), sha256: imageSha256(photo.bytes), face: face as Candidate['face'] } };
+  return {
+    ok: true,
+    candidate: { index, ...(photo.name ? { file: photo.name } : {}), sha256: imageSha256(photo.bytes), face: face as Candidate['face'] },
+  };
 }
 
 function failure(rejected: Rejection[], photos: number): FacerecError {
@@ -140,11 +179,17 @@ function failure(rejected: Rejection[], photos: number): FacerecError {
 
 function validatePhotos(photos: readonly Photo[], min: number): void {
   if (photos.length < min) throw new InvalidArgumentError(`At least ${min} photo${min > 1 ? 's are' : ' is'} needed`, { min });
-  if (photos.length > MAX_PHOTOS_PER_CALL) throw new InvalidArgumentError(`At most ${MAX_PHOTOS_PER_CALL} photos per call`, { max: MAX_PHOTOS_PER_CALL, got: photos.length });
+  if (photos.length > MAX_PHOTOS_PER_CALL)
+    throw new InvalidArgumentError(`At most ${MAX_PHOTOS_PER_CALL} photos per call`, { max: MAX_PHOTOS_PER_CALL, got: photos.length });
 }
 
 /** Creates a person, with 0..N photos enrolled in the same transaction. */
-export async function createPerson(ctx: ServiceContext, input: NewPersonInput, photos: readonly Photo[] = [], options: EnrollOptions = {}): Promise<EnrollResult> {
+export async function createPerson(
+  ctx: ServiceContext,
+  input: NewPersonInput,
+  photos: readonly Photo[] = [],
+  options: EnrollOptions = {},
+): Promise<EnrollResult> {
   validatePhotos(photos, 0);
   const name = checkName(PersonName, input.name, 'name');
   const externalId = input.externalId == null ? input.externalId : checkName(ExternalId, input.externalId, 'externalId');
@@ -153,13 +198,25 @@ export async function createPerson(ctx: ServiceContext, input: NewPersonInput, p
 }
 
 /** Adds 1..N photos to an existing person, atomically. */
-export async function addFaces(ctx: ServiceContext, personId: string, photos: readonly Photo[], options: EnrollOptions = {}, gallery?: string): Promise<EnrollResult> {
+export async function addFaces(
+  ctx: ServiceContext,
+  personId: string,
+  photos: readonly Photo[],
+  options: EnrollOptions = {},
+  gallery?: string,
+): Promise<EnrollResult> {
   validatePhotos(photos, 1);
   return enroll(ctx, { personId, gallery }, photos, options);
 }
 
 /** Adds faces to a person named by id, external id or exact name within the gallery (`facerec enroll --person`). */
-export async function addFacesTo(ctx: ServiceContext, ref: string, photos: readonly Photo[], options: EnrollOptions = {}, gallery?: string): Promise<EnrollResult> {
+export async function addFacesTo(
+  ctx: ServiceContext,
+  ref: string,
+  photos: readonly Photo[],
+  options: EnrollOptions = {},
+  gallery?: string,
+): Promise<EnrollResult> {
   const g = await findGallery(ctx.db, gallery ?? 'default');
   const person = await resolvePerson(ctx.db, g.id, ref);
   return addFaces(ctx, person.id, photos, options, g.id);
@@ -178,14 +235,20 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
   const seen = new Set<string>();
   candidates = candidates.filter((c) => {
     if (!seen.has(c.sha256)) return seen.add(c.sha256);
-    rejected.push({ index: c.index, ...(c.file ? { file: c.file } : {}), code: 'DUPLICATE_IMAGE', message: 'The same image appears twice in this request' });
+    rejected.push({
+      index: c.index,
+      ...(c.file ? { file: c.file } : {}),
+      code: 'DUPLICATE_IMAGE',
+      message: 'The same image appears twice in this request',
+    });
     return false;
   });
 
   const onReject = options.onReject ?? 'fail';
   const settle = () => {
     rejected.sort((a, b) => a.index - b.index);
-    if (rejected.length > 0 && (onReject === 'fail' || (photos.length > 0 && candidates.length === 0))) throw failure(rejected, photos.length);
+    if (rejected.length > 0 && (onReject === 'fail' || (photos.length > 0 && candidates.length === 0)))
+      throw failure(rejected, photos.length);
   };
   settle();
 
@@ -195,7 +258,12 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
       let created = false;
       if ('create' in target) {
         const gallery = await findGallery(tx, target.create.gallery ?? 'default');
-        person = await insertPerson(tx, { galleryId: gallery.id, name: target.create.name, externalId: target.create.externalId ?? null, metadata: target.create.metadata ?? {} });
+        person = await insertPerson(tx, {
+          galleryId: gallery.id,
+          name: target.create.name,
+          externalId: target.create.externalId ?? null,
+          metadata: target.create.metadata ?? {},
+        });
         created = true;
       } else {
         const galleryId = target.gallery ? (await findGallery(tx, target.gallery)).id : undefined;
@@ -206,11 +274,17 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
       const known = created ? new Set<string>() : await imageHashes(tx, person.id);
       candidates = candidates.filter((c) => {
         if (!known.has(c.sha256)) return true;
-        rejected.push({ index: c.index, ...(c.file ? { file: c.file } : {}), code: 'DUPLICATE_IMAGE', message: `This image is already enrolled for ${person.name}` });
+        rejected.push({
+          index: c.index,
+          ...(c.file ? { file: c.file } : {}),
+          code: 'DUPLICATE_IMAGE',
+          message: `This image is already enrolled for ${person.name}`,
+        });
         return false;
       });
 
-      if (!options.force) candidates = await consistent(tx, person, candidates, rejected, modelId, threshold, created || person.faceCount === 0);
+      if (!options.force)
+        candidates = await consistent(tx, person, candidates, rejected, modelId, threshold, created || person.faceCount === 0);
       settle();
 
       const faces: AcceptedFace[] = [];
@@ -245,7 +319,15 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
  * The consistency guard: a face farther than the threshold from every existing face of the person (or, for a
  * person without faces, from every other photo of the call) is INCONSISTENT_IDENTITY: likely a wrong photo.
  */
-async function consistent(tx: Queryable, person: Person, candidates: Candidate[], rejected: Rejection[], modelId: string, threshold: number, fresh: boolean): Promise<Candidate[]> {
+async function consistent(
+  tx: Queryable,
+  person: Person,
+  candidates: Candidate[],
+  rejected: Rejection[],
+  modelId: string,
+  threshold: number,
+  fresh: boolean,
+): Promise<Candidate[]> {
   const keep: Candidate[] = [];
   for (const c of candidates) {
     let nearest: number | undefined;
@@ -271,8 +353,22 @@ async function consistent(tx: Queryable, person: Person, candidates: Candidate[]
 }
 
 /** Another person of the gallery whom this face matches: enrolled anyway, with a warning. */
-async function possibleDuplicates(tx: Queryable, person: Person, descriptor: number[], modelId: string, threshold: number, efSearch: number): Promise<EnrollWarning[]> {
-  const [nearest] = await nearestFaces(tx, { galleryId: person.galleryId, modelId, descriptor, limit: 1, excludePersonId: person.id, efSearch });
+async function possibleDuplicates(
+  tx: Queryable,
+  person: Person,
+  descriptor: number[],
+  modelId: string,
+  threshold: number,
+  efSearch: number,
+): Promise<EnrollWarning[]> {
+  const [nearest] = await nearestFaces(tx, {
+    galleryId: person.galleryId,
+    modelId,
+    descriptor,
+    limit: 1,
+    excludePersonId: person.id,
+    efSearch,
+  });
   if (!nearest || nearest.distance > threshold) return [];
   return [
     {

@@ -48,8 +48,17 @@ const MIN_NEIGHBOURS = 32;
 /** Enrolled faces fetched per probe face for `topK` candidates; `eval identify` searches with the same limit. */
 export const neighbourLimit = (topK: number): number => Math.max(MIN_NEIGHBOURS, topK * NEIGHBOURS_PER_CANDIDATE);
 
-async function facesOf(ctx: ServiceContext, bytes: Uint8Array, options: { maxFaces?: number; minFaceSize?: number }): Promise<{ width: number; height: number; faces: Face[] }> {
-  const analysis = await ctx.analyzer.analyze(bytes, { descriptors: true, detector: ctx.config.detector, minScore: ctx.config.minScore, ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}) });
+async function facesOf(
+  ctx: ServiceContext,
+  bytes: Uint8Array,
+  options: { maxFaces?: number; minFaceSize?: number },
+): Promise<{ width: number; height: number; faces: Face[] }> {
+  const analysis = await ctx.analyzer.analyze(bytes, {
+    descriptors: true,
+    detector: ctx.config.detector,
+    minScore: ctx.config.minScore,
+    ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
+  });
   const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
   if (faces.length === 0) throw new NoFaceError('the photo', analysis.faces.length > 0 ? { smallerThan: options.minFaceSize } : {});
   return { width: analysis.width, height: analysis.height, faces };
@@ -67,7 +76,13 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   const perFace = await ctx.db.transaction(async (tx) => {
     const out = [];
     for (const face of faces) {
-      const hits = await nearestFaces(tx, { galleryId: gallery.id, modelId: ctx.analyzer.descriptorModelId, descriptor: face.descriptor!, limit, efSearch: ctx.config.efSearch });
+      const hits = await nearestFaces(tx, {
+        galleryId: gallery.id,
+        modelId: ctx.analyzer.descriptorModelId,
+        descriptor: face.descriptor!,
+        limit,
+        efSearch: ctx.config.efSearch,
+      });
       out.push(reducePerPerson(hits, ctx.config.reduction));
     }
     return out;
@@ -101,13 +116,20 @@ const rounded = (m: FaceMatch): FaceMatch => ({
  * The one face of a photo to compare (faces come largest first). A 1:1 answer about a face the caller did not mean is
  * worse than none, so a photo with several is MULTIPLE_FACES, as in enrollment, unless `largestFace` takes the largest.
  */
-export function soleFace(faces: readonly Face[], options: { largestFace?: boolean; what: string; details?: Record<string, unknown> }): Face {
+export function soleFace(
+  faces: readonly Face[],
+  options: { largestFace?: boolean; what: string; details?: Record<string, unknown> },
+): Face {
   if (faces.length > 1 && !options.largestFace) {
-    throw new FacerecError('MULTIPLE_FACES', `There are ${faces.length} faces in ${options.what}; it must show one, or ask for the largest (largestFace)`, {
-      ...options.details,
-      facesInPhoto: faces.length,
-      boxes: faces.map((f) => f.box),
-    });
+    throw new FacerecError(
+      'MULTIPLE_FACES',
+      `There are ${faces.length} faces in ${options.what}; it must show one, or ask for the largest (largestFace)`,
+      {
+        ...options.details,
+        facesInPhoto: faces.length,
+        boxes: faces.map((f) => f.box),
+      },
+    );
   }
   return faces[0]!;
 }
@@ -132,7 +154,12 @@ export interface VerifyResult {
 }
 
 /** Is the face of the photo (its only one, or with `largestFace` its largest) this enrolled person? */
-export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verify(
+  ctx: ServiceContext,
+  bytes: Uint8Array,
+  personRef: string,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   const threshold = thresholdOf(options.threshold, ctx.config.threshold);
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
@@ -141,7 +168,11 @@ export async function verify(ctx: ServiceContext, bytes: Uint8Array, personRef: 
   const face = soleFace(faces, { largestFace: options.largestFace, what: 'the photo' });
   const distances = await personDistances(ctx.db, person.id, modelId, face.descriptor!);
   if (distances.length === 0) {
-    throw new FacerecError('NO_ENROLLED_FACES', `${person.name} has no enrolled faces${person.faceCount > 0 ? ' from the current model; enroll them again' : ''}`, { personId: person.id });
+    throw new FacerecError(
+      'NO_ENROLLED_FACES',
+      `${person.name} has no enrolled faces${person.faceCount > 0 ? ' from the current model; enroll them again' : ''}`,
+      { personId: person.id },
+    );
   }
   const [reduced] = reducePerPerson(
     distances.map((distance, i) => ({ faceId: String(i), personId: person.id, name: person.name, distance })),

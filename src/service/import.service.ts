@@ -42,7 +42,14 @@ export interface ImportOptions extends Pick<EnrollOptions, 'largestFace' | 'forc
 // Symbolic links count as what they point to, so a folder of links to photos imports like a copy.
 async function entriesOf(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
   const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
-  const kinds = await Promise.all(names.map((n) => stat(path.join(dir, n)).then((s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'), () => 'other')));
+  const kinds = await Promise.all(
+    names.map((n) =>
+      stat(path.join(dir, n)).then(
+        (s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other'),
+        () => 'other',
+      ),
+    ),
+  );
   return names.filter((_, i) => kinds[i] === kind);
 }
 
@@ -58,7 +65,8 @@ async function folders(dir: string): Promise<Array<{ name: string; files: string
     const files = (await entriesOf(path.join(dir, name), 'file')).filter((f) => IMAGE_FILE.test(f)).map((f) => path.join(dir, name, f));
     if (files.length > 0) out.push({ name, files });
   }
-  if (out.length === 0) throw new InvalidArgumentError(`${dir} has no sub-folders with photos; expected DIR/<person name>/<photos>`, { path: dir });
+  if (out.length === 0)
+    throw new InvalidArgumentError(`${dir} has no sub-folders with photos; expected DIR/<person name>/<photos>`, { path: dir });
   return out;
 }
 
@@ -76,7 +84,8 @@ export async function importFolder(ctx: ServiceContext, dir: string, options: Im
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const list = await folders(dir);
   const results: ImportedPerson[] = new Array(list.length);
-  let next = 0, photosDone = 0;
+  let next = 0,
+    photosDone = 0;
   const enrollOptions: EnrollOptions = { onReject: 'skip', largestFace: options.largestFace, force: options.force };
 
   async function one(folder: { name: string; files: string[] }): Promise<ImportedPerson> {

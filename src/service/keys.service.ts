@@ -3,7 +3,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 import type { Database } from '../store/database.js';
 import { checkName, KeyName } from './names.js';
-import { countActiveKeys, findActiveKey, insertApiKey, listApiKeys, revokeApiKey, touchApiKey, type ApiKey, type Role } from '../store/api-keys.repository.js';
+import {
+  countActiveKeys,
+  findActiveKey,
+  insertApiKey,
+  listApiKeys,
+  revokeApiKey,
+  touchApiKey,
+  type ApiKey,
+  type Role,
+} from '../store/api-keys.repository.js';
 
 export type { ApiKey, Role };
 export const ROLES: readonly Role[] = ['admin', 'recognize'];
@@ -13,9 +22,18 @@ const hashOf = (key: string): string => createHash('sha256').update(key).digest(
 
 /** A new key: 256 random bits, base64url, with a recognisable prefix. The plain key is returned only here. */
 export async function createApiKey(db: Database, input: { name: string; role: Role }): Promise<{ key: string; apiKey: ApiKey }> {
-  if (!ROLES.includes(input.role)) throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(input.role)}`, { field: 'role', roles: ROLES });
+  if (!ROLES.includes(input.role))
+    throw new InvalidArgumentError(`role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(input.role)}`, {
+      field: 'role',
+      roles: ROLES,
+    });
   const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-  const apiKey = await insertApiKey(db, { name: checkName(KeyName, input.name, 'name'), role: input.role, prefix: key.slice(0, KEY_PREFIX.length + 6), keyHash: hashOf(key) });
+  const apiKey = await insertApiKey(db, {
+    name: checkName(KeyName, input.name, 'name'),
+    role: input.role,
+    prefix: key.slice(0, KEY_PREFIX.length + 6),
+    keyHash: hashOf(key),
+  });
   return { key, apiKey };
 }
 

@@ -79,16 +79,23 @@ export function checkMetadata(value: unknown): Metadata {
   const result = MetadataSchema.safeParse(value);
   if (result.success) return result.data;
   const message = result.error.issues[0]?.message ?? 'metadata must be a JSON object';
-  throw new InvalidArgumentError(`Invalid metadata: ${message}`, { field: 'metadata', issues: result.error.issues.map((i) => ({ path: 'metadata', message: i.message })) });
+  throw new InvalidArgumentError(`Invalid metadata: ${message}`, {
+    field: 'metadata',
+    issues: result.error.issues.map((i) => ({ path: 'metadata', message: i.message })),
+  });
 }
 
 /** `value` when it is a number within `range` (an integer when `integer`), else INVALID_ARGUMENT naming the field. */
 export function checkRange(value: number, range: { min: number; max: number }, field: string, integer = false): number {
   if (!Number.isFinite(value) || value < range.min || value > range.max || (integer && !Number.isInteger(value))) {
-    throw new InvalidArgumentError(`${field} must be ${integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}, got ${value}`, { field, min: range.min, max: range.max });
+    throw new InvalidArgumentError(
+      `${field} must be ${integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}, got ${value}`,
+      { field, min: range.min, max: range.max },
+    );
   }
   return value;
 }
 
 /** A distance threshold given per call, checked; the configured one when none is given. */
-export const thresholdOf = (given: number | undefined, configured: number): number => (given === undefined ? configured : checkRange(given, LIMITS.threshold, 'threshold'));
+export const thresholdOf = (given: number | undefined, configured: number): number =>
+  given === undefined ? configured : checkRange(given, LIMITS.threshold, 'threshold');

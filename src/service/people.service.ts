@@ -36,7 +36,10 @@ export async function resolvePerson(q: Queryable, galleryId: string, ref: string
   const named = await findPeopleByName(q, galleryId, ref);
   if (named.length === 1) return named[0]!;
   if (named.length > 1) {
-    throw new FacerecError('PERSON_AMBIGUOUS', `${named.length} people are named "${ref}"; use an id`, { name: ref, ids: named.map((p) => p.id) });
+    throw new FacerecError('PERSON_AMBIGUOUS', `${named.length} people are named "${ref}"; use an id`, {
+      name: ref,
+      ids: named.map((p) => p.id),
+    });
   }
   throw new NotFoundError('PERSON_NOT_FOUND', `Person "${ref}"`, { person: ref });
 }
@@ -52,7 +55,10 @@ export async function showPerson(ctx: ServiceContext, ref: string, gallery?: str
 }
 
 /** A page of a gallery's people, each with the face to show as their picture (thumbnailFaceId). */
-export async function listPeople(ctx: ServiceContext, options: { gallery?: string; search?: string; limit?: number; offset?: number } = {}): Promise<PeoplePage & { gallery: Gallery }> {
+export async function listPeople(
+  ctx: ServiceContext,
+  options: { gallery?: string; search?: string; limit?: number; offset?: number } = {},
+): Promise<PeoplePage & { gallery: Gallery }> {
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const limit = checkRange(options.limit ?? LIMITS.pageSize.default, LIMITS.pageSize, 'limit', true);
   const offset = checkRange(options.offset ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER }, 'offset', true);
@@ -90,7 +96,11 @@ export async function removeFace(ctx: ServiceContext, personId: string, faceId: 
 /** The JPEG of a face's aligned chip; FACE_NOT_FOUND when the face does not exist or was stored without one. */
 export async function faceThumbnail(ctx: ServiceContext, faceId: string): Promise<Uint8Array> {
   const thumbnail = await getThumbnail(ctx.db, faceId);
-  if (!thumbnail) throw new NotFoundError('FACE_NOT_FOUND', 'A thumbnail of this face', { faceId, hint: 'thumbnails are kept only while FACEREC_THUMBNAILS is on' });
+  if (!thumbnail)
+    throw new NotFoundError('FACE_NOT_FOUND', 'A thumbnail of this face', {
+      faceId,
+      hint: 'thumbnails are kept only while FACEREC_THUMBNAILS is on',
+    });
   return thumbnail;
 }
 

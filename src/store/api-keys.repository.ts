@@ -37,7 +37,10 @@ const toKey = (r: ApiKeyRow): ApiKey => ({
 });
 
 export async function insertApiKey(q: Queryable, key: { name: string; role: Role; prefix: string; keyHash: string }): Promise<ApiKey> {
-  const [row] = await q.query<ApiKeyRow>(`INSERT INTO api_keys (name, role, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`, [key.name, key.role, key.prefix, key.keyHash]);
+  const [row] = await q.query<ApiKeyRow>(
+    `INSERT INTO api_keys (name, role, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+    [key.name, key.role, key.prefix, key.keyHash],
+  );
   return toKey(row!);
 }
 
@@ -61,7 +64,9 @@ export async function countActiveKeys(q: Queryable): Promise<number> {
 }
 
 export async function revokeApiKey(q: Queryable, id: string): Promise<ApiKey> {
-  const [row] = isUuid(id) ? await q.query<ApiKeyRow>(`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`, [id]) : [];
+  const [row] = isUuid(id)
+    ? await q.query<ApiKeyRow>(`UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1 RETURNING ${COLUMNS}`, [id])
+    : [];
   if (!row) throw new NotFoundError('KEY_NOT_FOUND', `API key ${id}`, { keyId: id });
   return toKey(row);
 }

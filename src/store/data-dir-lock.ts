@@ -36,7 +36,8 @@ const heldDataDirs = new Set<string>();
 function lockedError(dir: string, holder: number, who: string): FacerecError {
   return new FacerecError(
     'DATABASE_LOCKED',
-    `The embedded database in ${dir} is in use by ${who} (pid ${holder}). ` + 'Stop it, use its HTTP API, or point both at PostgreSQL with DATABASE_URL.',
+    `The embedded database in ${dir} is in use by ${who} (pid ${holder}). ` +
+      'Stop it, use its HTTP API, or point both at PostgreSQL with DATABASE_URL.',
     { dataDir: dir, pid: holder },
   );
 }
@@ -52,7 +53,8 @@ export function lockDataDir(dir: string): () => void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     const holder = Number(readFileSync(file, 'utf8'));
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) throw lockedError(dir, holder, 'another facerec process');
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder))
+      throw lockedError(dir, holder, 'another facerec process');
     writeFileSync(file, String(process.pid)); // a stale lock from a process that died
   }
   heldDataDirs.add(key);

@@ -50,7 +50,8 @@ interface FaceRow {
   created_at: Date;
 }
 
-const COLUMNS = 'id, person_id, gallery_id, model_id, box, score, quality, image_sha256, thumbnail IS NOT NULL AS has_thumbnail, created_at';
+const COLUMNS =
+  'id, person_id, gallery_id, model_id, box, score, quality, image_sha256, thumbnail IS NOT NULL AS has_thumbnail, created_at';
 
 const toFace = (r: FaceRow): FaceRecord => ({
   id: r.id,
@@ -65,12 +66,21 @@ const toFace = (r: FaceRow): FaceRecord => ({
   createdAt: r.created_at.toISOString(),
 });
 
-
 export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecord> {
   const [row] = await q.query<FaceRow>(
     `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256, thumbnail)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
-    [face.personId, face.galleryId, vectorParam(face.descriptor), face.modelId, face.box, face.score, JSON.stringify(face.quality), face.imageSha256, face.thumbnail],
+    [
+      face.personId,
+      face.galleryId,
+      vectorParam(face.descriptor),
+      face.modelId,
+      face.box,
+      face.score,
+      JSON.stringify(face.quality),
+      face.imageSha256,
+      face.thumbnail,
+    ],
   );
   return toFace(row!);
 }
@@ -86,7 +96,9 @@ export async function getFace(q: Queryable, faceId: string): Promise<FaceRecord>
 }
 
 export async function getThumbnail(q: Queryable, faceId: string): Promise<Uint8Array | null> {
-  const row = isUuid(faceId) ? (await q.query<{ thumbnail: Uint8Array | null }>('SELECT thumbnail FROM faces WHERE id = $1', [faceId]))[0] : undefined;
+  const row = isUuid(faceId)
+    ? (await q.query<{ thumbnail: Uint8Array | null }>('SELECT thumbnail FROM faces WHERE id = $1', [faceId]))[0]
+    : undefined;
   if (!row) throw new NotFoundError('FACE_NOT_FOUND', `Face ${faceId}`, { faceId });
   return row.thumbnail;
 }
@@ -100,7 +112,9 @@ export async function deleteFace(q: Queryable, personId: string, faceId: string)
 
 /** Image hashes already enrolled for a person, to refuse the same photo twice. */
 export async function imageHashes(q: Queryable, personId: string): Promise<Set<string>> {
-  return new Set((await q.query<{ image_sha256: string }>('SELECT image_sha256 FROM faces WHERE person_id = $1', [personId])).map((r) => r.image_sha256));
+  return new Set(
+    (await q.query<{ image_sha256: string }>('SELECT image_sha256 FROM faces WHERE person_id = $1', [personId])).map((r) => r.image_sha256),
+  );
 }
 
 /** Distances from a probe to every face of one person, closest first. */
@@ -138,10 +152,10 @@ export async function nearestFaces(q: Queryable, query: NearestQuery): Promise<F
     params.push(query.excludePersonId);
     filter += ` AND person_id <> $${params.length}`;
   }
-  await q.query("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('enable_indexscan', $2, true)", [
-    String(Math.max(query.efSearch, query.limit)),
-    query.exact ? 'off' : 'on',
-  ]);
+  await q.query(
+    "SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('enable_indexscan', $2, true)",
+    [String(Math.max(query.efSearch, query.limit)), query.exact ? 'off' : 'on'],
+  );
   // relaxed_order may return rows slightly out of order; the outer ORDER BY restores it.
   return q.query<FaceNeighbour>(
     `SELECT c.id AS "faceId", c.person_id AS "personId", p.name, c.distance
@@ -154,10 +168,10 @@ export async function nearestFaces(q: Queryable, query: NearestQuery): Promise<F
 
 /** Every descriptor of a gallery grouped by person, for calibration. */
 export async function galleryDescriptors(q: Queryable, galleryId: string, modelId: string): Promise<Map<string, number[][]>> {
-  const rows = await q.query<{ person_id: string; descriptor: unknown }>('SELECT person_id, descriptor FROM faces WHERE gallery_id = $1 AND model_id = $2 ORDER BY person_id, id', [
-    galleryId,
-    modelId,
-  ]);
+  const rows = await q.query<{ person_id: string; descriptor: unknown }>(
+    'SELECT person_id, descriptor FROM faces WHERE gallery_id = $1 AND model_id = $2 ORDER BY person_id, id',
+    [galleryId, modelId],
+  );
   const byPerson = new Map<string, number[][]>();
   for (const r of rows) {
     const list = byPerson.get(r.person_id) ?? [];

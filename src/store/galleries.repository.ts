@@ -25,7 +25,13 @@ const SELECT = `SELECT g.id, g.name, g.created_at,
   (SELECT count(*)::int FROM faces f WHERE f.gallery_id = g.id) AS faces
   FROM galleries g`;
 
-const toGallery = (r: GalleryRow): Gallery => ({ id: r.id, name: r.name, people: r.people, faces: r.faces, createdAt: r.created_at.toISOString() });
+const toGallery = (r: GalleryRow): Gallery => ({
+  id: r.id,
+  name: r.name,
+  people: r.people,
+  faces: r.faces,
+  createdAt: r.created_at.toISOString(),
+});
 
 export async function listGalleries(q: Queryable): Promise<Gallery[]> {
   return (await q.query<GalleryRow>(`${SELECT} ORDER BY g.name`)).map(toGallery);
@@ -46,7 +52,10 @@ export async function createGallery(q: Queryable, name: string): Promise<Gallery
     const [row] = await q.query<{ id: string }>('INSERT INTO galleries (name) VALUES ($1) RETURNING id', [name]);
     return findGallery(q, row!.id);
   } catch (err) {
-    if (isUniqueViolation(err)) throw new FacerecError('GALLERY_EXISTS', `A gallery named "${name}" already exists (names are compared regardless of case)`, { name });
+    if (isUniqueViolation(err))
+      throw new FacerecError('GALLERY_EXISTS', `A gallery named "${name}" already exists (names are compared regardless of case)`, {
+        name,
+      });
     throw err;
   }
 }
@@ -54,7 +63,8 @@ export async function createGallery(q: Queryable, name: string): Promise<Gallery
 /** Deletes a gallery with its people and faces; the default gallery stays, and a non-empty one needs `force`. */
 export async function deleteGallery(q: Queryable, idOrName: string, force: boolean): Promise<Gallery> {
   const gallery = await findGallery(q, idOrName);
-  if (gallery.name === DEFAULT_GALLERY) throw new FacerecError('INVALID_ARGUMENT', 'The default gallery cannot be deleted', { gallery: gallery.id });
+  if (gallery.name === DEFAULT_GALLERY)
+    throw new FacerecError('INVALID_ARGUMENT', 'The default gallery cannot be deleted', { gallery: gallery.id });
   if (gallery.people > 0 && !force) {
     throw new FacerecError('GALLERY_NOT_EMPTY', `Gallery "${gallery.name}" has ${gallery.people} people; delete them first or force it`, {
       gallery: gallery.id,

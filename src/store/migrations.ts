@@ -45,7 +45,9 @@ export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migr
   migrations.forEach((m, i) => {
     const previous = migrations[i - 1];
     if (previous?.version === m.version) {
-      throw new FacerecError('INVALID_CONFIG', `Migrations ${migrationFile(previous)} and ${migrationFile(m)} have the same number`, { version: m.version });
+      throw new FacerecError('INVALID_CONFIG', `Migrations ${migrationFile(previous)} and ${migrationFile(m)} have the same number`, {
+        version: m.version,
+      });
     }
   });
   return migrations;
@@ -62,14 +64,20 @@ export async function migrate(db: Database, dir = DEFAULT_MIGRATIONS_DIR): Promi
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const rows = await tx.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+    const rows = await tx.query<{ version: number; name: string; checksum: string }>(
+      'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
+    );
     const known = new Map(migrations.map((m) => [m.version, m]));
     for (const row of rows) {
       const file = known.get(row.version);
       if (!file) {
-        throw new FacerecError('SCHEMA_TOO_NEW', `The database has migration ${row.version} (${row.name}), which this facerec does not know: it is older than the schema`, {
-          version: row.version,
-        });
+        throw new FacerecError(
+          'SCHEMA_TOO_NEW',
+          `The database has migration ${row.version} (${row.name}), which this facerec does not know: it is older than the schema`,
+          {
+            version: row.version,
+          },
+        );
       }
       if (file.checksum !== row.checksum) {
         throw new FacerecError(

@@ -68,7 +68,9 @@ const toPerson = (r: PersonRow): Person => ({
 });
 
 function externalIdTaken(err: unknown, externalId: string | null | undefined): unknown {
-  return isUniqueViolation(err) ? new FacerecError('EXTERNAL_ID_TAKEN', `External id "${externalId}" is already used in this gallery`, { externalId }) : err;
+  return isUniqueViolation(err)
+    ? new FacerecError('EXTERNAL_ID_TAKEN', `External id "${externalId}" is already used in this gallery`, { externalId })
+    : err;
 }
 
 export async function insertPerson(q: Queryable, person: NewPerson): Promise<Person> {
@@ -88,13 +90,19 @@ export async function getPerson(q: Queryable, id: string, options: { forUpdate?:
   const row = isUuid(id)
     ? (await q.query<PersonRow>(`${SELECT} WHERE p.id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`, [id]))[0]
     : undefined;
-  if (!row || (options.galleryId && row.gallery_id !== options.galleryId)) throw new NotFoundError('PERSON_NOT_FOUND', `Person ${id}`, { personId: id });
+  if (!row || (options.galleryId && row.gallery_id !== options.galleryId))
+    throw new NotFoundError('PERSON_NOT_FOUND', `Person ${id}`, { personId: id });
   return toPerson(row);
 }
 
 /** People of a gallery named exactly `name` (case-insensitively), oldest first. */
 export async function findPeopleByName(q: Queryable, galleryId: string, name: string): Promise<Person[]> {
-  return (await q.query<PersonRow>(`${SELECT} WHERE p.gallery_id = $1 AND lower(p.name) = lower($2) ORDER BY p.created_at, p.id`, [galleryId, name])).map(toPerson);
+  return (
+    await q.query<PersonRow>(`${SELECT} WHERE p.gallery_id = $1 AND lower(p.name) = lower($2) ORDER BY p.created_at, p.id`, [
+      galleryId,
+      name,
+    ])
+  ).map(toPerson);
 }
 
 export async function findPersonByExternalId(q: Queryable, galleryId: string, externalId: string): Promise<Person | undefined> {
@@ -102,7 +110,11 @@ export async function findPersonByExternalId(q: Queryable, galleryId: string, ex
   return row && toPerson(row);
 }
 
-export async function listPeople(q: Queryable, galleryId: string, options: { search?: string; limit: number; offset: number }): Promise<PeoplePage> {
+export async function listPeople(
+  q: Queryable,
+  galleryId: string,
+  options: { search?: string; limit: number; offset: number },
+): Promise<PeoplePage> {
   const where = options.search ? 'p.gallery_id = $1 AND p.name ILIKE $2' : 'p.gallery_id = $1';
   const params: unknown[] = options.search ? [galleryId, likePattern(options.search)] : [galleryId];
   const page = params.length;
@@ -124,7 +136,13 @@ export async function updatePerson(q: Queryable, id: string, patch: PersonPatch)
          metadata = COALESCE($5::jsonb, metadata),
          updated_at = now()
        WHERE id = $1`,
-      [id, patch.name ?? null, patch.externalId !== undefined, patch.externalId ?? null, patch.metadata === undefined ? null : JSON.stringify(patch.metadata)],
+      [
+        id,
+        patch.name ?? null,
+        patch.externalId !== undefined,
+        patch.externalId ?? null,
+        patch.metadata === undefined ? null : JSON.stringify(patch.metadata),
+      ],
     );
   } catch (err) {
     throw externalIdTaken(err, patch.externalId);

@@ -30,9 +30,13 @@ export class PgliteDatabase implements Database {
       return new PgliteDatabase(db, dataDir ? path.resolve(dataDir) : 'memory', unlock, dataDir);
     } catch (err) {
       unlock();
-      throw new FacerecError('DATABASE_UNAVAILABLE', `Cannot open the embedded database${dataDir ? ` in ${dataDir}` : ''}: ${(err as Error).message}`, {
-        cause: (err as Error).message,
-      });
+      throw new FacerecError(
+        'DATABASE_UNAVAILABLE',
+        `Cannot open the embedded database${dataDir ? ` in ${dataDir}` : ''}: ${(err as Error).message}`,
+        {
+          cause: (err as Error).message,
+        },
+      );
     }
   }
 
@@ -80,7 +84,10 @@ export class PgliteDatabase implements Database {
   // PGlite runs in this process: unlike a PostgreSQL server, nothing brings a closed one back but opening it again.
   reopen(): Promise<void> {
     if (!this.db.closed) return Promise.resolve();
-    if (!this.dataDir) return Promise.reject(new FacerecError('DATABASE_UNAVAILABLE', 'An in-memory embedded database cannot be reopened: its data is gone'));
+    if (!this.dataDir)
+      return Promise.reject(
+        new FacerecError('DATABASE_UNAVAILABLE', 'An in-memory embedded database cannot be reopened: its data is gone'),
+      );
     const dataDir = this.dataDir;
     // Once at a time: a second PGlite on the directory would be refused by the lock (and corrupt it without one).
     this.reopening ??= PgliteDatabase.open(dataDir)

@@ -59,7 +59,8 @@ export class ApiError extends Error {
  */
 async function request(method, path, { query, json, form, as = 'json' } = {}) {
   const url = new URL(path, document.baseURI);
-  for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
+  for (const [name, value] of Object.entries(query ?? {}))
+    if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
   /** @type {Record<string, string>} */
   const headers = { Accept: as === 'json' ? 'application/json' : '*/*' };
   if (store.apiKey) headers.Authorization = `Bearer ${store.apiKey}`;
@@ -95,7 +96,8 @@ function multipart(fields, files) {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) if (value !== undefined && value !== '') form.append(name, String(value));
   for (const [name, value] of Object.entries(files)) {
-    for (const file of Array.isArray(value) ? value : value ? [value] : []) form.append(name, file, file instanceof File ? file.name : 'photo.jpg');
+    for (const file of Array.isArray(value) ? value : value ? [value] : [])
+      form.append(name, file, file instanceof File ? file.name : 'photo.jpg');
   }
   return form;
 }
@@ -107,10 +109,14 @@ export const api = {
   people: (q) => request('GET', 'v1/people', { query: q }),
   /** @param {string} id @param {string} gallery @returns {Promise<{ person: PersonDetail }>} */
   person: (id, gallery) => request('GET', `v1/people/${encodeURIComponent(id)}`, { query: { gallery } }),
-  /** @param {{ gallery: string, name: string, externalId?: string, largestFace?: boolean }} fields @param {File[]} photos @returns {Promise<EnrollResult>} */
+  /**
+   * @param {{ gallery: string, name: string, externalId?: string, largestFace?: boolean }} fields @param {File[]} photos
+   * @returns {Promise<EnrollResult>}
+   */
   createPerson: (fields, photos) => request('POST', 'v1/people', { form: multipart({ ...fields, onReject: 'skip' }, { images: photos }) }),
   /** @param {string} id @param {string} gallery @param {File[]} photos @returns {Promise<EnrollResult>} */
-  addFaces: (id, gallery, photos) => request('POST', `v1/people/${encodeURIComponent(id)}/faces`, { form: multipart({ gallery, onReject: 'skip' }, { images: photos }) }),
+  addFaces: (id, gallery, photos) =>
+    request('POST', `v1/people/${encodeURIComponent(id)}/faces`, { form: multipart({ gallery, onReject: 'skip' }, { images: photos }) }),
   /** @param {string} id @param {string} gallery @param {string} name @returns {Promise<{ person: Person }>} */
   rename: (id, gallery, name) => request('PATCH', `v1/people/${encodeURIComponent(id)}`, { json: { gallery, name } }),
   /** @param {string} id @param {string} gallery @returns {Promise<{ deleted: Person }>} */
@@ -121,9 +127,15 @@ export const api = {
   thumbnail: (url) => request('GET', url.replace(/^\//, ''), { as: 'blob' }),
   /** @param {Blob} image @param {{ gallery: string, threshold?: number }} options @returns {Promise<IdentifyResult>} */
   identify: (image, { gallery, threshold }) => request('POST', 'v1/identify', { form: multipart({ gallery, threshold }, { image }) }),
-  /** @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options @returns {Promise<VerifyResult>} */
+  /**
+   * @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options
+   * @returns {Promise<VerifyResult>}
+   */
   verify: (image, options) => request('POST', 'v1/verify', { form: multipart(options, { image }) }),
-  /** @param {Blob} imageA @param {Blob} imageB @param {{ threshold?: number, largestFace?: boolean }} options @returns {Promise<CompareResult>} */
+  /**
+   * @param {Blob} imageA @param {Blob} imageB @param {{ threshold?: number, largestFace?: boolean }} options
+   * @returns {Promise<CompareResult>}
+   */
   compare: (imageA, imageB, options) => request('POST', 'v1/compare', { form: multipart(options, { imageA, imageB }) }),
   /** @param {Blob} image @returns {Promise<DetectResult>} */
   detect: (image) => request('POST', 'v1/detect', { form: multipart({}, { image }) }),

@@ -21,13 +21,29 @@ async function loadGalleries() {
     const { galleries } = await api.galleries();
     alertBanner.hidden = true;
     if (!galleries.some((g) => g.name === store.gallery)) store.gallery = 'default';
-    gallerySelect.replaceChildren(...galleries.map((g) => h('option', { value: g.name, selected: g.name === store.gallery }, `${g.name} · ${g.people === 1 ? '1 person' : `${g.people} people`}`)));
+    gallerySelect.replaceChildren(
+      ...galleries.map((g) =>
+        h(
+          'option',
+          { value: g.name, selected: g.name === store.gallery },
+          `${g.name} · ${g.people === 1 ? '1 person' : `${g.people} people`}`,
+        ),
+      ),
+    );
   } catch (error) {
     // A recognition key cannot list galleries: keep the remembered one.
     gallerySelect.replaceChildren(h('option', { value: store.gallery, selected: true }, store.gallery));
     const code = /** @type {{ code?: string }} */ (error).code;
     if (code !== 'FORBIDDEN') {
-      alertBanner.replaceChildren(h('p', {}, describeError(error).text, ' ', code === 'UNAUTHORIZED' ? h('a', { href: '#/settings' }, 'Enter a key in Settings') : ''));
+      alertBanner.replaceChildren(
+        h(
+          'p',
+          {},
+          describeError(error).text,
+          ' ',
+          code === 'UNAUTHORIZED' ? h('a', { href: '#/settings' }, 'Enter a key in Settings') : '',
+        ),
+      );
       alertBanner.hidden = false;
     }
   }

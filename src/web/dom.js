@@ -24,7 +24,8 @@ export function h(tag, props, ...children) {
     else if (name === 'style') Object.assign(el.style, value);
     else Object.assign(el, { [name]: value });
   }
-  for (const child of children) if (child !== null && child !== undefined && child !== false) el.append(typeof child === 'number' ? String(child) : child);
+  for (const child of children)
+    if (child !== null && child !== undefined && child !== false) el.append(typeof child === 'number' ? String(child) : child);
   return el;
 }
 
@@ -51,13 +52,17 @@ export function errorMessage(error, lead) {
   );
 }
 
-/** Replaces a region's content (an aria-live region announces the change). @param {HTMLElement} region @param {...(Node | string | null)} content */
+/**
+ * Replaces a region's content (an aria-live region announces the change).
+ * @param {HTMLElement} region @param {...(Node | string | null)} content
+ */
 export function show(region, ...content) {
   region.replaceChildren(...content.filter((c) => c !== null));
 }
 
 /** A spinner with a text, for loading states. @param {string} text */
-export const loading = (text) => h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, text));
+export const loading = (text) =>
+  h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, text));
 
 /** A transient notice in the corner. @param {string} text @param {'info' | 'success' | 'error'} [kind] */
 export function toast(text, kind = 'info') {

@@ -50,7 +50,11 @@ export function photoSlot(input, onChange) {
       current = file;
       url = URL.createObjectURL(file);
       zone.classList.add('has-photo');
-      zone.replaceChildren(input, h('img', { src: url, alt: `Chosen photo: ${file.name}` }), h('span', { className: 'slot-caption' }, file.name));
+      zone.replaceChildren(
+        input,
+        h('img', { src: url, alt: `Chosen photo: ${file.name}` }),
+        h('span', { className: 'slot-caption' }, file.name),
+      );
       onChange?.(file);
     },
     clear() {
@@ -112,7 +116,9 @@ export async function openCamera({ single = false, onShot }) {
         (blob) => {
           if (!blob) return;
           taken += 1;
-          const file = new File([blob], `camera-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}-${taken}.jpg`, { type: 'image/jpeg' });
+          const file = new File([blob], `camera-${new Date().toISOString().slice(11, 19).replace(/:/g, '')}-${taken}.jpg`, {
+            type: 'image/jpeg',
+          });
           onShot(file);
           if (single) return close();
           shots.append(h('li', {}, h('img', { src: URL.createObjectURL(blob), alt: `Photo ${taken}` })));
@@ -126,7 +132,10 @@ export async function openCamera({ single = false, onShot }) {
   );
 
   try {
-    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user', width: { ideal: 1280 }, height: { ideal: 960 } }, audio: false });
+    stream = await navigator.mediaDevices.getUserMedia({
+      video: { facingMode: 'user', width: { ideal: 1280 }, height: { ideal: 960 } },
+      audio: false,
+    });
     if (!dialog.open) return stop();
     video.srcObject = stream;
     await video.play();

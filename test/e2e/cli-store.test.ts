@@ -53,7 +53,19 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
   });
 
   it('enroll, import, identify, verify: names the known, Unknown for the rest', { timeout: 600_000 }, async () => {
-    const enrolled = json(await facerec(db, 'enroll', '--json', '--name', 'Barack Obama', '--external-id', 'potus-44', KNN('train', 'obama', 'obama.jpg'), KNN('train', 'obama', 'obama2.jpg')));
+    const enrolled = json(
+      await facerec(
+        db,
+        'enroll',
+        '--json',
+        '--name',
+        'Barack Obama',
+        '--external-id',
+        'potus-44',
+        KNN('train', 'obama', 'obama.jpg'),
+        KNN('train', 'obama', 'obama2.jpg'),
+      ),
+    );
     expect(enrolled.person).toMatchObject({ name: 'Barack Obama', externalId: 'potus-44', faceCount: 2 });
     expect(enrolled.photos.map((p: { status: string }) => p.status)).toEqual(['accepted', 'accepted']);
 
@@ -109,32 +121,36 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
     expect(json(await facerec(db, 'galleries', 'delete', 'staff', '--json')).deleted.name).toBe('staff');
   });
 
-  it('galleries: one per name regardless of case, found in any case, never named like a UUID; no control characters in any name', { timeout: 180_000 }, async () => {
-    const upper = await facerec(db, 'galleries', 'create', 'DEFAULT');
-    expect(upper.code).toBe(10);
-    expect(upper.stderr).toMatch(/^facerec: GALLERY_EXISTS: /);
-    const uuid = await facerec(db, 'galleries', 'create', '11111111-1111-1111-1111-111111111111');
-    expect(uuid.code).toBe(2);
-    expect(uuid.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*UUID/);
-    // The same rules as the API's, from the same place: control characters too.
-    const control = await facerec(db, 'galleries', 'create', 'night\u001b[31mshift');
-    expect(control.code).toBe(2);
-    expect(control.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
-    expect(control.stderr).not.toContain('\u001b');
-    const key = await facerec(db, 'keys', 'create', '--role', 'admin', '--name', 'ops\u0007');
-    expect(key.code).toBe(2);
-    expect(key.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
-    const person = await facerec(db, 'enroll', '--name', 'Ada\u009b31m', KNN('train', 'obama', 'obama.jpg'));
-    expect(person.code).toBe(2);
-    expect(person.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
-    expect(json(await facerec(db, 'keys', 'list', '--json')).keys).toEqual([]);
-    expect(json(await facerec(db, 'people', 'list', '--json', '--search', 'Ada')).total).toBe(0);
+  it(
+    'galleries: one per name regardless of case, found in any case, never named like a UUID; no control characters in any name',
+    { timeout: 180_000 },
+    async () => {
+      const upper = await facerec(db, 'galleries', 'create', 'DEFAULT');
+      expect(upper.code).toBe(10);
+      expect(upper.stderr).toMatch(/^facerec: GALLERY_EXISTS: /);
+      const uuid = await facerec(db, 'galleries', 'create', '11111111-1111-1111-1111-111111111111');
+      expect(uuid.code).toBe(2);
+      expect(uuid.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*UUID/);
+      // The same rules as the API's, from the same place: control characters too.
+      const control = await facerec(db, 'galleries', 'create', 'night\u001b[31mshift');
+      expect(control.code).toBe(2);
+      expect(control.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
+      expect(control.stderr).not.toContain('\u001b');
+      const key = await facerec(db, 'keys', 'create', '--role', 'admin', '--name', 'ops\u0007');
+      expect(key.code).toBe(2);
+      expect(key.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
+      const person = await facerec(db, 'enroll', '--name', 'Ada\u009b31m', KNN('train', 'obama', 'obama.jpg'));
+      expect(person.code).toBe(2);
+      expect(person.stderr).toMatch(/^facerec: INVALID_ARGUMENT: .*control characters/);
+      expect(json(await facerec(db, 'keys', 'list', '--json')).keys).toEqual([]);
+      expect(json(await facerec(db, 'people', 'list', '--json', '--search', 'Ada')).total).toBe(0);
 
-    expect(json(await facerec(db, 'galleries', 'create', ' Night Shift ', '--json')).name).toBe('Night Shift');
-    expect(json(await facerec(db, 'people', 'list', '--json', '--gallery', 'NIGHT SHIFT')).total).toBe(0);
-    expect(json(await facerec(db, 'galleries', 'delete', 'night shift', '--json')).deleted.name).toBe('Night Shift');
-    expect(json(await facerec(db, 'galleries', 'list', '--json')).galleries.map((g: { name: string }) => g.name)).toEqual(['default']);
-  });
+      expect(json(await facerec(db, 'galleries', 'create', ' Night Shift ', '--json')).name).toBe('Night Shift');
+      expect(json(await facerec(db, 'people', 'list', '--json', '--gallery', 'NIGHT SHIFT')).total).toBe(0);
+      expect(json(await facerec(db, 'galleries', 'delete', 'night shift', '--json')).deleted.name).toBe('Night Shift');
+      expect(json(await facerec(db, 'galleries', 'list', '--json')).galleries.map((g: { name: string }) => g.name)).toEqual(['default']);
+    },
+  );
 
   it('calibrate prints a threshold and writes the plot', async () => {
     const plot = path.join(tmp, 'calibration.png');
@@ -177,7 +193,10 @@ if (HAS_DATASETS) {
         process.stdout.write('ACK ' + result.person.id + '\\n');
         setInterval(() => {}, 1000);
       `;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const id = await new Promise<string>((resolve, reject) => {
@@ -195,7 +214,10 @@ if (HAS_DATASETS) {
 
       const reopened = await openDatabase(test.target);
       try {
-        const rows = await reopened.query<{ name: string; faces: number }>('SELECT p.name, (SELECT count(*)::int FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.id = $1', [id]);
+        const rows = await reopened.query<{ name: string; faces: number }>(
+          'SELECT p.name, (SELECT count(*)::int FROM faces f WHERE f.person_id = p.id) AS faces FROM people p WHERE p.id = $1',
+          [id],
+        );
         expect(rows).toEqual([{ name: 'Durable', faces: 1 }]);
       } finally {
         await reopened.close();

@@ -83,7 +83,12 @@ describe('facerec CLI', () => {
 
 describeWithDatasets('facerec CLI on the datasets', () => {
   it('compare says Obama vs Biden is different, with exit code 0', async () => {
-    const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), dataset('face-recognition-examples/test_images/biden.jpg'), '--json');
+    const r = await facerec(
+      'compare',
+      dataset('face-recognition-examples/test_images/obama.jpg'),
+      dataset('face-recognition-examples/test_images/biden.jpg'),
+      '--json',
+    );
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.match).toBe(false);
@@ -91,7 +96,12 @@ describeWithDatasets('facerec CLI on the datasets', () => {
   });
 
   it('compare says Obama vs Obama is the same person', async () => {
-    const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), dataset('face-recognition-examples/test_images/obama2.jpg'), '--json');
+    const r = await facerec(
+      'compare',
+      dataset('face-recognition-examples/test_images/obama.jpg'),
+      dataset('face-recognition-examples/test_images/obama2.jpg'),
+      '--json',
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).match).toBe(true);
   });
@@ -109,7 +119,11 @@ describeWithDatasets('facerec CLI on the datasets', () => {
   });
 
   it('compare with a photo of cars fails with NO_FACE', async () => {
-    const r = await facerec('compare', dataset('face-recognition-examples/test_images/obama.jpg'), dataset('dlib-examples/no-face/mmod_cars_test_image.jpg'));
+    const r = await facerec(
+      'compare',
+      dataset('face-recognition-examples/test_images/obama.jpg'),
+      dataset('dlib-examples/no-face/mmod_cars_test_image.jpg'),
+    );
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/^facerec: NO_FACE: .*mmod_cars_test_image\.jpg/);
   });
@@ -117,11 +131,18 @@ describeWithDatasets('facerec CLI on the datasets', () => {
   it('embed writes one line per listed image, in order, with faces [] when there is none', async () => {
     const list = path.join(tmp, 'list.txt');
     const out = path.join(tmp, 'out.jsonl');
-    const files = ['face-recognition-examples/test_images/obama.jpg', 'dlib-examples/no-face/mmod_cars_test_image.jpg', 'face-recognition-examples/misc/two_people.jpg'];
+    const files = [
+      'face-recognition-examples/test_images/obama.jpg',
+      'dlib-examples/no-face/mmod_cars_test_image.jpg',
+      'face-recognition-examples/misc/two_people.jpg',
+    ];
     await writeFile(list, files.join('\n'));
     const r = await facerec('embed', '--root', dataset(), '--list', list, '--out', out);
     expect(r.code).toBe(0);
-    const lines = (await readFile(out, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(out, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.f)).toEqual(files);
     expect(lines.map((l) => l.faces.length)).toEqual([1, 0, 2]);
     expect(lines[0].faces[0].descriptor).toHaveLength(128);

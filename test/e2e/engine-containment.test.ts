@@ -14,10 +14,13 @@ import { call, form, startTestServer, type Reply, type TestServer } from '../hel
 const identify = (base: string, photo: Uint8Array) => call(`${base}/v1/identify`, { method: 'POST', body: form({ image: photo }) });
 const replacements = async (base: string) => {
   const text = await (await fetch(`${base}/metrics`)).text();
-  return Object.fromEntries([...text.matchAll(/^facerec_worker_replacements_total\{cause="([\w-]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+  return Object.fromEntries(
+    [...text.matchAll(/^facerec_worker_replacements_total\{cause="([\w-]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+  );
 };
 
-const startFailures = async (base: string) => Number(/^facerec_worker_start_failures_total (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+const startFailures = async (base: string) =>
+  Number(/^facerec_worker_start_failures_total (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
 
 let enrolled: Uint8Array;
 let probe: Uint8Array;
@@ -49,8 +52,15 @@ describeWithDatasets('issue 12, D1: large photos without a face do not break the
     await server?.stop();
   });
 
-  const blank = (width: number, height: number, format: 'jpeg' | 'png') => sharp({ create: { width, height, channels: 3, background: '#889' } })[format]().toBuffer();
-  for (const [width, height, format] of [[6000, 4000, 'jpeg'], [5000, 4000, 'jpeg'], [7000, 7000, 'png']] as const) {
+  const blank = (width: number, height: number, format: 'jpeg' | 'png') => {
+    const canvas = sharp({ create: { width, height, channels: 3, background: '#889' } });
+    return (format === 'png' ? canvas.png() : canvas.jpeg()).toBuffer();
+  };
+  for (const [width, height, format] of [
+    [6000, 4000, 'jpeg'],
+    [5000, 4000, 'jpeg'],
+    [7000, 7000, 'png'],
+  ] as const) {
     it(`${width}x${height} ${format}: 422 NO_FACE, then a normal photo is still identified and /readyz is ready`, async () => {
       expectObama(await identify(server.url, probe));
       const reply = await identify(server.url, await blank(width, height, format));
@@ -75,7 +85,11 @@ describeWithDatasets('engine fault containment over HTTP', () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-containment-'));
     process.env.FACEREC_TEST_FAULT_DIR = dir;
     process.env.FACEREC_TEST_BROKEN_FILE = broken();
-    server = await startTestServer('pglite', {}, { workers: 1, engine: { entry: new URL('../fixtures/faulty-worker.ts', import.meta.url) } });
+    server = await startTestServer(
+      'pglite',
+      {},
+      { workers: 1, engine: { entry: new URL('../fixtures/faulty-worker.ts', import.meta.url) } },
+    );
     await enrollObama(server.url);
   });
   afterAll(async () => {

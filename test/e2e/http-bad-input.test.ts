@@ -69,7 +69,9 @@ const nested = (depth: number): unknown => (depth === 0 ? 'leaf' : { a: nested(d
 
 /** A valid PNG (CRC included) whose header declares width x height: a pixel bomb of a few bytes. */
 async function declaredPng(width: number, height: number): Promise<Uint8Array> {
-  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000000' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000000' } })
+    .png()
+    .toBuffer();
   // Signature (8), IHDR length (4), "IHDR" at 12, width at 16, height at 20, CRC of type + data at 29.
   expect(png.toString('latin1', 12, 16)).toBe('IHDR');
   png.writeUInt32BE(width, 16);
@@ -82,7 +84,12 @@ const CASES: BadInput[] = [
   // ---- image content ----
   { name: 'a corrupt PNG', request: (f) => post('/v1/identify', form({ image: f.corrupted })), status: 415, code: 'UNSUPPORTED_IMAGE' },
   { name: 'a truncated JPEG', request: (f) => post('/v1/detect', form({ image: f.truncated })), status: 415, code: 'UNSUPPORTED_IMAGE' },
-  { name: 'an empty (0-byte) file', request: () => post('/v1/identify', form({ image: new Uint8Array(0) })), status: 415, code: 'UNSUPPORTED_IMAGE' },
+  {
+    name: 'an empty (0-byte) file',
+    request: () => post('/v1/identify', form({ image: new Uint8Array(0) })),
+    status: 415,
+    code: 'UNSUPPORTED_IMAGE',
+  },
   {
     name: 'a 5-byte "PNG" for enrollment',
     request: (f) => post('/v1/people', form({ images: f.emptyPng }, { name: 'Empty' }, 'empty.png')),
@@ -90,7 +97,12 @@ const CASES: BadInput[] = [
     code: 'UNSUPPORTED_IMAGE',
     check: (e) => expect(e.details.rejected).toEqual([expect.objectContaining({ index: 0, file: 'empty.png', code: 'UNSUPPORTED_IMAGE' })]),
   },
-  { name: 'a text file named .jpg', request: (f) => post('/v1/identify', form({ image: f.text }, {}, 'notes.jpg')), status: 415, code: 'UNSUPPORTED_IMAGE' },
+  {
+    name: 'a text file named .jpg',
+    request: (f) => post('/v1/identify', form({ image: f.text }, {}, 'notes.jpg')),
+    status: 415,
+    code: 'UNSUPPORTED_IMAGE',
+  },
   {
     name: 'a text file named .jpg among good photos for enrollment (nothing stored)',
     request: (f) => post('/v1/people', form({ images: [f.photo, f.text] }, { name: 'Half' }, 'notes.jpg')),
@@ -111,7 +123,10 @@ const CASES: BadInput[] = [
     request: (f) => post('/v1/people', form({ images: f.pixelBomb }, { name: 'Bomb' }, 'bomb.png')),
     status: 413,
     code: 'IMAGE_TOO_LARGE',
-    check: (e) => expect(e.details.rejected).toEqual([expect.objectContaining({ code: 'IMAGE_TOO_LARGE', details: { width: 10000, height: 10000, maxPixels: 50_000_000 } })]),
+    check: (e) =>
+      expect(e.details.rejected).toEqual([
+        expect.objectContaining({ code: 'IMAGE_TOO_LARGE', details: { width: 10000, height: 10000, maxPixels: 50_000_000 } }),
+      ]),
   },
   {
     name: 'a file over FACEREC_MAX_IMAGE_BYTES',
@@ -159,7 +174,12 @@ const CASES: BadInput[] = [
   },
 
   // ---- files and fields ----
-  { name: '21 images in one call', request: (f) => post('/v1/people', form({ images: Array.from({ length: 21 }, () => f.photo) }, { name: 'Many' })), status: 400, code: 'TOO_MANY_FILES' },
+  {
+    name: '21 images in one call',
+    request: (f) => post('/v1/people', form({ images: Array.from({ length: 21 }, () => f.photo) }, { name: 'Many' })),
+    status: 400,
+    code: 'TOO_MANY_FILES',
+  },
   {
     name: 'two files in the single "image" field',
     request: (f) => post('/v1/identify', form({ image: [f.photo, f.photo] })),
@@ -174,9 +194,26 @@ const CASES: BadInput[] = [
     code: 'INVALID_ARGUMENT',
     check: (e) => expect(e.details).toEqual({ field: 'photo' }),
   },
-  { name: 'no image (only text fields)', request: () => post('/v1/identify', form({}, { topK: '3' })), status: 400, code: 'MISSING_IMAGE', check: (e) => expect(e.details).toEqual({ field: 'image' }) },
-  { name: 'compare with one image', request: (f) => post('/v1/compare', form({ imageA: f.photo })), status: 400, code: 'MISSING_IMAGE', check: (e) => expect(e.details).toEqual({ field: 'imageB' }) },
-  { name: 'adding faces with no photo', request: (f) => post(`/v1/people/${f.personId}/faces`, form({}, { force: 'true' })), status: 400, code: 'MISSING_IMAGE' },
+  {
+    name: 'no image (only text fields)',
+    request: () => post('/v1/identify', form({}, { topK: '3' })),
+    status: 400,
+    code: 'MISSING_IMAGE',
+    check: (e) => expect(e.details).toEqual({ field: 'image' }),
+  },
+  {
+    name: 'compare with one image',
+    request: (f) => post('/v1/compare', form({ imageA: f.photo })),
+    status: 400,
+    code: 'MISSING_IMAGE',
+    check: (e) => expect(e.details).toEqual({ field: 'imageB' }),
+  },
+  {
+    name: 'adding faces with no photo',
+    request: (f) => post(`/v1/people/${f.personId}/faces`, form({}, { force: 'true' })),
+    status: 400,
+    code: 'MISSING_IMAGE',
+  },
   {
     name: 'enrollment without a name',
     request: (f) => post('/v1/people', form({ images: f.photo })),
@@ -184,22 +221,72 @@ const CASES: BadInput[] = [
     code: 'INVALID_ARGUMENT',
     check: (e) => expect(issuePaths(e)).toEqual(['name']),
   },
-  { name: 'a text/plain body to an image route', request: () => ({ method: 'POST', path: '/v1/identify', raw: { body: 'just text', type: 'text/plain' } }), status: 400, code: 'MISSING_IMAGE' },
-  { name: 'multipart without a boundary', request: () => ({ method: 'POST', path: '/v1/identify', raw: { body: 'xx', type: 'multipart/form-data' } }), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a text/plain body to an image route',
+    request: () => ({ method: 'POST', path: '/v1/identify', raw: { body: 'just text', type: 'text/plain' } }),
+    status: 400,
+    code: 'MISSING_IMAGE',
+  },
+  {
+    name: 'multipart without a boundary',
+    request: () => ({ method: 'POST', path: '/v1/identify', raw: { body: 'xx', type: 'multipart/form-data' } }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
   {
     name: 'a truncated multipart body',
-    request: () => ({ method: 'POST', path: '/v1/detect', raw: { body: '--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n\xff\xd8\xff', type: 'multipart/form-data; boundary=b' } }),
+    request: () => ({
+      method: 'POST',
+      path: '/v1/detect',
+      raw: {
+        body: '--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\n\xff\xd8\xff',
+        type: 'multipart/form-data; boundary=b',
+      },
+    }),
     status: 400,
     code: 'INVALID_ARGUMENT',
   },
 
   // ---- field types and ranges ----
-  { name: 'threshold=abc', request: (f) => post('/v1/identify', form({ image: f.photo }, { threshold: 'abc' })), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['threshold']) },
-  { name: 'threshold out of range (5)', request: (f) => post('/v1/verify', form({ image: f.photo }, { threshold: '5', personId: f.personId })), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'topK=0', request: (f) => post('/v1/identify', form({ image: f.photo }, { topK: '0' })), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['topK']) },
-  { name: 'format=gif', request: (f) => post('/v1/annotate', form({ image: f.photo }, { format: 'gif' })), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'onReject=maybe', request: () => json('POST', '/v1/people', { name: 'X', onReject: 'maybe' }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'limit=0', request: () => ({ path: '/v1/people?limit=0' }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['limit']) },
+  {
+    name: 'threshold=abc',
+    request: (f) => post('/v1/identify', form({ image: f.photo }, { threshold: 'abc' })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['threshold']),
+  },
+  {
+    name: 'threshold out of range (5)',
+    request: (f) => post('/v1/verify', form({ image: f.photo }, { threshold: '5', personId: f.personId })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'topK=0',
+    request: (f) => post('/v1/identify', form({ image: f.photo }, { topK: '0' })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['topK']),
+  },
+  {
+    name: 'format=gif',
+    request: (f) => post('/v1/annotate', form({ image: f.photo }, { format: 'gif' })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'onReject=maybe',
+    request: () => json('POST', '/v1/people', { name: 'X', onReject: 'maybe' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'limit=0',
+    request: () => ({ path: '/v1/people?limit=0' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['limit']),
+  },
   { name: 'limit=1e400 (Infinity)', request: () => ({ path: '/v1/people?limit=1e400' }), status: 400, code: 'INVALID_ARGUMENT' },
   { name: 'offset=-1', request: () => ({ path: '/v1/people?offset=-1' }), status: 400, code: 'INVALID_ARGUMENT' },
   // Numbers in form fields and query strings are plain decimals: what Number() also reads (hex, exponents, blanks,
@@ -217,33 +304,73 @@ const CASES: BadInput[] = [
       ['detect', 'maxFaces', '0b11'],
       ['detect', 'maxFaces', '.5'],
     ] as const
-  ).map(
-    ([route, field, value]): BadInput => ({
-      name: `${field}=${JSON.stringify(value)} (${route})`,
-      request: (f) => post(`/v1/${route}`, form(route === 'compare' ? { imageA: f.photo, imageB: f.photo } : { image: f.photo }, { [field]: value, ...(route === 'verify' ? { personId: f.personId } : {}) })),
-      status: 400,
-      code: 'INVALID_ARGUMENT',
-      check: (e) => {
-        expect(issuePaths(e)).toEqual([field]);
-        expect(e.message).toContain('plain decimal');
-      },
-    }),
-  ),
-  ...['limit=0x10', 'limit=1e1', 'limit=%2010', 'offset=1e1', 'offset=0x0', 'limit=Infinity', 'offset=1.'].map(
-    (query): BadInput => ({ name: `${decodeURIComponent(query)} (query)`, request: () => ({ path: `/v1/people?${query}` }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual([query.split('=')[0]]) }),
-  ),
-  { name: 'metadata that is not JSON', request: () => post('/v1/people', form({}, { name: 'M', metadata: '{not json' })), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['metadata']) },
-  { name: 'metadata a JSON array', request: () => post('/v1/people', form({}, { name: 'M', metadata: '[1,2]' })), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'metadata a JSON array (JSON body)', request: () => json('POST', '/v1/people', { name: 'M', metadata: [1, 2] }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'metadata over 16 KB', request: () => json('POST', '/v1/people', { name: 'M', metadata: { notes: 'x'.repeat(17_000) } }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'metadata nested 100 levels deep', request: () => json('POST', '/v1/people', { name: 'M', metadata: nested(100) }), status: 400, code: 'INVALID_ARGUMENT' },
+  ).map(([route, field, value]): BadInput => ({
+    name: `${field}=${JSON.stringify(value)} (${route})`,
+    request: (f) =>
+      post(
+        `/v1/${route}`,
+        form(route === 'compare' ? { imageA: f.photo, imageB: f.photo } : { image: f.photo }, {
+          [field]: value,
+          ...(route === 'verify' ? { personId: f.personId } : {}),
+        }),
+      ),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => {
+      expect(issuePaths(e)).toEqual([field]);
+      expect(e.message).toContain('plain decimal');
+    },
+  })),
+  ...['limit=0x10', 'limit=1e1', 'limit=%2010', 'offset=1e1', 'offset=0x0', 'limit=Infinity', 'offset=1.'].map((query): BadInput => ({
+    name: `${decodeURIComponent(query)} (query)`,
+    request: () => ({ path: `/v1/people?${query}` }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual([query.split('=')[0]]),
+  })),
+  {
+    name: 'metadata that is not JSON',
+    request: () => post('/v1/people', form({}, { name: 'M', metadata: '{not json' })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['metadata']),
+  },
+  {
+    name: 'metadata a JSON array',
+    request: () => post('/v1/people', form({}, { name: 'M', metadata: '[1,2]' })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'metadata a JSON array (JSON body)',
+    request: () => json('POST', '/v1/people', { name: 'M', metadata: [1, 2] }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'metadata over 16 KB',
+    request: () => json('POST', '/v1/people', { name: 'M', metadata: { notes: 'x'.repeat(17_000) } }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'metadata nested 100 levels deep',
+    request: () => json('POST', '/v1/people', { name: 'M', metadata: nested(100) }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
   {
     name: 'metadata of 30000 nested arrays (stack overflow bait)',
     request: () => rawJson('/v1/people', `{"name":"M","metadata":{"a":${'['.repeat(30_000)}${']'.repeat(30_000)}}}`),
     status: 400,
     code: 'INVALID_ARGUMENT',
   },
-  { name: 'a NUL character in metadata', request: () => json('POST', '/v1/people', { name: 'M', metadata: { 'key\u0000': 'value' } }), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a NUL character in metadata',
+    request: () => json('POST', '/v1/people', { name: 'M', metadata: { 'key\u0000': 'value' } }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
   { name: 'a name that is a number', request: () => rawJson('/v1/people', '{"name": 42}'), status: 400, code: 'INVALID_ARGUMENT' },
   {
     name: 'a name sent twice',
@@ -255,9 +382,19 @@ const CASES: BadInput[] = [
     status: 400,
     code: 'INVALID_ARGUMENT',
   },
-  { name: 'a name of 201 characters', request: () => json('POST', '/v1/people', { name: 'n'.repeat(201) }), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a name of 201 characters',
+    request: () => json('POST', '/v1/people', { name: 'n'.repeat(201) }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
   { name: 'a name of blanks only', request: () => json('POST', '/v1/people', { name: ' \t ' }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'a NUL character in a name', request: () => json('POST', '/v1/people', { name: 'Null\u0000Byte' }), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a NUL character in a name',
+    request: () => json('POST', '/v1/people', { name: 'Null\u0000Byte' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
   // Control characters (C0, DEL, C1) in any name: invisible in lists, and an escape sequence rewrites a terminal.
   ...(
     [
@@ -272,23 +409,42 @@ const CASES: BadInput[] = [
       ['a gallery name with an escape', () => json('POST', '/v1/galleries', { name: 'staff\u001b[31m' }), 'name'],
       ['a key name with U+0080', () => json('POST', '/v1/keys', { name: 'kiosk\u0080', role: 'recognize' }), 'name'],
     ] as Array<[string, BadInput['request'], string]>
-  ).map(
-    ([what, request, field]): BadInput => ({
-      name: what,
-      request,
-      status: 400,
-      code: 'INVALID_ARGUMENT',
-      check: (e) => {
-        expect(issuePaths(e)).toEqual([field]);
-        expect(e.message).toContain('control characters');
-      },
-    }),
-  ),
+  ).map(([what, request, field]): BadInput => ({
+    name: what,
+    request,
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => {
+      expect(issuePaths(e)).toEqual([field]);
+      expect(e.message).toContain('control characters');
+    },
+  })),
   { name: 'a NUL character in a search', request: () => ({ path: '/v1/people?search=a%00b' }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'a NUL character in a gallery reference', request: () => ({ method: 'DELETE', path: '/v1/galleries/a%00b' }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'a gallery name with a slash', request: () => json('POST', '/v1/galleries', { name: 'a/b' }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'a key with an unknown role', request: () => json('POST', '/v1/keys', { name: 'root', role: 'root' }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['role']) },
-  { name: 'a PATCH that changes nothing', request: (f) => json('PATCH', `/v1/people/${f.personId}`, {}), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a NUL character in a gallery reference',
+    request: () => ({ method: 'DELETE', path: '/v1/galleries/a%00b' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'a gallery name with a slash',
+    request: () => json('POST', '/v1/galleries', { name: 'a/b' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'a key with an unknown role',
+    request: () => json('POST', '/v1/keys', { name: 'root', role: 'root' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['role']),
+  },
+  {
+    name: 'a PATCH that changes nothing',
+    request: (f) => json('PATCH', `/v1/people/${f.personId}`, {}),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
 
   // ---- JSON bodies ----
   {
@@ -302,15 +458,57 @@ const CASES: BadInput[] = [
   { name: 'a JSON null body', request: () => rawJson('/v1/galleries', 'null'), status: 400, code: 'INVALID_ARGUMENT' },
 
   // ---- ids and references ----
-  { name: 'a malformed UUID (GET person)', request: () => ({ path: '/v1/people/not-a-uuid' }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['id']) },
-  { name: 'a malformed UUID (DELETE person)', request: () => ({ method: 'DELETE', path: "/v1/people/1'%20OR%20'1'='1" }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'a malformed UUID (verify personId)', request: (f) => post('/v1/verify', form({ image: f.photo }, { personId: 'obama' })), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'a malformed face id', request: (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/0` }), status: 400, code: 'INVALID_ARGUMENT' },
+  {
+    name: 'a malformed UUID (GET person)',
+    request: () => ({ path: '/v1/people/not-a-uuid' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['id']),
+  },
+  {
+    name: 'a malformed UUID (DELETE person)',
+    request: () => ({ method: 'DELETE', path: "/v1/people/1'%20OR%20'1'='1" }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'a malformed UUID (verify personId)',
+    request: (f) => post('/v1/verify', form({ image: f.photo }, { personId: 'obama' })),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'a malformed face id',
+    request: (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/0` }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
   { name: 'bad percent-encoding in a path', request: () => ({ path: '/v1/people/%E0%A4%A' }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'an unknown UUID (GET person)', request: () => ({ path: `/v1/people/${UNKNOWN_ID}` }), status: 404, code: 'PERSON_NOT_FOUND', check: (e) => expect(e.details).toEqual({ personId: UNKNOWN_ID }) },
-  { name: 'an unknown UUID (PATCH person)', request: () => json('PATCH', `/v1/people/${UNKNOWN_ID}`, { name: 'Ghost' }), status: 404, code: 'PERSON_NOT_FOUND' },
-  { name: 'an unknown UUID (DELETE person)', request: () => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}` }), status: 404, code: 'PERSON_NOT_FOUND' },
-  { name: 'an unknown UUID (verify)', request: (f) => post('/v1/verify', form({ image: f.photo }, { personId: UNKNOWN_ID })), status: 404, code: 'PERSON_NOT_FOUND' },
+  {
+    name: 'an unknown UUID (GET person)',
+    request: () => ({ path: `/v1/people/${UNKNOWN_ID}` }),
+    status: 404,
+    code: 'PERSON_NOT_FOUND',
+    check: (e) => expect(e.details).toEqual({ personId: UNKNOWN_ID }),
+  },
+  {
+    name: 'an unknown UUID (PATCH person)',
+    request: () => json('PATCH', `/v1/people/${UNKNOWN_ID}`, { name: 'Ghost' }),
+    status: 404,
+    code: 'PERSON_NOT_FOUND',
+  },
+  {
+    name: 'an unknown UUID (DELETE person)',
+    request: () => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}` }),
+    status: 404,
+    code: 'PERSON_NOT_FOUND',
+  },
+  {
+    name: 'an unknown UUID (verify)',
+    request: (f) => post('/v1/verify', form({ image: f.photo }, { personId: UNKNOWN_ID })),
+    status: 404,
+    code: 'PERSON_NOT_FOUND',
+  },
   // Well-formed ids that are not RFC 9562 UUIDs (version and variant digits) are ids all the same: 404, not 400.
   ...(
     [
@@ -326,15 +524,56 @@ const CASES: BadInput[] = [
       ['gallery query', () => ({ path: `/v1/people?gallery=${LOOSE_ID}` }), 'GALLERY_NOT_FOUND'],
     ] as Array<[string, BadInput['request'], string]>
   ).map(([what, request, code]): BadInput => ({ name: `a non-RFC UUID (${what})`, request, status: 404, code })),
-  { name: 'an unknown face of a known person', request: (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/${UNKNOWN_ID}` }), status: 404, code: 'FACE_NOT_FOUND' },
-  { name: "another person's face", request: (f) => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}/faces/${f.faceId}` }), status: 404, code: 'FACE_NOT_FOUND' },
-  { name: 'an unknown face thumbnail', request: () => ({ path: `/v1/faces/${UNKNOWN_ID}/thumbnail` }), status: 404, code: 'FACE_NOT_FOUND' },
+  {
+    name: 'an unknown face of a known person',
+    request: (f) => ({ method: 'DELETE', path: `/v1/people/${f.personId}/faces/${UNKNOWN_ID}` }),
+    status: 404,
+    code: 'FACE_NOT_FOUND',
+  },
+  {
+    name: "another person's face",
+    request: (f) => ({ method: 'DELETE', path: `/v1/people/${UNKNOWN_ID}/faces/${f.faceId}` }),
+    status: 404,
+    code: 'FACE_NOT_FOUND',
+  },
+  {
+    name: 'an unknown face thumbnail',
+    request: () => ({ path: `/v1/faces/${UNKNOWN_ID}/thumbnail` }),
+    status: 404,
+    code: 'FACE_NOT_FOUND',
+  },
   { name: 'an unknown key', request: () => ({ method: 'DELETE', path: `/v1/keys/${UNKNOWN_ID}` }), status: 404, code: 'KEY_NOT_FOUND' },
-  { name: 'an unknown gallery', request: (f) => post('/v1/identify?gallery=nowhere', form({ image: f.photo })), status: 404, code: 'GALLERY_NOT_FOUND' },
-  { name: 'deleting the default gallery', request: () => ({ method: 'DELETE', path: '/v1/galleries/default' }), status: 400, code: 'INVALID_ARGUMENT' },
-  { name: 'an existing gallery name', request: () => json('POST', '/v1/galleries', { name: 'default' }), status: 409, code: 'GALLERY_EXISTS' },
-  { name: 'an existing gallery name in other case', request: () => json('POST', '/v1/galleries', { name: 'DEFAULT' }), status: 409, code: 'GALLERY_EXISTS' },
-  { name: 'a gallery named like a UUID', request: () => json('POST', '/v1/galleries', { name: UNKNOWN_ID }), status: 400, code: 'INVALID_ARGUMENT', check: (e) => expect(issuePaths(e)).toEqual(['name']) },
+  {
+    name: 'an unknown gallery',
+    request: (f) => post('/v1/identify?gallery=nowhere', form({ image: f.photo })),
+    status: 404,
+    code: 'GALLERY_NOT_FOUND',
+  },
+  {
+    name: 'deleting the default gallery',
+    request: () => ({ method: 'DELETE', path: '/v1/galleries/default' }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'an existing gallery name',
+    request: () => json('POST', '/v1/galleries', { name: 'default' }),
+    status: 409,
+    code: 'GALLERY_EXISTS',
+  },
+  {
+    name: 'an existing gallery name in other case',
+    request: () => json('POST', '/v1/galleries', { name: 'DEFAULT' }),
+    status: 409,
+    code: 'GALLERY_EXISTS',
+  },
+  {
+    name: 'a gallery named like a UUID',
+    request: () => json('POST', '/v1/galleries', { name: UNKNOWN_ID }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(issuePaths(e)).toEqual(['name']),
+  },
   {
     name: 'a gallery named like a non-RFC UUID, in capitals and blanks',
     request: () => json('POST', '/v1/galleries', { name: ` ${LOOSE_ID.toUpperCase()} ` }),
@@ -342,9 +581,19 @@ const CASES: BadInput[] = [
     code: 'INVALID_ARGUMENT',
     check: (e) => expect(issuePaths(e)).toEqual(['name']),
   },
-  { name: 'a taken external id', request: () => json('POST', '/v1/people', { name: 'Copy', externalId: 'seed-1' }), status: 409, code: 'EXTERNAL_ID_TAKEN' },
+  {
+    name: 'a taken external id',
+    request: () => json('POST', '/v1/people', { name: 'Copy', externalId: 'seed-1' }),
+    status: 409,
+    code: 'EXTERNAL_ID_TAKEN',
+  },
   { name: 'an unknown route', request: () => ({ path: '/v1/persons' }), status: 404, code: 'NOT_FOUND' },
-  { name: 'an unknown route under a known path', request: (f) => ({ path: `/v1/people/${f.personId}/photos` }), status: 404, code: 'NOT_FOUND' },
+  {
+    name: 'an unknown route under a known path',
+    request: (f) => ({ path: `/v1/people/${f.personId}/photos` }),
+    status: 404,
+    code: 'NOT_FOUND',
+  },
   {
     name: 'PATCH /v1/galleries (a known path, not that method)',
     request: () => ({ method: 'PATCH', path: '/v1/galleries', json: { name: 'x' } }),
@@ -352,8 +601,20 @@ const CASES: BadInput[] = [
     code: 'METHOD_NOT_ALLOWED',
     check: (e) => expect(e.details).toEqual({ allowed: ['GET', 'HEAD', 'POST'] }),
   },
-  { name: 'DELETE /v1/people', request: () => ({ method: 'DELETE', path: '/v1/people' }), status: 405, code: 'METHOD_NOT_ALLOWED', check: (e) => expect(e.details).toEqual({ allowed: ['GET', 'HEAD', 'POST'] }) },
-  { name: 'GET /v1/identify', request: () => ({ path: '/v1/identify' }), status: 405, code: 'METHOD_NOT_ALLOWED', check: (e) => expect(e.details).toEqual({ allowed: ['POST'] }) },
+  {
+    name: 'DELETE /v1/people',
+    request: () => ({ method: 'DELETE', path: '/v1/people' }),
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+    check: (e) => expect(e.details).toEqual({ allowed: ['GET', 'HEAD', 'POST'] }),
+  },
+  {
+    name: 'GET /v1/identify',
+    request: () => ({ path: '/v1/identify' }),
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+    check: (e) => expect(e.details).toEqual({ allowed: ['POST'] }),
+  },
   {
     name: 'PUT /v1/people/:id',
     request: (f) => json('PUT', `/v1/people/${f.personId}`, { name: 'Replaced' }),
@@ -361,7 +622,13 @@ const CASES: BadInput[] = [
     code: 'METHOD_NOT_ALLOWED',
     check: (e) => expect(e.details).toEqual({ allowed: ['DELETE', 'GET', 'HEAD', 'PATCH'] }),
   },
-  { name: 'GET /v1/people/:id/faces/:faceId', request: (f) => ({ path: `/v1/people/${f.personId}/faces/${f.faceId}` }), status: 405, code: 'METHOD_NOT_ALLOWED', check: (e) => expect(e.details).toEqual({ allowed: ['DELETE'] }) },
+  {
+    name: 'GET /v1/people/:id/faces/:faceId',
+    request: (f) => ({ path: `/v1/people/${f.personId}/faces/${f.faceId}` }),
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+    check: (e) => expect(e.details).toEqual({ allowed: ['DELETE'] }),
+  },
 ];
 
 const names = (dir: string) => new Set(readdirSync(dir));
@@ -437,7 +704,9 @@ describeEachDatabase('HTTP bad input', (kind) => {
       emptyPng: await readFile(dataset('image-formats', 'empty.png')),
       text: new TextEncoder().encode('This is not a photo.\nJust some text in a file called notes.jpg.\n'),
       headerBomb: await declaredPng(60_000, 60_000),
-      pixelBomb: await sharp({ create: { width: 10_000, height: 10_000, channels: 3, background: '#808080' } }).png({ compressionLevel: 9 }).toBuffer(),
+      pixelBomb: await sharp({ create: { width: 10_000, height: 10_000, channels: 3, background: '#808080' } })
+        .png({ compressionLevel: 9 })
+        .toBuffer(),
       oversize: randomBytes(MAX_IMAGE_BYTES + 1),
       personId: person.id,
       faceId: faces[0]!.id,
@@ -511,7 +780,9 @@ describeEachDatabase('HTTP bad input', (kind) => {
   it('stores SQL-looking names verbatim, and the table survives', async () => {
     const before = await rowCounts();
     const name = "Robert'); DROP TABLE people;--";
-    const res = await send(json('POST', '/v1/people', { name, externalId: "x' OR '1'='1", metadata: { note: "'; DELETE FROM faces; --" } }));
+    const res = await send(
+      json('POST', '/v1/people', { name, externalId: "x' OR '1'='1", metadata: { note: "'; DELETE FROM faces; --" } }),
+    );
     expect(res.status).toBe(201);
     const { person } = (await res.json()) as { person: { id: string; name: string; externalId: string; metadata: Record<string, string> } };
     expect(person).toMatchObject({ name, externalId: "x' OR '1'='1", metadata: { note: "'; DELETE FROM faces; --" } });
@@ -538,14 +809,20 @@ describeEachDatabase('HTTP bad input', (kind) => {
       const { person } = (await res.json()) as { person: { id: string; name: string; metadata: { name: string } } };
       expect(person.name).toBe(name);
       ids.push(person.id);
-      const shown = (await (await send({ path: `/v1/people/${person.id}` })).json()) as { person: { name: string; metadata: { name: string } } };
+      const shown = (await (await send({ path: `/v1/people/${person.id}` })).json()) as {
+        person: { name: string; metadata: { name: string } };
+      };
       expect(shown.person.name).toBe(name);
       expect(shown.person.metadata.name).toBe(name);
     }
-    const multipart = (await (await send(post('/v1/people', form({}, { name: names[4]! })))).json()) as { person: { name: string; id: string } };
+    const multipart = (await (await send(post('/v1/people', form({}, { name: names[4]! })))).json()) as {
+      person: { name: string; id: string };
+    };
     expect(multipart.person.name).toBe(names[4]);
     ids.push(multipart.person.id);
-    const search = (await (await send({ path: `/v1/people?search=${encodeURIComponent('小龍')}` })).json()) as { people: Array<{ name: string }> };
+    const search = (await (await send({ path: `/v1/people?search=${encodeURIComponent('小龍')}` })).json()) as {
+      people: Array<{ name: string }>;
+    };
     expect(search.people.map((p) => p.name)).toEqual(['李小龍']);
     for (const id of ids) expect((await send({ method: 'DELETE', path: `/v1/people/${id}` })).status).toBe(200);
   });
@@ -589,13 +866,21 @@ describeEachDatabase('HTTP bad input', (kind) => {
     }
 
     it('a wrong key on a photo route is refused before the upload is read', async () => {
-      await expectError(await send(post('/v1/identify', form({ image: fixtures.oversize })), { 'X-API-Key': 'frk_nope' }), 401, 'UNAUTHORIZED');
+      await expectError(
+        await send(post('/v1/identify', form({ image: fixtures.oversize })), { 'X-API-Key': 'frk_nope' }),
+        401,
+        'UNAUTHORIZED',
+      );
     });
 
     it('bad input with a valid key still gets its own code', async () => {
       await expectError(await send(rawJson('/v1/people', '{"name":'), { Authorization: `Bearer ${keys.admin}` }), 400, 'INVALID_ARGUMENT');
       await expectError(await send({ path: '/v1/people/not-a-uuid' }, { Authorization: `Bearer ${keys.admin}` }), 400, 'INVALID_ARGUMENT');
-      await expectError(await send(post('/v1/identify', form({ image: fixtures.corrupted })), { 'X-API-Key': keys.recognize! }), 415, 'UNSUPPORTED_IMAGE');
+      await expectError(
+        await send(post('/v1/identify', form({ image: fixtures.corrupted })), { 'X-API-Key': keys.recognize! }),
+        415,
+        'UNSUPPORTED_IMAGE',
+      );
     });
   });
 
@@ -612,7 +897,9 @@ describeEachDatabase('HTTP bad input', (kind) => {
     const created = [...names(os.tmpdir())].filter((name) => !tmpBefore.has(name) && MULTER_TEMP.test(name));
     expect(created).toEqual([]);
     // Other work may change the repository meanwhile: look only for what an upload or a stray database would leave.
-    const added = [...names(ROOT)].filter((name) => !repoBefore.has(name) && (MULTER_TEMP.test(name) || ['data', 'uploads', 'tmp'].includes(name)));
+    const added = [...names(ROOT)].filter(
+      (name) => !repoBefore.has(name) && (MULTER_TEMP.test(name) || ['data', 'uploads', 'tmp'].includes(name)),
+    );
     expect(added).toEqual([]);
   });
 });

@@ -58,7 +58,15 @@ describe('HTTP faults: internal errors', () => {
   const analyzer: Analyzer = {
     analyze: () => Promise.reject(failure),
     descriptorModelId: 'test-model@1',
-    status: () => ({ workers: 1, healthy: 1, queueDepth: 0, closed: false, selfTestAgeMs: 0, replacements: { crash: 0, 'engine-error': 0, 'self-test': 0, timeout: 0 }, startFailures: 0 }),
+    status: () => ({
+      workers: 1,
+      healthy: 1,
+      queueDepth: 0,
+      closed: false,
+      selfTestAgeMs: 0,
+      replacements: { crash: 0, 'engine-error': 0, 'self-test': 0, timeout: 0 },
+      startFailures: 0,
+    }),
     close: async () => {},
   };
 
@@ -70,8 +78,16 @@ describe('HTTP faults: internal errors', () => {
   });
 
   const FAILURES: Array<[string, () => unknown, string]> = [
-    ['a worker’s FacerecError with code INTERNAL', () => new FacerecError('INTERNAL', 'Internal engine error: memory access out of bounds', { wasm: 'heap at 0x7fff' }), 'memory access out of bounds'],
-    ['a domain error without a status of its own', () => new FacerecError('MODEL_LOAD_FAILED', 'Cannot read /srv/models/secret-path.bin', { path: '/srv/models/secret-path.bin' }), 'secret-path.bin'],
+    [
+      'a worker’s FacerecError with code INTERNAL',
+      () => new FacerecError('INTERNAL', 'Internal engine error: memory access out of bounds', { wasm: 'heap at 0x7fff' }),
+      'memory access out of bounds',
+    ],
+    [
+      'a domain error without a status of its own',
+      () => new FacerecError('MODEL_LOAD_FAILED', 'Cannot read /srv/models/secret-path.bin', { path: '/srv/models/secret-path.bin' }),
+      'secret-path.bin',
+    ],
     ['a plain Error', () => new TypeError("Cannot read properties of undefined (reading 'descriptor')"), "reading 'descriptor'"],
   ];
   for (const [what, error, secret] of FAILURES) {
@@ -81,7 +97,9 @@ describe('HTTP faults: internal errors', () => {
       const id = reply.headers.get('x-request-id');
       expect(id).toBeTruthy();
       expect(reply.status).toBe(500);
-      expect(reply.body).toEqual({ error: { code: 'INTERNAL', message: `Internal error; see the server log for request ${id}`, details: {} } });
+      expect(reply.body).toEqual({
+        error: { code: 'INTERNAL', message: `Internal error; see the server log for request ${id}`, details: {} },
+      });
       expect(JSON.stringify(reply.body)).not.toContain(secret);
 
       const logged = app.logs.filter((l) => (l.req as { id?: string } | undefined)?.id === id && l.msg === 'request failed');
@@ -92,7 +110,11 @@ describe('HTTP faults: internal errors', () => {
 
   it('names the client’s own X-Request-Id', async () => {
     failure = new FacerecError('INTERNAL', 'Internal engine error: unreachable executed');
-    const reply = await call(`${app.url}/v1/detect`, { method: 'POST', headers: { 'X-Request-Id': 'client-trace-42' }, body: form({ image: new Uint8Array([1]) }) });
+    const reply = await call(`${app.url}/v1/detect`, {
+      method: 'POST',
+      headers: { 'X-Request-Id': 'client-trace-42' },
+      body: form({ image: new Uint8Array([1]) }),
+    });
     expect(reply.status).toBe(500);
     expect(reply.body.error.message).toBe('Internal error; see the server log for request client-trace-42');
   });
@@ -137,7 +159,8 @@ describeWithDatasets('HTTP faults: engine workers', () => {
   });
 
   it('drops a queued request whose client hung up, before any worker computes it', async () => {
-    const analysed = async () => Number(/^facerec_faces_per_image_count (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? NaN);
+    const analysed = async () =>
+      Number(/^facerec_faces_per_image_count (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1] ?? NaN);
     const before = await analysed();
     let finished = 0;
     const held = [identify(server.url, large), identify(server.url, large)].map((r) => r.finally(() => finished++));
@@ -188,7 +211,9 @@ describeWithDatasets('HTTP faults: overload', () => {
     let answered = 0;
     const replies = Array.from({ length: burst }, () => identify(server.url, large).finally(() => answered++));
     // Every request answered, running or queued: the burst of uploads is over, and inference goes on.
-    await expect.poll(() => pool.busy === 1 && answered + pool.busy + pool.queueDepth === burst, { timeout: 60_000, interval: 5 }).toBe(true);
+    await expect
+      .poll(() => pool.busy === 1 && answered + pool.busy + pool.queueDepth === burst, { timeout: 60_000, interval: 5 })
+      .toBe(true);
     const probes: number[] = [];
     for (let i = 0; i < 5; i++) {
       const health = await call(`${server.url}/healthz`);
@@ -244,7 +269,11 @@ describeWithDatasets('HTTP faults: embedded database down and back', () => {
   });
 
   it('503 DATABASE_UNAVAILABLE and not ready while closed; serves the same data after reopen(), no restart', async () => {
-    const created = await call(`${server.url}/v1/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Kept Across Reopen' }) });
+    const created = await call(`${server.url}/v1/people`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Kept Across Reopen' }),
+    });
     expect(created.status).toBe(201);
     expect((await call(`${server.url}/readyz`)).status).toBe(200);
 
@@ -271,7 +300,8 @@ if (!TEST_FAULT_DATABASE_URL) console.warn(`skipping the PostgreSQL fault tests:
 
 const clusterScript = promisify(execFile);
 /** Stops or starts the "faults" cluster only: the other test files keep using "main" meanwhile. */
-const faultsCluster = (action: 'stop' | 'start') => clusterScript('bash', [path.join(ROOT, 'scripts', 'test-postgres.sh'), action, 'faults'], { cwd: ROOT });
+const faultsCluster = (action: 'stop' | 'start') =>
+  clusterScript('bash', [path.join(ROOT, 'scripts', 'test-postgres.sh'), action, 'faults'], { cwd: ROOT });
 
 describeWithDatasets(`HTTP faults: PostgreSQL down and back${TEST_FAULT_DATABASE_URL ? '' : ` [${SKIP_FAULT_POSTGRES}]`}`, () => {
   if (!TEST_FAULT_DATABASE_URL) {
@@ -287,14 +317,21 @@ describeWithDatasets(`HTTP faults: PostgreSQL down and back${TEST_FAULT_DATABASE
     await faultsCluster('start'); // a previous run that died mid-test may have left it stopped
     await withAdmin(TEST_FAULT_DATABASE_URL!, async (client) => {
       const current = (await client.query<{ name: string }>('SELECT current_database() AS name')).rows[0]?.name ?? '';
-      if (!/test/i.test(current)) throw new Error(`Refusing to run fault tests against database "${current}": its name must contain "test"`);
+      if (!/test/i.test(current))
+        throw new Error(`Refusing to run fault tests against database "${current}": its name must contain "test"`);
       await client.query(`CREATE DATABASE ${name}`);
       created = true;
     });
     const url = new URL(TEST_FAULT_DATABASE_URL);
     url.pathname = `/${name}`;
     const config = loadConfig({ FACEREC_LOG_LEVEL: 'silent' });
-    running = await startServer(config, { db: { url: url.toString() }, port: 0, host: '127.0.0.1', workers: 1, logger: pino({ level: 'silent' }) });
+    running = await startServer(config, {
+      db: { url: url.toString() },
+      port: 0,
+      host: '127.0.0.1',
+      workers: 1,
+      logger: pino({ level: 'silent' }),
+    });
   });
   afterAll(async () => {
     // Always bring the cluster back, even when the test failed while it was down.
@@ -305,7 +342,11 @@ describeWithDatasets(`HTTP faults: PostgreSQL down and back${TEST_FAULT_DATABASE
 
   it('503 DATABASE_UNAVAILABLE at once while the server is stopped; the same requests succeed once it is back', async () => {
     const base = running!.url;
-    const created = await call(`${base}/v1/people`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Kept Across Restart' }) });
+    const created = await call(`${base}/v1/people`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Kept Across Restart' }),
+    });
     expect(created.status).toBe(201);
 
     await faultsCluster('stop');
@@ -354,14 +395,20 @@ describeWithDatasets('HTTP faults: SIGTERM during a request', () => {
 
   it('finishes the in-flight request, refuses new connections, and exits 0', async () => {
     const dataDir = 'dataDir' in test.target ? test.target.dataDir : '';
-    const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--db', dataDir, '--port', '0', '--workers', '1'], {
-      cwd: ROOT,
-      // A generous shutdown deadline: this checks that in-flight work completes, not the deadline (busy CI machines).
-      env: { ...process.env, DATABASE_URL: '', FACEREC_HOST: '', FACEREC_LOG_LEVEL: 'warn', FACEREC_SHUTDOWN_TIMEOUT_MS: '120000' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--db', dataDir, '--port', '0', '--workers', '1'],
+      {
+        cwd: ROOT,
+        // A generous shutdown deadline: this checks that in-flight work completes, not the deadline (busy CI machines).
+        env: { ...process.env, DATABASE_URL: '', FACEREC_HOST: '', FACEREC_LOG_LEVEL: 'warn', FACEREC_SHUTDOWN_TIMEOUT_MS: '120000' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     child = proc;
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      proc.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     let stderr = '';
     const base = await new Promise<string>((resolve, reject) => {
       proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -106,10 +106,13 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     return fetch(`${server.url}${path}`, { ...rest, headers, body });
   };
   const post = (path: string, body: FormData, headers?: RequestInit['headers']) => api(path, { method: 'POST', body, headers });
-  const identify = async (photo: Uint8Array, query = ''): Promise<IdentifyJson> => expectJson<IdentifyJson>(await post(`/v1/identify${query}`, form({ image: photo })), 200);
+  const identify = async (photo: Uint8Array, query = ''): Promise<IdentifyJson> =>
+    expectJson<IdentifyJson>(await post(`/v1/identify${query}`, form({ image: photo })), 200);
   const labels = (result: IdentifyJson) => result.faces.map((f) => f.label).sort();
   const counts = async () => {
-    const [row] = await server.db.query<{ people: number; faces: number }>('SELECT (SELECT count(*)::int FROM people) AS people, (SELECT count(*)::int FROM faces) AS faces');
+    const [row] = await server.db.query<{ people: number; faces: number }>(
+      'SELECT (SELECT count(*)::int FROM people) AS people, (SELECT count(*)::int FROM faces) AS faces',
+    );
     return row!;
   };
 
@@ -137,7 +140,11 @@ describeEachDatabase('HTTP API end to end', (kind) => {
   });
 
   it('GET /v1/settings gives the threshold, enrollment gates and input limits in force, without a key; requests are held to the same limits', async () => {
-    const settings = await expectJson<{ threshold: number; enrollment: Record<string, number>; limits: { topK: { max: number; default: number } } }>(await fetch(`${server.url}/v1/settings`), 200);
+    const settings = await expectJson<{
+      threshold: number;
+      enrollment: Record<string, number>;
+      limits: { topK: { max: number; default: number } };
+    }>(await fetch(`${server.url}/v1/settings`), 200);
     expect(settings.threshold).toBe(server.config.threshold);
     expect(settings.enrollment).toEqual(server.config.enrollment);
     expect(settings.limits.topK).toEqual({ min: 1, max: 20, default: 3 });
@@ -165,14 +172,34 @@ describeEachDatabase('HTTP API end to end', (kind) => {
 
     const openapiRes = await api('/openapi.json');
     expect(openapiRes.status).toBe(200);
-    const openapi = JSON.parse(await openapiRes.text()) as { openapi: string; paths: Record<string, Record<string, { responses: object }>> };
+    const openapi = JSON.parse(await openapiRes.text()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: object }>>;
+    };
     expect(openapi.openapi).toBe('3.1.0');
     // Every /v1 route express actually mounted is documented, with its method.
-    const stack = (server.running.app.app as unknown as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router.stack;
-    const mounted = stack.flatMap((layer) => (layer.route?.path.startsWith('/v1/') ? Object.keys(layer.route.methods).map((m) => [layer.route!.path.replace(/:(\w+)/g, '{$1}'), m] as const) : []));
+    const stack = (
+      server.running.app.app as unknown as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }
+    ).router.stack;
+    const mounted = stack.flatMap((layer) =>
+      layer.route?.path.startsWith('/v1/')
+        ? Object.keys(layer.route.methods).map((m) => [layer.route!.path.replace(/:(\w+)/g, '{$1}'), m] as const)
+        : [],
+    );
     expect(mounted.length).toBeGreaterThanOrEqual(17);
     for (const [path, method] of mounted) expect(openapi.paths[path]?.[method], `${method.toUpperCase()} ${path}`).toBeDefined();
-    for (const path of ['/v1/identify', '/v1/annotate', '/v1/verify', '/v1/compare', '/v1/detect', '/v1/people', '/v1/people/{id}', '/v1/people/{id}/faces', '/v1/galleries', '/v1/keys']) {
+    for (const path of [
+      '/v1/identify',
+      '/v1/annotate',
+      '/v1/verify',
+      '/v1/compare',
+      '/v1/detect',
+      '/v1/people',
+      '/v1/people/{id}',
+      '/v1/people/{id}/faces',
+      '/v1/galleries',
+      '/v1/keys',
+    ]) {
       expect(openapi.paths[path], path).toBeDefined();
     }
     expect(Object.keys(openapi.paths['/v1/people/{id}']!).sort()).toEqual(['delete', 'get', 'patch']);
@@ -200,7 +227,10 @@ describeEachDatabase('HTTP API end to end', (kind) => {
   });
 
   it('enrolls a person from two photos in one call', HEAVY, async () => {
-    const res = await post('/v1/people', form({ images: [photos.obamaA!, photos.obamaB!] }, { name: 'obama', metadata: '{"role":"president"}' }));
+    const res = await post(
+      '/v1/people',
+      form({ images: [photos.obamaA!, photos.obamaB!] }, { name: 'obama', metadata: '{"role":"president"}' }),
+    );
     const body = await expectJson<EnrollJson>(res, 201);
     expect(body.person).toMatchObject({ id: expect.stringMatching(UUID), name: 'obama', metadata: { role: 'president' }, faceCount: 2 });
     expect(body.faces.map((f) => f.index)).toEqual([0, 1]);
@@ -231,7 +261,10 @@ describeEachDatabase('HTTP API end to end', (kind) => {
   });
 
   it('verifies a photo against one person, and compares two photos without the database', HEAVY, async () => {
-    const yes = await expectJson<MatchJson & { person: { name: string } }>(await post('/v1/verify', form({ image: photos.obamaProbe! }, { personId: ids.obama! })), 200);
+    const yes = await expectJson<MatchJson & { person: { name: string } }>(
+      await post('/v1/verify', form({ image: photos.obamaProbe! }, { personId: ids.obama! })),
+      200,
+    );
     expect(yes).toMatchObject({ match: true, threshold: server.config.threshold, person: { name: 'obama' }, facesInPhoto: 1 });
     expect(yes.distance).toBeLessThan(yes.threshold);
     const no = await expectJson<MatchJson>(await post('/v1/verify', form({ image: photos.obamaProbe! }, { personId: ids.biden! })), 200);
@@ -239,42 +272,57 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     expect(no.distance).toBeGreaterThan(no.threshold);
 
     const before = await counts();
-    const same = await expectJson<MatchJson>(await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.obama480! }, { threshold: '0.55' })), 200);
+    const same = await expectJson<MatchJson>(
+      await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.obama480! }, { threshold: '0.55' })),
+      200,
+    );
     expect(Object.keys(same).sort()).toEqual(['boxes', 'confidence', 'distance', 'facesInPhotos', 'match', 'threshold']);
     expect(same).toMatchObject({ match: true, threshold: 0.55, facesInPhotos: [1, 1] });
     expect(await counts()).toEqual(before);
   });
 
-  it('verifies and compares a photo of two people only when told to take the largest face, and says which and how many', HEAVY, async () => {
-    // Faces come largest first: identification names the largest face of the group photo.
-    const group = await identify(photos.group!);
-    expect(group.faces).toHaveLength(2);
-    const largest = group.faces[0]!;
-    const [largestId, otherId] = largest.person!.name === 'obama' ? [ids.obama!, ids.biden!] : [ids.biden!, ids.obama!];
-    const boxes = (await expectJson<{ faces: Array<{ box: number[] }> }>(await post('/v1/detect', form({ image: photos.group! })), 200)).faces.map((f) => f.box);
+  it(
+    'verifies and compares a photo of two people only when told to take the largest face, and says which and how many',
+    HEAVY,
+    async () => {
+      // Faces come largest first: identification names the largest face of the group photo.
+      const group = await identify(photos.group!);
+      expect(group.faces).toHaveLength(2);
+      const largest = group.faces[0]!;
+      const [largestId, otherId] = largest.person!.name === 'obama' ? [ids.obama!, ids.biden!] : [ids.biden!, ids.obama!];
+      const boxes = (
+        await expectJson<{ faces: Array<{ box: number[] }> }>(await post('/v1/detect', form({ image: photos.group! })), 200)
+      ).faces.map((f) => f.box);
 
-    const refused = await post('/v1/verify', form({ image: photos.group! }, { personId: largestId }));
-    expect(refused.status).toBe(422);
-    expect(((await refused.json()) as ErrorBody).error).toMatchObject({ code: 'MULTIPLE_FACES', details: { facesInPhoto: 2, boxes } });
+      const refused = await post('/v1/verify', form({ image: photos.group! }, { personId: largestId }));
+      expect(refused.status).toBe(422);
+      expect(((await refused.json()) as ErrorBody).error).toMatchObject({ code: 'MULTIPLE_FACES', details: { facesInPhoto: 2, boxes } });
 
-    const yes = await expectJson<MatchJson & { box: number[]; facesInPhoto: number; person: { name: string } }>(
-      await post('/v1/verify', form({ image: photos.group! }, { personId: largestId, largestFace: 'true' })),
-      200,
-    );
-    expect(yes).toMatchObject({ match: true, facesInPhoto: 2, box: boxes[0], person: { name: largest.person!.name } });
-    const no = await expectJson<MatchJson>(await post('/v1/verify', form({ image: photos.group! }, { personId: otherId, largestFace: 'true' })), 200);
-    expect(no).toMatchObject({ match: false, facesInPhoto: 2, box: boxes[0] });
+      const yes = await expectJson<MatchJson & { box: number[]; facesInPhoto: number; person: { name: string } }>(
+        await post('/v1/verify', form({ image: photos.group! }, { personId: largestId, largestFace: 'true' })),
+        200,
+      );
+      expect(yes).toMatchObject({ match: true, facesInPhoto: 2, box: boxes[0], person: { name: largest.person!.name } });
+      const no = await expectJson<MatchJson>(
+        await post('/v1/verify', form({ image: photos.group! }, { personId: otherId, largestFace: 'true' })),
+        200,
+      );
+      expect(no).toMatchObject({ match: false, facesInPhoto: 2, box: boxes[0] });
 
-    const refusedPair = await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.group! }));
-    expect(refusedPair.status).toBe(422);
-    expect(((await refusedPair.json()) as ErrorBody).error).toMatchObject({ code: 'MULTIPLE_FACES', details: { image: 'image B', facesInPhoto: 2, boxes } });
-    const pair = await expectJson<MatchJson & { boxes: number[][]; facesInPhotos: number[] }>(
-      await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.group! }, { largestFace: 'true' })),
-      200,
-    );
-    expect(pair).toMatchObject({ match: largest.person!.name === 'obama', facesInPhotos: [1, 2] });
-    expect(pair.boxes[1]).toEqual(boxes[0]);
-  });
+      const refusedPair = await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.group! }));
+      expect(refusedPair.status).toBe(422);
+      expect(((await refusedPair.json()) as ErrorBody).error).toMatchObject({
+        code: 'MULTIPLE_FACES',
+        details: { image: 'image B', facesInPhoto: 2, boxes },
+      });
+      const pair = await expectJson<MatchJson & { boxes: number[][]; facesInPhotos: number[] }>(
+        await post('/v1/compare', form({ imageA: photos.obamaProbe!, imageB: photos.group! }, { largestFace: 'true' })),
+        200,
+      );
+      expect(pair).toMatchObject({ match: largest.person!.name === 'obama', facesInPhotos: [1, 2] });
+      expect(pair.boxes[1]).toEqual(boxes[0]);
+    },
+  );
 
   it('detects every face of a group photo', HEAVY, async () => {
     const res = await expectJson<{ width: number; height: number; faces: Array<{ box: number[]; score: number; landmarks?: number[][] }> }>(
@@ -290,29 +338,39 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     }
   });
 
-  it('annotates a photo as JPEG (default) or PNG, the size of the input; identify gives the image on Accept: image/png', HEAVY, async () => {
-    const input = await sharp(photos.obamaProbe!).metadata();
-    const cases: Array<[Promise<Response>, string]> = [
-      [post('/v1/annotate', form({ image: photos.obamaProbe! })), 'jpeg'],
-      [post('/v1/annotate', form({ image: photos.obamaProbe! }, { format: 'png' })), 'png'],
-      [post('/v1/identify', form({ image: photos.obamaProbe! }), { Accept: 'image/png' }), 'png'],
-    ];
-    for (const [request, format] of cases) {
-      const res = await request;
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe(`image/${format}`);
-      const output = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
-      expect(output).toMatchObject({ format, width: input.width, height: input.height });
-    }
-  });
+  it(
+    'annotates a photo as JPEG (default) or PNG, the size of the input; identify gives the image on Accept: image/png',
+    HEAVY,
+    async () => {
+      const input = await sharp(photos.obamaProbe!).metadata();
+      const cases: Array<[Promise<Response>, string]> = [
+        [post('/v1/annotate', form({ image: photos.obamaProbe! })), 'jpeg'],
+        [post('/v1/annotate', form({ image: photos.obamaProbe! }, { format: 'png' })), 'png'],
+        [post('/v1/identify', form({ image: photos.obamaProbe! }), { Accept: 'image/png' }), 'png'],
+      ];
+      for (const [request, format] of cases) {
+        const res = await request;
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe(`image/${format}`);
+        const output = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+        expect(output).toMatchObject({ format, width: input.width, height: input.height });
+      }
+    },
+  );
 
   it('lists people by page and by name, and shows one with faces whose thumbnails are JPEGs', async () => {
     // Names that sort alike under any collation (PGlite's and the server's may differ).
     const extra: string[] = [];
-    for (const name of ['Anne', 'ANNIKA', 'Bob']) extra.push((await expectJson<EnrollJson>(await api('/v1/people', { method: 'POST', json: { name } }), 201)).person.id);
+    for (const name of ['Anne', 'ANNIKA', 'Bob'])
+      extra.push((await expectJson<EnrollJson>(await api('/v1/people', { method: 'POST', json: { name } }), 201)).person.id);
     const seen: Array<PersonJson & { thumbnailUrl: string | null }> = [];
     for (const offset of [0, 2, 4]) {
-      const page = await expectJson<{ people: Array<PersonJson & { thumbnailUrl: string | null }>; total: number; limit: number; offset: number }>(await api(`/v1/people?limit=2&offset=${offset}`), 200);
+      const page = await expectJson<{
+        people: Array<PersonJson & { thumbnailUrl: string | null }>;
+        total: number;
+        limit: number;
+        offset: number;
+      }>(await api(`/v1/people?limit=2&offset=${offset}`), 200);
       expect(page).toMatchObject({ total: 5, limit: 2, offset });
       expect(page.people).toHaveLength(offset === 4 ? 1 : 2);
       seen.push(...page.people);
@@ -320,7 +378,12 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     expect(seen.map((p) => p.name)).toEqual(['Anne', 'ANNIKA', 'biden', 'Bob', 'obama']);
     // Each listed person carries a thumbnail (null without faces), so a list needs no request per person.
     const listed = Object.fromEntries(seen.map((p) => [p.name, p.thumbnailUrl]));
-    expect(listed).toMatchObject({ Anne: null, ANNIKA: null, Bob: null, biden: expect.stringMatching(/^\/v1\/faces\/[0-9a-f-]{36}\/thumbnail$/) });
+    expect(listed).toMatchObject({
+      Anne: null,
+      ANNIKA: null,
+      Bob: null,
+      biden: expect.stringMatching(/^\/v1\/faces\/[0-9a-f-]{36}\/thumbnail$/),
+    });
     const search = await expectJson<{ people: PersonJson[]; total: number }>(await api('/v1/people?search=aNn'), 200);
     expect(search.people.map((p) => p.name)).toEqual(['Anne', 'ANNIKA']);
     expect(search.total).toBe(2);
@@ -340,7 +403,10 @@ describeEachDatabase('HTTP API end to end', (kind) => {
   });
 
   it('renames a person, adds a photo, removes a face, and erases the person: then they are Unknown and 404', HEAVY, async () => {
-    const renamed = await expectJson<{ person: PersonJson }>(await api(`/v1/people/${ids.obama}`, { method: 'PATCH', json: { name: 'Barack Obama', externalId: 'potus-44' } }), 200);
+    const renamed = await expectJson<{ person: PersonJson }>(
+      await api(`/v1/people/${ids.obama}`, { method: 'PATCH', json: { name: 'Barack Obama', externalId: 'potus-44' } }),
+      200,
+    );
     expect(renamed.person).toMatchObject({ id: ids.obama, name: 'Barack Obama', externalId: 'potus-44', metadata: { role: 'president' } });
 
     const added = await expectJson<EnrollJson>(await post(`/v1/people/${ids.obama}/faces`, form({ images: photos.obama480! })), 201);
@@ -350,7 +416,10 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     expect(shown.person.faces.map((f) => f.id)).toContain(added.faces[0]!.id);
 
     const faceId = added.faces[0]!.id;
-    const removed = await expectJson<{ deleted: FaceJson }>(await api(`/v1/people/${ids.obama}/faces/${faceId}`, { method: 'DELETE' }), 200);
+    const removed = await expectJson<{ deleted: FaceJson }>(
+      await api(`/v1/people/${ids.obama}/faces/${faceId}`, { method: 'DELETE' }),
+      200,
+    );
     expect(removed.deleted.id).toBe(faceId);
     expect((await expectJson<{ person: PersonJson }>(await api(`/v1/people/${ids.obama}`), 200)).person.faceCount).toBe(2);
     await expectError(await api(`/v1/faces/${faceId}/thumbnail`), 404, 'FACE_NOT_FOUND');
@@ -369,10 +438,16 @@ describeEachDatabase('HTTP API end to end', (kind) => {
   });
 
   it('keeps galleries apart: someone enrolled in one is Unknown in the default gallery', HEAVY, async () => {
-    const { gallery } = await expectJson<{ gallery: GalleryJson }>(await api('/v1/galleries', { method: 'POST', json: { name: 'studio' } }), 201);
+    const { gallery } = await expectJson<{ gallery: GalleryJson }>(
+      await api('/v1/galleries', { method: 'POST', json: { name: 'studio' } }),
+      201,
+    );
     expect(gallery).toMatchObject({ id: expect.stringMatching(UUID), name: 'studio', people: 0, faces: 0 });
 
-    const alex = await expectJson<EnrollJson>(await post('/v1/people?gallery=studio', form({ image: photos.alexTrain! }, { name: 'alex' })), 201);
+    const alex = await expectJson<EnrollJson>(
+      await post('/v1/people?gallery=studio', form({ image: photos.alexTrain! }, { name: 'alex' })),
+      201,
+    );
     expect(alex.person.galleryId).toBe(gallery.id);
 
     const listed = await expectJson<{ galleries: GalleryJson[] }>(await api('/v1/galleries'), 200);
@@ -380,7 +455,9 @@ describeEachDatabase('HTTP API end to end', (kind) => {
       ['default', 1, 1],
       ['studio', 1, 1],
     ]);
-    expect((await expectJson<{ people: PersonJson[] }>(await api('/v1/people?gallery=studio'), 200)).people.map((p) => p.name)).toEqual(['alex']);
+    expect((await expectJson<{ people: PersonJson[] }>(await api('/v1/people?gallery=studio'), 200)).people.map((p) => p.name)).toEqual([
+      'alex',
+    ]);
     expect((await expectJson<{ people: PersonJson[] }>(await api('/v1/people'), 200)).people.map((p) => p.name)).toEqual(['biden']);
 
     expect(labels(await identify(photos.alexProbe!))).toEqual(['Unknown']);
@@ -390,8 +467,13 @@ describeEachDatabase('HTTP API end to end', (kind) => {
 
     // A person lives in one gallery: looked up elsewhere they do not exist.
     await expectError(await api(`/v1/people/${alex.person.id}`), 404, 'PERSON_NOT_FOUND');
-    expect((await expectJson<{ person: PersonJson }>(await api(`/v1/people/${alex.person.id}?gallery=studio`), 200)).person.name).toBe('alex');
-    const renamed = await expectJson<{ person: PersonJson }>(await api(`/v1/people/${alex.person.id}?gallery=studio`, { method: 'PATCH', json: { name: 'Alex Lacamoire' } }), 200);
+    expect((await expectJson<{ person: PersonJson }>(await api(`/v1/people/${alex.person.id}?gallery=studio`), 200)).person.name).toBe(
+      'alex',
+    );
+    const renamed = await expectJson<{ person: PersonJson }>(
+      await api(`/v1/people/${alex.person.id}?gallery=studio`, { method: 'PATCH', json: { name: 'Alex Lacamoire' } }),
+      200,
+    );
     expect(renamed.person.name).toBe('Alex Lacamoire');
 
     await expectError(await api('/v1/galleries/studio', { method: 'DELETE' }), 409, 'GALLERY_NOT_EMPTY');
@@ -406,12 +488,18 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     const before = await counts();
     await expectJson(await api('/v1/galleries/temp?force=true', { method: 'DELETE' }), 200);
     expect(await counts()).toEqual({ people: before.people - 1, faces: before.faces });
-    expect((await expectJson<{ galleries: GalleryJson[] }>(await api('/v1/galleries'), 200)).galleries.map((g) => g.name)).toEqual(['default']);
+    expect((await expectJson<{ galleries: GalleryJson[] }>(await api('/v1/galleries'), 200)).galleries.map((g) => g.name)).toEqual([
+      'default',
+    ]);
     await expectError(await post('/v1/identify?gallery=studio', form({ image: photos.alexProbe! })), 404, 'GALLERY_NOT_FOUND');
   });
 
   it('exposes Prometheus metrics: request durations, inference stages, faces per image, queue depth and enrollment rejections', async () => {
-    const rejected = await expectError(await post('/v1/people', form({ images: photos.corrupted! }, { name: 'Corrupt' }), {}), 415, 'UNSUPPORTED_IMAGE');
+    const rejected = await expectError(
+      await post('/v1/people', form({ images: photos.corrupted! }, { name: 'Corrupt' }), {}),
+      415,
+      'UNSUPPORTED_IMAGE',
+    );
     expect(rejected.details.rejected).toEqual([expect.objectContaining({ index: 0, code: 'UNSUPPORTED_IMAGE' })]);
 
     const res = await api('/metrics');
@@ -423,8 +511,12 @@ describeEachDatabase('HTTP API end to end', (kind) => {
       expect(m, String(pattern)).not.toBeNull();
       return Number(m![1]);
     };
-    expect(value(/^facerec_http_request_duration_seconds_count\{method="POST",route="\/v1\/identify",status="200"\} (\d+)$/m)).toBeGreaterThanOrEqual(5);
-    expect(value(/^facerec_http_request_duration_seconds_count\{method="GET",route="\/v1\/people\/:id",status="404"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(
+      value(/^facerec_http_request_duration_seconds_count\{method="POST",route="\/v1\/identify",status="200"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(5);
+    expect(
+      value(/^facerec_http_request_duration_seconds_count\{method="GET",route="\/v1\/people\/:id",status="404"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(1);
     expect(text).not.toMatch(/route="\/v1\/people\/[0-9a-f]{8}-/); // route patterns, never ids
     expect(value(/^facerec_inference_duration_seconds_count\{stage="detect"\} (\d+)$/m)).toBeGreaterThanOrEqual(10);
     expect(value(/^facerec_faces_per_image_count (\d+)$/m)).toBeGreaterThanOrEqual(10);
@@ -456,7 +548,12 @@ describeEachDatabase('HTTP API end to end', (kind) => {
       )
       .toBe(401);
     await expectError(await noKey(), 401, 'UNAUTHORIZED');
-    for (const wrong of ['Bearer frk_wrongwrongwrongwrongwrongwrongwrongwrongwro', 'Bearer not-even-a-key', 'Basic dXNlcjpwYXNz', 'Bearer']) {
+    for (const wrong of [
+      'Bearer frk_wrongwrongwrongwrongwrongwrongwrongwrongwro',
+      'Bearer not-even-a-key',
+      'Basic dXNlcjpwYXNz',
+      'Bearer',
+    ]) {
       await expectError(await fetch(`${server.url}/v1/galleries`, { headers: { Authorization: wrong } }), 401, 'UNAUTHORIZED');
     }
     await expectError(await fetch(`${server.url}/v1/galleries`, { headers: { 'X-API-Key': `${admin}x` } }), 401, 'UNAUTHORIZED');
@@ -466,11 +563,26 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     adminKey = admin;
 
     const before = await counts();
-    const forbidden = await expectError(await api('/v1/people', { method: 'POST', json: { name: 'Mallory' }, headers: { 'X-API-Key': recognize.key } }), 403, 'FORBIDDEN');
+    const forbidden = await expectError(
+      await api('/v1/people', { method: 'POST', json: { name: 'Mallory' }, headers: { 'X-API-Key': recognize.key } }),
+      403,
+      'FORBIDDEN',
+    );
     expect(forbidden.details).toEqual({ role: 'recognize' });
-    await expectError(await api('/v1/keys', { method: 'POST', json: { name: 'escalate', role: 'admin' }, headers: { Authorization: `Bearer ${recognize.key}` } }), 403, 'FORBIDDEN');
+    await expectError(
+      await api('/v1/keys', {
+        method: 'POST',
+        json: { name: 'escalate', role: 'admin' },
+        headers: { Authorization: `Bearer ${recognize.key}` },
+      }),
+      403,
+      'FORBIDDEN',
+    );
     expect(await counts()).toEqual(before);
-    const recognized = await expectJson<IdentifyJson>(await post('/v1/identify', form({ image: photos.biden! }), { Authorization: `Bearer ${recognize.key}` }), 200);
+    const recognized = await expectJson<IdentifyJson>(
+      await post('/v1/identify', form({ image: photos.biden! }), { Authorization: `Bearer ${recognize.key}` }),
+      200,
+    );
     expect(recognized.faces[0]?.label).toBe('biden');
 
     // Only a hash is stored; the listing never shows a key.
@@ -488,9 +600,16 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     expect(listing).not.toContain(recognize.key);
     expect((JSON.parse(listing) as { keys: unknown[] }).keys).toHaveLength(2);
 
-    const revoked = await expectJson<{ revoked: KeyJson['apiKey'] }>(await api(`/v1/keys/${recognize.apiKey.id}`, { method: 'DELETE' }), 200);
+    const revoked = await expectJson<{ revoked: KeyJson['apiKey'] }>(
+      await api(`/v1/keys/${recognize.apiKey.id}`, { method: 'DELETE' }),
+      200,
+    );
     expect(revoked.revoked.revokedAt).not.toBeNull();
-    await expectError(await post('/v1/identify', form({ image: photos.biden! }), { Authorization: `Bearer ${recognize.key}` }), 401, 'UNAUTHORIZED');
+    await expectError(
+      await post('/v1/identify', form({ image: photos.biden! }), { Authorization: `Bearer ${recognize.key}` }),
+      401,
+      'UNAUTHORIZED',
+    );
 
     // The service endpoints stay open for probes and scrapers.
     for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs/']) {

@@ -28,8 +28,18 @@ interface Replica {
 /** `facerec serve --port 0` as a child process on DATABASE_URL; resolves once it prints the URL it serves on. */
 function startReplica(name: string, databaseUrl: string): Promise<Replica> {
   // Only what a container would get: no FACEREC_* of the developer's shell, one engine worker.
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: databaseUrl, FACEREC_WORKERS: '1', FACEREC_LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    DATABASE_URL: databaseUrl,
+    FACEREC_WORKERS: '1',
+    FACEREC_LOG_LEVEL: 'warn',
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -98,7 +108,11 @@ describe.skipIf(SKIP !== undefined)(`scale-out: two app processes on one Postgre
   });
 
   it('an API key created through A is required and accepted by B', async () => {
-    const created = await call(`${a!.url}/v1/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'scale-out', role: 'admin' }) });
+    const created = await call(`${a!.url}/v1/keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'scale-out', role: 'admin' }),
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     key = created.body.key;
     auth = { authorization: `Bearer ${key}` };
@@ -110,7 +124,10 @@ describe.skipIf(SKIP !== undefined)(`scale-out: two app processes on one Postgre
     const enrolled = await call(`${a!.url}/v1/people`, {
       method: 'POST',
       headers: auth,
-      body: form({ images: [await photo('train', 'obama', 'obama.jpg'), await photo('train', 'obama', 'obama2.jpg')] }, { name: 'Barack Obama' }),
+      body: form(
+        { images: [await photo('train', 'obama', 'obama.jpg'), await photo('train', 'obama', 'obama2.jpg')] },
+        { name: 'Barack Obama' },
+      ),
     });
     expect(enrolled.status, JSON.stringify(enrolled.body)).toBe(201);
     const personId: string = enrolled.body.person.id;

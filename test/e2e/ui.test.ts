@@ -28,7 +28,8 @@ async function waitForText(locator: Locator, pattern: RegExp, timeout = INFERENC
   for (;;) {
     const text = (await locator.count()) > 0 ? ((await locator.first().textContent()) ?? '') : '';
     if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${pattern} in ${locator.toString()}; last text: ${JSON.stringify(text)}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out waiting for ${pattern} in ${locator.toString()}; last text: ${JSON.stringify(text)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -47,7 +48,11 @@ interface PageImage {
   complete: boolean;
   naturalWidth: number;
 }
-declare const document: { querySelector(selector: string): PageImage | null; querySelectorAll(selector: string): Iterable<PageImage>; documentElement: { scrollWidth: number } };
+declare const document: {
+  querySelector(selector: string): PageImage | null;
+  querySelectorAll(selector: string): Iterable<PageImage>;
+  documentElement: { scrollWidth: number };
+};
 declare const window: { innerWidth: number };
 declare const localStorage: { getItem(key: string): string | null };
 declare function getComputedStyle(element: unknown): { borderTopColor: string };
@@ -65,7 +70,8 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     await page.goto(`${server.url}/#/${view}`);
     await page.locator(`#view-${view}`).waitFor({ state: 'visible' });
   };
-  const people = async () => (await (await fetch(`${server.url}/v1/people`)).json()) as { total: number; people: Array<{ name: string; faceCount: number }> };
+  const people = async () =>
+    (await (await fetch(`${server.url}/v1/people`)).json()) as { total: number; people: Array<{ name: string; faceCount: number }> };
 
   beforeAll(async () => {
     await mkdir(SCREENSHOTS, { recursive: true });
@@ -74,7 +80,8 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     page.on('pageerror', (err) => pageErrors.push(err.message));
     // Works offline: every request stays on the server's own origin.
     page.on('request', (req) => {
-      if (!req.url().startsWith(server.url) && !req.url().startsWith('blob:') && !req.url().startsWith('data:')) foreignRequests.push(req.url());
+      if (!req.url().startsWith(server.url) && !req.url().startsWith('blob:') && !req.url().startsWith('data:'))
+        foreignRequests.push(req.url());
     });
   }, 180_000);
 
@@ -162,7 +169,9 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     const dialog = page.locator('#person-dialog');
     await waitForText(dialog.locator('#person-name'), /Barack Obama/, 10_000);
     await waitForCount(dialog.locator('#person-faces img'), 2, 10_000);
-    await page.waitForFunction(() => [...document.querySelectorAll('#person-faces img')].every((img) => img.complete && img.naturalWidth > 0));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('#person-faces img')].every((img) => img.complete && img.naturalWidth > 0),
+    );
     await shot(page, 'person');
     await dialog.getByRole('button', { name: 'Close' }).click();
   }, 120_000);
@@ -213,7 +222,9 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     await page.locator('#compare-file-a').setInputFiles(OBAMA[0]!);
     await page.locator('#compare-file-b').setInputFiles(FR('test_images', 'biden.jpg'));
     await page.getByRole('button', { name: 'Compare', exact: true }).click();
-    expect(await waitForText(page.locator('#compare-result'), /Same person|Different people/)).toMatch(/Different people.*Distance\s*\d\.\d{3}/);
+    expect(await waitForText(page.locator('#compare-result'), /Same person|Different people/)).toMatch(
+      /Different people.*Distance\s*\d\.\d{3}/,
+    );
     await shot(page, 'verify');
   }, 240_000);
 
@@ -226,7 +237,9 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
 
     await page.getByLabel('If the photo shows several people, use the largest face').check();
     await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    expect(await waitForText(page.locator('#verify-result'), /Same person|Different people/)).toMatch(/The largest of the 2 faces in this photo (does not look|looks) like Barack Obama/);
+    expect(await waitForText(page.locator('#verify-result'), /Same person|Different people/)).toMatch(
+      /The largest of the 2 faces in this photo (does not look|looks) like Barack Obama/,
+    );
   }, 240_000);
 
   it('explains a photo without a face in words, not a blank screen', async () => {
@@ -296,11 +309,23 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
   }, 60_000);
 
   it('renames and deletes a person in a gallery other than the default one', async () => {
-    expect((await fetch(`${server.url}/v1/galleries`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'staff' }) })).status).toBe(201);
+    expect(
+      (
+        await fetch(`${server.url}/v1/galleries`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ name: 'staff' }),
+        })
+      ).status,
+    ).toBe(201);
     const photos = await Promise.all(['biden.jpg', 'biden2.jpg'].map((f) => readFile(KNN('train', 'biden', f))));
-    const enrolled = await fetch(`${server.url}/v1/people`, { method: 'POST', body: form({ images: photos }, { name: 'Joe Biden', gallery: 'staff' }) });
+    const enrolled = await fetch(`${server.url}/v1/people`, {
+      method: 'POST',
+      body: form({ images: photos }, { name: 'Joe Biden', gallery: 'staff' }),
+    });
     expect(enrolled.status).toBe(201);
-    const staff = async () => (await (await fetch(`${server.url}/v1/people?gallery=staff`)).json()) as { total: number; people: Array<{ name: string }> };
+    const staff = async () =>
+      (await (await fetch(`${server.url}/v1/people?gallery=staff`)).json()) as { total: number; people: Array<{ name: string }> };
 
     await goto('people');
     await page.reload(); // the picker lists the galleries that existed when the page loaded

@@ -13,7 +13,16 @@ export const HAS_CHROMIUM = existsSync(CHROMIUM_PATH);
 export const SKIP_CHROMIUM_REASON = `${CHROMIUM_PATH} not found (apt-get install -y --no-install-recommends chromium, or set CHROMIUM_PATH)`;
 
 // Headless, unsandboxed (containers run as root), and quiet: no updates, sync or background traffic.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface Browser {
   context: BrowserContext;

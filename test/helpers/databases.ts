@@ -76,7 +76,8 @@ async function closeQuietly(db: Database): Promise<void> {
 
 function pgliteVersion(): string {
   try {
-    return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -159,7 +160,9 @@ async function createPostgres(): Promise<TestDatabase> {
     // The suite creates and drops databases: never let it loose on one that is not meant for tests.
     const current = await databaseName(client);
     if (!/test/i.test(current)) {
-      throw new Error(`Refusing to run tests against database "${current}": TEST_DATABASE_URL must name a database whose name contains "test"`);
+      throw new Error(
+        `Refusing to run tests against database "${current}": TEST_DATABASE_URL must name a database whose name contains "test"`,
+      );
     }
     await client.query(`CREATE DATABASE ${name}`);
   });

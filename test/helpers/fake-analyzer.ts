@@ -86,7 +86,11 @@ function layout(faces: ReadonlyArray<Required<FakeFace>>): Box[] {
 
 /** A PNG showing `spec`'s faces, as the fake analyzer reads them. */
 export async function fakePhoto(spec: FakePhotoSpec = {}): Promise<Uint8Array> {
-  const encoded: EncodedSpec = { faces: (spec.faces ?? []).map((f) => ({ ...DEFAULTS, ...f })), take: spec.take ?? `auto-${++takes}`, ...(spec.error ? { error: spec.error } : {}) };
+  const encoded: EncodedSpec = {
+    faces: (spec.faces ?? []).map((f) => ({ ...DEFAULTS, ...f })),
+    take: spec.take ?? `auto-${++takes}`,
+    ...(spec.error ? { error: spec.error } : {}),
+  };
   const json = Buffer.from(JSON.stringify(encoded), 'utf8');
   if (json.length > 0xffff) throw new Error('fake photo spec too long');
   const boxes = layout(encoded.faces);
@@ -99,12 +103,19 @@ export async function fakePhoto(spec: FakePhotoSpec = {}): Promise<Uint8Array> {
   const pixels = Buffer.alloc(width * height * 3, BACKGROUND);
   payload.copy(pixels);
   // Lossless RGB: the decoder gives back exactly these bytes.
-  return new Uint8Array(await sharp(pixels, { raw: { width, height, channels: 3 } }).png({ palette: false }).toBuffer());
+  return new Uint8Array(
+    await sharp(pixels, { raw: { width, height, channels: 3 } })
+      .png({ palette: false })
+      .toBuffer(),
+  );
 }
 
 /** A photo of one person (one face); `face` overrides its quality or drift. */
-export const portrait = (identity: string, face: Omit<FakeFace, 'identity'> = {}, photo: Omit<FakePhotoSpec, 'faces'> = {}): Promise<Uint8Array> =>
-  fakePhoto({ ...photo, faces: [{ identity, ...face }] });
+export const portrait = (
+  identity: string,
+  face: Omit<FakeFace, 'identity'> = {},
+  photo: Omit<FakePhotoSpec, 'faces'> = {},
+): Promise<Uint8Array> => fakePhoto({ ...photo, faces: [{ identity, ...face }] });
 
 /** A photo of several people, in the order given (sizes decreasing unless said otherwise, so the first is largest). */
 export const groupPhoto = (faces: ReadonlyArray<string | FakeFace>, photo: Omit<FakePhotoSpec, 'faces'> = {}): Promise<Uint8Array> =>
@@ -128,7 +139,8 @@ function seededVector(seed: string, norm: number): number[] {
   const v: number[] = [];
   while (v.length < DESCRIPTOR_DIMENSIONS) {
     // Box-Muller: two Gaussians per pair of uniforms.
-    const r = Math.sqrt(-2 * Math.log(1 - random())), t = 2 * Math.PI * random();
+    const r = Math.sqrt(-2 * Math.log(1 - random())),
+      t = 2 * Math.PI * random();
     v.push(r * Math.cos(t), r * Math.sin(t));
   }
   const length = Math.hypot(...v);
@@ -174,10 +186,13 @@ const NOSE = new Set([27, 28, 29, 30, 31, 32, 33, 34, 35]);
 function landmarksOf([x, y, w, h]: Box, yaw: number, roll: number): Point[] {
   // headPose: yaw = asin(nose offset from the jaw's middle / half the jaw's width); the jaw ends are 0.9 wide.
   const shift = Math.sin((Math.max(-90, Math.min(90, yaw)) * Math.PI) / 180) * 0.45;
-  const cos = Math.cos((roll * Math.PI) / 180), sin = Math.sin((roll * Math.PI) / 180);
-  const cx = x + w / 2, cy = y + h / 2;
+  const cos = Math.cos((roll * Math.PI) / 180),
+    sin = Math.sin((roll * Math.PI) / 180);
+  const cx = x + w / 2,
+    cy = y + h / 2;
   return TEMPLATE.map(([u, v], i): Point => {
-    const dx = (u + (NOSE.has(i) ? shift : 0)) * w + x - cx, dy = v * h + y - cy;
+    const dx = (u + (NOSE.has(i) ? shift : 0)) * w + x - cx,
+      dy = v * h + y - cy;
     return [round(cx + cos * dx - sin * dy, 1), round(cy + sin * dx + cos * dy, 1)];
   });
 }
@@ -216,7 +231,10 @@ function readSpec(image: RgbImage): EncodedSpec | undefined {
 function thumbnailOf(identity: string): Promise<Uint8Array> {
   const seed = seedOf(identity);
   const background = { r: seed & 0xff, g: (seed >> 8) & 0xff, b: (seed >> 16) & 0xff };
-  return sharp({ create: { width: 32, height: 32, channels: 3, background } }).jpeg().toBuffer().then((b) => new Uint8Array(b));
+  return sharp({ create: { width: 32, height: 32, channels: 3, background } })
+    .jpeg()
+    .toBuffer()
+    .then((b) => new Uint8Array(b));
 }
 
 /** An Analyzer whose faces and descriptors come from fake photos (fakePhoto), on the calling thread. */
@@ -246,14 +264,21 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
             box,
             score: round(face.score, 4),
             landmarks: landmarksOf(box, face.yaw, face.roll),
-            quality: { size: Math.min(box[2], box[3]), score: round(face.score, 4), sharpness: round(face.sharpness, 1), yaw: round(face.yaw, 1), roll: round(face.roll, 1) },
+            quality: {
+              size: Math.min(box[2], box[3]),
+              score: round(face.score, 4),
+              sharpness: round(face.sharpness, 1),
+              yaw: round(face.yaw, 1),
+              roll: round(face.roll, 1),
+            },
           };
           if (withDescriptors) out.descriptor = fakeDescriptor(face, spec.take, index);
           if (analyzeOptions.thumbnails) out.thumbnail = await thumbnailOf(face.identity);
           return out;
         }),
       );
-      return { width: image.width, height: image.height, faces, timings: { decode: 0, detect: 0, landmarks: 0, describe: 0 } }; // no clock: answers are reproducible
+      // No clock: answers are reproducible.
+      return { width: image.width, height: image.height, faces, timings: { decode: 0, detect: 0, landmarks: 0, describe: 0 } };
     },
     status: (): AnalyzerStatus => ({
       workers: 0,

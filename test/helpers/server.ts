@@ -22,13 +22,24 @@ export interface TestServer {
 }
 
 /** Starts the app on `kind` with the given environment (e.g. { FACEREC_RATE_LIMIT: '5' }); one engine worker. */
-export async function startTestServer(kind: DatabaseKind, env: Record<string, string> = {}, options: Pick<ServeOptions, 'workers' | 'engine'> = {}): Promise<TestServer> {
+export async function startTestServer(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  options: Pick<ServeOptions, 'workers' | 'engine'> = {},
+): Promise<TestServer> {
   const test = await createTestDatabase(kind);
   // The server opens the database itself; PGlite allows one handle per directory.
   await test.db.close();
   const config = loadConfig({ FACEREC_LOG_LEVEL: 'silent', ...env });
   try {
-    const running = await startServer(config, { db: test.target, port: 0, host: '127.0.0.1', workers: options.workers ?? 1, engine: options.engine, logger: pino({ level: config.http.logLevel }) });
+    const running = await startServer(config, {
+      db: test.target,
+      port: 0,
+      host: '127.0.0.1',
+      workers: options.workers ?? 1,
+      engine: options.engine,
+      logger: pino({ level: config.http.logLevel }),
+    });
     let stopped = false;
     return {
       url: running.url,
@@ -107,12 +118,22 @@ export async function call(url: string, init?: RequestInit): Promise<Reply> {
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined, ms: performance.now() - t0 };
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return { status: 0, error: cause?.code ?? cause?.message ?? String(err), headers: new Headers(), body: undefined, ms: performance.now() - t0 };
+    return {
+      status: 0,
+      error: cause?.code ?? cause?.message ?? String(err),
+      headers: new Headers(),
+      body: undefined,
+      ms: performance.now() - t0,
+    };
   }
 }
 
 /** multipart/form-data from named files (bytes) and text fields. */
-export function form(files: Record<string, Uint8Array | Uint8Array[]>, fields: Record<string, string> = {}, fileName = 'photo.jpg'): FormData {
+export function form(
+  files: Record<string, Uint8Array | Uint8Array[]>,
+  fields: Record<string, string> = {},
+  fileName = 'photo.jpg',
+): FormData {
   const body = new FormData();
   for (const [name, value] of Object.entries(fields)) body.append(name, value);
   for (const [name, value] of Object.entries(files)) {

@@ -15,7 +15,15 @@ const ctx = { analyzer, config: BASE_CONFIG };
 describe('compare', () => {
   it('matches two photos of one person (~0.3) and not of two people (~1.0)', async () => {
     const same = await compare(ctx, await portrait('alice'), await portrait('alice'));
-    expect(same).toMatchObject({ match: true, threshold: BASE_CONFIG.threshold, facesInPhotos: [1, 1], boxes: [[10, 10, 120, 144], [10, 10, 120, 144]] });
+    expect(same).toMatchObject({
+      match: true,
+      threshold: BASE_CONFIG.threshold,
+      facesInPhotos: [1, 1],
+      boxes: [
+        [10, 10, 120, 144],
+        [10, 10, 120, 144],
+      ],
+    });
     expect(same.distance).toBeGreaterThan(0.2);
     expect(same.distance).toBeLessThan(0.4);
     expect(same.confidence).toBeGreaterThan(0.9);
@@ -26,10 +34,13 @@ describe('compare', () => {
   });
 
   it('takes the threshold per call, else from the configuration', async () => {
-    const a = await portrait('carol', { drift: 0 }), b = await portrait('carol', { drift: 0.5 });
+    const a = await portrait('carol', { drift: 0 }),
+      b = await portrait('carol', { drift: 0.5 });
     expect(await compare(ctx, a, b)).toMatchObject({ match: true, distance: 0.5 });
     expect(await compare(ctx, a, b, { threshold: 0.45 })).toMatchObject({ match: false, threshold: 0.45 });
-    expect(await compare({ ...ctx, config: withConfig({ db: undefined as never, ...ctx }, { threshold: 0.4 }).config }, a, b)).toMatchObject({ match: false, threshold: 0.4 });
+    expect(
+      await compare({ ...ctx, config: withConfig({ db: undefined as never, ...ctx }, { threshold: 0.4 }).config }, a, b),
+    ).toMatchObject({ match: false, threshold: 0.4 });
   });
 
   it('names the photo without a face, or with several, and takes the largest on request', async () => {
@@ -39,7 +50,10 @@ describe('compare', () => {
     expect(none.message).toContain('right.jpg');
     expect((await rejection(compare(ctx, await faceless(), one))).details).toEqual({ image: 'image A' });
 
-    const group = await groupPhoto([{ identity: 'dan', size: 150 }, { identity: 'eve', size: 80 }]);
+    const group = await groupPhoto([
+      { identity: 'dan', size: 150 },
+      { identity: 'eve', size: 80 },
+    ]);
     const several = await rejection(compare(ctx, group, one));
     expect(several).toMatchObject({ code: 'MULTIPLE_FACES', details: { image: 'image A', facesInPhoto: 2 } });
     const largest = await compare(ctx, group, one, { largestFace: true });
@@ -55,8 +69,16 @@ describe('detect', () => {
     const found = await detect(ctx, photo);
     expect(found.faces).toHaveLength(3);
     expect(found.faces.map((f) => f.box[2])).toEqual([140, 130, 120]);
-    expect(found.faces[0]).toEqual({ box: [10, 10, 140, 168], score: 0.99, quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0 } });
-    expect(analyzer.calls.at(-1)!.options).toMatchObject({ descriptors: false, detector: BASE_CONFIG.detector, minScore: BASE_CONFIG.minScore });
+    expect(found.faces[0]).toEqual({
+      box: [10, 10, 140, 168],
+      score: 0.99,
+      quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0 },
+    });
+    expect(analyzer.calls.at(-1)!.options).toMatchObject({
+      descriptors: false,
+      detector: BASE_CONFIG.detector,
+      minScore: BASE_CONFIG.minScore,
+    });
     expect((await detect(ctx, photo, { maxFaces: 2 })).faces).toHaveLength(2);
     expect((await detect(ctx, photo, { includeLandmarks: true })).faces.every((f) => f.landmarks?.length === 68)).toBe(true);
     expect((await detect(ctx, await faceless())).faces).toEqual([]);
@@ -80,8 +102,28 @@ describe('draw', () => {
       gallery: { id: '00000000-0000-4000-8000-000000000000', name: 'default' },
       threshold: 0.59,
       faces: [
-        { box: [10, 10, 140, 168], score: 0.99, quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0 }, outcome: 'match', person: { id: 'x', name: 'Jon' }, label: 'Jon', distance: 0.3, confidence: 0.9, candidates: [] },
-        { box: [160, 10, 130, 156], score: 0.99, quality: { size: 130, score: 0.99, sharpness: 250, yaw: 0, roll: 0 }, outcome: 'unknown', person: null, label: 'Unknown', distance: null, confidence: null, candidates: [] },
+        {
+          box: [10, 10, 140, 168],
+          score: 0.99,
+          quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0 },
+          outcome: 'match',
+          person: { id: 'x', name: 'Jon' },
+          label: 'Jon',
+          distance: 0.3,
+          confidence: 0.9,
+          candidates: [],
+        },
+        {
+          box: [160, 10, 130, 156],
+          score: 0.99,
+          quality: { size: 130, score: 0.99, sharpness: 250, yaw: 0, roll: 0 },
+          outcome: 'unknown',
+          person: null,
+          label: 'Unknown',
+          distance: null,
+          confidence: null,
+          candidates: [],
+        },
       ],
     };
     const jpeg = await drawIdentification(BASE_CONFIG, photo, result);

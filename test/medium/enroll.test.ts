@@ -29,7 +29,12 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
 
   const newGallery = async (): Promise<string> => (gallery = (await galleries.create(ctx, uniqueName('enroll'))).name);
   const create = (name: string, photos: Uint8Array[], options = {}, context = ctx) =>
-    createPerson(context, { gallery, name }, photos.map((bytes, i) => asPhoto(bytes, `${name}-${i + 1}.png`)), options);
+    createPerson(
+      context,
+      { gallery, name },
+      photos.map((bytes, i) => asPhoto(bytes, `${name}-${i + 1}.png`)),
+      options,
+    );
 
   it('creates a person with several photos: one face each, with model id, hash, box, quality and thumbnail', async () => {
     await newGallery();
@@ -42,7 +47,13 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     expect(result.faces.map((f) => f.file)).toEqual(['Alice-1.png', 'Alice-2.png', 'Alice-3.png']);
     for (const [i, { face, warnings }] of result.faces.entries()) {
       expect(warnings).toEqual([]);
-      expect(face).toMatchObject({ personId: result.person.id, modelId: FAKE_DESCRIPTOR_MODEL_ID, imageSha256: sha256(photos[i]!), hasThumbnail: true, box: [10, 10, 120, 144] });
+      expect(face).toMatchObject({
+        personId: result.person.id,
+        modelId: FAKE_DESCRIPTOR_MODEL_ID,
+        imageSha256: sha256(photos[i]!),
+        hasThumbnail: true,
+        box: [10, 10, 120, 144],
+      });
       expect(face.quality).toMatchObject({ size: 120, sharpness: 250, yaw: 0, roll: 0 });
     }
     const shown = await showPerson(ctx, result.person.id, gallery);
@@ -67,8 +78,10 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     await newGallery();
     const calls = m.analyzer.calls.length;
     const one = [asPhoto(await portrait('carl'))];
-    for (const name of ['', '   ', 'tab\there', 'bell\u0007', 'x'.repeat(201)]) expect(await codeOf(createPerson(ctx, { gallery, name }, one)), JSON.stringify(name)).toBe('INVALID_ARGUMENT');
-    for (const externalId of ['', 'new\nline', 'y'.repeat(201)]) expect(await codeOf(createPerson(ctx, { gallery, name: 'Carl', externalId }, one))).toBe('INVALID_ARGUMENT');
+    for (const name of ['', '   ', 'tab\there', 'bell\u0007', 'x'.repeat(201)])
+      expect(await codeOf(createPerson(ctx, { gallery, name }, one)), JSON.stringify(name)).toBe('INVALID_ARGUMENT');
+    for (const externalId of ['', 'new\nline', 'y'.repeat(201)])
+      expect(await codeOf(createPerson(ctx, { gallery, name: 'Carl', externalId }, one))).toBe('INVALID_ARGUMENT');
     const photo = asPhoto(await portrait('carl'));
     const tooMany = Array.from({ length: MAX_PHOTOS_PER_CALL + 1 }, () => photo);
     const err = await rejection(createPerson(ctx, { gallery, name: 'Carl' }, tooMany));
@@ -161,7 +174,11 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
 
   it("with onReject 'skip', stores the good photos and lists the rest; with none good it still fails", async () => {
     await newGallery();
-    const result = await create('Hana', [await faceless(), await portrait('hana'), await portrait('hana', { yaw: 80 }), await portrait('hana')], { onReject: 'skip' });
+    const result = await create(
+      'Hana',
+      [await faceless(), await portrait('hana'), await portrait('hana', { yaw: 80 }), await portrait('hana')],
+      { onReject: 'skip' },
+    );
     expect(result.faces.map((f) => f.index)).toEqual([1, 3]);
     expect(result.rejected.map((r) => [r.index, r.code])).toEqual([
       [0, 'NO_FACE'],
@@ -175,7 +192,10 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
 
   it('takes the largest face of a group photo on request', async () => {
     await newGallery();
-    const group = await groupPhoto([{ identity: 'ida', size: 90 }, { identity: 'jon', size: 160 }]);
+    const group = await groupPhoto([
+      { identity: 'ida', size: 90 },
+      { identity: 'jon', size: 160 },
+    ]);
     expect(await codeOf(create('Jon', [group]))).toBe('MULTIPLE_FACES');
     const result = await create('Jon', [group], { largestFace: true });
     expect(result.faces[0]!.face.box[2]).toBe(160);
@@ -223,7 +243,9 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
 
     // Forced, it is stored, with a warning naming the person it matches.
     const forced = await addFaces(ctx, lea.person.id, [asPhoto(await portrait('max'))], { force: true });
-    expect(forced.faces[0]!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: { id: max.person.id, name: 'Max' } })]);
+    expect(forced.faces[0]!.warnings).toEqual([
+      expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: { id: max.person.id, name: 'Max' } }),
+    ]);
     expect(forced.person.faceCount).toBe(4);
   });
 
@@ -259,7 +281,8 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
   it('adds to a person named by id, external id or name within a gallery (addFacesTo), with the lookup codes', async () => {
     await newGallery();
     const wes = await createPerson(ctx, { gallery, name: 'Wes', externalId: 'w-9' }, [asPhoto(await portrait('wes'))]);
-    for (const ref of [wes.person.id, 'w-9', 'wes']) expect((await addFacesTo(ctx, ref, [asPhoto(await portrait('wes'))], {}, gallery)).person.id, ref).toBe(wes.person.id);
+    for (const ref of [wes.person.id, 'w-9', 'wes'])
+      expect((await addFacesTo(ctx, ref, [asPhoto(await portrait('wes'))], {}, gallery)).person.id, ref).toBe(wes.person.id);
     expect((await showPerson(ctx, 'Wes', gallery)).faceCount).toBe(4);
     const photo = [asPhoto(await portrait('wes'))];
     expect(await codeOf(addFacesTo(ctx, 'Wes', photo))).toBe('PERSON_NOT_FOUND');
@@ -273,7 +296,9 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
   it('keeps external ids unique per gallery', async () => {
     const first = await newGallery();
     await createPerson(ctx, { gallery, name: 'Quinn', externalId: 'q-1' });
-    const taken = await rejection(createPerson(ctx, { gallery, name: 'Other Quinn', externalId: 'q-1' }, [asPhoto(await portrait('quinn'))]));
+    const taken = await rejection(
+      createPerson(ctx, { gallery, name: 'Other Quinn', externalId: 'q-1' }, [asPhoto(await portrait('quinn'))]),
+    );
     expect(taken).toMatchObject({ code: 'EXTERNAL_ID_TAKEN', details: { externalId: 'q-1' } });
     expect(await count(ctx.db, 'people WHERE name = $1', ['Other Quinn'])).toBe(0);
     await newGallery();

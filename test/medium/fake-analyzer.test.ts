@@ -34,9 +34,11 @@ describe('fake analyzer', () => {
     const people = ['alice', 'bob', 'carol', 'dave', 'erin'];
     const photos = await Promise.all(people.flatMap((p) => [portrait(p), portrait(p), portrait(p)]));
     const descriptors = await Promise.all(photos.map(descriptorOf));
-    const same: number[] = [], different: number[] = [];
+    const same: number[] = [],
+      different: number[] = [];
     for (let i = 0; i < descriptors.length; i++) {
-      for (let j = i + 1; j < descriptors.length; j++) (Math.floor(i / 3) === Math.floor(j / 3) ? same : different).push(euclidean(descriptors[i]!, descriptors[j]!));
+      for (let j = i + 1; j < descriptors.length; j++)
+        (Math.floor(i / 3) === Math.floor(j / 3) ? same : different).push(euclidean(descriptors[i]!, descriptors[j]!));
     }
     expect(Math.min(...same)).toBeGreaterThan(0.2);
     expect(Math.max(...same)).toBeLessThan(0.4);
@@ -65,7 +67,13 @@ describe('fake analyzer', () => {
   });
 
   it('lists faces largest first, drops those under minScore, keeps maxFaces, and leaves out descriptors when asked', async () => {
-    const group = await fakePhoto({ faces: [{ identity: 'small', size: 50 }, { identity: 'big', size: 150 }, { identity: 'unsure', size: 100, score: 0.3 }] });
+    const group = await fakePhoto({
+      faces: [
+        { identity: 'small', size: 50 },
+        { identity: 'big', size: 150 },
+        { identity: 'unsure', size: 100, score: 0.3 },
+      ],
+    });
     const all = await analyzer.analyze(group);
     expect(all.faces.map((f) => f.box[2])).toEqual([150, 50]);
     expect(all.width).toBeGreaterThanOrEqual(320);

@@ -23,7 +23,10 @@ export async function openMedium(kind: DatabaseKind, analyzer: FakeAnalyzerOptio
 }
 
 /** The same context with some settings changed (and enrollment gates, merged). */
-export function withConfig(ctx: ServiceContext, patch: Partial<Omit<Config, 'enrollment'>> & { enrollment?: Partial<EnrollmentGates> } = {}): ServiceContext {
+export function withConfig(
+  ctx: ServiceContext,
+  patch: Partial<Omit<Config, 'enrollment'>> & { enrollment?: Partial<EnrollmentGates> } = {},
+): ServiceContext {
   const { enrollment, ...rest } = patch;
   return { ...ctx, config: { ...ctx.config, ...rest, enrollment: { ...ctx.config.enrollment, ...enrollment } } };
 }
@@ -36,7 +39,10 @@ export async function count(db: Queryable, from: string, params: unknown[] = [])
   return row!.n;
 }
 
-export const rowCounts = async (db: Queryable): Promise<{ people: number; faces: number }> => ({ people: await count(db, 'people'), faces: await count(db, 'faces') });
+export const rowCounts = async (db: Queryable): Promise<{ people: number; faces: number }> => ({
+  people: await count(db, 'people'),
+  faces: await count(db, 'faces'),
+});
 
 export const asPhoto = (bytes: Uint8Array, name?: string): Photo => ({ bytes, ...(name ? { name } : {}) });
 
@@ -54,5 +60,7 @@ export function failingOnFaceInsert(db: Database, n: number): Database {
       return tx.query(sql, params);
     },
   });
-  return Object.assign(Object.create(db) as Database, { transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))) });
+  return Object.assign(Object.create(db) as Database, {
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))),
+  });
 }

@@ -20,7 +20,11 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
   const ids: Record<string, string> = {};
 
   const enroll = async (name: string, photos: Uint8Array[], externalId?: string) => {
-    const { person } = await createPerson(ctx, { gallery, name, ...(externalId ? { externalId } : {}) }, photos.map((b) => asPhoto(b)));
+    const { person } = await createPerson(
+      ctx,
+      { gallery, name, ...(externalId ? { externalId } : {}) },
+      photos.map((b) => asPhoto(b)),
+    );
     ids[name] = person.id;
   };
 
@@ -196,7 +200,13 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       const photo = await portrait('alice');
       for (const ref of [ids.Alice!, 'emp-1', 'Alice', 'alice']) {
         const result = await verify(ctx, photo, ref, { gallery });
-        expect(result, ref).toMatchObject({ match: true, threshold: ctx.config.threshold, person: { id: ids.Alice, name: 'Alice' }, box: [10, 10, 120, 144], facesInPhoto: 1 });
+        expect(result, ref).toMatchObject({
+          match: true,
+          threshold: ctx.config.threshold,
+          person: { id: ids.Alice, name: 'Alice' },
+          box: [10, 10, 120, 144],
+          facesInPhoto: 1,
+        });
         expect(result.distance).toBeLessThan(0.4);
         expect(result.confidence).toBeGreaterThan(0.5);
       }
@@ -213,7 +223,10 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
     });
 
     it('refuses a photo of several faces unless asked for the largest', async () => {
-      const photo = await groupPhoto([{ identity: 'bob', size: 100 }, { identity: 'alice', size: 150 }]);
+      const photo = await groupPhoto([
+        { identity: 'bob', size: 100 },
+        { identity: 'alice', size: 150 },
+      ]);
       const err = await rejection(verify(ctx, photo, 'Alice', { gallery }));
       expect(err.code).toBe('MULTIPLE_FACES');
       expect(err.details).toMatchObject({ facesInPhoto: 2 });
@@ -255,7 +268,8 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
   describe('calibrate', () => {
     it('chooses a threshold between genuine (~0.3) and impostor (~1.0) distances', async () => {
       const g = (await galleries.create(ctx, uniqueName('calibrate'))).name;
-      for (const name of ['p1', 'p2', 'p3', 'p4']) await createPerson(ctx, { gallery: g, name }, await Promise.all([1, 2, 3].map(() => portrait(name).then((b) => asPhoto(b)))));
+      for (const name of ['p1', 'p2', 'p3', 'p4'])
+        await createPerson(ctx, { gallery: g, name }, await Promise.all([1, 2, 3].map(() => portrait(name).then((b) => asPhoto(b)))));
       await createPerson(ctx, { gallery: g, name: 'single' }, [asPhoto(await portrait('single'))]);
       const report = await calibrateGallery(ctx, { gallery: g, far: 0.01 });
       expect(report.gallery.name).toBe(g);
@@ -274,7 +288,11 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
 
     it('needs two people with two faces, a known gallery and a rate in [0, 1]', async () => {
       const g = (await galleries.create(ctx, uniqueName('thin'))).name;
-      await createPerson(ctx, { gallery: g, name: 'only' }, await Promise.all([portrait('only'), portrait('only')]).then((b) => b.map((x) => asPhoto(x))));
+      await createPerson(
+        ctx,
+        { gallery: g, name: 'only' },
+        await Promise.all([portrait('only'), portrait('only')]).then((b) => b.map((x) => asPhoto(x))),
+      );
       const thin = await rejection(calibrateGallery(ctx, { gallery: g }));
       expect(thin).toMatchObject({ code: 'INVALID_ARGUMENT', details: { peopleWithTwoFaces: 1 } });
       expect(await codeOf(calibrateGallery(ctx, { gallery: 'nope' }))).toBe('GALLERY_NOT_FOUND');

@@ -108,7 +108,12 @@ describeEachDatabase('import', (kind: DatabaseKind) => {
       'nobody/2.png': await portrait('nobody', { size: 10 }),
     });
     const summary = await importFolder(ctx, dir, { gallery });
-    expect(summary).toMatchObject({ created: 1, enrolled: 2, rejected: 4, rejectedByCode: { INCONSISTENT_IDENTITY: 1, UNSUPPORTED_IMAGE: 1, NO_FACE: 1, FACE_TOO_SMALL: 1 } });
+    expect(summary).toMatchObject({
+      created: 1,
+      enrolled: 2,
+      rejected: 4,
+      rejectedByCode: { INCONSISTENT_IDENTITY: 1, UNSUPPORTED_IMAGE: 1, NO_FACE: 1, FACE_TOO_SMALL: 1 },
+    });
     const [dan, nobody] = summary.people as [ImportedPerson, ImportedPerson];
     expect(dan.rejected.map((r) => [r.file, r.code])).toEqual([
       [path.join('dan', '3-eve.png'), 'INCONSISTENT_IDENTITY'],
@@ -133,7 +138,9 @@ describeEachDatabase('import', (kind: DatabaseKind) => {
     const summary = await importFolder(ctx, await tree(tmp, files), { gallery });
     expect(summary).toMatchObject({ created: 1, enrolled: 22, rejected: 1 });
     // The index counts from the folder's first photo to import, across batches.
-    expect(summary.people[0]!.rejected).toEqual([expect.objectContaining({ index: 21, file: path.join('fay', '21.png'), code: 'NO_FACE' })]);
+    expect(summary.people[0]!.rejected).toEqual([
+      expect.objectContaining({ index: 21, file: path.join('fay', '21.png'), code: 'NO_FACE' }),
+    ]);
     expect((await showPerson(ctx, 'fay', gallery)).faceCount).toBe(22);
   });
 

@@ -4,7 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceContext } from '../../src/service/context.js';
 import { createPerson } from '../../src/service/enroll.service.js';
 import { activeKeyCount, authenticate, createApiKey, listKeys, revokeKey, ROLES } from '../../src/service/keys.service.js';
-import { deletePerson, faceThumbnail, galleries, listPeople, removeFace, renamePerson, showPerson } from '../../src/service/people.service.js';
+import {
+  deletePerson,
+  faceThumbnail,
+  galleries,
+  listPeople,
+  removeFace,
+  renamePerson,
+  showPerson,
+} from '../../src/service/people.service.js';
 import { describeEachDatabase, type DatabaseKind } from '../helpers/databases.js';
 import { rejection } from '../helpers/errors.js';
 import { portrait } from '../helpers/fake-analyzer.js';
@@ -25,9 +33,21 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
   });
 
   const newGallery = async (): Promise<string> => (await galleries.create(ctx, uniqueName('people'))).name;
-  const enroll = async (gallery: string, name: string, photos: number, extra: { externalId?: string; metadata?: Record<string, unknown> } = {}, context = ctx) => {
+  const enroll = async (
+    gallery: string,
+    name: string,
+    photos: number,
+    extra: { externalId?: string; metadata?: Record<string, unknown> } = {},
+    context = ctx,
+  ) => {
     const bytes = await Promise.all(Array.from({ length: photos }, () => portrait(name.toLowerCase())));
-    return (await createPerson(context, { gallery, name, ...extra }, bytes.map((b) => asPhoto(b)))).person;
+    return (
+      await createPerson(
+        context,
+        { gallery, name, ...extra },
+        bytes.map((b) => asPhoto(b)),
+      )
+    ).person;
   };
 
   describe('people', () => {
@@ -114,14 +134,21 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
       const renamed = await renamePerson(ctx, 'Dee', { name: '  Deborah  ' }, g);
       expect(renamed).toMatchObject({ id: dee.id, name: 'Deborah', externalId: 'd-1', metadata: { a: 1 }, faceCount: 1 });
       expect(Date.parse(renamed.updatedAt)).toBeGreaterThanOrEqual(Date.parse(dee.updatedAt));
-      expect(await renamePerson(ctx, dee.id, { externalId: 'd-2', metadata: { b: 2 } }, g)).toMatchObject({ name: 'Deborah', externalId: 'd-2', metadata: { b: 2 } });
+      expect(await renamePerson(ctx, dee.id, { externalId: 'd-2', metadata: { b: 2 } }, g)).toMatchObject({
+        name: 'Deborah',
+        externalId: 'd-2',
+        metadata: { b: 2 },
+      });
       expect(await renamePerson(ctx, 'd-2', { externalId: null }, g)).toMatchObject({ externalId: null, metadata: { b: 2 } });
       expect(await renamePerson(ctx, 'Deborah', {}, g)).toMatchObject({ name: 'Deborah', externalId: null });
 
       expect(await codeOf(renamePerson(ctx, dee.id, { name: '' }, g))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(renamePerson(ctx, dee.id, { name: 'esc\u001b[31m' }, g))).toBe('INVALID_ARGUMENT');
       expect(await codeOf(renamePerson(ctx, dee.id, { externalId: ' ' }, g))).toBe('INVALID_ARGUMENT');
-      expect(await rejection(renamePerson(ctx, dee.id, { externalId: 'e-1' }, g))).toMatchObject({ code: 'EXTERNAL_ID_TAKEN', details: { externalId: 'e-1' } });
+      expect(await rejection(renamePerson(ctx, dee.id, { externalId: 'e-1' }, g))).toMatchObject({
+        code: 'EXTERNAL_ID_TAKEN',
+        details: { externalId: 'e-1' },
+      });
       expect(await codeOf(renamePerson(ctx, 'Nobody', { name: 'X' }, g))).toBe('PERSON_NOT_FOUND');
       expect(await codeOf(renamePerson(ctx, dee.id, { name: 'X' }))).toBe('PERSON_NOT_FOUND');
       expect(await codeOf(renamePerson(ctx, dee.id, { name: 'X' }, 'no-such-gallery'))).toBe('GALLERY_NOT_FOUND');
@@ -174,7 +201,10 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
       const [bare] = (await showPerson(ctx, jo.id, g)).faces;
       expect(bare!.hasThumbnail).toBe(false);
       const none = await rejection(faceThumbnail(ctx, bare!.id));
-      expect(none).toMatchObject({ code: 'FACE_NOT_FOUND', details: { faceId: bare!.id, hint: expect.stringContaining('FACEREC_THUMBNAILS') } });
+      expect(none).toMatchObject({
+        code: 'FACE_NOT_FOUND',
+        details: { faceId: bare!.id, hint: expect.stringContaining('FACEREC_THUMBNAILS') },
+      });
       expect(await codeOf(faceThumbnail(ctx, NO_SUCH_ID))).toBe('FACE_NOT_FOUND');
       expect(await codeOf(faceThumbnail(ctx, 'not-an-id'))).toBe('FACE_NOT_FOUND');
       expect((await listPeople(ctx, { gallery: g })).people.find((p) => p.name === 'Jo')!.thumbnailFaceId).toBeNull();
@@ -249,7 +279,8 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
       expect(found).toMatchObject({ id: apiKey.id, role: 'recognize' });
       expect((await listKeys(ctx.db)).find((k) => k.id === apiKey.id)!.lastUsedAt).not.toBeNull();
 
-      for (const wrong of [key.slice(0, -1), `${key}x`, key.slice(4), '', `frk_${'a'.repeat(300)}`]) expect(await authenticate(ctx.db, wrong)).toBeUndefined();
+      for (const wrong of [key.slice(0, -1), `${key}x`, key.slice(4), '', `frk_${'a'.repeat(300)}`])
+        expect(await authenticate(ctx.db, wrong)).toBeUndefined();
 
       const revoked = await revokeKey(ctx.db, apiKey.id);
       expect(revoked.revokedAt).not.toBeNull();
@@ -261,7 +292,8 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
     });
 
     it('refuses bad key names and unknown keys', async () => {
-      for (const name of ['', '  ', 'k'.repeat(101), 'nul\u0000']) expect(await codeOf(createApiKey(ctx.db, { name, role: 'admin' })), JSON.stringify(name)).toBe('INVALID_ARGUMENT');
+      for (const name of ['', '  ', 'k'.repeat(101), 'nul\u0000'])
+        expect(await codeOf(createApiKey(ctx.db, { name, role: 'admin' })), JSON.stringify(name)).toBe('INVALID_ARGUMENT');
       expect(await codeOf(revokeKey(ctx.db, NO_SUCH_ID))).toBe('KEY_NOT_FOUND');
       expect(await codeOf(revokeKey(ctx.db, 'not-an-id'))).toBe('KEY_NOT_FOUND');
     });

@@ -115,7 +115,7 @@ describe('loadConfig', () => {
     expect(config.workers).toBe(Math.max(1, os.availableParallelism()));
   });
 
-  it('takes PORT, the container platforms\' convention, when FACEREC_PORT is not set', () => {
+  it("takes PORT, the container platforms' convention, when FACEREC_PORT is not set", () => {
     expect(loadConfig({ PORT: '8080' }).http.port).toBe(8080);
     expect(loadConfig({ PORT: '8080', FACEREC_PORT: '3001' }).http.port).toBe(3001);
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(/FACEREC_PORT/);

@@ -29,8 +29,25 @@ describe('error maps', () => {
   });
 
   it('answers a user mistake with 4xx, an overload with 503, and only server faults with 500', () => {
-    const userMistakes = ['INVALID_ARGUMENT', 'NO_FACE', 'UNSUPPORTED_IMAGE', 'IMAGE_TOO_LARGE', 'PERSON_NOT_FOUND', 'GALLERY_EXISTS', 'MULTIPLE_FACES', 'IMAGE_UNPROCESSABLE'] as const;
+    const userMistakes = [
+      'INVALID_ARGUMENT',
+      'NO_FACE',
+      'UNSUPPORTED_IMAGE',
+      'IMAGE_TOO_LARGE',
+      'PERSON_NOT_FOUND',
+      'GALLERY_EXISTS',
+      'MULTIPLE_FACES',
+      'IMAGE_UNPROCESSABLE',
+    ] as const;
     for (const code of userMistakes) expect(STATUS[code], code).toBeLessThan(500);
-    for (const code of ['QUEUE_FULL', 'WORKER_CRASHED', 'ENGINE_UNHEALTHY', 'POOL_CLOSED', 'DATABASE_UNAVAILABLE', 'DATABASE_LOCKED'] as const) expect(STATUS[code], code).toBe(503);
+    for (const code of [
+      'QUEUE_FULL',
+      'WORKER_CRASHED',
+      'ENGINE_UNHEALTHY',
+      'POOL_CLOSED',
+      'DATABASE_UNAVAILABLE',
+      'DATABASE_LOCKED',
+    ] as const)
+      expect(STATUS[code], code).toBe(503);
   });
 });

@@ -7,17 +7,39 @@ import { deletePerson, faceThumbnail, listPeople, removeFace, renamePerson, show
 import { HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { route, type AnyRoute } from '../route.js';
-import { AddFacesBody, CreatePersonBody, EnrollResponse, FaceIdParams, FaceParams, FaceRecord, GalleryQuery, ListedPerson, ListPeopleQuery, PatchPersonBody, Person, PersonDetail, PersonParams } from '../schemas.js';
+import {
+  AddFacesBody,
+  CreatePersonBody,
+  EnrollResponse,
+  FaceIdParams,
+  FaceParams,
+  FaceRecord,
+  GalleryQuery,
+  ListedPerson,
+  ListPeopleQuery,
+  PatchPersonBody,
+  Person,
+  PersonDetail,
+  PersonParams,
+} from '../schemas.js';
 import { filesOf } from '../upload.js';
 import { enrollJson, faceJson, listedPersonJson } from './present.js';
 
 const IMAGE_FILES = [
-  { name: 'images' as const, maxCount: MAX_PHOTOS_PER_CALL, required: false, description: `Photos, one face each (1..${MAX_PHOTOS_PER_CALL})` },
+  {
+    name: 'images' as const,
+    maxCount: MAX_PHOTOS_PER_CALL,
+    required: false,
+    description: `Photos, one face each (1..${MAX_PHOTOS_PER_CALL})`,
+  },
   { name: 'image' as const, maxCount: 1, required: false, description: 'One photo (instead of images)' },
 ];
 
 const photosOf = (req: Request): Photo[] =>
-  [...filesOf(req, 'image'), ...filesOf(req, 'images')].map((f) => ({ bytes: new Uint8Array(f.buffer.buffer, f.buffer.byteOffset, f.buffer.byteLength), name: f.originalname }));
+  [...filesOf(req, 'image'), ...filesOf(req, 'images')].map((f) => ({
+    bytes: new Uint8Array(f.buffer.buffer, f.buffer.byteOffset, f.buffer.byteLength),
+    name: f.originalname,
+  }));
 
 export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] {
   // Rejected photos are counted whether the call failed (default) or skipped them.
@@ -27,7 +49,8 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       for (const r of result.rejected) metrics.rejections.inc({ reason: r.code });
       return result;
     } catch (err) {
-      if (err instanceof FacerecError) for (const r of (err.details.rejected as Array<{ code: string }> | undefined) ?? []) metrics.rejections.inc({ reason: r.code });
+      if (err instanceof FacerecError)
+        for (const r of (err.details.rejected as Array<{ code: string }> | undefined) ?? []) metrics.rejections.inc({ reason: r.code });
       throw err;
     }
   }
@@ -39,7 +62,8 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       tag: 'people',
       role: 'admin',
       summary: 'Create a person, optionally with photos enrolled in the same atomic call',
-      description: 'JSON, or multipart/form-data with text fields and the photos in `images` (or `image`). With photos, all accepted faces are stored in one transaction; by default one rejected photo fails the call (422 with its code) and nothing is stored.',
+      description:
+        'JSON, or multipart/form-data with text fields and the photos in `images` (or `image`). With photos, all accepted faces are stored in one transaction; by default one rejected photo fails the call (422 with its code) and nothing is stored.',
       input: CreatePersonBody,
       files: IMAGE_FILES,
       responses: { 201: { description: 'Created', schema: EnrollResponse } },
@@ -62,7 +86,12 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       role: 'admin',
       summary: 'List people of a gallery, paged, searchable by name',
       input: ListPeopleQuery,
-      responses: { 200: { description: 'A page of people', schema: z.object({ people: z.array(ListedPerson), total: z.number(), limit: z.number(), offset: z.number() }) } },
+      responses: {
+        200: {
+          description: 'A page of people',
+          schema: z.object({ people: z.array(ListedPerson), total: z.number(), limit: z.number(), offset: z.number() }),
+        },
+      },
       handler: async ({ input }) => {
         const page = await listPeople(ctx, input);
         return { people: page.people.map(listedPersonJson), total: page.total, limit: input.limit, offset: input.offset };
@@ -116,7 +145,10 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       responses: { 201: { description: 'Enrolled', schema: EnrollResponse } },
       handler: async ({ params, input, req }) => {
         const photos = photosOf(req);
-        if (photos.length === 0) throw new HttpError(400, 'MISSING_IMAGE', 'Send the photos as multipart/form-data in the field "images" (or "image")', { field: 'images' });
+        if (photos.length === 0)
+          throw new HttpError(400, 'MISSING_IMAGE', 'Send the photos as multipart/form-data in the field "images" (or "image")', {
+            field: 'images',
+          });
         return enrollJson(await counted(() => addFaces(ctx, params.id, photos, input, input.gallery)));
       },
     }),

@@ -6,7 +6,16 @@ import { drawIdentification } from '../../service/draw.service.js';
 import type { ServiceContext } from '../../service/context.js';
 import { identify, verify } from '../../service/identify.service.js';
 import { route, type AnyRoute } from '../route.js';
-import { CompareBody, CompareResponse, DetectBody, DetectResponse, IdentifyBody, IdentifyResponse, VerifyBody, VerifyResponse } from '../schemas.js';
+import {
+  CompareBody,
+  CompareResponse,
+  DetectBody,
+  DetectResponse,
+  IdentifyBody,
+  IdentifyResponse,
+  VerifyBody,
+  VerifyResponse,
+} from '../schemas.js';
 import { requireImage } from '../upload.js';
 
 const ONE_IMAGE = [{ name: 'image' as const, maxCount: 1, required: true, description: 'The photo' }];
@@ -27,7 +36,8 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       tag: 'recognize',
       role: 'recognize',
       summary: 'Name every face of a photo that matches an enrolled person; the others are "Unknown"',
-      description: 'Returns JSON, or with `Accept: image/*` (and no `application/json` preferred) the annotated image, as /v1/annotate does.',
+      description:
+        'Returns JSON, or with `Accept: image/*` (and no `application/json` preferred) the annotated image, as /v1/annotate does.',
       input: IdentifyBody,
       files: ONE_IMAGE,
       responses: { 200: { description: 'Faces with outcome, label, distance, confidence and candidates', schema: IdentifyResponse } },
@@ -64,11 +74,17 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       tag: 'recognize',
       role: 'recognize',
       summary: 'Is the face of the photo this enrolled person?',
-      description: 'The photo must show one face (422 MULTIPLE_FACES with every box otherwise), or with `largestFace=true` its largest is compared; the answer names the face compared (`box`) and how many the photo shows (`facesInPhoto`).',
+      description:
+        'The photo must show one face (422 MULTIPLE_FACES with every box otherwise), or with `largestFace=true` its largest is compared; the answer names the face compared (`box`) and how many the photo shows (`facesInPhoto`).',
       input: VerifyBody,
       files: ONE_IMAGE,
       responses: { 200: { description: 'Match, distance, the threshold used, and the face compared', schema: VerifyResponse } },
-      handler: async ({ input, req }) => verify(ctx, requireImage(req, 'image'), input.personId, { gallery: input.gallery, threshold: input.threshold, largestFace: input.largestFace }),
+      handler: async ({ input, req }) =>
+        verify(ctx, requireImage(req, 'image'), input.personId, {
+          gallery: input.gallery,
+          threshold: input.threshold,
+          largestFace: input.largestFace,
+        }),
     }),
     route({
       method: 'post',
@@ -76,7 +92,8 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       tag: 'recognize',
       role: 'recognize',
       summary: 'Are the faces of two photos the same person? No database involved',
-      description: 'Each photo must show one face (422 MULTIPLE_FACES naming the photo otherwise), or with `largestFace=true` the largest of each is compared.',
+      description:
+        'Each photo must show one face (422 MULTIPLE_FACES naming the photo otherwise), or with `largestFace=true` the largest of each is compared.',
       input: CompareBody,
       files: [
         { name: 'imageA', maxCount: 1, required: true, description: 'First photo' },

@@ -8,7 +8,9 @@ const Settings = z
   .object({
     threshold: z.number().meta({ description: 'FACEREC_THRESHOLD: same person at or below this distance' }),
     ambiguityMargin: z.number(),
-    enrollment: z.object({ minFaceSize: z.number(), minScore: z.number(), minSharpness: z.number(), maxYaw: z.number(), maxRoll: z.number() }).meta({ description: 'The enrollment quality gates' }),
+    enrollment: z
+      .object({ minFaceSize: z.number(), minScore: z.number(), minSharpness: z.number(), maxYaw: z.number(), maxRoll: z.number() })
+      .meta({ description: 'The enrollment quality gates' }),
     limits: z.object({
       topK: Range,
       maxFaces: Range,

@@ -58,7 +58,11 @@ export function enrollView(app) {
     show(
       list,
       ...photos.map((photo) => {
-        const remove = h('button', { type: 'button', className: 'icon-button', 'aria-label': `Remove ${photo.file.name}`, title: 'Remove', disabled: saved }, '✕');
+        const remove = h(
+          'button',
+          { type: 'button', className: 'icon-button', 'aria-label': `Remove ${photo.file.name}`, title: 'Remove', disabled: saved },
+          '✕',
+        );
         remove.addEventListener('click', () => {
           photos = photos.filter((p) => p !== photo);
           URL.revokeObjectURL(photo.url);
@@ -75,7 +79,9 @@ export function enrollView(app) {
             h(
               'span',
               { className: 'status' },
-              photo.state === 'checking' ? h('span', { className: 'spinner small', 'aria-hidden': 'true' }) : h('span', { className: 'status-icon', 'aria-hidden': 'true' }, ICONS[photo.state]),
+              photo.state === 'checking'
+                ? h('span', { className: 'spinner small', 'aria-hidden': 'true' })
+                : h('span', { className: 'status-icon', 'aria-hidden': 'true' }, ICONS[photo.state]),
               h('span', { className: 'status-text' }, photo.text),
             ),
           ),
@@ -118,9 +124,16 @@ export function enrollView(app) {
   async function addFiles(files) {
     if (saved) return;
     // The server's own limit per call; if it cannot be asked, the server will say so on saving.
-    const most = await serverSettings().then((s) => s.limits.photosPerCall, () => Infinity);
+    const most = await serverSettings().then(
+      (s) => s.limits.photosPerCall,
+      () => Infinity,
+    );
     const room = most - photos.length;
-    if (files.length > room) show(result, message('warn', h('p', {}, `At most ${most} photos per person at once; ${plural(files.length - room, 'photo')} left out.`)));
+    if (files.length > room)
+      show(
+        result,
+        message('warn', h('p', {}, `At most ${most} photos per person at once; ${plural(files.length - room, 'photo')} left out.`)),
+      );
     for (const file of files.slice(0, Math.max(0, room))) {
       /** @type {Photo} */
       const photo = { file, url: URL.createObjectURL(file), state: 'checking', text: 'Checking…' };
@@ -193,7 +206,10 @@ export function enrollView(app) {
     show(result, loading(`Enrolling ${name}: analysing ${plural(sent.length, 'photo')}…`));
     try {
       const response = await withBusy(submit, 'Enrolling…', () =>
-        api.createPerson({ gallery: app.gallery(), name, externalId: externalInput.value.trim() || undefined, largestFace: largest.checked || undefined }, sent.map((p) => p.file)),
+        api.createPerson(
+          { gallery: app.gallery(), name, externalId: externalInput.value.trim() || undefined, largestFace: largest.checked || undefined },
+          sent.map((p) => p.file),
+        ),
       );
       applyVerdicts(response.faces, response.rejected, sent);
       saved = true;
@@ -204,7 +220,13 @@ export function enrollView(app) {
           skipped ? 'warn' : 'success',
           h('p', {}, h('strong', {}, `${response.person.name} is enrolled with ${plural(response.faces.length, 'face')}.`)),
           skipped ? h('p', {}, `${plural(skipped, 'photo')} could not be used; see the reasons below.`) : null,
-          h('p', {}, h('a', { href: '#/people' }, 'See everyone in People'), ' · ', h('a', { href: '#/identify' }, 'Try identifying a photo')),
+          h(
+            'p',
+            {},
+            h('a', { href: '#/people' }, 'See everyone in People'),
+            ' · ',
+            h('a', { href: '#/identify' }, 'Try identifying a photo'),
+          ),
         ),
       );
       app.onChange();
@@ -212,7 +234,18 @@ export function enrollView(app) {
       const rejected = /** @type {{ details?: { rejected?: Rejection[] } }} */ (error).details?.rejected;
       if (rejected) {
         applyVerdicts([], rejected, sent);
-        show(result, message('error', h('p', {}, h('strong', {}, 'Nothing was saved. '), 'None of the photos could be used; see the reasons below. Remove them and add clearer photos.')));
+        show(
+          result,
+          message(
+            'error',
+            h(
+              'p',
+              {},
+              h('strong', {}, 'Nothing was saved. '),
+              'None of the photos could be used; see the reasons below. Remove them and add clearer photos.',
+            ),
+          ),
+        );
         for (const p of sent) if (p.state === 'rejected') p.text = p.text.replace(/^Not used: /, '');
       } else {
         show(result, errorMessage(error, 'Could not enroll.'));

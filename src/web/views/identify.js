@@ -39,7 +39,11 @@ export function identifyView(app) {
   };
   // Until the user picks one, the slider shows the server's own threshold (GET /v1/settings).
   if (store.threshold !== undefined) setSlider(store.threshold);
-  else void serverSettings().then((s) => store.threshold === undefined && setSlider(s.threshold), () => {});
+  else
+    void serverSettings().then(
+      (s) => store.threshold === undefined && setSlider(s.threshold),
+      () => {},
+    );
 
   /** @param {IdentifiedFace} face */
   const labelOf = (face) => (face.outcome === 'match' ? face.label : face.outcome === 'ambiguous' ? 'Unsure' : 'Unknown');
@@ -60,9 +64,19 @@ export function identifyView(app) {
           {
             className: `face-box ${face.outcome}`,
             'data-face': i + 1,
-            style: { left: `${(x / result.width) * 100}%`, top: `${(y / result.height) * 100}%`, width: `${(w / result.width) * 100}%`, height: `${(hgt / result.height) * 100}%` },
+            style: {
+              left: `${(x / result.width) * 100}%`,
+              top: `${(y / result.height) * 100}%`,
+              width: `${(w / result.width) * 100}%`,
+              height: `${(hgt / result.height) * 100}%`,
+            },
           },
-          h('span', { className: `face-tag${y / result.height < 0.08 ? ' below' : ''}` }, h('span', { className: 'face-num' }, i + 1), labelOf(face)),
+          h(
+            'span',
+            { className: `face-tag${y / result.height < 0.08 ? ' below' : ''}` },
+            h('span', { className: 'face-num' }, i + 1),
+            labelOf(face),
+          ),
         );
         return box;
       }),
@@ -78,21 +92,40 @@ export function identifyView(app) {
           h(
             'div',
             { className: 'face-body' },
-            h('div', { className: 'face-title' }, h('strong', { className: 'face-label' }, face.outcome === 'match' ? face.label : 'Unknown'), h('span', { className: `badge ${face.outcome}` }, OUTCOME_TEXT[face.outcome])),
+            h(
+              'div',
+              { className: 'face-title' },
+              h('strong', { className: 'face-label' }, face.outcome === 'match' ? face.label : 'Unknown'),
+              h('span', { className: `badge ${face.outcome}` }, OUTCOME_TEXT[face.outcome]),
+            ),
             face.distance === null
               ? null
               : h(
                   'dl',
                   { className: 'facts' },
-                  h('div', {}, h('dt', {}, face.outcome === 'match' ? 'Distance' : 'Nearest distance'), h('dd', {}, formatDistance(face.distance))),
+                  h(
+                    'div',
+                    {},
+                    h('dt', {}, face.outcome === 'match' ? 'Distance' : 'Nearest distance'),
+                    h('dd', {}, formatDistance(face.distance)),
+                  ),
                   h('div', {}, h('dt', {}, 'Confidence'), h('dd', {}, formatPercent(face.confidence))),
                 ),
             face.candidates.length
               ? h(
                   'p',
                   { className: 'candidates small' },
-                  face.outcome === 'match' ? (others.length ? 'Next closest: ' : '') : face.outcome === 'ambiguous' ? 'Could be: ' : 'Closest, but too far: ',
-                  ...(face.outcome === 'match' ? others : face.candidates).flatMap((c, j) => [j ? ', ' : '', h('span', { className: 'candidate' }, `${c.person.name} (${formatDistance(c.distance)})`)]),
+                  face.outcome === 'match'
+                    ? others.length
+                      ? 'Next closest: '
+                      : ''
+                    : face.outcome === 'ambiguous'
+                      ? 'Could be: '
+                      : 'Closest, but too far: ',
+                  ...(face.outcome === 'match' ? others : face.candidates).flatMap((c, j) => [
+                    j ? ', ' : '',
+                    h('span', { className: 'candidate' }, `${c.person.name} (${formatDistance(c.distance)})`),
+                  ]),
                 )
               : h('p', { className: 'candidates small muted' }, 'Nobody is enrolled in this gallery yet.'),
           ),
@@ -110,8 +143,17 @@ export function identifyView(app) {
       status,
       message(
         known ? 'success' : 'info',
-        h('p', {}, h('strong', {}, `${plural(result.faces.length, 'face')} found`), `: ${known} recognised${unknown ? `, ${unknown} unknown` : ''}.`),
-        h('p', { className: 'muted small' }, `Threshold ${result.threshold.toFixed(2)}: faces closer than this to an enrolled person are recognised.`),
+        h(
+          'p',
+          {},
+          h('strong', {}, `${plural(result.faces.length, 'face')} found`),
+          `: ${known} recognised${unknown ? `, ${unknown} unknown` : ''}.`,
+        ),
+        h(
+          'p',
+          { className: 'muted small' },
+          `Threshold ${result.threshold.toFixed(2)}: faces closer than this to an enrolled person are recognised.`,
+        ),
       ),
     );
   }
@@ -122,7 +164,10 @@ export function identifyView(app) {
     gallery = app.gallery();
     busy.hidden = false;
     stage.setAttribute('aria-busy', 'true');
-    show(status, h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, 'Looking for faces…')));
+    show(
+      status,
+      h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, 'Looking for faces…')),
+    );
     try {
       const result = await api.identify(file, { gallery: app.gallery(), threshold: thresholdChosen ? Number(slider.value) : undefined });
       if (mine !== run) return;

@@ -58,7 +58,8 @@ export function peopleView(app) {
   }
 
   /** @param {string} name @param {string | undefined} src */
-  const avatar = (name, src) => (src ? h('img', { src, alt: '' }) : h('span', { className: 'initials', 'aria-hidden': 'true' }, initials(name)));
+  const avatar = (name, src) =>
+    src ? h('img', { src, alt: '' }) : h('span', { className: 'initials', 'aria-hidden': 'true' }, initials(name));
 
   /** @param {ListedPerson} person */
   function card(person) {
@@ -103,14 +104,25 @@ export function peopleView(app) {
       page.people.forEach((p) => grid.append(card(p)));
       offset += page.people.length;
       more.hidden = offset >= page.total;
-      count.textContent = term ? `${page.total === 1 ? '1 person' : `${page.total} people`} matching “${term}”` : page.total === 0 ? '' : page.total === 1 ? '1 person enrolled' : `${page.total} people enrolled`;
+      count.textContent = term
+        ? `${page.total === 1 ? '1 person' : `${page.total} people`} matching “${term}”`
+        : page.total === 0
+          ? ''
+          : page.total === 1
+            ? '1 person enrolled'
+            : `${page.total} people enrolled`;
       empty.hidden = page.total > 0;
       if (page.total === 0) {
         show(
           empty,
           term
             ? h('p', {}, `Nobody’s name contains “${term}”.`)
-            : h('div', {}, h('p', { className: 'empty-title' }, 'No one is enrolled in this gallery yet.'), h('p', {}, h('a', { className: 'button primary', href: '#/enroll' }, 'Enroll the first person'))),
+            : h(
+                'div',
+                {},
+                h('p', { className: 'empty-title' }, 'No one is enrolled in this gallery yet.'),
+                h('p', {}, h('a', { className: 'button primary', href: '#/enroll' }, 'Enroll the first person')),
+              ),
         );
       }
     } catch (error) {
@@ -148,18 +160,31 @@ export function peopleView(app) {
     current = person;
     nameHeading.textContent = person.name;
     const enrolled = new Date(person.createdAt).toLocaleDateString(undefined, { dateStyle: 'medium' });
-    meta.textContent = [plural(person.faces.length, 'face'), `enrolled ${enrolled}`, person.externalId ? `external ID ${person.externalId}` : ''].filter(Boolean).join(' · ');
+    meta.textContent = [
+      plural(person.faces.length, 'face'),
+      `enrolled ${enrolled}`,
+      person.externalId ? `external ID ${person.externalId}` : '',
+    ]
+      .filter(Boolean)
+      .join(' · ');
     show(
       faces,
       ...person.faces.map((face, i) => {
         const img = h('img', { alt: `Face ${i + 1} of ${person.name}` });
-        thumbnailOf(face.thumbnailUrl).then((src) => (src ? (img.src = src) : img.replaceWith(h('span', { className: 'initials' }, initials(person.name)))));
-        const remove = h('button', { type: 'button', className: 'icon-button remove', 'aria-label': `Remove face ${i + 1}`, title: 'Remove this face' }, '✕');
+        thumbnailOf(face.thumbnailUrl).then((src) =>
+          src ? (img.src = src) : img.replaceWith(h('span', { className: 'initials' }, initials(person.name))),
+        );
+        const remove = h(
+          'button',
+          { type: 'button', className: 'icon-button remove', 'aria-label': `Remove face ${i + 1}`, title: 'Remove this face' },
+          '✕',
+        );
         remove.addEventListener('click', () => removeFace(face, i + 1));
         return h('li', {}, img, remove);
       }),
     );
-    if (person.faces.length === 0) faces.append(h('li', { className: 'muted no-faces' }, 'No faces yet. Add a photo so that this person can be recognised.'));
+    if (person.faces.length === 0)
+      faces.append(h('li', { className: 'muted no-faces' }, 'No faces yet. Add a photo so that this person can be recognised.'));
   }
 
   /** @param {string} id */
@@ -192,7 +217,11 @@ export function peopleView(app) {
   /** @param {Face} face @param {number} n */
   async function removeFace(face, n) {
     if (!current) return;
-    const ok = await confirmAction({ title: `Remove face ${n}?`, message: `This face of ${current.name} is erased for good: its descriptor and thumbnail.`, confirm: 'Remove face' });
+    const ok = await confirmAction({
+      title: `Remove face ${n}?`,
+      message: `This face of ${current.name} is erased for good: its descriptor and thumbnail.`,
+      confirm: 'Remove face',
+    });
     if (!ok) return;
     try {
       await api.removeFace(current.id, face.id);
@@ -226,7 +255,11 @@ export function peopleView(app) {
       show(
         addResult,
         rejected
-          ? message('error', h('p', {}, h('strong', {}, 'No photo was added. ')), ...rejected.map((r) => h('p', {}, `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`)))
+          ? message(
+              'error',
+              h('p', {}, h('strong', {}, 'No photo was added. ')),
+              ...rejected.map((r) => h('p', {}, `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`)),
+            )
           : errorMessage(error, 'Could not add the photos.'),
       );
     }

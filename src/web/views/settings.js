@@ -27,7 +27,10 @@ export function settingsView(app) {
     if (value !== undefined && !(value >= 0.05 && value <= 1.5)) {
       threshold.classList.add('invalid');
       threshold.focus();
-      return show(status, message('error', h('p', {}, 'The threshold must be a number between 0.05 and 1.5, or empty for the server’s default.')));
+      return show(
+        status,
+        message('error', h('p', {}, 'The threshold must be a number between 0.05 and 1.5, or empty for the server’s default.')),
+      );
     }
     threshold.classList.remove('invalid');
     store.apiKey = key.value;
@@ -43,11 +46,29 @@ export function settingsView(app) {
       try {
         if (unsaved) store.apiKey = key.value; // test what is typed; saving it is what the user meant
         await api.galleries();
-        show(status, message('success', h('p', {}, store.apiKey ? 'Connected. This key can manage people and recognise faces.' : 'Connected. This server needs no API key from here.')));
+        show(
+          status,
+          message(
+            'success',
+            h(
+              'p',
+              {},
+              store.apiKey
+                ? 'Connected. This key can manage people and recognise faces.'
+                : 'Connected. This server needs no API key from here.',
+            ),
+          ),
+        );
         app.onChange();
       } catch (error) {
         if (/** @type {{ code?: string }} */ (error).code === 'FORBIDDEN') {
-          show(status, message('warn', h('p', {}, 'Connected with a recognition key: identify, verify and compare work; managing people needs an admin key.')));
+          show(
+            status,
+            message(
+              'warn',
+              h('p', {}, 'Connected with a recognition key: identify, verify and compare work; managing people needs an admin key.'),
+            ),
+          );
         } else show(status, errorMessage(error, 'The connection test failed.'));
       }
     }),

@@ -16,10 +16,24 @@ function verdict(r, sameText, differentText) {
   return h(
     'div',
     { className: `verdict ${r.match ? 'same' : 'different'}` },
-    h('div', { className: 'verdict-head' }, h('span', { className: 'verdict-icon', 'aria-hidden': 'true' }, r.match ? '✓' : '✕'), h('div', {}, h('p', { className: 'verdict-title' }, r.match ? 'Same person' : 'Different people'), h('p', {}, r.match ? sameText : differentText))),
     h(
       'div',
-      { className: 'distance-bar', role: 'img', 'aria-label': `Distance ${formatDistance(r.distance)}; the threshold is ${formatDistance(r.threshold)}` },
+      { className: 'verdict-head' },
+      h('span', { className: 'verdict-icon', 'aria-hidden': 'true' }, r.match ? '✓' : '✕'),
+      h(
+        'div',
+        {},
+        h('p', { className: 'verdict-title' }, r.match ? 'Same person' : 'Different people'),
+        h('p', {}, r.match ? sameText : differentText),
+      ),
+    ),
+    h(
+      'div',
+      {
+        className: 'distance-bar',
+        role: 'img',
+        'aria-label': `Distance ${formatDistance(r.distance)}; the threshold is ${formatDistance(r.threshold)}`,
+      },
       h('span', { className: 'distance-fill', style: { width: pct(r.distance) } }),
       h('span', { className: 'distance-threshold', style: { left: pct(r.threshold) }, title: 'Threshold' }),
     ),
@@ -74,7 +88,14 @@ export function verifyView(app) {
     const button = /** @type {HTMLButtonElement} */ (verifyForm.querySelector('[type=submit]'));
     show(verifyResult, loading('Comparing faces…'));
     try {
-      const r = await withBusy(button, 'Verifying…', () => api.verify(file, { gallery: app.gallery(), personId: person.value, threshold: store.threshold, largestFace: verifyLargest.checked }));
+      const r = await withBusy(button, 'Verifying…', () =>
+        api.verify(file, {
+          gallery: app.gallery(),
+          personId: person.value,
+          threshold: store.threshold,
+          largestFace: verifyLargest.checked,
+        }),
+      );
       const which = r.facesInPhoto > 1 ? `The largest of the ${r.facesInPhoto} faces in this photo` : 'This photo';
       show(verifyResult, verdict(r, `${which} looks like ${r.person.name}.`, `${which} does not look like ${r.person.name}.`));
     } catch (error) {
@@ -89,12 +110,18 @@ export function verifyView(app) {
     const button = /** @type {HTMLButtonElement} */ (compareForm.querySelector('[type=submit]'));
     show(compareResult, loading('Comparing faces…'));
     try {
-      const r = await withBusy(button, 'Comparing…', () => api.compare(fileA, fileB, { threshold: store.threshold, largestFace: compareLargest.checked }));
-      const faces = r.facesInPhotos[0] > 1 || r.facesInPhotos[1] > 1 ? 'The largest faces of the two photos' : 'The faces of the two photos';
+      const r = await withBusy(button, 'Comparing…', () =>
+        api.compare(fileA, fileB, { threshold: store.threshold, largestFace: compareLargest.checked }),
+      );
+      const faces =
+        r.facesInPhotos[0] > 1 || r.facesInPhotos[1] > 1 ? 'The largest faces of the two photos' : 'The faces of the two photos';
       show(compareResult, verdict(r, `${faces} look like the same person.`, `${faces} look like different people.`));
     } catch (error) {
       const which = /** @type {{ details?: { image?: string } }} */ (error).details?.image;
-      show(compareResult, errorMessage(error, which === 'image A' ? 'The first photo:' : which === 'image B' ? 'The second photo:' : 'Could not compare.'));
+      show(
+        compareResult,
+        errorMessage(error, which === 'image A' ? 'The first photo:' : which === 'image B' ? 'The second photo:' : 'Could not compare.'),
+      );
     }
   });
 

@@ -51,26 +51,29 @@ function parseEnvFile(source: string): Record<string, string> {
 
 /** Compose's interpolation: $$, ${V}, ${V:-default}, ${V-default}, ${V:?error}, ${V?error}, $V. */
 function interpolate(value: string, vars: Record<string, string>): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, braced?: string, op?: string, arg?: string, bare?: string) => {
-    if (all === '$$') return '$';
-    const name = (braced ?? bare) as string;
-    const set = name in vars;
-    const nonEmpty = set && vars[name] !== '';
-    switch (op) {
-      case ':-':
-        return nonEmpty ? (vars[name] as string) : (arg as string);
-      case '-':
-        return set ? (vars[name] as string) : (arg as string);
-      case ':?':
-        if (!nonEmpty) throw new Error(`${name}: ${arg}`);
-        return vars[name] as string;
-      case '?':
-        if (!set) throw new Error(`${name}: ${arg}`);
-        return vars[name] as string;
-      default:
-        return vars[name] ?? '';
-    }
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (all, braced?: string, op?: string, arg?: string, bare?: string) => {
+      if (all === '$$') return '$';
+      const name = (braced ?? bare) as string;
+      const set = name in vars;
+      const nonEmpty = set && vars[name] !== '';
+      switch (op) {
+        case ':-':
+          return nonEmpty ? (vars[name] as string) : (arg as string);
+        case '-':
+          return set ? (vars[name] as string) : (arg as string);
+        case ':?':
+          if (!nonEmpty) throw new Error(`${name}: ${arg}`);
+          return vars[name] as string;
+        case '?':
+          if (!set) throw new Error(`${name}: ${arg}`);
+          return vars[name] as string;
+        default:
+          return vars[name] ?? '';
+      }
+    },
+  );
 }
 
 function interpolateAll(node: unknown, vars: Record<string, string>): unknown {
@@ -195,7 +198,9 @@ class Dockerfile {
   }
   env(stage: Stage): Record<string, string> {
     const env: Record<string, string> = {};
-    for (const args of this.instructions(stage, 'ENV')) for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
+    for (const args of this.instructions(stage, 'ENV'))
+      for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g))
+        env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
     return env;
   }
   /** COPY instructions as { from, sources, dest }. */
@@ -234,7 +239,17 @@ function healthcheckCommand(args: string): string[] {
 function dockerignored(patterns: string[], file: string): boolean {
   // `**` crosses directories, `*` and `?` do not.
   const toRegex = (p: string) =>
-    new RegExp(`^${p.split('**').map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('.*')}$`);
+    new RegExp(
+      `^${p
+        .split('**')
+        .map((part) =>
+          part
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '[^/]*')
+            .replace(/\?/g, '[^/]'),
+        )
+        .join('.*')}$`,
+    );
   const parts = file.split('/');
   const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
   let ignored = false;
@@ -287,7 +302,11 @@ describe('docker-compose.yml', () => {
     expect(target).toBe('/var/lib/postgresql/data');
     expect(Object.keys(compose.volumes ?? {})).toContain(source);
     expect(JSON.stringify(db?.healthcheck?.test)).toContain('pg_isready');
-    expect(environmentOf(db!)).toMatchObject({ POSTGRES_PASSWORD: USER_ENV.POSTGRES_PASSWORD, POSTGRES_USER: USER_ENV.POSTGRES_USER, POSTGRES_DB: USER_ENV.POSTGRES_DB });
+    expect(environmentOf(db!)).toMatchObject({
+      POSTGRES_PASSWORD: USER_ENV.POSTGRES_PASSWORD,
+      POSTGRES_USER: USER_ENV.POSTGRES_USER,
+      POSTGRES_DB: USER_ENV.POSTGRES_DB,
+    });
     expect(db?.ports).toBeUndefined();
   });
 
@@ -344,7 +363,11 @@ describe('docker-compose.yml', () => {
     const env = environmentOf(gpu!);
     expect(configOf(env).backend).toBe('gpu');
     expect(configOf(env).workers).toBe(1);
-    expect({ ...env, FACEREC_BACKEND: undefined, FACEREC_WORKERS: undefined }).toEqual({ ...appEnv, FACEREC_BACKEND: undefined, FACEREC_WORKERS: undefined });
+    expect({ ...env, FACEREC_BACKEND: undefined, FACEREC_WORKERS: undefined }).toEqual({
+      ...appEnv,
+      FACEREC_BACKEND: undefined,
+      FACEREC_WORKERS: undefined,
+    });
     expect(gpu?.deploy?.resources?.reservations?.devices).toEqual([{ driver: 'nvidia', count: 'all', capabilities: ['gpu'] }]);
     const [port] = (gpu?.ports ?? []).map(portMapping);
     expect(port?.container).toBe(3000);
@@ -372,7 +395,10 @@ describe.each([
     expect(dockerfile.baseImage(final)).toBe(runtimeBase);
     // Node itself comes from the official Node 20 image, also on the CUDA base.
     if (runtimeBase !== 'node:20-bookworm-slim') {
-      const nodeCopy = dockerfile.lineage(final).flatMap((s) => dockerfile.copies(s)).find((c) => c.sources.includes('/usr/local/bin/node'));
+      const nodeCopy = dockerfile
+        .lineage(final)
+        .flatMap((s) => dockerfile.copies(s))
+        .find((c) => c.sources.includes('/usr/local/bin/node'));
       expect(dockerfile.baseImage(dockerfile.stage(nodeCopy!.from!)!)).toBe('node:20-bookworm-slim');
     }
   });
@@ -393,7 +419,8 @@ describe.each([
   it('ships dist from the build stage, migrations, the verified models and the web UI', () => {
     const copies = dockerfile.copies(final);
     expect(copies).toContainEqual({ from: 'build', sources: ['/app/dist'], dest: './dist' });
-    for (const dir of ['migrations', 'models', 'src/web']) expect(copies).toContainEqual({ from: undefined, sources: [dir], dest: `./${dir}` });
+    for (const dir of ['migrations', 'models', 'src/web'])
+      expect(copies).toContainEqual({ from: undefined, sources: [dir], dest: `./${dir}` });
     expect(dockerfile.instructions(final, 'WORKDIR').at(-1)).toBe('/app');
     // The models are loaded, and so checked against manifest.json, while the image is built.
     expect(dockerfile.instructions(final, 'RUN').join('\n')).toMatch(/node dist\/cli\/main\.js info\b/);
@@ -443,10 +470,27 @@ describe.each([
 
 describe('.dockerignore', () => {
   it('keeps secrets, dependencies and build output out of the context, and lets the sources in', () => {
-    for (const file of ['.env', '.env.local', '.git/config', 'node_modules/pg/package.json', 'dist/cli/main.js', 'data/PG_VERSION', '.eval/bench.out']) {
+    for (const file of [
+      '.env',
+      '.env.local',
+      '.git/config',
+      'node_modules/pg/package.json',
+      'dist/cli/main.js',
+      'data/PG_VERSION',
+      '.eval/bench.out',
+    ]) {
       expect(dockerignored(DOCKERIGNORE, file), file).toBe(true);
     }
-    for (const file of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src/cli/main.ts', 'src/web/index.html', 'models/manifest.json', 'migrations/0001_initial.sql']) {
+    for (const file of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src/cli/main.ts',
+      'src/web/index.html',
+      'models/manifest.json',
+      'migrations/0001_initial.sql',
+    ]) {
       expect(dockerignored(DOCKERIGNORE, file), file).toBe(false);
     }
   });
@@ -491,7 +535,13 @@ describe.skipIf(LIVE_SKIP !== undefined)(`the compose environment against Postgr
     const url = new URL(environmentOf(compose.services.app!).DATABASE_URL!);
     const local = new URL(test.url!);
     expect(url.hostname).toBe('db');
-    Object.assign(url, { hostname: local.hostname, port: local.port, username: local.username, password: local.password, pathname: local.pathname });
+    Object.assign(url, {
+      hostname: local.hostname,
+      port: local.port,
+      username: local.username,
+      password: local.password,
+      pathname: local.pathname,
+    });
     env = { ...environmentOf(compose.services.app!), DATABASE_URL: url.toString() };
   });
 
@@ -524,7 +574,9 @@ describe.skipIf(LIVE_SKIP !== undefined)(`the compose environment against Postgr
     expect(address).toBe('0.0.0.0');
     const base = `http://127.0.0.1:${port}`;
 
-    const dockerHealthcheck = healthcheckCommand(new Dockerfile('Dockerfile').instructions(new Dockerfile('Dockerfile').final, 'HEALTHCHECK')[0]!);
+    const dockerHealthcheck = healthcheckCommand(
+      new Dockerfile('Dockerfile').instructions(new Dockerfile('Dockerfile').final, 'HEALTHCHECK')[0]!,
+    );
     const composeHealthcheck = (compose.services.app!.healthcheck!.test as string[]).slice(1);
     expect(await runHealthcheck(dockerHealthcheck, port)).toBe(0);
     expect(await runHealthcheck(composeHealthcheck, port)).toBe(0);
@@ -532,17 +584,26 @@ describe.skipIf(LIVE_SKIP !== undefined)(`the compose environment against Postgr
 
     const auth = { authorization: `Bearer ${key}` };
     const photo = (...p: string[]) => readFile(KNN(...p));
-    expect((await fetch(`${base}/v1/identify`, { method: 'POST', body: form({ image: await photo('test', 'obama1.jpg') }) })).status).toBe(401);
+    expect((await fetch(`${base}/v1/identify`, { method: 'POST', body: form({ image: await photo('test', 'obama1.jpg') }) })).status).toBe(
+      401,
+    );
 
     const enrolled = await fetch(`${base}/v1/people`, {
       method: 'POST',
       headers: auth,
-      body: form({ images: [await photo('train', 'obama', 'obama.jpg'), await photo('train', 'obama', 'obama2.jpg')] }, { name: 'Barack Obama' }),
+      body: form(
+        { images: [await photo('train', 'obama', 'obama.jpg'), await photo('train', 'obama', 'obama2.jpg')] },
+        { name: 'Barack Obama' },
+      ),
     });
     expect(enrolled.status, await enrolled.clone().text()).toBe(201);
     expect(((await enrolled.json()) as { faces: unknown[] }).faces).toHaveLength(2);
 
-    const identified = await fetch(`${base}/v1/identify`, { method: 'POST', headers: auth, body: form({ image: await photo('test', 'obama1.jpg') }) });
+    const identified = await fetch(`${base}/v1/identify`, {
+      method: 'POST',
+      headers: auth,
+      body: form({ image: await photo('test', 'obama1.jpg') }),
+    });
     expect(identified.status).toBe(200);
     const { faces } = (await identified.json()) as { faces: Array<{ label: string; outcome: string }> };
     expect(faces).toHaveLength(1);

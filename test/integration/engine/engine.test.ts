@@ -30,7 +30,14 @@ async function mainDescriptor(file: string): Promise<number[]> {
 
 describe('face-api demo samples', () => {
   // Every person in each photo, counted by eye on the annotated output; the detector must keep finding them all.
-  const expected: Record<string, number> = { 'sample1.jpg': 3, 'sample2.jpg': 3, 'sample3.jpg': 3, 'sample4.jpg': 4, 'sample5.jpg': 5, 'sample6.jpg': 4 };
+  const expected: Record<string, number> = {
+    'sample1.jpg': 3,
+    'sample2.jpg': 3,
+    'sample3.jpg': 3,
+    'sample4.jpg': 4,
+    'sample5.jpg': 5,
+    'sample6.jpg': 4,
+  };
   for (const [file, count] of Object.entries(expected)) {
     it(`finds ${count} faces in ${file}`, async () => {
       const faces = await facesIn(path.join(FACE_API_DEMO, file));
@@ -77,7 +84,11 @@ describeWithDatasets('same and different people', () => {
     const file = dataset('face-recognition-examples/test_images/obama.jpg');
     const upright = await facesIn(file);
     // Store the pixels turned 90° anticlockwise, tagged orientation 6: a viewer turns them back upright.
-    const sideways = await sharp(await readFile(file)).rotate(-90).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const sideways = await sharp(await readFile(file))
+      .rotate(-90)
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer();
     const meta = await sharp(sideways).metadata();
     expect(meta.orientation).toBe(6);
     const analysis = await engine.analyzeBytes(sideways);
@@ -119,19 +130,28 @@ describeWithDatasets('same and different people', () => {
 
   it('rejects broken images with UNSUPPORTED_IMAGE', async () => {
     for (const file of ['corrupted.png', 'empty.png', 'truncated.jpg']) {
-      await expect(engine.analyzeBytes(await readFile(dataset('image-formats', file)))).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+      await expect(engine.analyzeBytes(await readFile(dataset('image-formats', file)))).rejects.toMatchObject({
+        code: 'UNSUPPORTED_IMAGE',
+      });
     }
   });
 });
 
 describe('memory budget (issue 12, D1)', () => {
   // 20-49 MP photos with no face: the padded retry used to allocate (2 × long side)² tensors and broke the WASM heap.
-  const blank = (width: number, height: number, format: 'jpeg' | 'png') => sharp({ create: { width, height, channels: 3, background: '#889' } })[format]().toBuffer();
+  const blank = (width: number, height: number, format: 'jpeg' | 'png') => {
+    const canvas = sharp({ create: { width, height, channels: 3, background: '#889' } });
+    return (format === 'png' ? canvas.png() : canvas.jpeg()).toBuffer();
+  };
   it('analyses 6000x4000, 5000x4000 and 7000x7000 photos without a face, and the engine stays right', async () => {
     const before = await facesIn(path.join(FACE_API_DEMO, 'sample1.jpg'));
     const { tf } = engine.runtime;
     const tensors = tf.memory().numTensors;
-    for (const [width, height, format] of [[6000, 4000, 'jpeg'], [5000, 4000, 'jpeg'], [7000, 7000, 'png']] as const) {
+    for (const [width, height, format] of [
+      [6000, 4000, 'jpeg'],
+      [5000, 4000, 'jpeg'],
+      [7000, 7000, 'png'],
+    ] as const) {
       expect((await engine.analyzeBytes(await blank(width, height, format))).faces).toEqual([]);
     }
     expect(tf.memory().numTensors).toBe(tensors);
@@ -150,13 +170,19 @@ describe('memory budget (issue 12, D1)', () => {
       const expected = at1920[i]!.box.map((v) => v * k);
       face.box.forEach((v, j) => expect(Math.abs(v - expected[j]!)).toBeLessThan(0.05 * expected[3]!));
       expect(face.quality.size).toBeGreaterThan(500);
-      expect(face.landmarks.every(([x, y]) => x >= face.box[0] - 100 && x <= face.box[0] + face.box[2] + 100 && y >= face.box[1] - 200)).toBe(true);
+      expect(
+        face.landmarks.every(([x, y]) => x >= face.box[0] - 100 && x <= face.box[0] + face.box[2] + 100 && y >= face.box[1] - 200),
+      ).toBe(true);
     });
   });
 
   it('feeds the nets exactly what face-api would make of the region, without a tensor of the whole photo', async () => {
     const { faceapi, tf } = engine.runtime;
-    const { data, info } = await sharp(path.join(FACE_API_DEMO, 'sample2.jpg')).resize(301, 217).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path.join(FACE_API_DEMO, 'sample2.jpg'))
+      .resize(301, 217)
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const image = { width: info.width, height: info.height, data: new Uint8Array(data) };
     const whole = tf.tensor3d(new Int32Array(image.data), [image.height, image.width, 3], 'int32');
     // The whole frame, one padded past every edge (the retry), a tile, a landmark crop (centred), upscaled and not.
@@ -170,7 +196,17 @@ describe('memory budget (issue 12, D1)', () => {
     ];
     for (const [region, size, center] of cases) {
       const pad = 400;
-      const crop = tf.tidy(() => tf.slice(tf.pad(whole, [[pad, pad], [pad, pad], [0, 0]]), [region.y + pad, region.x + pad, 0], [region.height, region.width, 3]));
+      const crop = tf.tidy(() =>
+        tf.slice(
+          tf.pad(whole, [
+            [pad, pad],
+            [pad, pad],
+            [0, 0],
+          ]),
+          [region.y + pad, region.x + pad, 0],
+          [region.height, region.width, 3],
+        ),
+      );
       const expected = new faceapi.NetInput([crop] as never).toBatchTensor(size, center);
       const want = expected.dataSync();
       expected.dispose();

@@ -28,7 +28,10 @@ beforeAll(async () => {
   process.env.FACEREC_TEST_FAULT_DIR = dir;
   process.env.FACEREC_TEST_BROKEN_FILE = path.join(dir, 'broken');
   // Three people, small enough to be quick.
-  photo = await sharp(await readFile(path.join(FACE_API_DEMO, 'sample2.jpg'))).resize(640).jpeg().toBuffer();
+  photo = await sharp(await readFile(path.join(FACE_API_DEMO, 'sample2.jpg')))
+    .resize(640)
+    .jpeg()
+    .toBuffer();
 });
 
 afterEach(async () => {
@@ -48,7 +51,10 @@ describe('worker pool fault containment', () => {
     const reference = (await faces(pool))[0]!.descriptor!;
 
     // The poisoning input ends the worker it reaches, is tried once more on another, ends that one too, and is refused.
-    await expect(pool.run('analyze', { bytes: cued('POISON'), options: {} })).rejects.toMatchObject({ code: 'IMAGE_UNPROCESSABLE', details: { failures: 2 } });
+    await expect(pool.run('analyze', { bytes: cued('POISON'), options: {} })).rejects.toMatchObject({
+      code: 'IMAGE_UNPROCESSABLE',
+      details: { failures: 2 },
+    });
     expect(pool.health().replacements).toMatchObject({ 'engine-error': 2 });
     // Fresh workers answer at once, and right.
     for (const result of await Promise.all([1, 2, 3, 4].map(() => faces(pool)))) {
@@ -82,7 +88,10 @@ describe('worker pool fault containment', () => {
   it('ends a worker that holds a request past the job deadline, and refuses an input that hangs every worker', async () => {
     // Long enough for a real analysis on a loaded machine, short enough for a test.
     const pool = await start({ size: 1, jobTimeoutMs: 8_000 });
-    await expect(pool.run('analyze', { bytes: cued('HANG'), options: {} })).rejects.toMatchObject({ code: 'IMAGE_UNPROCESSABLE', details: { cause: 'timeout' } });
+    await expect(pool.run('analyze', { bytes: cued('HANG'), options: {} })).rejects.toMatchObject({
+      code: 'IMAGE_UNPROCESSABLE',
+      details: { cause: 'timeout' },
+    });
     expect(pool.health().replacements.timeout).toBe(2);
     expect(await faces(pool)).toHaveLength(3);
   });

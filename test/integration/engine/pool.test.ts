@@ -12,7 +12,10 @@ beforeAll(async () => {
   // The real engine with a 'crash' operation added (test/fixtures/faulty-worker.ts).
   pool = await WorkerPool.start({ size: 2, queueSize: 2, entry: new URL('../../fixtures/faulty-worker.ts', import.meta.url) });
   // A smaller copy keeps the test quick; three people stay large enough to be found.
-  photo = await sharp(await readFile(path.join(FACE_API_DEMO, 'sample2.jpg'))).resize(640).jpeg().toBuffer();
+  photo = await sharp(await readFile(path.join(FACE_API_DEMO, 'sample2.jpg')))
+    .resize(640)
+    .jpeg()
+    .toBuffer();
 });
 
 afterAll(async () => {
@@ -34,7 +37,9 @@ describe('worker pool', () => {
   });
 
   it('returns domain errors from the worker with their code', async () => {
-    await expect(pool.run('analyze', { bytes: new Uint8Array([1, 2, 3]), options: {} })).rejects.toMatchObject({ code: 'UNSUPPORTED_IMAGE' });
+    await expect(pool.run('analyze', { bytes: new Uint8Array([1, 2, 3]), options: {} })).rejects.toMatchObject({
+      code: 'UNSUPPORTED_IMAGE',
+    });
   });
 
   it('refuses work past the bounded queue with QUEUE_FULL', async () => {
@@ -63,7 +68,11 @@ describe('worker pool', () => {
 
   it('fails the running and the queued request with POOL_CLOSED when it is closed', async () => {
     const small = await WorkerPool.start({ size: 1, queueSize: 1 });
-    const outcome = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => err);
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (err: unknown) => err,
+      );
     const running = outcome(small.run('analyze', { bytes: photo, options: {} }));
     const queued = outcome(small.run('analyze', { bytes: photo, options: {} }));
     await expect.poll(() => small.busy, { timeout: 30_000, interval: 5 }).toBe(1);

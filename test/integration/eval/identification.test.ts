@@ -3,7 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateIdentification, runIdentificationEval, type IdentificationReport, type SplitResult } from '../../../src/eval/identification.js';
+import {
+  evaluateIdentification,
+  runIdentificationEval,
+  type IdentificationReport,
+  type SplitResult,
+} from '../../../src/eval/identification.js';
 import { listGalleries } from '../../../src/store/galleries.repository.js';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { rng } from '../../helpers/random.js';
@@ -33,7 +38,12 @@ function population(seed: number) {
   const { unit, near } = synthesizer(seed);
   const centres = new Map<string, number[]>();
   const descriptors = new Map<string, number[] | null>();
-  const people: Array<[string, number]> = [...[0, 1, 2, 3, 4, 5].map((i): [string, number] => [`P${i}`, 4]), ['Q0', 2], ['Q1', 2], ...[...Array(10).keys()].map((i): [string, number] => [`S${i}`, 1])];
+  const people: Array<[string, number]> = [
+    ...[0, 1, 2, 3, 4, 5].map((i): [string, number] => [`P${i}`, 4]),
+    ['Q0', 2],
+    ['Q1', 2],
+    ...[...Array(10).keys()].map((i): [string, number] => [`S${i}`, 1]),
+  ];
   for (const [name, count] of people) {
     const centre = unit();
     centres.set(name, centre);
@@ -52,7 +62,9 @@ describe('runIdentificationEval on perfectly separated people (descriptors loade
     dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-identify-test-'));
     const { descriptors } = population(1);
     // The JSONL of `facerec eval lfw --save`: the shipped descriptor is the dlib chip + mirror one.
-    const lines = [...descriptors].map(([f, d]) => JSON.stringify({ f, width: 250, height: 250, faces: 1, engine: { dlib: d, dlibMirror: d, box: d }, subject: null, plain: null }));
+    const lines = [...descriptors].map(([f, d]) =>
+      JSON.stringify({ f, width: 250, height: 250, faces: 1, engine: { dlib: d, dlibMirror: d, box: d }, subject: null, plain: null }),
+    );
     await writeFile(path.join(dir, 'subjects.jsonl'), `${lines.join('\n')}\n`);
     report = await runIdentificationEval({ ...OPTIONS, root: dir, load: path.join(dir, 'subjects.jsonl') });
   });
@@ -71,7 +83,15 @@ describe('runIdentificationEval on perfectly separated people (descriptors loade
     expect(b!.probes).toMatchObject({ mated: 12, nonMated: 10 });
     for (const split of report.splits) {
       for (const r of split.reductions) {
-        expect(r.atThreshold).toMatchObject({ rank1: 1, dir: 1, misidentification: 0, fnir: 0, fpir: 0, ambiguousMated: 0, ambiguousNonMated: 0 });
+        expect(r.atThreshold).toMatchObject({
+          rank1: 1,
+          dir: 1,
+          misidentification: 0,
+          fnir: 0,
+          fpir: 0,
+          ambiguousMated: 0,
+          ambiguousNonMated: 0,
+        });
         for (const point of r.atFpir) expect(point.rates).toMatchObject({ dir: 1, fpir: 0 });
       }
       expect(split.comparison.atThreshold).toMatchObject({ better: null, onlyMin: 0, onlyMean2: 0 });
@@ -94,7 +114,10 @@ describeEachDatabase('evaluateIdentification with a stranger, a photo without a 
     descriptors.set(file('P1', 4), null); // a mated probe without a face: a miss
     descriptors.set(file('P2', 1), null); // a gallery photo without a face: P2 is not enrolled
     // P5's second photo looks like nobody: min still matches P5's probes, mean2 pushes them past the threshold.
-    descriptors.set(file('P5', 2), centres.get('P5')!.map((x, i) => x + 1.2 * unit()[i]!));
+    descriptors.set(
+      file('P5', 2),
+      centres.get('P5')!.map((x, i) => x + 1.2 * unit()[i]!),
+    );
     descriptors.set(file('S0', 1), near(centres.get('P0')!, SIGMA / 10)); // a stranger who looks like P0
     report = await evaluateIdentification(test.db, descriptors, OPTIONS);
   });
@@ -108,7 +131,14 @@ describeEachDatabase('evaluateIdentification with a stranger, a photo without a 
     expect(a.people).toEqual({ eligible: 8, enrolled: 7, notEnrolled: ['P2'], leftOut: 0 });
     expect(a.probes).toEqual({ mated: 17, matedWithoutFace: 1, nonMated: 10, nonMatedWithoutFace: 0, ofNotEnrolled: 3 });
     for (const reduction of ['min', 'mean2'] as const) {
-      expect(byReduction(a, reduction).atThreshold.counts).toEqual({ rank1: 16, dir: 15, misidentified: 0, falsePositives: 1, ambiguousMated: 0, ambiguousNonMated: 0 });
+      expect(byReduction(a, reduction).atThreshold.counts).toEqual({
+        rank1: 16,
+        dir: 15,
+        misidentified: 0,
+        falsePositives: 1,
+        ambiguousMated: 0,
+        ambiguousNonMated: 0,
+      });
       expect(byReduction(a, reduction).atThreshold.fpir).toBeCloseTo(0.1, 12);
     }
   });

@@ -31,7 +31,10 @@ function raw(width: number, height: number, channels: 1 | 3 | 4, colour: (x: num
 }
 
 // Probed once: some sharp builds ship without an AV1 encoder.
-const avifSample = await sharp(raw(32, 16, 3, () => [200, 40, 40]), { raw: { width: 32, height: 16, channels: 3 } })
+const avifSample = await sharp(
+  raw(32, 16, 3, () => [200, 40, 40]),
+  { raw: { width: 32, height: 16, channels: 3 } },
+)
   .avif()
   .toBuffer()
   .catch((err: Error) => {
@@ -134,11 +137,18 @@ it('decodes a 32-bit BMP whose reserved 4th byte is 0 as opaque', async () => {
 
 it('turns a greyscale PNG into 3 equal channels with the original levels', async () => {
   const grey = raw(16, 8, 1, (x, y) => [x * 15 + y]);
-  const png = await sharp(grey, { raw: { width: 16, height: 8, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+  const png = await sharp(grey, { raw: { width: 16, height: 8, channels: 1 } })
+    .toColourspace('b-w')
+    .png()
+    .toBuffer();
   expect((await sharp(png).metadata()).channels).toBe(1);
   const image = await decodeImage(png, NO_LIMITS);
   expect(image.data).toHaveLength(16 * 8 * 3);
-  for (const [x, y] of [[0, 0], [5, 3], [15, 7]] as const) {
+  for (const [x, y] of [
+    [0, 0],
+    [5, 3],
+    [15, 7],
+  ] as const) {
     const [r, g, b] = px(image, x, y);
     expect(g).toBe(r);
     expect(b).toBe(r);
@@ -149,7 +159,9 @@ it('turns a greyscale PNG into 3 equal channels with the original levels', async
 it('flattens transparency onto white', async () => {
   // Left third transparent black, middle half-transparent black, right third opaque red.
   const rgba = raw(30, 10, 4, (x) => (x < 10 ? [0, 0, 0, 0] : x < 20 ? [0, 0, 0, 128] : [255, 0, 0, 255]));
-  const png = await sharp(rgba, { raw: { width: 30, height: 10, channels: 4 } }).png().toBuffer();
+  const png = await sharp(rgba, { raw: { width: 30, height: 10, channels: 4 } })
+    .png()
+    .toBuffer();
   const image = await decodeImage(png, NO_LIMITS);
   expect(image.data).toHaveLength(30 * 10 * 3);
   expect(px(image, 2, 5)).toEqual([255, 255, 255]);
@@ -166,13 +178,20 @@ it('reduces a 16-bit PNG to 8-bit RGB with the same colours', async () => {
   expect((await sharp(png).metadata()).depth).toBe('ushort');
   const image = await decodeImage(png, NO_LIMITS);
   expect(image.data).toHaveLength(32 * 32 * 3);
-  for (const [x, y] of [[0, 0], [10, 20], [31, 31]] as const) {
+  for (const [x, y] of [
+    [0, 0],
+    [10, 20],
+    [31, 31],
+  ] as const) {
     px(image, x, y).forEach((v, c) => expect(Math.abs(v - colour(x, y)[c]!)).toBeLessThanOrEqual(2));
   }
 });
 
 it('converts a CMYK JPEG to RGB close to the original colour', async () => {
-  const jpeg = await sharp(raw(24, 24, 3, () => [230, 20, 20]), { raw: { width: 24, height: 24, channels: 3 } })
+  const jpeg = await sharp(
+    raw(24, 24, 3, () => [230, 20, 20]),
+    { raw: { width: 24, height: 24, channels: 3 } },
+  )
     .toColourspace('cmyk')
     .jpeg()
     .toBuffer();
@@ -188,7 +207,9 @@ it('converts a CMYK JPEG to RGB close to the original colour', async () => {
 it('takes the first frame of an animated GIF', async () => {
   // Two 8x8 frames stacked vertically: red, then blue.
   const frames = raw(8, 16, 3, (_x, y) => (y < 8 ? [255, 0, 0] : [0, 0, 255]));
-  const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } }).gif().toBuffer();
+  const gif = await sharp(frames, { raw: { width: 8, height: 16, channels: 3, pageHeight: 8 } })
+    .gif()
+    .toBuffer();
   expect((await sharp(gif).metadata()).pages).toBe(2);
   const image = await decodeImage(gif, NO_LIMITS);
   expect([image.width, image.height]).toEqual([8, 8]);
@@ -201,7 +222,10 @@ it('takes the first frame of an animated GIF', async () => {
 it('applies EXIF orientation so the picture is upright as a viewer shows it', async () => {
   // 40x20, left half red, right half blue; orientation 6 = rotate 90° clockwise to display, so left goes to the top.
   const stored = raw(40, 20, 3, (x) => (x < 20 ? [255, 0, 0] : [0, 0, 255]));
-  const jpeg = await sharp(stored, { raw: { width: 40, height: 20, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const jpeg = await sharp(stored, { raw: { width: 40, height: 20, channels: 3 } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   expect((await sharp(jpeg).metadata()).orientation).toBe(6);
   const image = await decodeImage(jpeg, NO_LIMITS);
   expect([image.width, image.height]).toEqual([20, 40]);
@@ -216,7 +240,10 @@ it('applies EXIF orientation so the picture is upright as a viewer shows it', as
 it('decodes a photo over maxSide at maxSide, upright, and reports its own size', async () => {
   // 400x200 stored, orientation 6: upright it is 200x400; at maxSide 100 it decodes to 50x100, top red, bottom blue.
   const stored = raw(400, 200, 3, (x) => (x < 200 ? [255, 0, 0] : [0, 0, 255]));
-  const jpeg = await sharp(stored, { raw: { width: 400, height: 200, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const jpeg = await sharp(stored, { raw: { width: 400, height: 200, channels: 3 } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const image = await decodeImage(jpeg, NO_LIMITS, { maxSide: 100 });
   expect([image.width, image.height]).toEqual([50, 100]);
   expect(image.original).toEqual({ width: 200, height: 400 });

@@ -50,7 +50,9 @@ function failingOnFaceInsert(db: Database, n: number): Database {
       return tx.query(sql, params);
     },
   });
-  return Object.assign(Object.create(db) as Database, { transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))) });
+  return Object.assign(Object.create(db) as Database, {
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))),
+  });
 }
 
 if (!HAS_DATASETS) it.skip(`enroll and identify: ${SKIP_DATASETS_REASON}`, () => {});
@@ -107,43 +109,47 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     }
   });
 
-  it('enrolls the BBT characters from three photos each and names their other photos, and never a person twice in a group', { timeout: 900_000 }, async () => {
-    const bbt = await galleries.create(ctx, 'bbt');
-    const people = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
-    for (const name of people) {
-      const photos = await Promise.all([1, 2, 3].map((i) => photo(BBT('identities', name, `${name}${i}.png`))));
-      const result = await createPerson(ctx, { gallery: bbt.name, name }, photos);
-      expect(result.faces).toHaveLength(3);
-      expect(result.person.faceCount).toBe(3);
-    }
-    let named = 0;
-    for (const name of people) {
-      for (const i of [4, 5]) {
-        const bytes = await readFile(BBT('identities', name, `${name}${i}.png`));
-        const result = await identify(ctx, bytes, { gallery: 'bbt' }).catch((err: FacerecError) => err);
-        // stuart4 and stuart5 are tight, tilted crops in which the detector finds no face.
-        if (result instanceof FacerecError) {
-          expect(result.code).toBe('NO_FACE');
-          continue;
-        }
-        expect(result.faces[0]?.label, `${name}${i}`).toBe(name);
-        named++;
+  it(
+    'enrolls the BBT characters from three photos each and names their other photos, and never a person twice in a group',
+    { timeout: 900_000 },
+    async () => {
+      const bbt = await galleries.create(ctx, 'bbt');
+      const people = ['amy', 'bernadette', 'howard', 'leonard', 'penny', 'raj', 'sheldon', 'stuart'];
+      for (const name of people) {
+        const photos = await Promise.all([1, 2, 3].map((i) => photo(BBT('identities', name, `${name}${i}.png`))));
+        const result = await createPerson(ctx, { gallery: bbt.name, name }, photos);
+        expect(result.faces).toHaveLength(3);
+        expect(result.person.faceCount).toBe(3);
       }
-    }
-    expect(named).toBeGreaterThanOrEqual(14);
+      let named = 0;
+      for (const name of people) {
+        for (const i of [4, 5]) {
+          const bytes = await readFile(BBT('identities', name, `${name}${i}.png`));
+          const result = await identify(ctx, bytes, { gallery: 'bbt' }).catch((err: FacerecError) => err);
+          // stuart4 and stuart5 are tight, tilted crops in which the detector finds no face.
+          if (result instanceof FacerecError) {
+            expect(result.code).toBe('NO_FACE');
+            continue;
+          }
+          expect(result.faces[0]?.label, `${name}${i}`).toBe(name);
+          named++;
+        }
+      }
+      expect(named).toBeGreaterThanOrEqual(14);
 
-    // The k-NN people are in the default gallery, not this one.
-    const obama = await identify(ctx, await readFile(KNN('test', 'obama1.jpg')), { gallery: 'bbt' });
-    expect(obama.faces[0]?.label).toBe('Unknown');
+      // The k-NN people are in the default gallery, not this one.
+      const obama = await identify(ctx, await readFile(KNN('test', 'obama1.jpg')), { gallery: 'bbt' });
+      expect(obama.faces[0]?.label).toBe('Unknown');
 
-    for (const group of ['bbt1.jpg', 'bbt2.jpg', 'bbt3.jpg', 'bbt4.jpg', 'bbt5.jpg']) {
-      const { faces } = await identify(ctx, await readFile(BBT('group', group)), { gallery: 'bbt' });
-      const names = faces.filter((f) => f.outcome === 'match').map((f) => f.label);
-      expect(faces.length, group).toBeGreaterThanOrEqual(2);
-      expect(new Set(names).size, `${group}: ${names.join(', ')}`).toBe(names.length);
-      expect(names.length, group).toBeGreaterThanOrEqual(2);
-    }
-  });
+      for (const group of ['bbt1.jpg', 'bbt2.jpg', 'bbt3.jpg', 'bbt4.jpg', 'bbt5.jpg']) {
+        const { faces } = await identify(ctx, await readFile(BBT('group', group)), { gallery: 'bbt' });
+        const names = faces.filter((f) => f.outcome === 'match').map((f) => f.label);
+        expect(faces.length, group).toBeGreaterThanOrEqual(2);
+        expect(new Set(names).size, `${group}: ${names.join(', ')}`).toBe(names.length);
+        expect(names.length, group).toBeGreaterThanOrEqual(2);
+      }
+    },
+  );
 
   it('rejects unusable photos with a reason each, and by default stores nothing', async () => {
     const before = await rowCounts(test.db);
@@ -157,7 +163,10 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
       expect(await codeOf(createPerson(ctx, { name: 'Nobody' }, [await photo(file)])), file).toBe(code);
     }
     // One bad photo among good ones fails the call: the good ones are not stored either.
-    const err = await createPerson(ctx, { name: 'Joe' }, [await photo(KNN('train', 'biden', 'biden.jpg')), await photo(cases[0]![0])]).catch((e: FacerecError) => e);
+    const err = await createPerson(ctx, { name: 'Joe' }, [
+      await photo(KNN('train', 'biden', 'biden.jpg')),
+      await photo(cases[0]![0]),
+    ]).catch((e: FacerecError) => e);
     expect(err).toBeInstanceOf(FacerecError);
     expect((err as FacerecError).code).toBe('NO_FACE');
     expect((err as FacerecError).details.rejected).toEqual([expect.objectContaining({ index: 1, code: 'NO_FACE' })]);
@@ -165,9 +174,14 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
   });
 
   it('skips rejected photos on request, and takes the largest face on request', async () => {
-    const skipped = await createPerson(ctx, { name: 'Skip' }, [await photo(LFW('Aaron_Peirsol', 2)), await photo(dataset('dlib-examples', 'no-face', 'mmod_cars_test_image.jpg'))], {
-      onReject: 'skip',
-    });
+    const skipped = await createPerson(
+      ctx,
+      { name: 'Skip' },
+      [await photo(LFW('Aaron_Peirsol', 2)), await photo(dataset('dlib-examples', 'no-face', 'mmod_cars_test_image.jpg'))],
+      {
+        onReject: 'skip',
+      },
+    );
     expect(skipped.faces.map((f) => f.index)).toEqual([0]);
     expect(skipped.rejected).toEqual([expect.objectContaining({ index: 1, code: 'NO_FACE' })]);
 
@@ -190,18 +204,23 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     const biden = await photo(KNN('train', 'biden', 'biden2.jpg'));
     const wrong = await addFaces(ctx, obama, [biden]).catch((e: FacerecError) => e);
     expect((wrong as FacerecError).code).toBe('INCONSISTENT_IDENTITY');
-    expect(((wrong as FacerecError).details.rejected as Array<{ details: { distance: number } }>)[0]!.details.distance).toBeGreaterThan(ctx.config.threshold);
+    expect(((wrong as FacerecError).details.rejected as Array<{ details: { distance: number } }>)[0]!.details.distance).toBeGreaterThan(
+      ctx.config.threshold,
+    );
 
     // Two photos of different people for a new person: neither can vouch for the other.
-    const mixed = await createPerson(ctx, { name: 'Mixed' }, [await photo(KNN('train', 'rose_leslie', 'img1.jpg')), await photo(KNN('train', 'alex_lacamoire', 'img1.jpg'))]).catch(
-      (e: FacerecError) => e,
-    );
+    const mixed = await createPerson(ctx, { name: 'Mixed' }, [
+      await photo(KNN('train', 'rose_leslie', 'img1.jpg')),
+      await photo(KNN('train', 'alex_lacamoire', 'img1.jpg')),
+    ]).catch((e: FacerecError) => e);
     expect((mixed as FacerecError).code).toBe('INCONSISTENT_IDENTITY');
 
     const forced = await addFaces(ctx, obama, [biden], { force: true });
     expect(forced.faces).toHaveLength(1);
     // It also matches another enrolled person, which is worth a warning.
-    expect(forced.faces[0]!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: expect.objectContaining({ name: 'biden' }) })]);
+    expect(forced.faces[0]!.warnings).toEqual([
+      expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: expect.objectContaining({ name: 'biden' }) }),
+    ]);
     await test.db.query('DELETE FROM faces WHERE id = $1', [forced.faces[0]!.face.id]);
   });
 
@@ -209,12 +228,19 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     const photos = [await photo(KNN('train', 'obama', 'obama.jpg')), await photo(KNN('train', 'obama', 'obama2.jpg'))];
     const result = await createPerson(ctx, { name: 'Barack' }, photos);
     for (const face of result.faces) {
-      expect(face.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: expect.objectContaining({ name: 'obama' }) })]);
+      expect(face.warnings).toEqual([
+        expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: expect.objectContaining({ name: 'obama' }) }),
+      ]);
     }
     // The same faces under two names: no one can be named, both are listed.
     const { faces } = await identify(ctx, await readFile(KNN('test', 'obama1.jpg')));
     expect(faces[0]).toMatchObject({ outcome: 'ambiguous', label: 'Unknown', person: null });
-    expect(faces[0]!.candidates.map((c) => c.person.name).slice(0, 2).sort()).toEqual(['Barack', 'obama']);
+    expect(
+      faces[0]!.candidates
+        .map((c) => c.person.name)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual(['Barack', 'obama']);
     await deletePerson(ctx, result.person.id);
     expect((await identify(ctx, await readFile(KNN('test', 'obama1.jpg')))).faces[0]!.label).toBe('obama');
   });
@@ -242,7 +268,18 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
 
   it('loses and duplicates nothing under 20 concurrent enrollments and identifications', { timeout: 300_000 }, async () => {
     const before = await rowCounts(test.db);
-    const names = ['Aaron_Sorkin', 'Serena_Williams', 'Colin_Powell', 'George_W_Bush', 'Tony_Blair', 'Gerhard_Schroeder', 'AJ_Cook', 'Abdullah_Gul', 'Donald_Rumsfeld', 'Jean_Chretien'];
+    const names = [
+      'Aaron_Sorkin',
+      'Serena_Williams',
+      'Colin_Powell',
+      'George_W_Bush',
+      'Tony_Blair',
+      'Gerhard_Schroeder',
+      'AJ_Cook',
+      'Abdullah_Gul',
+      'Donald_Rumsfeld',
+      'Jean_Chretien',
+    ];
     const photos = await Promise.all(names.map((n) => photo(LFW(n, 1))));
     const probe = await readFile(KNN('test', 'obama_and_biden.jpg'));
     const results = await Promise.all([

@@ -18,7 +18,8 @@ interface AppliedRow {
 
 const appliedRows = (db: Database) => db.query<AppliedRow>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
 
-const tableExists = async (db: Database, table: string) => (await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]))[0]?.t != null;
+const tableExists = async (db: Database, table: string) =>
+  (await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]))[0]?.t != null;
 
 /** The version after the last one in `dir`, and the file name a migration of that number and `name` gets. */
 async function nextMigration(dir: string, name: string): Promise<{ version: number; file: string }> {
@@ -54,7 +55,9 @@ describeEachDatabase('migrations', (kind) => {
     expect(result.current).toBe(onDisk.at(-1)?.version);
     for (const table of ['galleries', 'people', 'faces', 'schema_migrations']) expect(await tableExists(db, table)).toBe(true);
     expect((await listGalleries(db)).map((g) => g.name)).toEqual(['default']);
-    const [index] = await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE tablename = 'faces' AND indexname = 'faces_descriptor_hnsw_idx'");
+    const [index] = await db.query<{ indexdef: string }>(
+      "SELECT indexdef FROM pg_indexes WHERE tablename = 'faces' AND indexname = 'faces_descriptor_hnsw_idx'",
+    );
     expect(index?.indexdef).toMatch(/USING hnsw \(descriptor vector_l2_ops\)/);
     expect(await appliedRows(db)).toEqual(onDisk.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })));
   });
@@ -65,14 +68,18 @@ describeEachDatabase('migrations', (kind) => {
     for (const m of later) await rm(path.join(dir, migrationFile(m)));
     await migrate(db, dir);
     const uuidName = 'AAAAAAAA-1111-1111-1111-111111111111';
-    await db.exec(`INSERT INTO galleries (name, created_at) VALUES ('DEFAULT', now() - interval '1 day'), ('Staff', now() - interval '2 days'), ('staff', now()), ('${uuidName}', now())`);
+    await db.exec(
+      `INSERT INTO galleries (name, created_at) VALUES ('DEFAULT', now() - interval '1 day'), ('Staff', now() - interval '2 days'), ('staff', now()), ('${uuidName}', now())`,
+    );
     const [oldStaff] = await db.query<{ id: string }>("SELECT id FROM galleries WHERE name = 'staff'");
     const [oldDefault] = await db.query<{ id: string }>("SELECT id FROM galleries WHERE name = 'DEFAULT'");
 
     await migrate(db);
 
     const names = (await listGalleries(db)).map((g) => g.name).sort();
-    expect(names).toEqual(['DEFAULT-' + oldDefault!.id.slice(0, 8), 'Staff', 'default', `gallery ${uuidName}`, 'staff-' + oldStaff!.id.slice(0, 8)].sort());
+    expect(names).toEqual(
+      ['DEFAULT-' + oldDefault!.id.slice(0, 8), 'Staff', 'default', `gallery ${uuidName}`, 'staff-' + oldStaff!.id.slice(0, 8)].sort(),
+    );
     const refused = await db.query("INSERT INTO galleries (name) VALUES ('STAFF')").then(
       () => 'stored',
       (err: { code?: string }) => err.code,
@@ -136,7 +143,9 @@ describeEachDatabase('migrations', (kind) => {
 
     expect(second.applied.map(migrationFile)).toEqual([path.basename(added.file)]);
     expect(second.current).toBe(added.version);
-    const columns = await db.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'nickname'");
+    const columns = await db.query<{ column_name: string }>(
+      "SELECT column_name FROM information_schema.columns WHERE table_name = 'people' AND column_name = 'nickname'",
+    );
     expect(columns).toHaveLength(1);
     expect(await db.query('SELECT id, nickname FROM people')).toEqual([{ id: ada.id, nickname: null }]);
     expect((await migrate(db, dir)).applied).toEqual([]);
@@ -190,7 +199,10 @@ describe('databaseError', () => {
   it('turns a missing vector extension into PGVECTOR_MISSING that says how to install it', () => {
     for (const driverError of [
       { code: '0A000', message: 'extension "vector" is not available' },
-      { code: '58P01', message: 'could not open extension control file "/usr/share/postgresql/15/extension/vector.control": No such file or directory' },
+      {
+        code: '58P01',
+        message: 'could not open extension control file "/usr/share/postgresql/15/extension/vector.control": No such file or directory',
+      },
     ]) {
       const err = databaseError(driverError);
       expect(err).toBeInstanceOf(FacerecError);
@@ -204,7 +216,9 @@ describe('databaseError', () => {
   it('turns a refused connection into DATABASE_UNAVAILABLE', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
     expect(databaseError(refused)).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
-    expect(databaseError({ code: '57P01', message: 'terminating connection due to administrator command' })).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    expect(databaseError({ code: '57P01', message: 'terminating connection due to administrator command' })).toMatchObject({
+      code: 'DATABASE_UNAVAILABLE',
+    });
   });
 
   it('leaves statement errors and domain errors as they are', () => {
@@ -215,6 +229,8 @@ describe('databaseError', () => {
   });
 
   it('reports a server nobody listens on as DATABASE_UNAVAILABLE when opening', async () => {
-    await expect(openDatabase({ url: 'postgres://facerec:facerec@127.0.0.1:1/facerec_test' })).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    await expect(openDatabase({ url: 'postgres://facerec:facerec@127.0.0.1:1/facerec_test' })).rejects.toMatchObject({
+      code: 'DATABASE_UNAVAILABLE',
+    });
   });
 });

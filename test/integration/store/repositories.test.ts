@@ -7,8 +7,23 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { openDatabase, type Database, type Queryable } from '../../../src/store/database.js';
-import { galleryDescriptors, getFace, getThumbnail, insertFace, listFaces, nearestFaces, type NewFace } from '../../../src/store/faces.repository.js';
-import { createGallery, deleteGallery, DEFAULT_GALLERY, findGallery, listGalleries, type Gallery } from '../../../src/store/galleries.repository.js';
+import {
+  galleryDescriptors,
+  getFace,
+  getThumbnail,
+  insertFace,
+  listFaces,
+  nearestFaces,
+  type NewFace,
+} from '../../../src/store/faces.repository.js';
+import {
+  createGallery,
+  deleteGallery,
+  DEFAULT_GALLERY,
+  findGallery,
+  listGalleries,
+  type Gallery,
+} from '../../../src/store/galleries.repository.js';
 import {
   deletePerson,
   findPeopleByName,
@@ -178,7 +193,8 @@ describeEachDatabase('store repositories', (kind) => {
 
     it('searches names case-insensitively, with % and _ taken literally', async () => {
       const gallery = await freshGallery();
-      for (const name of ['100% sure', '100 percent', 'snake_case', 'snakeXcase', 'back\\slash', 'ADA Lovelace']) await person(gallery, name);
+      for (const name of ['100% sure', '100 percent', 'snake_case', 'snakeXcase', 'back\\slash', 'ADA Lovelace'])
+        await person(gallery, name);
       const search = async (text: string) => {
         const page = await listPeople(db, gallery.id, { search: text, limit: 10, offset: 0 });
         expect(page.total).toBe(page.people.length);
@@ -230,7 +246,10 @@ describeEachDatabase('store repositories', (kind) => {
         externalId: 'a-2',
         metadata: { team: 'y', since: 1843 },
       });
-      expect(await updatePerson(db, ada.id, { externalId: null })).toMatchObject({ externalId: null, metadata: { team: 'y', since: 1843 } });
+      expect(await updatePerson(db, ada.id, { externalId: null })).toMatchObject({
+        externalId: null,
+        metadata: { team: 'y', since: 1843 },
+      });
       expect(await updatePerson(db, ada.id, { metadata: {} })).toMatchObject({ name: 'Ada Byron', externalId: null, metadata: {} });
       expect(await getPerson(db, ada.id)).toMatchObject({ name: 'Ada Byron', externalId: null, metadata: {} });
     });
@@ -362,7 +381,9 @@ describeEachDatabase('store repositories', (kind) => {
       await insertFace(db, face(cyd, at(0.02), { modelId: 'other-model@1' }));
 
       const search = (extra: { limit?: number; excludePersonId?: string; exact?: boolean } = {}) =>
-        db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probe, limit: 10, efSearch: EF_SEARCH, ...extra }));
+        db.transaction((tx) =>
+          nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probe, limit: 10, efSearch: EF_SEARCH, ...extra }),
+        );
 
       const all = await search();
       expect(all.map((n) => n.faceId)).toEqual(expected.map((f) => f.id));
@@ -371,7 +392,9 @@ describeEachDatabase('store repositories', (kind) => {
       expect(await search({ exact: true })).toEqual(all);
       expect((await search({ limit: 2 })).map((n) => n.personId)).toEqual([ada.id, bob.id]);
       expect((await search({ excludePersonId: ada.id })).map((n) => n.personId)).toEqual([bob.id, cyd.id]);
-      const otherModel = await db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: 'other-model@1', descriptor: probe, limit: 10, efSearch: EF_SEARCH }));
+      const otherModel = await db.transaction((tx) =>
+        nearestFaces(tx, { galleryId: gallery.id, modelId: 'other-model@1', descriptor: probe, limit: 10, efSearch: EF_SEARCH }),
+      );
       expect(otherModel.map((n) => n.personId)).toEqual([cyd.id]);
     });
 
@@ -401,7 +424,13 @@ describeEachDatabase('store repositories', (kind) => {
         `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256)
          SELECT person, $1, descriptor::vector, $2, '{0,0,1,1}', 0.9, '{}', sha
          FROM unnest($3::uuid[], $4::text[], $5::text[]) WITH ORDINALITY AS t(person, descriptor, sha, n) ORDER BY n RETURNING id`,
-        [gallery.id, MODEL, descriptors.map((_, i) => people[i % people.length]!.id), descriptors.map(vectorParam), descriptors.map((_, i) => sha256(`bulk ${i}`))],
+        [
+          gallery.id,
+          MODEL,
+          descriptors.map((_, i) => people[i % people.length]!.id),
+          descriptors.map(vectorParam),
+          descriptors.map((_, i) => sha256(`bulk ${i}`)),
+        ],
       );
       await db.exec(index!.indexdef);
       const faceIds = ids.map((r) => r.id);
@@ -421,12 +450,10 @@ describeEachDatabase('store repositories', (kind) => {
       const plan = await db.transaction(async (tx) => {
         await forceIndex(tx);
         await nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probes[0]!, limit: 10, efSearch: EF_SEARCH });
-        return tx.query<{ 'QUERY PLAN': string }>('EXPLAIN SELECT id FROM faces WHERE gallery_id = $2 AND model_id = $3 ORDER BY descriptor <-> $1 LIMIT $4', [
-          vectorParam(probes[0]!),
-          gallery.id,
-          MODEL,
-          10,
-        ]);
+        return tx.query<{ 'QUERY PLAN': string }>(
+          'EXPLAIN SELECT id FROM faces WHERE gallery_id = $2 AND model_id = $3 ORDER BY descriptor <-> $1 LIMIT $4',
+          [vectorParam(probes[0]!), gallery.id, MODEL, 10],
+        );
       });
       expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('faces_descriptor_hnsw_idx');
 
@@ -468,11 +495,14 @@ describeEachDatabase('store repositories', (kind) => {
       expect((await db.transaction((tx) => deletePerson(tx, ada.id))).id).toBe(ada.id);
 
       expect(await count(db, 'SELECT count(*)::int AS n FROM faces WHERE person_id = $1', [ada.id])).toBe(0);
-      for (const thumbnail of thumbnails) expect(await count(db, 'SELECT count(*)::int AS n FROM faces WHERE thumbnail = $1', [thumbnail])).toBe(0);
+      for (const thumbnail of thumbnails)
+        expect(await count(db, 'SELECT count(*)::int AS n FROM faces WHERE thumbnail = $1', [thumbnail])).toBe(0);
       expect((await rejection(getPerson(db, ada.id))).code).toBe('PERSON_NOT_FOUND');
       expect((await rejection(getThumbnail(db, stored[0]!.id))).code).toBe('FACE_NOT_FOUND');
       expect((await getPerson(db, bob.id)).faceCount).toBe(1);
-      const neighbours = await db.transaction((tx) => nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: unitVector(random), limit: 10, efSearch: EF_SEARCH }));
+      const neighbours = await db.transaction((tx) =>
+        nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: unitVector(random), limit: 10, efSearch: EF_SEARCH }),
+      );
       expect(neighbours.map((n) => n.personId)).toEqual([bob.id]);
     });
 
@@ -506,7 +536,12 @@ describeEachDatabase('store repositories', (kind) => {
         const t = await migratedTestDatabase('pglite');
         try {
           const [gallery] = await listGalleries(t.db);
-          const ada = await insertPerson(t.db, { galleryId: gallery!.id, name: 'Zoë Ñúñez 李小龍 🙂', externalId: 'z-1', metadata: { kept: true } });
+          const ada = await insertPerson(t.db, {
+            galleryId: gallery!.id,
+            name: 'Zoë Ñúñez 李小龍 🙂',
+            externalId: 'z-1',
+            metadata: { kept: true },
+          });
           const descriptor = unitVector(random);
           const thumbnail = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) % 256);
           const stored = await insertFace(t.db, face(ada, descriptor, { thumbnail }));
@@ -554,7 +589,15 @@ describeEachDatabase('store repositories', (kind) => {
           process.stdin.on('end', () => process.exit(0)).resume();`;
         const child = spawn(
           process.execPath,
-          ['--import', 'tsx', '--input-type=module', '-e', script, pathToFileURL(path.join(ROOT, 'src/store/database.ts')).href, dataDirOf(t)],
+          [
+            '--import',
+            'tsx',
+            '--input-type=module',
+            '-e',
+            script,
+            pathToFileURL(path.join(ROOT, 'src/store/database.ts')).href,
+            dataDirOf(t),
+          ],
           { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
         );
         const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -600,11 +643,22 @@ describeEachDatabase('store repositories', (kind) => {
           await openDatabase({ dataDir });
           process.stdout.write('ready ' + process.pid + '\\n');
           process.stdin.on('end', () => process.exit(0)).resume();`;
-        const holderArgs = ['--import', 'tsx', '--input-type=module', '-e', script, pathToFileURL(path.join(ROOT, 'src/store/database.ts')).href, dataDirOf(t)];
+        const holderArgs = [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          script,
+          pathToFileURL(path.join(ROOT, 'src/store/database.ts')).href,
+          dataDirOf(t),
+        ];
         // sh starts the holder in the background (its stdin ours, through fd 3, so that it exits if this test dies),
         // then becomes `sleep`: the holder's parent, which never waits for it.
         const quoted = [process.execPath, ...holderArgs].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-        const parent = spawn('/bin/sh', ['-c', `exec 3<&0; ${quoted} <&3 & exec sleep 120`], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+        const parent = spawn('/bin/sh', ['-c', `exec 3<&0; ${quoted} <&3 & exec sleep 120`], {
+          cwd: ROOT,
+          stdio: ['pipe', 'pipe', 'inherit'],
+        });
         const parentExited = new Promise((resolve) => parent.once('exit', resolve));
         let holder = 0;
         const holderState = () => {

@@ -12,9 +12,9 @@ import {
 } from '../../../src/engine/align.js';
 import { rng } from '../../helpers/random.js';
 
-
 function variance(values: ArrayLike<number>): number {
-  let sum = 0, sumSq = 0;
+  let sum = 0,
+    sumSq = 0;
   for (let i = 0; i < values.length; i++) {
     sum += values[i]!;
     sumSq += values[i]! ** 2;
@@ -67,7 +67,12 @@ describe('similarityTransform', () => {
     // Least squares: no nearby transform (including the true one) fits the noisy points better.
     const best = sumSquaredResiduals(fit, from, to);
     expect(best).toBeLessThanOrEqual(sumSquaredResiduals(KNOWN, from, to));
-    for (const [da, db, dtx, dty] of [[1e-3, 0, 0, 0], [0, 1e-3, 0, 0], [0, 0, 0.05, 0], [0, 0, 0, -0.05]] as const) {
+    for (const [da, db, dtx, dty] of [
+      [1e-3, 0, 0, 0],
+      [0, 1e-3, 0, 0],
+      [0, 0, 0.05, 0],
+      [0, 0, 0, -0.05],
+    ] as const) {
       const nudged = { a: fit.a + da, b: fit.b + db, tx: fit.tx + dtx, ty: fit.ty + dty };
       expect(sumSquaredResiduals(nudged, from, to)).toBeGreaterThan(best);
     }
@@ -76,14 +81,30 @@ describe('similarityTransform', () => {
   it('rejects too few, mismatched or coincident points', () => {
     expect(() => similarityTransform([[0, 0]], [[1, 1]])).toThrow();
     expect(() => similarityTransform(from, from.slice(1))).toThrow();
-    expect(() => similarityTransform([[3, 3], [3, 3]], [[0, 0], [1, 1]])).toThrow();
+    expect(() =>
+      similarityTransform(
+        [
+          [3, 3],
+          [3, 3],
+        ],
+        [
+          [0, 0],
+          [1, 1],
+        ],
+      ),
+    ).toThrow();
   });
 });
 
 describe('invertSimilarity', () => {
   it('undoes the transform on arbitrary points, in both orders', () => {
     const inverse = invertSimilarity(KNOWN);
-    for (const p of [[0, 0], [10, -3], [123.5, 77.25], [-40, 500]] as Point[]) {
+    for (const p of [
+      [0, 0],
+      [10, -3],
+      [123.5, 77.25],
+      [-40, 500],
+    ] as Point[]) {
       const back = applySimilarity(inverse, applySimilarity(KNOWN, p));
       expect(back[0]).toBeCloseTo(p[0], 9);
       expect(back[1]).toBeCloseTo(p[1], 9);
@@ -136,7 +157,13 @@ describe('extractChip', () => {
   it('with a pure translation, chip pixel (u,v) is the image pixel (u+tx, v+ty)', () => {
     const chip = extractChip(gradient, { a: 1, b: 0, tx: 40, ty: 30 }, SIZE);
     expect(chip).toHaveLength(SIZE * SIZE * 3);
-    for (const [u, v] of [[0, 0], [7, 3], [49, 49], [25, 10]] as const) expect(at(chip, u, v)).toEqual([u + 40, v + 30, BLUE]);
+    for (const [u, v] of [
+      [0, 0],
+      [7, 3],
+      [49, 49],
+      [25, 10],
+    ] as const)
+      expect(at(chip, u, v)).toEqual([u + 40, v + 30, BLUE]);
   });
 
   it('interpolates bilinearly between pixels at fractional positions', () => {
@@ -151,7 +178,12 @@ describe('extractChip', () => {
     const t = { a: 1, b: 0, tx: 40, ty: 30 };
     const plain = extractChip(gradient, t, SIZE);
     const mirrored = extractChip(gradient, t, SIZE, true);
-    for (const [u, v] of [[0, 0], [7, 3], [49, 20]] as const) expect(at(mirrored, SIZE - 1 - u, v)).toEqual(at(plain, u, v));
+    for (const [u, v] of [
+      [0, 0],
+      [7, 3],
+      [49, 20],
+    ] as const)
+      expect(at(mirrored, SIZE - 1 - u, v)).toEqual(at(plain, u, v));
     expect(at(mirrored, 0, 0)).toEqual([40 + SIZE - 1, 30, BLUE]);
   });
 

@@ -5,7 +5,6 @@ import { rng } from '../../helpers/random.js';
 
 const SIZE = 150;
 
-
 /** An RGB chip whose three channels all hold `grey(x, y)`. */
 function chip(grey: (x: number, y: number) => number): Float32Array {
   const out = new Float32Array(SIZE * SIZE * 3);
@@ -20,10 +19,12 @@ function boxBlur(src: Float32Array): Float32Array {
   for (let y = 0; y < SIZE; y++) {
     for (let x = 0; x < SIZE; x++) {
       for (let c = 0; c < 3; c++) {
-        let sum = 0, n = 0;
+        let sum = 0,
+          n = 0;
         for (let dy = -1; dy <= 1; dy++) {
           for (let dx = -1; dx <= 1; dx++) {
-            const xx = x + dx, yy = y + dy;
+            const xx = x + dx,
+              yy = y + dy;
             if (xx < 0 || yy < 0 || xx >= SIZE || yy >= SIZE) continue;
             sum += src[(yy * SIZE + xx) * 3 + c]!;
             n++;
@@ -38,12 +39,23 @@ function boxBlur(src: Float32Array): Float32Array {
 
 describe('laplacianVariance', () => {
   it('is 0 on a flat chip', () => {
-    expect(laplacianVariance(chip(() => 128), SIZE)).toBe(0);
+    expect(
+      laplacianVariance(
+        chip(() => 128),
+        SIZE,
+      ),
+    ).toBe(0);
   });
 
   it('scores a checkerboard far above a smooth gradient', () => {
-    const checker = laplacianVariance(chip((x, y) => ((x + y) % 2 ? 255 : 0)), SIZE);
-    const gradient = laplacianVariance(chip((x) => (x * 255) / (SIZE - 1)), SIZE);
+    const checker = laplacianVariance(
+      chip((x, y) => ((x + y) % 2 ? 255 : 0)),
+      SIZE,
+    );
+    const gradient = laplacianVariance(
+      chip((x) => (x * 255) / (SIZE - 1)),
+      SIZE,
+    );
     // A linear ramp has a zero Laplacian everywhere; the checkerboard has the largest possible one.
     expect(gradient).toBeLessThan(1e-3);
     expect(checker).toBeGreaterThan(1000);
@@ -84,7 +96,9 @@ describe('headPose', () => {
   }
 
   function rotate(points: readonly Point[], degrees: number): Point[] {
-    const r = (degrees * Math.PI) / 180, c = Math.cos(r), s = Math.sin(r);
+    const r = (degrees * Math.PI) / 180,
+      c = Math.cos(r),
+      s = Math.sin(r);
     const [cx, cy] = [SIZE / 2, SIZE / 2];
     return points.map(([x, y]): Point => [cx + c * (x - cx) - s * (y - cy), cy + s * (x - cx) + c * (y - cy)]);
   }

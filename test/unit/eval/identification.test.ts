@@ -18,11 +18,27 @@ const image = (name: string, index: number): LfwImage => parseLfwFile(`${name}/$
 const files = (images: readonly LfwImage[]) => images.map((i) => i.file);
 
 // Ann: 3 images (numbered out of order), Bob: 2, Cy: 4, Dee and Eve: 1 each.
-const IMAGES = [image('Ann', 7), image('Ann', 2), image('Ann', 12), image('Bob', 1), image('Bob', 3), image('Cy', 1), image('Cy', 2), image('Cy', 3), image('Cy', 4), image('Dee', 1), image('Eve', 5)];
+const IMAGES = [
+  image('Ann', 7),
+  image('Ann', 2),
+  image('Ann', 12),
+  image('Bob', 1),
+  image('Bob', 3),
+  image('Cy', 1),
+  image('Cy', 2),
+  image('Cy', 3),
+  image('Cy', 4),
+  image('Dee', 1),
+  image('Eve', 5),
+];
 
 describe('parseLfwFile', () => {
   it('reads Name/Name_NNNN.jpg and refuses anything else', () => {
-    expect(parseLfwFile('George_W_Bush/George_W_Bush_0042.jpg')).toEqual({ file: 'George_W_Bush/George_W_Bush_0042.jpg', name: 'George_W_Bush', index: 42 });
+    expect(parseLfwFile('George_W_Bush/George_W_Bush_0042.jpg')).toEqual({
+      file: 'George_W_Bush/George_W_Bush_0042.jpg',
+      name: 'George_W_Bush',
+      index: 42,
+    });
     expect(parseLfwFile('Ann/Bob_0001.jpg')).toBeNull();
     expect(parseLfwFile('Ann_0001.jpg')).toBeNull();
     expect(parseLfwFile('Ann/Ann_0001.png')).toBeNull();
@@ -37,7 +53,14 @@ describe('buildSplit', () => {
       ['Bob', ['Bob/Bob_0001.jpg']],
       ['Cy', ['Cy/Cy_0001.jpg']],
     ]);
-    expect(files(a.mated).sort()).toEqual(['Ann/Ann_0007.jpg', 'Ann/Ann_0012.jpg', 'Bob/Bob_0003.jpg', 'Cy/Cy_0002.jpg', 'Cy/Cy_0003.jpg', 'Cy/Cy_0004.jpg']);
+    expect(files(a.mated).sort()).toEqual([
+      'Ann/Ann_0007.jpg',
+      'Ann/Ann_0012.jpg',
+      'Bob/Bob_0003.jpg',
+      'Cy/Cy_0002.jpg',
+      'Cy/Cy_0003.jpg',
+      'Cy/Cy_0004.jpg',
+    ]);
     expect(files(a.nonMated)).toEqual(['Dee/Dee_0001.jpg', 'Eve/Eve_0005.jpg']);
     expect(a.peopleLeftOut).toBe(0);
   });
@@ -64,8 +87,18 @@ describe('buildSplit', () => {
 });
 
 describe('identificationRates', () => {
-  const mated = (truth: string, best: string | null, outcome: ProbeDecision['outcome'], named: string | null = null): ProbeDecision => ({ truth, best, outcome, named });
-  const nonMated = (outcome: ProbeDecision['outcome'], named: string | null = null): ProbeDecision => ({ truth: null, best: 'x', outcome, named });
+  const mated = (truth: string, best: string | null, outcome: ProbeDecision['outcome'], named: string | null = null): ProbeDecision => ({
+    truth,
+    best,
+    outcome,
+    named,
+  });
+  const nonMated = (outcome: ProbeDecision['outcome'], named: string | null = null): ProbeDecision => ({
+    truth: null,
+    best: 'x',
+    outcome,
+    named,
+  });
 
   it('counts rank-1, DIR, misidentification, FNIR, FPIR and ambiguity over their own denominators', () => {
     const rates = identificationRates([
@@ -104,18 +137,40 @@ const OPTIONS = { ambiguityMargin: 0.02, topK: 3 };
 
 describe('decideProbe', () => {
   it('follows matchFaces: match at or below the threshold, ambiguous within the margin, unknown above or without a face', () => {
-    expect(decideProbe(probe('ann', cand('ann', 0.4), cand('bob', 0.7)), { ...OPTIONS, threshold: 0.5 })).toEqual({ truth: 'ann', best: 'ann', outcome: 'match', named: 'ann' });
+    expect(decideProbe(probe('ann', cand('ann', 0.4), cand('bob', 0.7)), { ...OPTIONS, threshold: 0.5 })).toEqual({
+      truth: 'ann',
+      best: 'ann',
+      outcome: 'match',
+      named: 'ann',
+    });
     expect(decideProbe(probe('ann', cand('ann', 0.4), cand('bob', 0.41)), { ...OPTIONS, threshold: 0.5 }).outcome).toBe('ambiguous');
-    expect(decideProbe(probe('ann', cand('bob', 0.45), cand('ann', 0.6)), { ...OPTIONS, threshold: 0.5 })).toEqual({ truth: 'ann', best: 'bob', outcome: 'match', named: 'bob' });
-    expect(decideProbe(probe('ann', cand('ann', 0.6)), { ...OPTIONS, threshold: 0.5 })).toEqual({ truth: 'ann', best: 'ann', outcome: 'unknown', named: null });
-    expect(decideProbe({ file: 'x.jpg', truth: 'ann', candidates: null }, { ...OPTIONS, threshold: 0.5 })).toEqual({ truth: 'ann', best: null, outcome: 'unknown', named: null });
+    expect(decideProbe(probe('ann', cand('bob', 0.45), cand('ann', 0.6)), { ...OPTIONS, threshold: 0.5 })).toEqual({
+      truth: 'ann',
+      best: 'bob',
+      outcome: 'match',
+      named: 'bob',
+    });
+    expect(decideProbe(probe('ann', cand('ann', 0.6)), { ...OPTIONS, threshold: 0.5 })).toEqual({
+      truth: 'ann',
+      best: 'ann',
+      outcome: 'unknown',
+      named: null,
+    });
+    expect(decideProbe({ file: 'x.jpg', truth: 'ann', candidates: null }, { ...OPTIONS, threshold: 0.5 })).toEqual({
+      truth: 'ann',
+      best: null,
+      outcome: 'unknown',
+      named: null,
+    });
   });
 });
 
 describe('operatingPointAtFpir', () => {
   // 10 non-mated probes whose best distances are 0.30, 0.35, ..., 0.75 (one ambiguous at 0.20: it never matches),
   // and mated probes at 0.25, 0.32, 0.38, 0.50, 0.90.
-  const nonMated = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75].map((d, i) => probe(null, cand(`p${i}`, d), cand('far', d + 0.5)));
+  const nonMated = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75].map((d, i) =>
+    probe(null, cand(`p${i}`, d), cand('far', d + 0.5)),
+  );
   const ambiguous = probe(null, cand('p0', 0.2), cand('p1', 0.21));
   const mated = [0.25, 0.32, 0.38, 0.5, 0.9].map((d, i) => probe(`m${i}`, cand(`m${i}`, d), cand('far', d + 0.5)));
   const probes = [...nonMated, ambiguous, ...mated];
@@ -144,7 +199,10 @@ describe('discordantProbes', () => {
   it('counts mated probes right under one reduction only, each at its own threshold', () => {
     const min = [probe('a', cand('a', 0.3)), probe('b', cand('c', 0.3), cand('b', 0.4)), probe('c', cand('c', 0.55))];
     const mean2 = [probe('a', cand('a', 0.3)), probe('b', cand('b', 0.35), cand('c', 0.45)), probe('c', cand('c', 0.6))];
-    expect(discordantProbes({ probes: min, threshold: 0.58 }, { probes: mean2, threshold: 0.5 }, OPTIONS)).toEqual({ onlyMin: 1, onlyMean2: 1 });
+    expect(discordantProbes({ probes: min, threshold: 0.58 }, { probes: mean2, threshold: 0.5 }, OPTIONS)).toEqual({
+      onlyMin: 1,
+      onlyMean2: 1,
+    });
   });
 });
 

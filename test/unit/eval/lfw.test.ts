@@ -1,13 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  accuracyAt,
-  bestThreshold,
-  parsePairs,
-  rocCurve,
-  tarAtFar,
-  verificationReport,
-  type ScoredPair,
-} from '../../../src/eval/lfw.js';
+import { accuracyAt, bestThreshold, parsePairs, rocCurve, tarAtFar, verificationReport, type ScoredPair } from '../../../src/eval/lfw.js';
 import { codeOf } from '../../helpers/errors.js';
 
 const same = (distance: number, fold = 0): ScoredPair => ({ same: true, distance, fold });
@@ -91,7 +83,12 @@ describe('rocCurve and tarAtFar', () => {
 
   it('merges pairs at the same distance into one point', () => {
     const roc = rocCurve([same(0.1), same(0.2), diff(0.2), diff(0.5)]);
-    expect(roc.map((p) => [p.far, p.tar])).toEqual([[0, 0], [0, 0.5], [0.5, 1], [1, 1]]);
+    expect(roc.map((p) => [p.far, p.tar])).toEqual([
+      [0, 0],
+      [0, 0.5],
+      [0.5, 1],
+      [1, 1],
+    ]);
   });
 
   it('tarAtFar picks the highest TAR whose FAR does not exceed the limit', () => {
@@ -104,7 +101,7 @@ describe('rocCurve and tarAtFar', () => {
 });
 
 describe('verificationReport', () => {
-  it('applies the threshold chosen on train to test, not the test split\'s own best', () => {
+  it("applies the threshold chosen on train to test, not the test split's own best", () => {
     // Train's best cut is 0.25; test alone would cut at 0.39 and score 1, but 0.28 is beyond train's cut.
     const train = [same(0.1), same(0.2), diff(0.3), diff(0.4)];
     const test = [same(0.1), same(0.28), diff(0.5), diff(0.6)];
@@ -116,7 +113,7 @@ describe('verificationReport', () => {
     expect(report.pairs).toBe(4);
   });
 
-  it('with two folds and no train, scores each fold with the other fold\'s threshold and gives a std', () => {
+  it("with two folds and no train, scores each fold with the other fold's threshold and gives a std", () => {
     // Fold 1's cut (0.3) scores fold 0 fully right; fold 0's cut (0.4) misses fold 1's same pair at 0.5.
     const test = [same(0.1, 0), same(0.2, 0), diff(0.6, 0), diff(0.7, 0), same(0.15, 1), same(0.5, 1), diff(0.45, 1), diff(0.8, 1)];
     const report = verificationReport(test);
@@ -124,7 +121,7 @@ describe('verificationReport', () => {
     expect(report.foldStd).toBeCloseTo(0.125, 10);
   });
 
-  it('with one fold and no train, reports the best threshold\'s accuracy and counts missing faces', () => {
+  it("with one fold and no train, reports the best threshold's accuracy and counts missing faces", () => {
     const test = [same(0.1), same(Infinity), diff(0.3), diff(Infinity), same(0.2)];
     const report = verificationReport(test);
     expect(report.accuracy).toBeCloseTo(4 / 5, 10);

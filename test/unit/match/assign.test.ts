@@ -39,9 +39,14 @@ function evaluate(cost: number[][], assignment: number[]): { assigned: number; t
 }
 
 describe('minCostAssignment', () => {
-  it('finds the optimum where picking each row\'s cheapest column greedily does not', () => {
+  it("finds the optimum where picking each row's cheapest column greedily does not", () => {
     // Greedy: row 0 takes column 0 (1), row 1 is left with column 1 (10): 11. Optimal: 2 + 3 = 5.
-    expect(minCostAssignment([[1, 2], [3, 10]])).toEqual([1, 0]);
+    expect(
+      minCostAssignment([
+        [1, 2],
+        [3, 10],
+      ]),
+    ).toEqual([1, 0]);
   });
 
   it('handles more rows than columns and more columns than rows', () => {
@@ -50,10 +55,25 @@ describe('minCostAssignment', () => {
   });
 
   it('never uses a forbidden pair, and prefers assigning more rows over a cheaper total', () => {
-    expect(minCostAssignment([[X, X], [X, X]])).toEqual([-1, -1]);
-    expect(minCostAssignment([[1, X], [X, X]])).toEqual([0, -1]);
+    expect(
+      minCostAssignment([
+        [X, X],
+        [X, X],
+      ]),
+    ).toEqual([-1, -1]);
+    expect(
+      minCostAssignment([
+        [1, X],
+        [X, X],
+      ]),
+    ).toEqual([0, -1]);
     // Row 0 alone on column 0 would cost 0, but then row 1 has no column: 1 + 5 assigns both.
-    expect(minCostAssignment([[0, 1], [5, X]])).toEqual([1, 0]);
+    expect(
+      minCostAssignment([
+        [0, 1],
+        [5, X],
+      ]),
+    ).toEqual([1, 0]);
   });
 
   it('returns -1 for every row of an empty matrix and rejects ragged or NaN input', () => {
@@ -69,7 +89,8 @@ describe('minCostAssignment', () => {
     for (let trial = 0; trial < 500; trial++) {
       // The last few trials go up to 7 × 7, where a wrong augmenting step has more room to show.
       const size = trial < 480 ? 5 : 7;
-      const rows = 1 + Math.floor(random() * size), cols = 1 + Math.floor(random() * size);
+      const rows = 1 + Math.floor(random() * size),
+        cols = 1 + Math.floor(random() * size);
       const cost = Array.from({ length: rows }, () =>
         Array.from({ length: cols }, () => (random() < 0.25 ? X : trial % 2 ? Math.floor(random() * 4) : random() * 10 - 3)),
       );

@@ -71,6 +71,23 @@ describe('calibrate', () => {
     expect(codeOf(() => calibrate([line[0]!, line[2]!, { personId: 'd', descriptors: [] }], 0.01, 'min'))).toBe('INVALID_ARGUMENT');
     expect(() => calibrate([line[0]!, line[2]!], 0.01, 'min')).toThrow(/at least 2 people with 2 or more faces/);
     expect(codeOf(() => calibrate(line, 1.5, 'min'))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => calibrate([line[0]!, { personId: 'e', descriptors: [[1, 2], [3, 4]] }], 0.01, 'min'))).toBe('INVALID_ARGUMENT');
+    expect(
+      codeOf(() =>
+        calibrate(
+          [
+            line[0]!,
+            {
+              personId: 'e',
+              descriptors: [
+                [1, 2],
+                [3, 4],
+              ],
+            },
+          ],
+          0.01,
+          'min',
+        ),
+      ),
+    ).toBe('INVALID_ARGUMENT');
   });
 });

@@ -41,8 +41,17 @@ describe('matchFaces', () => {
   });
 
   it('names one person once per photo: the closer face wins, the other falls back to its next candidate', () => {
-    const faces = matchFaces([[c('ada', 0.5), c('bob', 0.58)], [c('ada', 0.35), c('cy', 0.5)]], options);
-    expect(summary(faces)).toEqual([['match', 'BOB', 0.58], ['match', 'ADA', 0.35]]);
+    const faces = matchFaces(
+      [
+        [c('ada', 0.5), c('bob', 0.58)],
+        [c('ada', 0.35), c('cy', 0.5)],
+      ],
+      options,
+    );
+    expect(summary(faces)).toEqual([
+      ['match', 'BOB', 0.58],
+      ['match', 'ADA', 0.35],
+    ]);
     expect(faces[0]!.confidence).toBe(confidenceOf(0.58));
     // Candidates are the face's own ranking, whatever it was assigned.
     expect(faces[0]!.candidates.map((x) => x.person.id)).toEqual(['ada', 'bob']);
@@ -50,30 +59,52 @@ describe('matchFaces', () => {
 
   it('leaves the losing face Unknown when it has no other candidate within the threshold', () => {
     const faces = matchFaces([[c('ada', 0.5), c('bob', 0.7)], [c('ada', 0.35)]], options);
-    expect(summary(faces)).toEqual([['unknown', UNKNOWN_LABEL, 0.5], ['match', 'ADA', 0.35]]);
+    expect(summary(faces)).toEqual([
+      ['unknown', UNKNOWN_LABEL, 0.5],
+      ['match', 'ADA', 0.35],
+    ]);
     expect(faces[0]).toMatchObject({ person: null, confidence: confidenceOf(0.5) });
   });
 
   it('minimises the total distance where greedily serving the closest face first does not', () => {
     // Greedy gives ada to face 1 (0.30), face 0 falls back to bob (0.58): 0.88. Optimal: 0.31 + 0.40 = 0.71.
-    const faces = matchFaces([[c('ada', 0.31), c('bob', 0.58)], [c('ada', 0.3), c('cy', 0.4)]], options);
-    expect(summary(faces)).toEqual([['match', 'ADA', 0.31], ['match', 'CY', 0.4]]);
+    const faces = matchFaces(
+      [
+        [c('ada', 0.31), c('bob', 0.58)],
+        [c('ada', 0.3), c('cy', 0.4)],
+      ],
+      options,
+    );
+    expect(summary(faces)).toEqual([
+      ['match', 'ADA', 0.31],
+      ['match', 'CY', 0.4],
+    ]);
   });
 
   it('prefers naming two faces over the closest single match when the total is lower', () => {
     // Face 1 taking ada (0.2) leaves face 0 Unknown (cost 0.6): 0.8. Face 0 ada + face 1 bob: 0.3 + 0.45 = 0.75.
     const faces = matchFaces([[c('ada', 0.3)], [c('ada', 0.2), c('bob', 0.45)]], options);
-    expect(summary(faces)).toEqual([['match', 'ADA', 0.3], ['match', 'BOB', 0.45]]);
+    expect(summary(faces)).toEqual([
+      ['match', 'ADA', 0.3],
+      ['match', 'BOB', 0.45],
+    ]);
   });
 
   it('does not let an ambiguous face claim a person', () => {
     const faces = matchFaces([[c('ada', 0.4), c('bob', 0.41)], [c('ada', 0.5)]], options);
-    expect(summary(faces)).toEqual([['ambiguous', UNKNOWN_LABEL, 0.4], ['match', 'ADA', 0.5]]);
+    expect(summary(faces)).toEqual([
+      ['ambiguous', UNKNOWN_LABEL, 0.4],
+      ['match', 'ADA', 0.5],
+    ]);
   });
 
   it('truncates candidates to topK, sorting unsorted input and keeping one entry per person', () => {
     const [face] = matchFaces([[c('d', 0.9), c('a', 0.2), c('c', 0.7), c('a', 0.5), c('b', 0.6)]], options);
-    expect(face!.candidates.map((x) => [x.person.id, x.distance])).toEqual([['a', 0.2], ['b', 0.6], ['c', 0.7]]);
+    expect(face!.candidates.map((x) => [x.person.id, x.distance])).toEqual([
+      ['a', 0.2],
+      ['b', 0.6],
+      ['c', 0.7],
+    ]);
   });
 
   it('uses the given confidence model and validates options', () => {

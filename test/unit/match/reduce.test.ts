@@ -1,7 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import { reducePerPerson, type FaceHit } from '../../../src/match/reduce.js';
 
-const hit = (personId: string, distance: number, faceId = `${personId}-${distance}`): FaceHit => ({ faceId, personId, name: personId.toUpperCase(), distance });
+const hit = (personId: string, distance: number, faceId = `${personId}-${distance}`): FaceHit => ({
+  faceId,
+  personId,
+  name: personId.toUpperCase(),
+  distance,
+});
 
 describe('reducePerPerson', () => {
   // Ada has one very close face and two far ones; Bob has two consistently close ones.
@@ -22,7 +27,11 @@ describe('reducePerPerson', () => {
   });
 
   it('breaks distance ties by personId and returns nothing for no hits', () => {
-    expect(reducePerPerson([hit('zed', 0.4), hit('amy', 0.4), hit('kim', 0.2)], 'min').map((c) => c.personId)).toEqual(['kim', 'amy', 'zed']);
+    expect(reducePerPerson([hit('zed', 0.4), hit('amy', 0.4), hit('kim', 0.2)], 'min').map((c) => c.personId)).toEqual([
+      'kim',
+      'amy',
+      'zed',
+    ]);
     expect(reducePerPerson([], 'mean2')).toEqual([]);
   });
 });

@@ -51,11 +51,22 @@ describe('annotateImage', () => {
   it('draws the box edges in the known colour and leaves distant pixels untouched', async () => {
     const { px } = await decode(await annotateImage(greyImage(), [{ box: BOX, label: 'Ada 0.42', known: true }], { format: 'png' }));
     const green = hex(KNOWN_STYLE.box);
-    for (const [x, y] of [[40, 70], [99, 70], [70, 99], [60, 40]] as const) {
+    for (const [x, y] of [
+      [40, 70],
+      [99, 70],
+      [70, 99],
+      [60, 40],
+    ] as const) {
       expect(dist(px(x, y), [GREY, GREY, GREY])).toBeGreaterThan(60);
       expect(dist(px(x, y), green)).toBeLessThan(30);
     }
-    for (const [x, y] of [[5, 150], [190, 150], [150, 100], [70, 70]] as const) expect(px(x, y)).toEqual([GREY, GREY, GREY]);
+    for (const [x, y] of [
+      [5, 150],
+      [190, 150],
+      [150, 100],
+      [70, 70],
+    ] as const)
+      expect(px(x, y)).toEqual([GREY, GREY, GREY]);
   });
 
   it('renders the label text in a filled rectangle above the box', async () => {
@@ -90,7 +101,10 @@ describe('annotateImage', () => {
   });
 
   it('draws landmark dots when given', async () => {
-    const landmarks: Array<[number, number]> = [[60, 60], [80, 80]];
+    const landmarks: Array<[number, number]> = [
+      [60, 60],
+      [80, 80],
+    ];
     const { px } = await decode(await annotateImage(greyImage(), [{ box: BOX, landmarks }], { format: 'png' }));
     for (const [x, y] of landmarks) expect(dist(px(x, y), hex(LANDMARK_COLOUR))).toBeLessThan(30);
     expect(px(70, 70)).toEqual([GREY, GREY, GREY]);

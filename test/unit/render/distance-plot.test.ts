@@ -28,7 +28,10 @@ async function columnsWith(png: Buffer, colour: [number, number, number], min: n
 
 describe('renderDistancePlot', () => {
   it('renders both histograms and the threshold line, left of the impostors and right of the genuine pairs', async () => {
-    const png = await renderDistancePlot({ genuine: around(0.4, 300), impostor: around(0.85, 5000), threshold: 0.6 }, { title: 'Distances', width: 640, height: 480 });
+    const png = await renderDistancePlot(
+      { genuine: around(0.4, 300), impostor: around(0.85, 5000), threshold: 0.6 },
+      { title: 'Distances', width: 640, height: 480 },
+    );
     const meta = await sharp(png).metadata();
     expect([meta.format, meta.width, meta.height]).toEqual(['png', 640, 480]);
 
