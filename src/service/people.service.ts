@@ -25,11 +25,14 @@ import { checkName, ExternalId, parseGalleryName, PersonName } from './names.js'
 export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
   // An id first; a UUID that is no person's id may still be someone's external id (systems often use UUIDs).
   if (isUuid(ref)) {
-    const byId = await getPerson(q, ref, { galleryId }).catch((err: unknown) => {
-      if ((err as FacerecError).code === 'PERSON_NOT_FOUND') return undefined;
+    try {
+      return await getPerson(q, ref, { galleryId });
+    } catch (err) {
+      if ((err as FacerecError).code !== 'PERSON_NOT_FOUND') throw err;
+      const byExternal = await findPersonByExternalId(q, galleryId, ref);
+      if (byExternal) return byExternal;
       throw err;
-    });
-    if (byId) return byId;
+    }
   }
   const byExternal = await findPersonByExternalId(q, galleryId, ref);
   if (byExternal) return byExternal;
