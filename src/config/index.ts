@@ -146,3 +146,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
   });
 }
+
+/** The byte and pixel limits of an uploaded photo, as the decoder takes them. */
+export const imageLimits = (config: Config): { maxBytes: number; maxPixels: number } => ({
+  maxBytes: config.maxImageBytes,
+  maxPixels: config.maxImagePixels,
+});

@@ -1,5 +1,5 @@
 /** What the evaluation commands need from the engine: a pool of workers, the descriptor space, the ROC plot. */
-import type { Config } from '../config/index.js';
+import { imageLimits, type Config } from '../config/index.js';
 import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId } from '../engine/face-engine.js';
 import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
 import { WorkerPool } from '../engine/pool.js';
@@ -8,7 +8,7 @@ export { renderRocPlot } from '../render/roc-plot.js';
 
 /** Engine workers for an evaluation run (they also answer 'subject'); the queue is deep enough to keep every worker busy. */
 export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
-  const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
+  const limits = imageLimits(config);
   // Its own worker entry: the production engine plus the evaluation's 'subject' operation.
   const entry = new URL('./worker.js', import.meta.url);
   return WorkerPool.start({

@@ -1,6 +1,6 @@
 /** What every use case needs: the database, the face analyzer and the configuration. */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Config } from '../config/index.js';
+import { imageLimits, type Config } from '../config/index.js';
 import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
 import { REPLACEMENT_CAUSES, WorkerPool, type PoolOptions, type Replacement, type ReplacementCause } from '../engine/pool.js';
@@ -146,7 +146,7 @@ export async function openAnalyzer(
   options: Pick<OpenOptions, 'queueSize' | 'engine'> & { workers?: number } = {},
 ): Promise<Analyzer> {
   const workers = options.workers ?? config.workers;
-  const limits = { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels };
+  const limits = imageLimits(config);
   if (workers === 0) return engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
   const pool = await WorkerPool.start({
     ...options.engine,

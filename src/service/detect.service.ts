@@ -1,5 +1,5 @@
 /** Use cases on a photo alone, no database: what the engine is, and where the faces are. */
-import type { Config } from '../config/index.js';
+import { imageLimits, type Config } from '../config/index.js';
 import { FaceEngine, type DetectorName, type EngineInfo, type Face } from '../engine/face-engine.js';
 import type { Analyzer } from './context.js';
 import { checkRange, LIMITS } from './limits.js';
@@ -55,7 +55,7 @@ export async function engineReport(config: Config): Promise<EngineReport> {
   const engine = await FaceEngine.create({
     backend: config.backend,
     modelsDir: config.modelsDir,
-    limits: { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels },
+    limits: imageLimits(config),
   });
   const { ms } = await engine.selfTest();
   return { ...engine.info(), selfTest: { passed: true, ms } };

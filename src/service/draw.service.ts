@@ -1,5 +1,5 @@
 /** Annotated photos: boxes, names, distances and landmarks drawn on the photo. */
-import type { Config } from '../config/index.js';
+import { imageLimits, type Config } from '../config/index.js';
 import { decodeImage } from '../image/decode.js';
 import { annotateImage, type AnnotateFormat } from '../render/annotate.js';
 import type { Analyzer } from './context.js';
@@ -8,8 +8,6 @@ import type { IdentifyResult } from './identify.service.js';
 
 export type { AnnotateFormat };
 
-const limitsOf = (config: Config) => ({ maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
-
 /** The photo with each identified face boxed and labelled with its name (or Unknown) and distance. */
 export async function drawIdentification(
   config: Config,
@@ -17,7 +15,7 @@ export async function drawIdentification(
   result: IdentifyResult,
   format: AnnotateFormat = 'jpeg',
 ): Promise<Buffer> {
-  const image = await decodeImage(bytes, limitsOf(config));
+  const image = await decodeImage(bytes, imageLimits(config));
   return annotateImage(
     image,
     result.faces.map((f) => ({
@@ -40,7 +38,7 @@ export async function drawDetections(
   const { landmarks, format = 'jpeg', ...detectOptions } = options;
   const detection = await detect(ctx, bytes, { ...detectOptions, includeLandmarks: landmarks });
   const image = await annotateImage(
-    await decodeImage(bytes, limitsOf(ctx.config)),
+    await decodeImage(bytes, imageLimits(ctx.config)),
     detection.faces.map((f) => ({ box: f.box, landmarks: f.landmarks })),
     { format },
   );

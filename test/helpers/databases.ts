@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { describe } from 'vitest';
-import { openDatabase, type Database, type DatabaseTarget } from '../../src/store/database.js';
+import { openDatabase, type Database, type DatabaseTarget, type Queryable } from '../../src/store/database.js';
 import { migrate } from '../../src/store/migrations.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -195,4 +195,19 @@ async function createPostgres(): Promise<TestDatabase> {
       await dropDatabase();
     },
   };
+}
+
+/** A database whose n-th INSERT INTO faces fails, to show that a failure mid-enrollment leaves nothing behind. */
+export function failingOnFaceInsert(db: Database, n: number): Database {
+  let inserts = 0;
+  const wrap = (tx: Queryable): Queryable => ({
+    exec: (sql) => tx.exec(sql),
+    query: (sql, params) => {
+      if (/INSERT INTO faces/.test(sql) && ++inserts === n) return Promise.reject(new Error('injected failure: disk full'));
+      return tx.query(sql, params);
+    },
+  });
+  return Object.assign(Object.create(db) as Database, {
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))),
+  });
 }

@@ -5,10 +5,10 @@ import type { FacerecError } from '../../src/errors.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { addFaces, addFacesTo, createPerson, MAX_PHOTOS_PER_CALL, type Rejection } from '../../src/service/enroll.service.js';
 import { galleries, showPerson } from '../../src/service/people.service.js';
-import { describeEachDatabase, type DatabaseKind } from '../helpers/databases.js';
+import { describeEachDatabase, failingOnFaceInsert, type DatabaseKind } from '../helpers/databases.js';
 import { rejection } from '../helpers/errors.js';
 import { fakeAnalyzer, fakePhoto, faceless, groupPhoto, notAnImage, portrait, FAKE_DESCRIPTOR_MODEL_ID } from '../helpers/fake-analyzer.js';
-import { asPhoto, codeOf, count, failingOnFaceInsert, openMedium, rowCounts, uniqueName, withConfig, type Medium } from './harness.js';
+import { asPhoto, codeOf, count, openMedium, rowCounts, uniqueName, withConfig, type Medium } from './harness.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 const rejectedOf = (err: FacerecError): Rejection[] => err.details.rejected as Rejection[];

@@ -2,7 +2,7 @@
 import { loadConfig, type Config, type EnrollmentGates } from '../../src/config/index.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import type { Photo } from '../../src/service/enroll.service.js';
-import type { Database, Queryable } from '../../src/store/database.js';
+import type { Queryable } from '../../src/store/database.js';
 import { migratedTestDatabase, type DatabaseKind, type TestDatabase } from '../helpers/databases.js';
 import { rejection } from '../helpers/errors.js';
 import { fakeAnalyzer, type FakeAnalyzer, type FakeAnalyzerOptions } from '../helpers/fake-analyzer.js';
@@ -49,18 +49,3 @@ export const asPhoto = (bytes: Uint8Array, name?: string): Photo => ({ bytes, ..
 let unique = 0;
 /** A name no other test of the file uses (galleries keep tests apart in one database). */
 export const uniqueName = (prefix: string): string => `${prefix}-${++unique}`;
-
-/** A database whose n-th INSERT INTO faces fails, to show that a failure mid-enrollment leaves nothing behind. */
-export function failingOnFaceInsert(db: Database, n: number): Database {
-  let inserts = 0;
-  const wrap = (tx: Queryable): Queryable => ({
-    exec: (sql) => tx.exec(sql),
-    query: (sql, params) => {
-      if (/INSERT INTO faces/.test(sql) && ++inserts === n) return Promise.reject(new Error('injected failure: disk full'));
-      return tx.query(sql, params);
-    },
-  });
-  return Object.assign(Object.create(db) as Database, {
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))),
-  });
-}

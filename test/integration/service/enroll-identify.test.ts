@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { FacerecError } from '../../../src/errors.js';
-import type { Database, Queryable } from '../../../src/store/database.js';
+import type { Queryable } from '../../../src/store/database.js';
 import type { ServiceContext } from '../../../src/service/context.js';
 import { addFaces, createPerson, type Photo } from '../../../src/service/enroll.service.js';
 import { identify, verify } from '../../../src/service/identify.service.js';
@@ -16,7 +16,7 @@ import { deletePerson, galleries, showPerson } from '../../../src/service/people
 import { calibrateGallery } from '../../../src/service/calibrate.service.js';
 import { cachedAnalyzer } from '../../helpers/analyzer.js';
 import { rejection } from '../../helpers/errors.js';
-import { describeEachDatabase, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
+import { describeEachDatabase, failingOnFaceInsert, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../../helpers/datasets.js';
 
 const BBT = (...p: string[]) => dataset('bbt', ...p);
@@ -39,21 +39,6 @@ async function count(db: Queryable, sql: string, params: unknown[] = []): Promis
 }
 
 const rowCounts = async (db: Queryable) => ({ people: await count(db, 'people'), faces: await count(db, 'faces') });
-
-/** A database whose n-th INSERT INTO faces fails, to show a failure mid-enrollment leaves nothing behind. */
-function failingOnFaceInsert(db: Database, n: number): Database {
-  let inserts = 0;
-  const wrap = (tx: Queryable): Queryable => ({
-    exec: (sql) => tx.exec(sql),
-    query: (sql, params) => {
-      if (/INSERT INTO faces/.test(sql) && ++inserts === n) return Promise.reject(new Error('injected failure: disk full'));
-      return tx.query(sql, params);
-    },
-  });
-  return Object.assign(Object.create(db) as Database, {
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(wrap(tx))),
-  });
-}
 
 if (!HAS_DATASETS) it.skip(`enroll and identify: ${SKIP_DATASETS_REASON}`, () => {});
 
