@@ -9,7 +9,7 @@ export const NET_NAMES: readonly NetName[] = ['ssdMobilenetv1', 'tinyFaceDetecto
 
 export interface ModelManifest {
   source: string;
-  models: Record<NetName, { id: string; files: Record<string, string> }>;
+  models: Record<NetName, { id: string; files: Record<string, string>; onnx?: { file: string; sha256: string } }>;
 }
 
 /** models/ at the repository root, from src/engine or dist/engine alike. */
