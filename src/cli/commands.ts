@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
-import type { Config } from '../config/index.js';
+import { bulkQueueSize, type Config } from '../config/index.js';
 import { FacerecError } from '../errors.js';
 import { runIdentificationEval, type IdentificationRates, type SplitResult } from '../eval/identification.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
@@ -52,7 +52,7 @@ async function withAnalyzer<T>(
   fn: (ctx: { analyzer: Awaited<ReturnType<typeof openAnalyzer>>; config: Config }) => Promise<T>,
   workers = 0,
 ): Promise<T> {
-  const analyzer = await openAnalyzer(config, { workers, queueSize: Math.max(config.queueSize, workers * 4) });
+  const analyzer = await openAnalyzer(config, { workers, queueSize: bulkQueueSize(config, workers) });
   try {
     return await fn({ analyzer, config });
   } finally {
@@ -132,7 +132,7 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
   await readUserFile(opts.list);
   const files: string[] = [];
   for await (const line of createInterface({ input: createReadStream(opts.list) })) if (line.trim()) files.push(line.trim());
-  const analyzer = await openAnalyzer(config, { workers: opts.workers, queueSize: Math.max(config.queueSize, opts.workers * 4) });
+  const analyzer = await openAnalyzer(config, { workers: opts.workers, queueSize: bulkQueueSize(config, opts.workers) });
   const out = createWriteStream(opts.out);
   const bar = progress('embed');
   bar.start(files.length);

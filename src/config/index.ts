@@ -152,3 +152,9 @@ export const imageLimits = (config: Config): { maxBytes: number; maxPixels: numb
   maxBytes: config.maxImageBytes,
   maxPixels: config.maxImagePixels,
 });
+
+/**
+ * The queue of a bulk run's worker pool (embed, the evaluations): each keeps two photos per worker in flight, so
+ * four per worker leaves room; never less than FACEREC_QUEUE_SIZE.
+ */
+export const bulkQueueSize = (config: Config, workers: number): number => Math.max(config.queueSize, workers * 4);

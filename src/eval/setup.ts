@@ -1,5 +1,5 @@
 /** What the evaluation commands need from the engine: a pool of workers, the descriptor space, the ROC plot. */
-import { imageLimits, type Config } from '../config/index.js';
+import { bulkQueueSize, imageLimits, type Config } from '../config/index.js';
 import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId } from '../engine/face-engine.js';
 import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
 import { WorkerPool } from '../engine/pool.js';
@@ -16,7 +16,7 @@ export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
     backend: config.backend,
     modelsDir: config.modelsDir,
     limits,
-    queueSize: Math.max(config.queueSize, workers * 4),
+    queueSize: bulkQueueSize(config, workers),
     entry,
   });
 }
