@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# facerec on the CPU (the WASM backend: nothing native to install). The GPU variant is Dockerfile.gpu.
+# facerec on the CPU (ONNX Runtime, whose CPU binary ships in its npm package). The GPU variant is Dockerfile.gpu.
 #   docker build -t facerec .        or        docker compose build   (docs/deployment.md)
 
 # ---- build: every dependency, TypeScript compiled to dist/ ----
@@ -34,7 +34,7 @@ COPY src/web ./src/web
 # self-test on models/self-test.jpg: a corrupt or git-lfs-pointer model fails the build here, not the first request. `serve` checks again at start (each engine worker verifies
 # before the port opens), so a container whose models do not verify exits at once with MODEL_CHECKSUM_MISMATCH.
 # /data: the embedded database when no DATABASE_URL is given (docker run -v facerec-data:/data ...).
-RUN FACEREC_BACKEND=wasm node dist/cli/main.js info \
+RUN node dist/cli/main.js info \
  && ln -s /app/dist/cli/main.js /usr/local/bin/facerec \
  && mkdir -p /data && chown node:node /data
 USER node

@@ -69,11 +69,11 @@ function meanNormalised(g: Graph, size: number | string, mean: number[]): string
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// SSD MobileNet v1 (src/ssdMobilenetv1): backbone, box predictors, and the box decoding of its output layer.
+// SSD MobileNet v1 (src/ssdMobilenetv1): backbone and box predictors, at any input size (a multiple of 32).
 
 function ssd(p: Params): Graph {
   const g = new Graph('ssd_mobilenetv1');
-  const image = g.input('image', ['batch', 512, 512, 3]);
+  const image = g.input('image', ['batch', 'height', 'width', 3]);
   let x = g.node('Transpose', [image], { perm: [0, 3, 1, 2] });
   x = g.node('Sub', [g.node('Div', [x, scalar(g, 127.5)]), scalar(g, 1)]);
   const pointwise = (input: string, q: Params, stride: number) =>
@@ -133,39 +133,10 @@ function ssd(p: Params): Graph {
     g.node('Sigmoid', [g.node('Slice', [classes, g.ints([1]), g.ints([2]), g.ints([2])])]),
     g.ints([0, -1]),
   ]);
-
-  // outputLayer's decodeBoxesLayer, with the anchors (extra_dim) as constants computed as tfjs computes them.
-  const anchors = p.output_layer!.extra_dim!.dataSync();
-  const n = anchors.length / 4;
-  const f = Math.fround;
-  const sizes = [new Float32Array(n), new Float32Array(n)];
-  const centers = [new Float32Array(n), new Float32Array(n)];
-  for (let i = 0; i < n; i++) {
-    for (const k of [0, 1]) {
-      sizes[k]![i] = f(anchors[i * 4 + k + 2]! - anchors[i * 4 + k]!);
-      centers[k]![i] = f(anchors[i * 4 + k]! + f(sizes[k]![i]! / 2));
-    }
-  }
-  const part = (k: number) => g.node('Slice', [boxes, g.ints([k]), g.ints([k + 1]), g.ints([2])]);
-  const decoded = [0, 1].map((k) => {
-    const size = g.constant(sizes[k]!, [n, 1], 'size');
-    const center = g.constant(centers[k]!, [n, 1], 'center');
-    const half = g.node('Div', [mul(g, g.node('Exp', [g.node('Div', [part(k + 2), scalar(g, 5)])]), size), scalar(g, 2)]);
-    const middle = add(g, mul(g, g.node('Div', [part(k), scalar(g, 10)]), size), center);
-    return { half, middle };
-  });
-  const corners = g.node(
-    'Concat',
-    [
-      g.node('Sub', [decoded[0]!.middle, decoded[0]!.half]),
-      g.node('Sub', [decoded[1]!.middle, decoded[1]!.half]),
-      add(g, decoded[0]!.middle, decoded[0]!.half),
-      add(g, decoded[1]!.middle, decoded[1]!.half),
-    ],
-    { axis: 2 },
-  );
-  g.output(corners, 'boxes', ['batch', n, 4]);
-  g.output(scores, 'scores', ['batch', n]);
+  // The box decoding against the anchors stays in TypeScript (src/engine/detections.ts): the anchors follow the input
+  // size, and only boxes above the minimum score need decoding.
+  g.output(boxes, 'encodings', ['batch', 'anchors', 4]);
+  g.output(scores, 'scores', ['batch', 'anchors']);
   return g;
 }
 

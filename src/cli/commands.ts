@@ -34,9 +34,10 @@ export async function infoCommand(config: Config, opts: { json?: boolean }): Pro
   // A real analysis of the known photo: an image build that runs `facerec info` fails here on a broken engine.
   const info = await engineReport(config);
   if (opts.json) return print(JSON.stringify(info, null, 2));
-  print(`backend      ${info.backend}`);
-  print(`tfjs         ${info.versions.tfjs}`);
-  print(`face-api     ${info.versions.faceapi}`);
+  print(
+    `runtime      ${info.runtime} (${info.runtime === 'onnx' ? 'provider' : 'backend'} ${info.backend}, ${info.threads} thread${info.threads === 1 ? '' : 's'} per worker)`,
+  );
+  for (const [name, version] of Object.entries(info.versions)) print(`${name.padEnd(12)} ${version}`);
   for (const [net, id] of Object.entries(info.models)) print(`model        ${net.padEnd(20)} ${id}`);
   print(`descriptors  ${info.descriptorModelId}`);
   print(`self-test    passed in ${info.selfTest.ms} ms`);

@@ -11,7 +11,10 @@ const bool = (def: boolean) =>
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
 const schema = z.object({
+  FACEREC_RUNTIME: z.enum(['onnx', 'tfjs']).default('onnx'),
   FACEREC_BACKEND: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
+  FACEREC_ONNX_THREADS: int(1),
+  FACEREC_ONNX_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   FACEREC_MODELS_DIR: z.string().optional(),
   FACEREC_WORKERS: int(Math.max(1, os.availableParallelism())),
   FACEREC_QUEUE_SIZE: int(64),
@@ -51,7 +54,8 @@ const schema = z.object({
 });
 
 export type Config = Readonly<{
-  backend: 'auto' | 'gpu' | 'node' | 'wasm' | 'cpu';
+  /** What runs the nets: ONNX Runtime (default) or tfjs, its backend, ONNX Runtime's threads and provider. */
+  runtime: RuntimeConfig;
   modelsDir: string | undefined;
   workers: number;
   queueSize: number;
@@ -70,6 +74,15 @@ export type Config = Readonly<{
   enrollment: EnrollmentGates;
   http: HttpConfig;
 }>;
+
+export interface RuntimeConfig {
+  runtime: 'onnx' | 'tfjs';
+  /** tfjs's backend. */
+  backend: 'auto' | 'gpu' | 'node' | 'wasm' | 'cpu';
+  /** ONNX Runtime's intra-op threads per session (per worker). */
+  threads: number;
+  provider: 'auto' | 'cpu' | 'cuda';
+}
 
 export interface HttpConfig {
   port: number;
@@ -111,7 +124,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   return Object.freeze({
-    backend: e.FACEREC_BACKEND,
+    runtime: Object.freeze({
+      runtime: e.FACEREC_RUNTIME,
+      backend: e.FACEREC_BACKEND,
+      threads: e.FACEREC_ONNX_THREADS,
+      provider: e.FACEREC_ONNX_PROVIDER,
+    }),
     modelsDir: e.FACEREC_MODELS_DIR,
     workers: e.FACEREC_WORKERS,
     queueSize: e.FACEREC_QUEUE_SIZE,

@@ -1,8 +1,18 @@
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { encodeThumbnail } from '../image/thumbnail.js';
 import { CHIP_SIZE, chipToImage, extractChip, type Point } from './align.js';
-import { loadRuntime, type BackendChoice, type Runtime } from './backend.js';
-import { DEFAULT_MODELS_DIR, loadModels, type ModelManifest } from './models.js';
+import { DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
+import {
+  CHIP_INPUT,
+  LANDMARK_INPUT,
+  loadNets,
+  SSD_INPUT,
+  TINY_INPUT,
+  type EngineOptions,
+  type Nets,
+  type RuntimeInfo,
+  type RuntimeMemory,
+} from './nets.js';
 import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
 import type { Box } from '../core/face.js';
@@ -38,20 +48,6 @@ export interface Face {
   descriptor?: number[];
   /** JPEG of the aligned 150×150 chip, when asked for. */
   thumbnail?: Uint8Array;
-  /** Only for evaluation: the descriptor under each alignment variant. */
-  variants?: DescriptorVariants;
-}
-
-export interface DescriptorVariants {
-  dlib: number[];
-  dlibMirror: number[];
-  box: number[];
-}
-
-/** Internal hooks for evaluation: reuse a full-frame detection pass, compute every alignment variant. */
-export interface AnalyzeHooks {
-  fullFrame?: Candidate[];
-  variants?: boolean;
 }
 
 export interface StageTimings {
@@ -68,10 +64,7 @@ export interface Analysis {
   timings: StageTimings;
 }
 
-export interface EngineInfo {
-  backend: string;
-  versions: { tfjs: string; faceapi: string };
-  models: Record<string, string>;
+export interface EngineInfo extends RuntimeInfo {
   /** Identifies the descriptor space: descriptors of different ids must never be compared. */
   descriptorModelId: string;
 }
@@ -100,10 +93,6 @@ const TILE_ABOVE = 2048;
 // It bounds the decoded pixels of one request at 4096² × 3 bytes (48 MiB), whatever the upload's size.
 export const WORKING_SIDE = 4096;
 
-// The nets' input sizes (face-api: SSD MobileNet v1 at 512, the tiny detector at 416 as used here, landmarks at 112).
-const SSD_INPUT = 512;
-const TINY_INPUT = 416;
-const LANDMARK_INPUT = 112;
 // Faces per landmark or descriptor batch: bounds the tensors of a crowded photo.
 const BATCH = 32;
 
@@ -126,22 +115,28 @@ export class FaceEngine {
   private selfTestFiles?: Promise<SelfTest>;
 
   private constructor(
-    private readonly rt: Runtime,
+    private readonly nets: Nets,
     private readonly manifest: ModelManifest,
     private readonly limits: ImageLimits,
     private readonly modelsDir: string,
   ) {}
 
   /** Loads the runtime and verified models, once per process or worker. */
-  static async create(options: { backend?: BackendChoice; modelsDir?: string; limits?: ImageLimits } = {}): Promise<FaceEngine> {
+  static async create(options: EngineOptions = {}): Promise<FaceEngine> {
     const modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
-    const rt = await loadRuntime(options.backend ?? 'auto');
-    const manifest = await loadModels(rt, modelsDir);
-    return new FaceEngine(rt, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS, modelsDir);
+    const manifest = await readManifest(modelsDir);
+    const nets = await loadNets(options, manifest, modelsDir);
+    return new FaceEngine(nets, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS, modelsDir);
   }
 
-  get runtime(): Runtime {
-    return this.rt;
+  /** What the runtime holds (tensors, sessions): flat across requests, or a leak. */
+  memory(): RuntimeMemory {
+    return this.nets.memory();
+  }
+
+  /** Releases the runtime's sessions. */
+  dispose(): Promise<void> {
+    return this.nets.dispose();
   }
 
   get imageLimits(): ImageLimits {
@@ -149,11 +144,8 @@ export class FaceEngine {
   }
 
   info(align: AlignMode = DEFAULT_ANALYZE_OPTIONS.align, mirror = DEFAULT_ANALYZE_OPTIONS.mirror): EngineInfo {
-    const models = Object.fromEntries(Object.entries(this.manifest.models).map(([net, m]) => [net, m.id]));
     return {
-      backend: this.rt.backend,
-      versions: this.rt.versions,
-      models,
+      ...this.nets.info,
       descriptorModelId: descriptorModelId(this.manifest.models.faceRecognitionNet.id, align, mirror),
     };
   }
@@ -185,12 +177,11 @@ export class FaceEngine {
   }
 
   /** Finds every face with its box, score, landmarks and quality, and optionally its descriptor. */
-  async analyze(image: RgbImage, options: AnalyzeOptions = {}, hooks: AnalyzeHooks = {}): Promise<Analysis> {
+  async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<Analysis> {
     const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options };
     const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
     let t = performance.now();
-    let candidates = await this.detect(image, opts, hooks.fullFrame);
-    candidates.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+    let candidates = await this.detect(image, opts);
     if (opts.maxFaces !== undefined) candidates = candidates.slice(0, opts.maxFaces);
     timings.detect = performance.now() - t;
 
@@ -202,25 +193,8 @@ export class FaceEngine {
     timings.landmarks = performance.now() - t;
 
     t = performance.now();
-    const transforms = landmarks.map((points) => chipToImage(points));
-    const chips = transforms.map((toImage) => extractChip(image, toImage));
-    const wantChips = candidates.length > 0 && ((opts.descriptors && opts.align === 'dlib') || hooks.variants);
-    const mirrors =
-      wantChips && (opts.mirror || hooks.variants) ? transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true)) : [];
-    // One batch: the chips, then their mirror images.
-    const raw = wantChips ? await this.describeChips([...chips, ...mirrors]) : [];
-    const n = chips.length;
-    const averaged = mirrors.length ? raw.slice(0, n).map((d, i) => meanOf(d, raw[n + i]!)) : [];
-    const boxDescriptors =
-      candidates.length > 0 && ((opts.descriptors && opts.align === 'box') || hooks.variants)
-        ? await this.describeBoxes(image, landmarks)
-        : [];
-    let descriptors: number[][] | undefined;
-    if (opts.descriptors && candidates.length > 0)
-      descriptors = opts.align === 'box' ? boxDescriptors : opts.mirror ? averaged : raw.slice(0, n);
-    const variants = hooks.variants
-      ? chips.map((_, i): DescriptorVariants => ({ dlib: raw[i]!, dlibMirror: averaged[i]!, box: boxDescriptors[i]! }))
-      : undefined;
+    const chips = landmarks.map((points) => extractChip(image, chipToImage(points)));
+    const descriptors = opts.descriptors ? await this.describe(image, landmarks, opts.align, opts.mirror) : undefined;
     const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
     timings.describe = performance.now() - t;
 
@@ -239,11 +213,25 @@ export class FaceEngine {
         quality,
       };
       if (descriptors) face.descriptor = descriptors[i]!;
-      if (variants) face.variants = variants[i]!;
       if (thumbnails) face.thumbnail = thumbnails[i]!;
       return face;
     });
     return { width: image.width, height: image.height, faces, timings };
+  }
+
+  /**
+   * The descriptors of faces given by their 68 landmarks. 'dlib': the similarity transform to dlib's chip, with its
+   * mirror image in the same batch when `mirror` (the two averaged); 'box': face-api's own axis-aligned crop.
+   */
+  async describe(image: RgbImage, landmarks: Point[][], align: AlignMode, mirror: boolean): Promise<number[][]> {
+    if (landmarks.length === 0) return [];
+    if (align === 'box') return this.describeInputs(landmarks.map((points) => boxInput(image, points)));
+    const transforms = landmarks.map((points) => chipToImage(points));
+    const chips = transforms.map((toImage) => extractChip(image, toImage));
+    if (!mirror) return this.describeInputs(chips);
+    // One batch: the chips, then their mirror images.
+    const raw = await this.describeInputs([...chips, ...transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true))]);
+    return raw.slice(0, chips.length).map((d, i) => meanOf(d, raw[chips.length + i]!));
   }
 
   /**
@@ -255,10 +243,9 @@ export class FaceEngine {
   private async detect(
     image: RgbImage,
     { detector, minScore, singlePass }: { detector: DetectorName; minScore: number; singlePass: boolean },
-    fullFrame?: Candidate[],
   ): Promise<Candidate[]> {
     const frame: Region = { x: 0, y: 0, width: image.width, height: image.height };
-    const found = (fullFrame ?? (await this.runDetector(image, frame, detector, minScore))).filter((c) => c.score >= minScore);
+    const found = (await this.runDetector(image, frame, detector, minScore)).filter((c) => c.score >= minScore);
     const long = Math.max(image.width, image.height);
     if (found.length === 0 && !singlePass) {
       for (const [name, padFraction] of detector === 'ssd' ? SSD_RETRIES : TINY_RETRIES) {
@@ -289,43 +276,28 @@ export class FaceEngine {
         if (y + tile >= image.height) break;
       }
     }
-    return suppress(
+    const faces = suppress(
       found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8),
     );
+    // Largest first, so that maxFaces keeps the largest.
+    return faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
   }
 
   /** One detector pass over a region of the image (it may reach past the edges, which read as black), in image coordinates. */
   private async runDetector(image: RgbImage, region: Region, detector: DetectorName, minScore: number): Promise<Candidate[]> {
-    const { faceapi, tf } = this.rt;
     const size = detector === 'ssd' ? SSD_INPUT : TINY_INPUT;
-    const input = tf.tensor3d(squareInput(image, region, size, false), [size, size, 3]);
-    let detections;
-    try {
-      const net = input as unknown as Parameters<typeof faceapi.nets.ssdMobilenetv1.locateFaces>[0];
-      detections =
-        detector === 'ssd'
-          ? await faceapi.nets.ssdMobilenetv1.locateFaces(
-              net,
-              new faceapi.SsdMobilenetv1Options({ minConfidence: minScore, maxResults: 200 }),
-            )
-          : await faceapi.nets.tinyFaceDetector.locateFaces(
-              net,
-              new faceapi.TinyFaceDetectorOptions({ inputSize: size, scoreThreshold: minScore }),
-            );
-    } finally {
-      input.dispose();
-    }
+    const input = squareInput(image, region, size, false);
+    const detections = detector === 'ssd' ? await this.nets.ssd(input, minScore, 200) : await this.nets.tiny(input, minScore);
     // face-api maps a box back through the rounded size of the region within the square, not the exact scale.
     const [kx, ky] = detectorScale(region, size);
-    return detections.map((d) => ({
-      box: [d.box.x * kx + region.x, d.box.y * ky + region.y, d.box.width * kx, d.box.height * ky],
-      score: d.score,
+    return detections.map(({ box: [x, y, w, h], score }) => ({
+      box: [x * kx + region.x, y * ky + region.y, w * kx, h * ky],
+      score,
     }));
   }
 
   /** 68 landmarks per box, in image coordinates. */
   private async landmarks(image: RgbImage, boxes: Box[]): Promise<Point[][]> {
-    const { faceapi, tf } = this.rt;
     const regions = boxes.map(([x, y, w, h]): Region => {
       const x0 = Math.max(0, Math.floor(x)),
         y0 = Math.max(0, Math.floor(y));
@@ -338,72 +310,54 @@ export class FaceEngine {
     });
     const points: Point[][] = [];
     for (const batch of chunks(regions, BATCH)) {
-      const inputs = batch.map((r) => tf.tensor3d(squareInput(image, r, LANDMARK_INPUT, true), [LANDMARK_INPUT, LANDMARK_INPUT, 3]));
-      try {
-        const results = await faceapi.nets.faceLandmark68Net.detectLandmarks(
-          inputs as unknown as Parameters<typeof faceapi.nets.faceLandmark68Net.detectLandmarks>[0],
-        );
-        const list = Array.isArray(results) ? results : [results];
-        list.forEach((lm, i) => {
-          // face-api's own mapping from its centred square back to the crop: half the padding on each side.
-          const r = batch[i]!;
-          const k = inputScale(r, LANDMARK_INPUT);
-          const padX = r.width < r.height ? (r.height - r.width) / 2 : 0,
-            padY = r.height < r.width ? (r.width - r.height) / 2 : 0;
-          points.push(lm.positions.map((p): Point => [p.x * k - padX + r.x, p.y * k - padY + r.y]));
-        });
-      } finally {
-        for (const input of inputs) input.dispose();
-      }
+      const results = await this.nets.landmarks(batch.map((r) => squareInput(image, r, LANDMARK_INPUT, true)));
+      results.forEach((xy, i) => {
+        // face-api's own mapping from its centred square back to the crop: half the padding on each side.
+        const r = batch[i]!;
+        const k = inputScale(r, LANDMARK_INPUT);
+        const padX = r.width < r.height ? (r.height - r.width) / 2 : 0,
+          padY = r.height < r.width ? (r.width - r.height) / 2 : 0;
+        points.push(Array.from({ length: 68 }, (_, p): Point => [xy[2 * p]! * k - padX + r.x, xy[2 * p + 1]! * k - padY + r.y]));
+      });
     }
     return points;
   }
 
-  /** Descriptors of 150×150 recognition inputs (aligned chips), in batches. */
-  private async describeChips(chips: Float32Array[]): Promise<number[][]> {
-    const { faceapi, tf } = this.rt;
+  /** Descriptors of 150×150 recognition inputs (aligned chips or crops), in batches. */
+  private async describeInputs(inputs: Float32Array[]): Promise<number[][]> {
     const descriptors: number[][] = [];
-    for (const batch of chunks(chips, BATCH)) {
-      // face-api takes a batch as an array of 3-D tensors; at 150×150 its resize is a no-op.
-      const inputs = batch.map((chip) => tf.tensor3d(chip, [CHIP_SIZE, CHIP_SIZE, 3]));
-      try {
-        const output = await faceapi.nets.faceRecognitionNet.forward(
-          inputs as unknown as Parameters<typeof faceapi.nets.faceRecognitionNet.forward>[0],
-        );
-        const values = (await output.data()) as Float32Array;
-        output.dispose();
-        descriptors.push(...batch.map((_, i) => Array.from(values.subarray(i * 128, (i + 1) * 128))));
-      } finally {
-        for (const input of inputs) input.dispose();
-      }
-    }
+    for (const batch of chunks(inputs, BATCH)) descriptors.push(...(await this.nets.describe(batch)).map((d) => Array.from(d)));
     return descriptors;
-  }
-
-  /** face-api's own default: the axis-aligned box around the landmarks, padded to a square and resized. */
-  private async describeBoxes(image: RgbImage, landmarks: Point[][]): Promise<number[][]> {
-    const { faceapi } = this.rt;
-    const dims = { width: image.width, height: image.height };
-    const inputs = landmarks.map((points) => {
-      // FaceLandmarks68 takes positions relative to the image size; the crop is clipped and floored as extractFaceTensors does.
-      const rect = new faceapi.FaceLandmarks68(
-        points.map(([x, y]) => new faceapi.Point(x / dims.width, y / dims.height)),
-        dims,
-      ).align();
-      const x = Math.max(rect.x, 0),
-        y = Math.max(rect.y, 0);
-      const region: Region = {
-        x: Math.floor(x),
-        y: Math.floor(y),
-        width: Math.floor(Math.min(rect.right - x, dims.width - x)),
-        height: Math.floor(Math.min(rect.bottom - y, dims.height - y)),
-      };
-      return squareInput(image, region, CHIP_SIZE, true);
-    });
-    return this.describeChips(inputs);
   }
 }
 
+/**
+ * face-api's own default crop (FaceLandmarks.align: the landmarks' bounding box padded by a fifth of its size on
+ * each axis), clipped and floored as extractFaceTensors does, padded to a square and resized to 150.
+ */
+function boxInput(image: RgbImage, points: Point[]): Float32Array {
+  const xs = points.map(([x]) => x),
+    ys = points.map(([, y]) => y);
+  const minX = Math.min(...xs),
+    minY = Math.min(...ys);
+  const maxX = Math.max(0, ...xs),
+    maxY = Math.max(0, ...ys);
+  const padX = (maxX - minX) * 0.2,
+    padY = (maxY - minY) * 0.2;
+  const left = minX - padX / 2,
+    top = minY - padY / 2;
+  const right = left + (maxX - minX) + padX,
+    bottom = top + (maxY - minY) + padY;
+  const x = Math.max(left, 0),
+    y = Math.max(top, 0);
+  const region: Region = {
+    x: Math.floor(x),
+    y: Math.floor(y),
+    width: Math.floor(Math.min(right - x, image.width - x)),
+    height: Math.floor(Math.min(bottom - y, image.height - y)),
+  };
+  return squareInput(image, region, CHIP_INPUT, true);
+}
 /** An analysis of a photo decoded smaller, in the photo's own pixels. */
 function toOriginal(analysis: Analysis, original: { width: number; height: number }): Analysis {
   const sx = original.width / analysis.width,

@@ -24,7 +24,7 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
 }
 
 /** Reads a model file and checks it against the manifest's sha256; a mismatch names the file. */
-async function readVerified(dir: string, file: string, sha256: string): Promise<Buffer> {
+export async function readVerified(dir: string, file: string, sha256: string): Promise<Buffer> {
   const full = path.join(dir, file);
   let bytes: Buffer;
   try {
@@ -53,8 +53,8 @@ interface WeightsGroup {
 }
 
 /** Verifies every checksum, then loads the weights into face-api's nets from the verified bytes. */
-export async function loadModels(rt: Runtime, dir: string = DEFAULT_MODELS_DIR): Promise<ModelManifest> {
-  const manifest = await readManifest(dir);
+export async function loadModels(rt: Runtime, dir: string = DEFAULT_MODELS_DIR, manifest?: ModelManifest): Promise<ModelManifest> {
+  manifest ??= await readManifest(dir);
   for (const net of NET_NAMES) {
     const entry = manifest.models[net];
     if (!entry) throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json has no entry for ${net}`, { net });

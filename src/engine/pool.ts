@@ -7,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errorFromJSON, FacerecError } from '../errors.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../image/decode.js';
-import type { BackendChoice } from './backend.js';
+import type { RuntimeOptions } from './nets.js';
 import type { EngineInfo } from './face-engine.js';
 import type { AnyWorkerRequest, WorkerInit, WorkerRequest, WorkerResponse, WorkerResults, WorkerStatus } from './protocol.js';
 
@@ -16,7 +16,7 @@ export interface PoolOptions {
   size?: number;
   /** Requests waiting beyond the busy workers; past it, QUEUE_FULL. */
   queueSize?: number;
-  backend?: BackendChoice;
+  runtime?: RuntimeOptions;
   modelsDir?: string;
   limits?: ImageLimits;
   /** An idle worker repeats its self-test when the last one is older than this (ms). */
@@ -144,7 +144,7 @@ export class WorkerPool {
   static async start(options: PoolOptions = {}): Promise<WorkerPool> {
     const size = options.size ?? Math.max(1, os.availableParallelism());
     const pool = new WorkerPool(
-      { backend: options.backend ?? 'auto', modelsDir: options.modelsDir, limits: options.limits ?? DEFAULT_IMAGE_LIMITS },
+      { runtime: options.runtime ?? {}, modelsDir: options.modelsDir, limits: options.limits ?? DEFAULT_IMAGE_LIMITS },
       {
         size,
         queueSize: options.queueSize ?? 64,

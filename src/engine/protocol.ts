@@ -1,12 +1,12 @@
 import type { ErrorCode } from '../errors.js';
 import type { ImageLimits } from '../image/decode.js';
-import type { BackendChoice } from './backend.js';
 import type { AnalyzeOptions, Analysis, EngineInfo } from './face-engine.js';
+import type { RuntimeMemory, RuntimeOptions } from './nets.js';
 import type { SelfTestResult } from './self-test.js';
 
 /** Messages between the pool and its workers (worker_threads, structured clone). */
 export interface WorkerInit {
-  backend: BackendChoice;
+  runtime: RuntimeOptions;
   modelsDir?: string;
   limits: ImageLimits;
 }
@@ -18,7 +18,7 @@ export type WorkerRequest =
 export interface WorkerResults {
   analyze: Analysis;
   selfTest: SelfTestResult;
-  memory: { numTensors: number; numBytes: number };
+  memory: RuntimeMemory;
 }
 
 /** Any request a worker entry may serve: an op, and what it carries. */

@@ -21,7 +21,7 @@ export async function hostEngine(extra: Record<string, ExtraOp> = {}): Promise<v
   const init = workerData as WorkerInit;
   let engine: FaceEngine;
   try {
-    engine = await FaceEngine.create({ backend: init.backend, modelsDir: init.modelsDir, limits: init.limits });
+    engine = await FaceEngine.create({ ...init.runtime, modelsDir: init.modelsDir, limits: init.limits });
   } catch (err) {
     port.postMessage({ ready: false, error: toErrorJSON(err) } satisfies WorkerStatus);
     return;
@@ -30,8 +30,8 @@ export async function hostEngine(extra: Record<string, ExtraOp> = {}): Promise<v
     ...extra,
     analyze: (e, req) => e.analyzeBytes(req.bytes as Uint8Array, req.options as Parameters<FaceEngine['analyzeBytes']>[1]),
     selfTest: (e) => e.selfTest(),
-    // Diagnostics: tensors held by this worker's runtime (flat across requests, or a leak).
-    memory: (e) => e.runtime.tf.memory(),
+    // Diagnostics: what this worker's runtime holds (flat across requests, or a leak).
+    memory: (e) => e.memory(),
   };
   port.on('message', async (req: { id: number; op: string } & Record<string, unknown>) => {
     let response: WorkerResponse;

@@ -13,7 +13,7 @@ export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
   const entry = new URL('./worker.js', import.meta.url);
   return WorkerPool.start({
     size: workers,
-    backend: config.backend,
+    runtime: config.runtime,
     modelsDir: config.modelsDir,
     limits,
     queueSize: bulkQueueSize(config, workers),

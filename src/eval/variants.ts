@@ -1,5 +1,13 @@
 import { decodeImage } from '../image/decode.js';
-import type { Candidate, DescriptorVariants, Face, FaceEngine } from '../engine/face-engine.js';
+import type { Runtime } from '../engine/backend.js';
+import type { Face, FaceEngine } from '../engine/face-engine.js';
+
+/** The subject's descriptor under each alignment variant of the engine. */
+export interface DescriptorVariants {
+  dlib: number[];
+  dlibMirror: number[];
+  box: number[];
+}
 
 /** The LFW subject of one image under every pipeline that `facerec eval` compares. */
 export interface SubjectDescriptors {
@@ -30,12 +38,12 @@ function nearestCentre<T>(items: T[], box: (item: T) => [number, number, number,
 }
 
 /**
- * Runs plain face-api and the engine on one image, sharing the one full-frame SSD pass that both begin with
- * (same net, same input; the engine keeps the detections at or above its own minimum score).
+ * Runs plain face-api (on tfjs, `plain`) and the engine (on its own runtime) on one image, and the engine's
+ * alignment variants on the face nearest the centre.
  */
-export async function subjectDescriptors(engine: FaceEngine, bytes: Uint8Array): Promise<SubjectDescriptors> {
+export async function subjectDescriptors(engine: FaceEngine, plain: Runtime, bytes: Uint8Array): Promise<SubjectDescriptors> {
   const image = await decodeImage(bytes, engine.imageLimits);
-  const { faceapi, tf } = engine.runtime;
+  const { faceapi, tf } = plain;
   const tensor = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
   let plainResults;
   try {
@@ -53,17 +61,23 @@ export async function subjectDescriptors(engine: FaceEngine, bytes: Uint8Array):
     image.width,
     image.height,
   );
-  const fullFrame: Candidate[] = plainResults.map((r) => ({
-    box: [r.detection.box.x, r.detection.box.y, r.detection.box.width, r.detection.box.height],
-    score: r.detection.score,
-  }));
-  const analysis = await engine.analyze(image, { descriptors: false }, { fullFrame, variants: true });
+  const analysis = await engine.analyze(image, { descriptors: false });
   const subject = nearestCentre(analysis.faces, (f) => f.box, image.width, image.height);
+  let variants: DescriptorVariants | null = null;
+  if (subject) {
+    const landmarks = [subject.landmarks];
+    const [[dlib], [dlibMirror], [box]] = await Promise.all([
+      engine.describe(image, landmarks, 'dlib', false),
+      engine.describe(image, landmarks, 'dlib', true),
+      engine.describe(image, landmarks, 'box', false),
+    ]);
+    variants = { dlib: dlib!, dlibMirror: dlibMirror!, box: box! };
+  }
   return {
     width: image.width,
     height: image.height,
     faces: analysis.faces.length,
-    engine: subject?.variants ?? null,
+    engine: variants,
     subject: subject ? { box: subject.box, landmarks: subject.landmarks } : null,
     plain: plainSubject ? Array.from(plainSubject.descriptor) : null,
   };

@@ -18,6 +18,7 @@ import { galleryRoutes } from './routes/galleries.route.js';
 import { keyRoutes } from './routes/keys.route.js';
 import { peopleRoutes } from './routes/people.route.js';
 import { recognizeRoutes } from './routes/recognize.route.js';
+import { healthRoutes } from './routes/health.route.js';
 import { settingsRoutes } from './routes/settings.route.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../src/web/', import.meta.url));
@@ -132,6 +133,7 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
     ...recognizeRoutes(ctx, config),
     ...keyRoutes(ctx),
     ...settingsRoutes(ctx),
+    ...healthRoutes(ctx),
   ];
   mountRoutes(app, routes, auth, { fileBytes: config.maxImageBytes, files: config.http.maxFiles }, limiter);
 

@@ -1,7 +1,7 @@
 /** What every use case needs: the database, the face analyzer and the configuration. */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { imageLimits, type Config } from '../config/index.js';
-import type { Analysis, AnalyzeOptions } from '../engine/face-engine.js';
+import type { Analysis, AnalyzeOptions, EngineInfo } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
 import { REPLACEMENT_CAUSES, WorkerPool, type PoolOptions, type Replacement, type ReplacementCause } from '../engine/pool.js';
 import { analyzeFaces } from '../store/faces.repository.js';
@@ -14,6 +14,8 @@ export interface Analyzer {
   analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis>;
   /** The descriptor space of what `analyze` returns; stored with every face. */
   readonly descriptorModelId: string;
+  /** The engine: runtime, provider, threads, versions and models (none for commands that analyse nothing). */
+  readonly engine?: EngineInfo;
   /** The engine's health: workers, waiting requests, replacements (0 workers: analysis on the calling thread). */
   status(): AnalyzerStatus;
   /** Calls `listener` whenever a worker is ended and replaced (to log it); returns the unsubscribe function. */
@@ -38,7 +40,7 @@ export interface AnalyzerStatus {
   lastStartError?: string;
 }
 
-export type { Analysis, AnalyzeOptions, Database, DatabaseTarget };
+export type { Analysis, AnalyzeOptions, Database, DatabaseTarget, EngineInfo };
 
 export interface ServiceContext {
   readonly db: Database;
@@ -62,6 +64,7 @@ export function poolAnalyzer(pool: WorkerPool): PoolAnalyzer {
     pool,
     analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }, callerSignal.getStore()),
     descriptorModelId: pool.info.descriptorModelId,
+    engine: pool.info,
     status: () => {
       const { size, healthy, queueDepth, closed, selfTestAgeMs, replacements, startFailures, lastStartError } = pool.health();
       return {
@@ -84,6 +87,7 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
   return {
     analyze: (bytes, options = {}) => engine.analyzeBytes(bytes, options),
     descriptorModelId: engine.info().descriptorModelId,
+    engine: engine.info(),
     status: () => ({
       workers: 0,
       healthy: 1,
@@ -147,12 +151,12 @@ export async function openAnalyzer(
 ): Promise<Analyzer> {
   const workers = options.workers ?? config.workers;
   const limits = imageLimits(config);
-  if (workers === 0) return engineAnalyzer(await FaceEngine.create({ backend: config.backend, modelsDir: config.modelsDir, limits }));
+  if (workers === 0) return engineAnalyzer(await FaceEngine.create({ ...config.runtime, modelsDir: config.modelsDir, limits }));
   const pool = await WorkerPool.start({
     ...options.engine,
     size: workers,
     queueSize: options.queueSize ?? config.queueSize,
-    backend: config.backend,
+    runtime: config.runtime,
     modelsDir: config.modelsDir,
     limits,
   });

@@ -53,7 +53,7 @@ export interface EngineReport extends EngineInfo {
  */
 export async function engineReport(config: Config): Promise<EngineReport> {
   const engine = await FaceEngine.create({
-    backend: config.backend,
+    ...config.runtime,
     modelsDir: config.modelsDir,
     limits: imageLimits(config),
   });

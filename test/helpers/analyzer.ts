@@ -11,7 +11,7 @@ let engine: Promise<FaceEngine> | undefined;
  * runs on PGlite and on PostgreSQL, and the second run need not analyse the same photos again. Results are real.
  */
 export async function cachedAnalyzer(): Promise<Analyzer & { calls: number }> {
-  engine ??= FaceEngine.create({ backend: 'wasm' });
+  engine ??= FaceEngine.create();
   const real = engineAnalyzer(await engine);
   const cache = new Map<string, Promise<Analysis>>();
   const analyzer = {

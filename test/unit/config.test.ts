@@ -16,7 +16,7 @@ function configError(env: NodeJS.ProcessEnv): FacerecError {
 describe('loadConfig', () => {
   it('uses the documented defaults when no variable is set', () => {
     expect(loadConfig({})).toEqual({
-      backend: 'auto',
+      runtime: { runtime: 'onnx', backend: 'auto', threads: 1, provider: 'auto' },
       modelsDir: undefined,
       workers: Math.max(1, os.availableParallelism()),
       queueSize: 64,
@@ -65,7 +65,7 @@ describe('loadConfig', () => {
       FACEREC_ENROLL_MAX_YAW: '30',
     });
     expect(config).toMatchObject({
-      backend: 'wasm',
+      runtime: { runtime: 'onnx', backend: 'wasm', threads: 1, provider: 'auto' },
       modelsDir: '/opt/models',
       workers: 3,
       queueSize: 10,

@@ -361,9 +361,9 @@ describe('docker-compose.yml', () => {
     expect(gpu?.build?.dockerfile).toBe('Dockerfile.gpu');
     expect(gpu?.image).not.toBe(app?.image);
     const env = environmentOf(gpu!);
-    expect(configOf(env).backend).toBe('gpu');
+    expect(configOf(env).runtime).toMatchObject({ runtime: 'tfjs', backend: 'gpu' });
     expect(configOf(env).workers).toBe(1);
-    expect({ ...env, FACEREC_BACKEND: undefined, FACEREC_WORKERS: undefined }).toEqual({
+    expect({ ...env, FACEREC_RUNTIME: undefined, FACEREC_BACKEND: undefined, FACEREC_WORKERS: undefined }).toEqual({
       ...appEnv,
       FACEREC_BACKEND: undefined,
       FACEREC_WORKERS: undefined,
@@ -448,7 +448,7 @@ describe.each([
     const config = configOf(env);
     expect(config.http.host).toBe('0.0.0.0');
     expect(config.http.port).toBe(3000);
-    if (backend) expect(config.backend).toBe(backend);
+    if (backend) expect(config.runtime.backend).toBe(backend);
     expect(Object.keys(env).filter((name) => /^(FACEREC_|DATABASE_URL)/.test(name) && !CONFIG_VARIABLES.has(name))).toEqual([]);
     expect(dockerfile.instructions(final, 'EXPOSE')).toEqual(['3000']);
   });

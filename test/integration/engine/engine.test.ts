@@ -5,6 +5,7 @@ import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/index.js';
 import { FaceEngine, type Face } from '../../../src/engine/face-engine.js';
+import { loadRuntime } from '../../../src/engine/backend.js';
 import { DEFAULT_MODELS_DIR, loadModels } from '../../../src/engine/models.js';
 import { squareInput, type Region } from '../../../src/engine/net-input.js';
 import { FacerecError } from '../../../src/errors.js';
@@ -145,8 +146,7 @@ describe('memory budget (issue 12, D1)', () => {
   };
   it('analyses 6000x4000, 5000x4000 and 7000x7000 photos without a face, and the engine stays right', async () => {
     const before = await facesIn(path.join(FACE_API_DEMO, 'sample1.jpg'));
-    const { tf } = engine.runtime;
-    const tensors = tf.memory().numTensors;
+    const tensors = engine.memory().numTensors;
     for (const [width, height, format] of [
       [6000, 4000, 'jpeg'],
       [5000, 4000, 'jpeg'],
@@ -154,7 +154,7 @@ describe('memory budget (issue 12, D1)', () => {
     ] as const) {
       expect((await engine.analyzeBytes(await blank(width, height, format))).faces).toEqual([]);
     }
-    expect(tf.memory().numTensors).toBe(tensors);
+    expect(engine.memory().numTensors).toBe(tensors);
     const after = await facesIn(path.join(FACE_API_DEMO, 'sample1.jpg'));
     expect(after.map((f) => f.descriptor)).toEqual(before.map((f) => f.descriptor));
   });
@@ -177,7 +177,8 @@ describe('memory budget (issue 12, D1)', () => {
   });
 
   it('feeds the nets exactly what face-api would make of the region, without a tensor of the whole photo', async () => {
-    const { faceapi, tf } = engine.runtime;
+    // face-api's own NetInput on tfjs, the reference.
+    const { faceapi, tf } = await loadRuntime('wasm');
     const { data, info } = await sharp(path.join(FACE_API_DEMO, 'sample2.jpg'))
       .resize(301, 217)
       .removeAlpha()
@@ -229,17 +230,16 @@ describe('tiny detector', () => {
 });
 
 describe('tensors', () => {
-  it('keeps tf.memory().numTensors flat across many images', async () => {
-    const { tf } = engine.runtime;
+  it("keeps the runtime's live tensors flat across many images", async () => {
     const photo = await readFile(path.join(FACE_API_DEMO, 'sample2.jpg'));
     const small = await sharp(photo).resize(480).jpeg().toBuffer();
     await engine.analyzeBytes(small, { mirror: true });
-    const before = tf.memory().numTensors;
+    const before = engine.memory().numTensors;
     for (let i = 0; i < 12; i++) {
       await engine.analyzeBytes(small, { align: i % 2 ? 'dlib' : 'box', mirror: i % 3 === 0 });
       await expect(engine.analyzeBytes(Buffer.from('not an image'))).rejects.toBeInstanceOf(FacerecError);
     }
-    expect(tf.memory().numTensors).toBe(before);
+    expect(engine.memory().numTensors).toBe(before);
   });
 });
 
@@ -251,9 +251,22 @@ describe('model checksums', () => {
     const bytes = await readFile(target);
     bytes[1000] = bytes[1000]! ^ 0xff;
     await writeFile(target, bytes);
-    const err = await loadModels(engine.runtime, dir).catch((e: unknown) => e);
+    const err = await loadModels(await loadRuntime('wasm'), dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FacerecError);
     expect(err).toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
     expect((err as Error).message).toContain('face_landmark_68_model.bin');
+  });
+
+  it('refuses an ONNX graph that does not match manifest.json, naming the file', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-models-'));
+    for (const f of await readdir(DEFAULT_MODELS_DIR)) await copyFile(path.join(DEFAULT_MODELS_DIR, f), path.join(dir, f));
+    const target = path.join(dir, 'face_recognition.onnx');
+    const bytes = await readFile(target);
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
+    await writeFile(target, bytes);
+    const err = await FaceEngine.create({ runtime: 'onnx', modelsDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FacerecError);
+    expect(err).toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
+    expect((err as Error).message).toContain('face_recognition.onnx');
   });
 });
