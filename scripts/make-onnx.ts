@@ -69,11 +69,11 @@ function meanNormalised(g: Graph, size: number | string, mean: number[]): string
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// SSD MobileNet v1 (src/ssdMobilenetv1): backbone and box predictors, at any input size (a multiple of 32).
+// SSD MobileNet v1 (src/ssdMobilenetv1): backbone and box predictors at 512², and face-api's anchors.
 
 function ssd(p: Params): Graph {
   const g = new Graph('ssd_mobilenetv1');
-  const image = g.input('image', ['batch', 'height', 'width', 3]);
+  const image = g.input('image', ['batch', 512, 512, 3]);
   let x = g.node('Transpose', [image], { perm: [0, 3, 1, 2] });
   x = g.node('Sub', [g.node('Div', [x, scalar(g, 127.5)]), scalar(g, 1)]);
   const pointwise = (input: string, q: Params, stride: number) =>
@@ -133,10 +133,13 @@ function ssd(p: Params): Graph {
     g.node('Sigmoid', [g.node('Slice', [classes, g.ints([1]), g.ints([2]), g.ints([2])])]),
     g.ints([0, -1]),
   ]);
-  // The box decoding against the anchors stays in TypeScript (src/engine/detections.ts): the anchors follow the input
-  // size, and only boxes above the minimum score need decoding.
-  g.output(boxes, 'encodings', ['batch', 'anchors', 4]);
-  g.output(scores, 'scores', ['batch', 'anchors']);
+  // The box decoding stays in TypeScript (src/engine/detections.ts), where only boxes above the minimum score need it;
+  // the graph hands over face-api's anchors (output_layer.extra_dim) as they are.
+  const extra = p.output_layer!.extra_dim!;
+  const n = extra.shape[1]!;
+  g.output(boxes, 'encodings', ['batch', n, 4]);
+  g.output(scores, 'scores', ['batch', n]);
+  g.output(g.constant(Float32Array.from(extra.dataSync()), [n, 4], 'anchors'), 'anchors', [n, 4]);
   return g;
 }
 

@@ -32,47 +32,6 @@ function cornerIou(b: Float32Array, i: number, j: number): number {
   return inter / (areaI + areaJ - inter);
 }
 
-// SSD's anchors (TensorFlow's multiple-grid anchor generator, as face-api's extra_dim holds them for 512): per feature
-// map, a scale from 0.2 to 0.95, the scale between it and the next, and aspect ratios; the first map has three.
-const SCALES = [0.2, 0.35, 0.5, 0.65, 0.8, 0.95];
-function cellAnchors(layer: number): [number, number][] {
-  const s = SCALES[layer]!;
-  const box = (scale: number, ratio: number): [number, number] => [scale / Math.sqrt(ratio), scale * Math.sqrt(ratio)];
-  if (layer === 0) return [box(0.1, 1), box(s, 2), box(s, 0.5)];
-  const next = SCALES[layer + 1] ?? 1;
-  return [box(s, 1), box(Math.sqrt(s * next), 1), box(s, 2), box(s, 0.5), box(s, 3), box(s, 1 / 3)];
-}
-
-/** The feature map sides for an input side: strides 16 and 32, then four stride-2 'same' convolutions. */
-export function ssdGrids(size: number): number[] {
-  const grids = [Math.ceil(size / 16), Math.ceil(size / 32)];
-  while (grids.length < 6) grids.push(Math.ceil(grids.at(-1)! / 2));
-  return grids;
-}
-
-/**
- * Anchors as [ymin, xmin, ymax, xmax] relative to the input, in the net's output order. The net's features are
- * trained in pixels at 512, so an anchor keeps its size in pixels (not relative to the input) at other input sizes.
- */
-export function ssdAnchors(size: number): Float32Array {
-  const grids = ssdGrids(size);
-  const k = 512 / size;
-  const anchors: number[] = [];
-  grids.forEach((g, layer) => {
-    const cells = cellAnchors(layer).map(([h, w]) => [h * k, w * k] as const);
-    for (let i = 0; i < g; i++)
-      for (let j = 0; j < g; j++)
-        for (const [h, w] of cells) {
-          const cy = (i + 0.5) / g,
-            cx = (j + 0.5) / g;
-          anchors.push(cy - h / 2, cx - w / 2, cy + h / 2, cx + w / 2);
-        }
-  });
-  return Float32Array.from(anchors);
-}
-
-const anchorCache = new Map<number, Float32Array>();
-
 /** face-api's decodeBoxesLayer for one anchor: the encoding's centre and size offsets, scaled by 10 and 5. */
 function decodeBox(encodings: Float32Array, anchors: Float32Array, i: number, out: Float32Array, at: number): void {
   const f = Math.fround;
@@ -87,19 +46,18 @@ function decodeBox(encodings: Float32Array, anchors: Float32Array, i: number, ou
 }
 
 /**
- * SSD's answer for one square input of `size`: `encodings` [anchors × 4] and `scores` [anchors]. The boxes scoring
- * above `minScore` are decoded against the anchors, then suppressed greedily; at most `maxResults`, in input pixels.
+ * SSD's answer for one square input of `size`: `encodings` [anchors × 4] and `scores` [anchors] against face-api's
+ * `anchors` ([ymin, xmin, ymax, xmax], relative). The boxes scoring above `minScore` are decoded, then suppressed
+ * greedily; at most `maxResults`, in input pixels.
  */
 export function ssdDetections(
   encodings: Float32Array,
   scores: Float32Array,
+  anchors: Float32Array,
   minScore: number,
   maxResults: number,
   size: number,
 ): Detection[] {
-  let anchors = anchorCache.get(size);
-  if (!anchors) anchorCache.set(size, (anchors = ssdAnchors(size)));
-  if (anchors.length !== encodings.length) throw new Error(`SSD gave ${encodings.length / 4} boxes for ${anchors.length / 4} anchors`);
   const outputSize = Math.min(maxResults, scores.length);
   const candidates: { score: number; index: number }[] = [];
   for (let i = 0; i < scores.length; i++) if (scores[i]! > minScore) candidates.push({ score: scores[i]!, index: i });

@@ -65,7 +65,7 @@ class OnnxNets implements Nets {
   // LFW at 256-384), so the engine keeps 512 (docs/performance.md).
   ssd(input: Float32Array, minScore: number, maxResults: number): Promise<Detection[]> {
     return this.run('ssdMobilenetv1', [input], SSD_INPUT, (out) =>
-      ssdDetections(out.encodings!, out.scores!, minScore, maxResults, SSD_INPUT),
+      ssdDetections(out.encodings!, out.scores!, out.anchors!, minScore, maxResults, SSD_INPUT),
     );
   }
 
