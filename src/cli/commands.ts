@@ -8,13 +8,18 @@ import { FacerecError } from '../errors.js';
 import { runIdentificationEval, type IdentificationRates, type SplitResult } from '../eval/identification.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
 import { evalModelId, evalPool, renderRocPlot } from '../eval/setup.js';
-import { compare } from '../service/compare.service.js';
+import { compare, CompareInput } from '../service/compare.service.js';
 import { databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
-import { detect, engineReport, type Detection } from '../service/detect.service.js';
+import { detect, DetectInput, DetectorInput, engineReport, type Detection } from '../service/detect.service.js';
 import { drawDetections } from '../service/draw.service.js';
 import { readUserFile } from './files.js';
+import { parseOptions } from './options.js';
 
-type DetectorName = NonNullable<Config['detector']>;
+/** --detector and --min-score, as commander gives them (the default is a number), parsed by DetectorInput. */
+interface DetectorFlags {
+  detector?: string;
+  minScore?: string | number;
+}
 
 const print = (text: string): void => {
   process.stdout.write(`${text}\n`);
@@ -64,12 +69,15 @@ async function withAnalyzer<T>(
 export async function detectCommand(
   config: Config,
   image: string,
-  opts: { json?: boolean; landmarks?: boolean; detector: DetectorName; minScore: number },
+  opts: DetectorFlags & { json?: boolean; landmarks?: boolean },
 ): Promise<void> {
-  const bytes = await readUserFile(image);
-  const detection = await withAnalyzer(config, (ctx) =>
-    detect(ctx, bytes, { detector: opts.detector, minScore: opts.minScore, includeLandmarks: !!opts.landmarks }),
+  const input = parseOptions(
+    DetectInput.extend(DetectorInput.shape),
+    { detector: opts.detector, minScore: opts.minScore, includeLandmarks: opts.landmarks },
+    { includeLandmarks: '--landmarks' },
   );
+  const bytes = await readUserFile(image);
+  const detection = await withAnalyzer(config, (ctx) => detect(ctx, bytes, input));
   if (opts.json) return print(JSON.stringify({ width: detection.width, height: detection.height, faces: detection.faces.map(faceJson) }));
   print(`${image}: ${detection.width}x${detection.height}, ${detection.faces.length} face(s)`);
   detection.faces.forEach((f, i) => {
@@ -84,12 +92,11 @@ export async function compareCommand(
   config: Config,
   a: string,
   b: string,
-  opts: { json?: boolean; threshold: number; largestFace?: boolean },
+  opts: { json?: boolean; threshold?: string | number; largestFace?: boolean },
 ): Promise<void> {
+  const input = parseOptions(CompareInput, { threshold: opts.threshold, largestFace: opts.largestFace });
   const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
-  const result = await withAnalyzer(config, (ctx) =>
-    compare(ctx, bytesA, bytesB, { threshold: opts.threshold, names: [a, b], largestFace: opts.largestFace }),
-  );
+  const result = await withAnalyzer(config, (ctx) => compare(ctx, bytesA, bytesB, { ...input, names: [a, b] }));
   if (opts.json)
     return print(
       JSON.stringify({
@@ -111,16 +118,16 @@ export async function compareCommand(
 export async function annotateCommand(
   config: Config,
   image: string,
-  opts: { out: string; landmarks: boolean; detector: DetectorName; minScore: number },
+  opts: DetectorFlags & { out: string; landmarks: boolean },
 ): Promise<void> {
+  const detector = parseOptions(DetectorInput, { detector: opts.detector, minScore: opts.minScore });
   const bytes = await readUserFile(image);
   const ext = path.extname(opts.out).toLowerCase();
   if (!['.jpg', '.jpeg', '.png'].includes(ext))
     throw new FacerecError('INVALID_ARGUMENT', `--out must end in .jpg, .jpeg or .png, not '${ext || opts.out}'`);
   const drawn = await withAnalyzer(config, (ctx) =>
     drawDetections(ctx, bytes, {
-      detector: opts.detector,
-      minScore: opts.minScore,
+      ...detector,
       landmarks: opts.landmarks,
       format: ext === '.png' ? 'png' : 'jpeg',
     }),

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-/** The `facerec` command: a thin adapter over the engine. */
-import { Command, CommanderError, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
+/** The `facerec` command: a thin adapter over src/service. */
+import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type Config } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { DetectorInput } from '../service/detect.service.js';
+import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
+import { integerOption } from './options.js';
 import {
   annotateCommand,
   compareCommand,
@@ -33,25 +36,19 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-function number(name: string, min: number, max: number) {
-  return (value: string): number => {
-    // Plain decimals only, as over HTTP: Number() would also take 0x1, 1e0 and ' 1 '.
-    const n = /^[+-]?\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-    if (!Number.isFinite(n) || n < min || n > max) throw new CommanderInvalidArgument(`${name} must be a number from ${min} to ${max}`);
-    return n;
-  };
-}
-
-/** The command tree; option defaults come from the configuration. */
+/**
+ * The command tree; option defaults come from the configuration. The commands parse their options with the use
+ * cases' input schemas (as the HTTP API does), so the options that feed a use case carry no parser of their own.
+ */
 function buildProgram(config: Config): Command {
   const program = new Command('facerec')
     .description('Face detection, alignment, description and comparison (facerec)')
     .exitOverride()
     .configureOutput({ outputError: () => {} });
 
-  const detectorOption = () => new Option('--detector <name>', 'face detector').choices(['ssd', 'tiny']).default(config.detector);
-  const minScoreOption = () =>
-    new Option('--min-score <score>', 'minimum detection score').argParser(number('--min-score', 0, 1)).default(config.minScore);
+  const detectorOption = () =>
+    new Option('--detector <name>', 'face detector').choices(DetectorInput.shape.detector.unwrap().options).default(config.detector);
+  const minScoreOption = () => new Option('--min-score <score>', 'minimum detection score (0..1)').default(config.minScore);
 
   program
     .command('info')
@@ -74,11 +71,7 @@ function buildProgram(config: Config): Command {
     .description('say whether the faces of two photos are the same person (one face each, or --largest-face)')
     .argument('<imageA>', 'first image')
     .argument('<imageB>', 'second image')
-    .addOption(
-      new Option('--threshold <distance>', 'same person below this distance')
-        .argParser(number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max))
-        .default(config.threshold),
-    )
+    .addOption(new Option('--threshold <distance>', 'same person at or below this distance').default(config.threshold))
     .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)')
     .option('--json', 'print JSON: {"match", "distance", "threshold", "boxes", "facesInPhotos"}')
     .action((a: string, b: string, opts) => compareCommand(config, a, b, opts));
@@ -99,7 +92,7 @@ function buildProgram(config: Config): Command {
     .requiredOption('--root <dir>', 'folder the list is relative to')
     .requiredOption('--list <file>', 'file with one image path per line')
     .requiredOption('--out <file>', 'output JSONL file')
-    .addOption(new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers))
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => embedCommand(config, opts));
 
   const evalCmd = program.command('eval').description('measure accuracy on a benchmark');
@@ -113,7 +106,7 @@ function buildProgram(config: Config): Command {
     .option('--save <file>', 'save every image’s descriptors as JSONL')
     .option('--load <file>', 'score descriptors saved by --save instead of computing them')
     .option('--json', 'print JSON')
-    .addOption(new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers))
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalLfwCommand(config, opts));
   evalCmd
     .command('identify')
@@ -127,7 +120,7 @@ function buildProgram(config: Config): Command {
       'a postgres:// URL (or a folder for the embedded database) to run in; default: a throwaway PGlite in a temporary directory',
     )
     .option('--json', 'print JSON')
-    .addOption(new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers))
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalIdentifyCommand(config, opts));
 
   // Options of every command that uses the gallery database.
@@ -142,11 +135,9 @@ function buildProgram(config: Config): Command {
     if (gallery) cmd.option('-g, --gallery <name-or-id>', 'gallery', 'default');
     return cmd;
   }
-  const thresholdOption = () =>
-    new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)').argParser(
-      number('--threshold', LIMITS.threshold.min, LIMITS.threshold.max),
-    );
-  const workersOption = () => new Option('--workers <n>', 'worker threads').argParser(number('--workers', 1, 256)).default(config.workers);
+  const thresholdOption = () => new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)');
+  const workersOption = () =>
+    new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers);
 
   withDb(program.command('migrate').description('apply pending database migrations'), false).action((opts) => migrateCommand(config, opts));
 
@@ -181,15 +172,9 @@ function buildProgram(config: Config): Command {
       .argument('<image>', 'photo')
       .addOption(thresholdOption())
       .addOption(
-        new Option('--top-k <n>', 'candidates listed per face')
-          .argParser(number('--top-k', LIMITS.topK.min, LIMITS.topK.max))
-          .default(LIMITS.topK.default),
+        new Option('--top-k <n>', `candidates listed per face (${LIMITS.topK.min}..${LIMITS.topK.max})`).default(LIMITS.topK.default),
       )
-      .addOption(
-        new Option('--max-faces <n>', 'look at the largest N faces only').argParser(
-          number('--max-faces', LIMITS.maxFaces.min, LIMITS.maxFaces.max),
-        ),
-      )
+      .option('--max-faces <n>', `look at the largest N faces only (${LIMITS.maxFaces.min}..${LIMITS.maxFaces.max})`)
       .option('--landmarks', 'include the 68 landmarks in --json')
       .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)'),
   ).action((image: string, opts) => identifyCommand(config, image, opts));
@@ -210,12 +195,8 @@ function buildProgram(config: Config): Command {
       .command('list')
       .description('list people')
       .option('--search <text>', 'name contains')
-      .addOption(
-        new Option('--limit <n>', 'page size')
-          .argParser(number('--limit', LIMITS.pageSize.min, LIMITS.pageSize.max))
-          .default(LIMITS.pageSize.default),
-      )
-      .addOption(new Option('--offset <n>', 'skip this many').argParser(number('--offset', 0, Number.MAX_SAFE_INTEGER)).default(0)),
+      .addOption(new Option('--limit <n>', `page size (${LIMITS.pageSize.min}..${LIMITS.pageSize.max})`).default(LIMITS.pageSize.default))
+      .addOption(new Option('--offset <n>', 'skip this many').default(LIMITS.offset.default)),
   ).action((opts) => peopleCommand(config, 'list', [], opts));
   withDb(people.command('show').description('show a person and their faces').argument('<person>', 'id, external id or exact name')).action(
     (ref: string, opts) => peopleCommand(config, 'show', [ref], opts),
@@ -254,7 +235,7 @@ function buildProgram(config: Config): Command {
     program
       .command('calibrate')
       .description('choose the threshold for a target false-accept rate from the gallery’s people with 2+ faces')
-      .addOption(new Option('--far <rate>', 'target false-accept rate').argParser(number('--far', 0, 1)).default(0.001))
+      .option('--far <rate>', 'target false-accept rate (0..1; default: 0.001)')
       .option('--plot <file>', 'write the genuine and impostor distance distributions as PNG'),
   ).action((opts) => calibrateCommand(config, opts));
 
@@ -262,7 +243,7 @@ function buildProgram(config: Config): Command {
     program
       .command('serve')
       .description('serve the HTTP API, docs and web UI (loopback only until an API key exists)')
-      .addOption(new Option('--port <port>', 'TCP port (default: FACEREC_PORT, 3000)').argParser(number('--port', 0, 65535)))
+      .addOption(new Option('--port <port>', 'TCP port (default: FACEREC_PORT, 3000)').argParser(integerOption('--port', 0, 65535)))
       .option('--host <address>', 'address to listen on (default: FACEREC_HOST; 127.0.0.1 without API keys, else 0.0.0.0)')
       .option('--insecure', 'listen on a non-loopback address without API keys (anyone who can reach it can use the API)')
       .addOption(workersOption()),
@@ -276,7 +257,7 @@ function buildProgram(config: Config): Command {
       .description('create an API key; it is printed once')
       .addOption(
         new Option('--role <role>', 'admin: manage galleries, people and keys; recognize: identify, verify, compare, detect, annotate')
-          .choices(['admin', 'recognize'])
+          .choices(ROLES)
           .makeOptionMandatory(),
       )
       .requiredOption('--name <name>', 'what the key is for'),

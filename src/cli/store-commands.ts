@@ -5,16 +5,28 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { drawIdentification } from '../service/draw.service.js';
-import { calibrateGallery, calibrationPlot } from '../service/calibrate.service.js';
+import { CalibrateInput, calibrateGallery, calibrationPlot } from '../service/calibrate.service.js';
 import { databaseTarget, migrateDatabase, openFacerec, type Facerec } from '../service/context.js';
+import { AddFacesInput, CreatePersonInput } from '../service/enroll.schema.js';
 import { addFacesTo, createPerson, type EnrollResult } from '../service/enroll.service.js';
-import { identify, verify } from '../service/identify.service.js';
-import { countImport, importFolder } from '../service/import.service.js';
-import { checkMetadata, type Metadata } from '../service/limits.js';
-import { deletePerson, galleries, listPeople, renamePerson, showPerson } from '../service/people.service.js';
+import { identify, IdentifyInput, verify, VerifyInput } from '../service/identify.service.js';
+import { countImport, importFolder, ImportInput } from '../service/import.service.js';
+import {
+  CreateGalleryInput,
+  DeleteGalleryInput,
+  deletePerson,
+  galleries,
+  GalleryInput,
+  ListPeopleInput,
+  listPeople,
+  PatchPersonInput,
+  renamePerson,
+  showPerson,
+} from '../service/people.service.js';
 import { readUserFile } from './files.js';
+import { parseOptions } from './options.js';
 import { startServer } from '../http/server.js';
-import { createApiKey, listKeys, revokeKey, type Role } from '../service/keys.service.js';
+import { createApiKey, CreateKeyInput, listKeys, revokeKey, RevokeKeyInput } from '../service/keys.service.js';
 
 export interface DbOptions {
   db?: string;
@@ -47,11 +59,6 @@ async function withFacerec<T>(
   } finally {
     await app.close();
   }
-}
-
-/** --metadata's JSON text, by the same rule as over HTTP (a JSON object, size and depth bounded). */
-function parseMetadata(text: string | undefined): Metadata | undefined {
-  return text === undefined ? undefined : checkMetadata(text);
 }
 
 export async function migrateCommand(config: Config, opts: DbOptions): Promise<void> {
@@ -99,17 +106,26 @@ export async function enrollCommand(
 ): Promise<void> {
   if (!opts.name === !opts.person)
     throw new InvalidArgumentError('Give either --name NAME (a new person) or --person NAME_OR_ID (add faces)');
-  const metadata = parseMetadata(opts.metadata);
-  const photos = await Promise.all(images.map(async (file) => ({ bytes: await readUserFile(file), name: file })));
   const enrollOptions = {
-    onReject: opts.skipRejected ? ('skip' as const) : ('fail' as const),
+    gallery: opts.gallery,
+    onReject: opts.skipRejected ? 'skip' : 'fail',
     largestFace: opts.largestFace,
     force: opts.force,
   };
+  const flags = { onReject: '--skip-rejected' };
+  // Parsed before any photo is read: a bad name or metadata fails at once.
+  const input = opts.name
+    ? parseOptions(CreatePersonInput, { ...enrollOptions, name: opts.name, externalId: opts.externalId, metadata: opts.metadata }, flags)
+    : undefined;
+  const addInput = opts.person ? parseOptions(AddFacesInput, enrollOptions, flags) : undefined;
+  const photos = await Promise.all(images.map(async (file) => ({ bytes: await readUserFile(file), name: file })));
   const result = await withFacerec(config, opts, photos.length > 1 ? Math.min(config.workers, photos.length) : 0, async (app) => {
-    if (opts.name)
-      return createPerson(app, { gallery: opts.gallery, name: opts.name, externalId: opts.externalId, metadata }, photos, enrollOptions);
-    return addFacesTo(app, opts.person!, photos, enrollOptions, opts.gallery);
+    if (input) {
+      const { gallery, name, externalId, metadata, ...options } = input;
+      return createPerson(app, { gallery, name, externalId, metadata }, photos, options);
+    }
+    const { gallery, ...options } = addInput!;
+    return addFacesTo(app, opts.person!, photos, options, gallery);
   });
   if (opts.json) return print(JSON.stringify(enrollJson(result)));
   print(
@@ -130,6 +146,7 @@ export async function importCommand(
   dir: string,
   opts: DbOptions & { largestFace?: boolean; force?: boolean; workers: number },
 ): Promise<void> {
+  const input = parseOptions(ImportInput, { gallery: opts.gallery, largestFace: opts.largestFace, force: opts.force });
   const { people, photos } = await countImport(dir);
   const bar = process.stderr.isTTY
     ? new SingleBar(
@@ -146,9 +163,7 @@ export async function importCommand(
       bar?.start(photos, 0);
       try {
         return await importFolder(app, dir, {
-          gallery: opts.gallery,
-          largestFace: opts.largestFace,
-          force: opts.force,
+          ...input,
           concurrency: opts.workers * 2,
           onPerson: (_p, done) => bar?.update(done),
         });
@@ -182,21 +197,18 @@ export async function importCommand(
 export async function identifyCommand(
   config: Config,
   image: string,
-  opts: DbOptions & { threshold?: number; topK: number; maxFaces?: number; annotate?: string; landmarks?: boolean },
+  opts: DbOptions & { threshold?: string; topK?: string | number; maxFaces?: string; annotate?: string; landmarks?: boolean },
 ): Promise<void> {
+  const input = parseOptions(
+    IdentifyInput,
+    { gallery: opts.gallery, threshold: opts.threshold, topK: opts.topK, maxFaces: opts.maxFaces, includeLandmarks: opts.landmarks },
+    { includeLandmarks: '--landmarks' },
+  );
   const ext = opts.annotate ? path.extname(opts.annotate).toLowerCase() : '';
   if (opts.annotate && !['.jpg', '.jpeg', '.png'].includes(ext))
     throw new InvalidArgumentError(`--annotate must end in .jpg, .jpeg or .png, not '${ext || opts.annotate}'`);
   const bytes = await readUserFile(image);
-  const result = await withFacerec(config, opts, 0, (app) =>
-    identify(app, bytes, {
-      gallery: opts.gallery,
-      threshold: opts.threshold,
-      topK: opts.topK,
-      maxFaces: opts.maxFaces,
-      includeLandmarks: opts.landmarks,
-    }),
-  );
+  const result = await withFacerec(config, opts, 0, (app) => identify(app, bytes, input));
   if (opts.annotate) await writeFile(opts.annotate, await drawIdentification(config, bytes, result, ext === '.png' ? 'png' : 'jpeg'));
   if (opts.json) return print(JSON.stringify({ faces: result.faces, threshold: result.threshold, gallery: result.gallery }));
   print(`${image}: ${result.faces.length} face(s), gallery ${result.gallery.name}, threshold ${result.threshold}`);
@@ -212,12 +224,11 @@ export async function identifyCommand(
 export async function verifyCommand(
   config: Config,
   image: string,
-  opts: DbOptions & { person: string; threshold?: number; largestFace?: boolean },
+  opts: DbOptions & { person: string; threshold?: string; largestFace?: boolean },
 ): Promise<void> {
+  const input = parseOptions(VerifyInput, { gallery: opts.gallery, threshold: opts.threshold, largestFace: opts.largestFace });
   const bytes = await readUserFile(image);
-  const result = await withFacerec(config, opts, 0, (app) =>
-    verify(app, bytes, opts.person, { gallery: opts.gallery, threshold: opts.threshold, largestFace: opts.largestFace }),
-  );
+  const result = await withFacerec(config, opts, 0, (app) => verify(app, bytes, opts.person, input));
   if (opts.json) return print(JSON.stringify(result));
   const which = result.facesInPhoto > 1 ? ` (the largest of ${result.facesInPhoto} faces)` : '';
   print(
@@ -229,11 +240,18 @@ export async function peopleCommand(
   config: Config,
   action: 'list' | 'show' | 'rename' | 'delete',
   args: string[],
-  opts: DbOptions & { search?: string; limit: number; offset: number },
+  opts: DbOptions & { search?: string; limit?: string | number; offset?: string | number },
 ): Promise<void> {
+  const list =
+    action === 'list'
+      ? parseOptions(ListPeopleInput, { gallery: opts.gallery, search: opts.search, limit: opts.limit, offset: opts.offset })
+      : undefined;
+  const patch =
+    action === 'rename' ? parseOptions(PatchPersonInput, { gallery: opts.gallery, name: args[1] }, { name: '<new-name>' }) : undefined;
+  const { gallery } = parseOptions(GalleryInput, { gallery: opts.gallery });
   await withFacerec(config, opts, undefined, async (app) => {
-    if (action === 'list') {
-      const page = await listPeople(app, { gallery: opts.gallery, search: opts.search, limit: opts.limit, offset: opts.offset });
+    if (list) {
+      const page = await listPeople(app, list);
       if (opts.json) return print(JSON.stringify({ people: page.people, total: page.total }));
       print(`${page.total} people in gallery ${page.gallery.name}${opts.search ? ` matching "${opts.search}"` : ''}`);
       for (const p of page.people)
@@ -242,7 +260,7 @@ export async function peopleCommand(
     }
     const ref = args[0]!;
     if (action === 'show') {
-      const person = await showPerson(app, ref, opts.gallery);
+      const person = await showPerson(app, ref, gallery);
       if (opts.json) return print(JSON.stringify(person));
       print(
         `${person.name} (${person.id})${person.externalId ? `, external id ${person.externalId}` : ''}, ${person.faces.length} face(s)`,
@@ -254,11 +272,12 @@ export async function peopleCommand(
         );
       return;
     }
-    if (action === 'rename') {
-      const person = await renamePerson(app, ref, { name: args[1]! }, opts.gallery);
+    if (patch) {
+      const { gallery: _, ...change } = patch;
+      const person = await renamePerson(app, ref, change, gallery);
       return opts.json ? print(JSON.stringify(person)) : print(`renamed ${person.id} to ${person.name}`);
     }
-    const person = await deletePerson(app, ref, opts.gallery);
+    const person = await deletePerson(app, ref, gallery);
     return opts.json
       ? print(JSON.stringify({ deleted: person }))
       : print(`deleted ${person.name} (${person.id}) and ${person.faceCount} face(s)`);
@@ -271,6 +290,8 @@ export async function galleriesCommand(
   name: string | undefined,
   opts: DbOptions & { force?: boolean },
 ): Promise<void> {
+  const created = action === 'create' ? parseOptions(CreateGalleryInput, { name }, { name: '<name>' }) : undefined;
+  const deleted = action === 'delete' ? parseOptions(DeleteGalleryInput, { force: opts.force }) : undefined;
   await withFacerec(config, opts, undefined, async (app) => {
     if (action === 'list') {
       const list = await galleries.list(app);
@@ -278,19 +299,20 @@ export async function galleriesCommand(
       for (const g of list) print(`  ${g.id}  ${g.name}  ${g.people} people, ${g.faces} face(s)`);
       return;
     }
-    if (action === 'create') {
-      const g = await galleries.create(app, name!);
+    if (created) {
+      const g = await galleries.create(app, created.name);
       return opts.json ? print(JSON.stringify(g)) : print(`created gallery ${g.name} (${g.id})`);
     }
-    const g = await galleries.delete(app, name!, opts.force);
+    const g = await galleries.delete(app, name!, deleted?.force);
     return opts.json
       ? print(JSON.stringify({ deleted: g }))
       : print(`deleted gallery ${g.name} with ${g.people} people and ${g.faces} face(s)`);
   });
 }
 
-export async function calibrateCommand(config: Config, opts: DbOptions & { far: number; plot?: string }): Promise<void> {
-  const report = await withFacerec(config, opts, 0, (app) => calibrateGallery(app, { gallery: opts.gallery, far: opts.far }));
+export async function calibrateCommand(config: Config, opts: DbOptions & { far?: string; plot?: string }): Promise<void> {
+  const input = parseOptions(CalibrateInput, { gallery: opts.gallery, far: opts.far });
+  const report = await withFacerec(config, opts, 0, (app) => calibrateGallery(app, input));
   if (opts.plot) await writeFile(opts.plot, await calibrationPlot(report));
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
   if (opts.json) {
@@ -311,11 +333,13 @@ export async function calibrateCommand(config: Config, opts: DbOptions & { far: 
 export async function keysCommand(
   config: Config,
   action: 'create' | 'list' | 'revoke',
-  opts: DbOptions & { role?: Role; name?: string; id?: string },
+  opts: DbOptions & { role?: string; name?: string; id?: string },
 ): Promise<void> {
+  const created = action === 'create' ? parseOptions(CreateKeyInput, { name: opts.name, role: opts.role }) : undefined;
+  const revoked = action === 'revoke' ? parseOptions(RevokeKeyInput, { id: opts.id }, { id: '<id>' }) : undefined;
   await withFacerec(config, opts, undefined, async (app) => {
-    if (action === 'create') {
-      const { key, apiKey } = await createApiKey(app.db, { name: opts.name!, role: opts.role! });
+    if (created) {
+      const { key, apiKey } = await createApiKey(app.db, created);
       if (opts.json) return print(JSON.stringify({ key, apiKey }));
       print(key);
       process.stderr.write(`created ${apiKey.role} key "${apiKey.name}" (${apiKey.id}); it is shown only now, store it safely\n`);
@@ -330,8 +354,8 @@ export async function keysCommand(
         );
       return;
     }
-    const revoked = await revokeKey(app.db, opts.id!);
-    return opts.json ? print(JSON.stringify({ revoked })) : print(`revoked ${revoked.prefix}… (${revoked.name})`);
+    const key = await revokeKey(app.db, revoked!.id);
+    return opts.json ? print(JSON.stringify({ revoked: key })) : print(`revoked ${key.prefix}… (${key.name})`);
   });
 }
 

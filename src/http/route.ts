@@ -5,6 +5,7 @@
 import { Router, type Express, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { callerSignal } from '../service/context.js';
+import { parseInput } from '../service/input.js';
 import type { Role } from '../service/keys.service.js';
 import type { Auth } from './auth.js';
 import { HttpError } from './errors.js';
@@ -38,14 +39,6 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, I extends z.ZodType 
 export type AnyRoute = RouteSpec<z.ZodType, z.ZodType>;
 export const route = <P extends z.ZodType, I extends z.ZodType>(spec: RouteSpec<P, I>): AnyRoute => spec as unknown as AnyRoute;
 
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  const first = issues[0]!;
-  throw new HttpError(400, 'INVALID_ARGUMENT', `Invalid ${where}: ${first.path ? `${first.path}: ` : ''}${first.message}`, { issues });
-}
-
 /** Mounts every route: auth, upload, validation, then the handler; a handler's return value is sent as JSON. */
 export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Auth, limits: UploadLimits, limiter: RequestHandler): void {
   for (const spec of routes) {
@@ -59,13 +52,15 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Aut
         ),
       );
     chain.push(async (req: Request, res: Response) => {
-      const params = spec.params ? parse(spec.params, req.params, 'path parameter') : {};
+      const params = spec.params ? parseInput(spec.params, req.params, { what: 'path parameter' }) : {};
       const body = req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? (req.body as Record<string, unknown>) : {};
       const input = spec.input
-        ? parse(
+        ? parseInput(
             spec.input,
             { ...(req.query as Record<string, unknown>), ...body },
-            spec.method === 'get' || spec.method === 'delete' ? 'query' : 'request',
+            {
+              what: spec.method === 'get' || spec.method === 'delete' ? 'query' : 'request',
+            },
           )
         : {};
       // Once the response is out (deadline passed) or the client has gone, queued analysis for it is dropped.

@@ -1,88 +1,11 @@
 /**
- * Every request shape the API accepts and every response shape it returns, as zod schemas: requests are validated
- * with them and /openapi.json is generated from them, so the two cannot drift apart.
+ * The HTTP-specific shapes of the API as zod schemas: path parameters, the fields only HTTP has, and every response.
+ * The use cases' own inputs live beside them in src/service and are used as they are; /openapi.json is generated
+ * from both, so the document and the validation cannot drift apart.
  */
 import { z } from 'zod';
-import { LIMITS, MetadataSchema } from '../service/limits.js';
-import { ExternalId, GalleryName, KeyName, PersonName } from '../service/names.js';
-
-// Multipart fields and query strings are text: booleans and numbers arrive as strings.
-const boolish = z
-  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-  .transform((v) => v === true || v === 'true' || v === '1')
-  .meta({ type: 'boolean' });
-
-// A number in a form field or query string is a plain decimal: optional sign, digits, optional fraction. Number() (and
-// z.coerce) would also take "0x1", "1e0", " 1 ", "Infinity", and "" as 0. JSON bodies may send a (finite) number.
-const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
-const decimalText = (value: unknown, ctx: z.RefinementCtx): unknown => {
-  if (typeof value !== 'string') return value;
-  if (DECIMAL.test(value)) return Number(value);
-  ctx.addIssue({ code: 'custom', message: 'must be a plain decimal number, such as 3 or 0.5' });
-  return z.NEVER;
-};
-/**
- * The one numeric field schema of every request: a decimal within [min, max], an integer when `type` says so. A default
- * is a `.prefault(v)`: /openapi.json drops the `.default` of a schema that transforms its input.
- */
-const decimal = (type: 'number' | 'integer', min: number, max: number) =>
-  z
-    .preprocess(decimalText, (type === 'integer' ? z.number().int() : z.number()).min(min).max(max))
-    .meta({ type, minimum: min, maximum: max });
-const number = (min: number, max: number) => decimal('number', min, max);
-const integer = (min: number, max: number) => decimal('integer', min, max);
-
-// PostgreSQL's text and jsonb cannot hold U+0000: refused here as a 400 instead of failing in the database as a 500.
-const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL character (U+0000)');
-
-// Any 8-4-4-4-12 hex id, like PostgreSQL's uuid type and the store's isUuid: z.uuid() also checks RFC 9562's version
-// and variant digits, and would answer 400 for an id such as 11111111-1111-1111-1111-111111111111 instead of 404.
-export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex digits)' });
-export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name (in any case) or id; default: "default"' });
-const Threshold = number(LIMITS.threshold.min, LIMITS.threshold.max).optional();
-const MaxFaces = integer(LIMITS.maxFaces.min, LIMITS.maxFaces.max).optional();
-
-export const GalleryQuery = z.object({ gallery: GalleryRef.optional() });
-
-export const CreateGalleryBody = z.object({ name: GalleryName });
-
-export const DeleteGalleryQuery = z.object({ force: boolish.optional() });
-
-export const ListPeopleQuery = z.object({
-  gallery: GalleryRef.optional(),
-  search: text().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
-  limit: integer(LIMITS.pageSize.min, LIMITS.pageSize.max).prefault(LIMITS.pageSize.default),
-  offset: integer(0, 1_000_000).prefault(0),
-});
-
-export const EnrollOptions = z.object({
-  onReject: z
-    .enum(['fail', 'skip'])
-    .default('fail')
-    .meta({ description: '"fail": one rejected photo fails the call, nothing is stored; "skip": store the others' }),
-  largestFace: boolish.optional().meta({ description: 'Take the largest face of a photo with several' }),
-  force: boolish.optional().meta({ description: 'Enroll faces that look unlike the person’s existing faces' }),
-});
-
-export const CreatePersonBody = EnrollOptions.extend({
-  gallery: GalleryRef.optional(),
-  name: PersonName,
-  externalId: ExternalId.optional(),
-  metadata: MetadataSchema.optional(),
-});
-
-export const AddFacesBody = EnrollOptions.extend({ gallery: GalleryRef.optional() });
-
-export const PatchPersonBody = z
-  .object({
-    gallery: GalleryRef.optional(),
-    name: PersonName.optional(),
-    externalId: ExternalId.nullable().optional(),
-    metadata: MetadataSchema.optional(),
-  })
-  .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, {
-    message: 'Give at least one of name, externalId, metadata',
-  });
+import { IdentifyInput, VerifyInput } from '../service/identify.service.js';
+import { GalleryRef, Uuid } from '../service/input.js';
 
 export const PersonParams = z.object({ id: Uuid });
 export const FaceParams = z.object({ id: Uuid, faceId: Uuid });
@@ -91,26 +14,12 @@ export const GalleryParams = z.object({ id: GalleryRef });
 
 export const ImageFormat = z.enum(['jpeg', 'png', 'webp']);
 
-export const IdentifyBody = z.object({
-  gallery: GalleryRef.optional(),
-  threshold: Threshold.meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
-  topK: integer(LIMITS.topK.min, LIMITS.topK.max).prefault(LIMITS.topK.default).meta({ description: 'Candidates listed per face' }),
-  maxFaces: MaxFaces.meta({ description: 'Look at the largest N faces only' }),
-  minFaceSize: integer(LIMITS.minFaceSize.min, LIMITS.minFaceSize.max)
-    .optional()
-    .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
-  includeLandmarks: boolish.optional(),
+export const IdentifyBody = IdentifyInput.extend({
   format: ImageFormat.optional().meta({ description: 'Annotated image format (annotate, or identify with Accept: image/*)' }),
 });
 
-const LargestFace = boolish
-  .optional()
-  .meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
-export const VerifyBody = z.object({ gallery: GalleryRef.optional(), personId: Uuid, threshold: Threshold, largestFace: LargestFace });
-export const CompareBody = z.object({ threshold: Threshold, largestFace: LargestFace });
-export const DetectBody = z.object({ maxFaces: MaxFaces, includeLandmarks: boolish.optional() });
-
-export const CreateKeyBody = z.object({ name: KeyName, role: z.enum(['admin', 'recognize']) });
+// Over HTTP the person is named by id only; the CLI also takes an external id or a name.
+export const VerifyBody = VerifyInput.extend({ personId: Uuid });
 
 // ---- responses ----
 

@@ -1,9 +1,16 @@
 /** Threshold calibration on the user's own gallery. */
+import { z } from 'zod';
 import { renderDistancePlot } from '../render/distance-plot.js';
 import { calibrate as calibrateDistances, type CalibrationReport } from '../match/calibrate.js';
 import { galleryDescriptors } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
+import { decimalNumber, GalleryRef } from './input.js';
+
+const DEFAULT_FAR = 0.001;
+
+/** calibrate's input, as the CLI takes it: the gallery, and the target false-accept rate. */
+export const CalibrateInput = z.object({ gallery: GalleryRef.optional(), far: decimalNumber(0, 1).prefault(DEFAULT_FAR) });
 
 export interface GalleryCalibration extends CalibrationReport {
   gallery: { id: string; name: string };
@@ -20,7 +27,7 @@ export async function calibrateGallery(ctx: ServiceContext, options: { gallery?:
   const byPerson = await galleryDescriptors(ctx.db, gallery.id, ctx.analyzer.descriptorModelId);
   const report = calibrateDistances(
     [...byPerson].map(([personId, descriptors]) => ({ personId, descriptors })),
-    options.far ?? 0.001,
+    options.far ?? DEFAULT_FAR,
     ctx.config.reduction,
   );
   const t = ctx.config.threshold;

@@ -1,4 +1,5 @@
 /** Compare: are the faces of two photos the same person? No database involved. */
+import { z } from 'zod';
 import type { Box, Face } from '../engine/face-engine.js';
 import { NoFaceError } from '../errors.js';
 import { euclidean } from '../match/distance.js';
@@ -6,7 +7,11 @@ import { confidenceOf } from '../match/confidence.js';
 import type { Analyzer } from './context.js';
 import type { Config } from '../config/index.js';
 import { round4, soleFace } from './identify.service.js';
+import { LargestFace, Threshold } from './input.js';
 import { thresholdOf } from './limits.js';
+
+/** compare's options, as the HTTP API and the CLI take them. */
+export const CompareInput = z.object({ threshold: Threshold, largestFace: LargestFace });
 
 export interface CompareResult {
   match: boolean;

@@ -1,8 +1,19 @@
 /** Use cases on a photo alone, no database: what the engine is, and where the faces are. */
+import { z } from 'zod';
 import { imageLimits, type Config } from '../config/index.js';
 import { FaceEngine, type DetectorName, type EngineInfo, type Face } from '../engine/face-engine.js';
 import type { Analyzer } from './context.js';
+import { boolish, decimalNumber, MaxFaces } from './input.js';
 import { checkRange, LIMITS } from './limits.js';
+
+/** detect's options, as the HTTP API and the CLI take them. */
+export const DetectInput = z.object({ maxFaces: MaxFaces, includeLandmarks: boolish.optional() });
+
+/** The detector and its minimum score, which the CLI's detect and annotate may choose per call (the API uses the configured ones). */
+export const DetectorInput = z.object({
+  detector: z.enum(['ssd', 'tiny']).optional() satisfies z.ZodType<DetectorName | undefined>,
+  minScore: decimalNumber(0, 1).optional(),
+});
 
 export interface Detection {
   width: number;

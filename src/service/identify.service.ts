@@ -1,4 +1,5 @@
 /** Identification (1:N against a gallery) and verification (1:1 against one enrolled person). */
+import { z } from 'zod';
 import type { Point } from '../engine/align.js';
 import type { Box, Face } from '../engine/face-engine.js';
 import type { FaceQuality } from '../engine/quality.js';
@@ -9,8 +10,24 @@ import { reducePerPerson } from '../match/reduce.js';
 import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
+import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { resolvePerson } from './people.service.js';
+
+/** identify's input, as the HTTP API and the CLI take it. */
+export const IdentifyInput = z.object({
+  gallery: GalleryRef.optional(),
+  threshold: Threshold.meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
+  topK: decimalInteger(LIMITS.topK.min, LIMITS.topK.max).prefault(LIMITS.topK.default).meta({ description: 'Candidates listed per face' }),
+  maxFaces: MaxFaces.meta({ description: 'Look at the largest N faces only' }),
+  minFaceSize: decimalInteger(LIMITS.minFaceSize.min, LIMITS.minFaceSize.max)
+    .optional()
+    .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
+  includeLandmarks: boolish.optional(),
+});
+
+/** verify's options, as the HTTP API and the CLI take them; each names the person its own way (an id, or any reference). */
+export const VerifyInput = z.object({ gallery: GalleryRef.optional(), threshold: Threshold, largestFace: LargestFace });
 
 export interface IdentifyOptions {
   gallery?: string;

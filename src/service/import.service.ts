@@ -6,7 +6,12 @@ import { analyzeFaces, imageHashes } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import { findPeopleByName, type Person } from '../store/people.repository.js';
 import type { ServiceContext } from './context.js';
+import { EnrollInput } from './enroll.schema.js';
 import { addFaces, createPerson, imageSha256, type EnrollOptions, type EnrollResult, type Rejection } from './enroll.service.js';
+import { GalleryRef } from './input.js';
+
+/** import's options, as the CLI takes them (each folder is enrolled with onReject 'skip'). */
+export const ImportInput = EnrollInput.pick({ largestFace: true, force: true }).extend({ gallery: GalleryRef.optional() });
 
 // Files the decoder may read; anything else in a folder (notes, .DS_Store) is not a photo.
 const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif|bmp|ico)$/i;

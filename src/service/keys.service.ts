@@ -1,7 +1,9 @@
 /** API keys: created once and shown once, stored as a sha256 hash, checked on every HTTP request. */
 import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import type { Database } from '../store/database.js';
+import { Uuid } from './input.js';
 import { checkName, KeyName } from './names.js';
 import {
   countActiveKeys,
@@ -15,7 +17,12 @@ import {
 } from '../store/api-keys.repository.js';
 
 export type { ApiKey, Role };
-export const ROLES: readonly Role[] = ['admin', 'recognize'];
+
+// The inputs of these use cases, as the HTTP API and the CLI take them.
+export const CreateKeyInput = z.object({ name: KeyName, role: z.enum(['admin', 'recognize']) satisfies z.ZodType<Role> });
+export const RevokeKeyInput = z.object({ id: Uuid });
+
+export const ROLES: readonly Role[] = CreateKeyInput.shape.role.options;
 
 const KEY_PREFIX = 'frk_';
 const hashOf = (key: string): string => createHash('sha256').update(key).digest('hex');

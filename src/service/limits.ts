@@ -16,6 +16,8 @@ export const LIMITS = Object.freeze({
   threshold: { min: 0.01, max: 2 },
   /** A page of people. */
   pageSize: { min: 1, max: 200, default: 50 },
+  /** People skipped before a page. */
+  offset: { min: 0, max: 1_000_000, default: 0 },
   /** Photos in one enrollment call. */
   photosPerCall: 20,
   /** A person's metadata: bytes of JSON, and nesting depth (far deeper than real metadata; 64 KB of nested brackets

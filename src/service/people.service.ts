@@ -1,4 +1,5 @@
 /** People and galleries: listing, lookup, renaming and erasure. */
+import { z } from 'zod';
 import { FacerecError, NotFoundError } from '../errors.js';
 import type { Queryable } from '../store/database.js';
 import { deleteFace, getThumbnail, listFaces, type FaceRecord } from '../store/faces.repository.js';
@@ -18,8 +19,38 @@ import {
 } from '../store/people.repository.js';
 import { isUuid } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
-import { checkMetadata, checkRange, LIMITS } from './limits.js';
-import { checkName, ExternalId, parseGalleryName, PersonName } from './names.js';
+import { boolish, decimalInteger, GalleryRef, text } from './input.js';
+import { checkMetadata, checkRange, LIMITS, MetadataSchema } from './limits.js';
+import { checkName, ExternalId, GalleryName, parseGalleryName, PersonName } from './names.js';
+
+// The inputs of these use cases, as the HTTP API and the CLI take them.
+
+/** The gallery a person is looked up in (show, delete). */
+export const GalleryInput = z.object({ gallery: GalleryRef.optional() });
+
+export const ListPeopleInput = z.object({
+  gallery: GalleryRef.optional(),
+  search: text().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
+  limit: decimalInteger(LIMITS.pageSize.min, LIMITS.pageSize.max).prefault(LIMITS.pageSize.default),
+  offset: decimalInteger(LIMITS.offset.min, LIMITS.offset.max).prefault(LIMITS.offset.default),
+});
+
+/** A rename, a new (or no) external id, new metadata: at least one of them. */
+export const PatchPersonInput = z
+  .object({
+    gallery: GalleryRef.optional(),
+    name: PersonName.optional(),
+    externalId: ExternalId.nullable().optional(),
+    metadata: MetadataSchema.optional(),
+  })
+  .refine((b) => b.name !== undefined || b.externalId !== undefined || b.metadata !== undefined, {
+    message: 'Give at least one of name, externalId, metadata',
+  });
+
+export const CreateGalleryInput = z.object({ name: GalleryName });
+
+/** force: also a gallery with people, erasing them. */
+export const DeleteGalleryInput = z.object({ force: boolish.optional() });
 
 /** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
 export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
@@ -64,7 +95,7 @@ export async function listPeople(
 ): Promise<PeoplePage & { gallery: Gallery }> {
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const limit = checkRange(options.limit ?? LIMITS.pageSize.default, LIMITS.pageSize, 'limit', true);
-  const offset = checkRange(options.offset ?? 0, { min: 0, max: Number.MAX_SAFE_INTEGER }, 'offset', true);
+  const offset = checkRange(options.offset ?? LIMITS.offset.default, LIMITS.offset, 'offset', true);
   const page = await listPeopleRows(ctx.db, gallery.id, { search: options.search, limit, offset });
   return { ...page, gallery };
 }

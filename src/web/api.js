@@ -29,7 +29,7 @@ import { store } from './store.js';
  * @typedef {{ status: 'ready', checks: Record<string, string> }} Readiness GET /readyz; checks: engine, workers, database, shutdown, selfTest
  * @typedef {{ minFaceSize: number, minScore: number, minSharpness: number, maxYaw: number, maxRoll: number }} EnrollmentGates
  * @typedef {{ min: number, max: number, default?: number }} Range
- * @typedef {{ threshold: number, ambiguityMargin: number, enrollment: EnrollmentGates, limits: { topK: Range, maxFaces: Range, minFaceSize: Range, threshold: Range, pageSize: Range, photosPerCall: number, metadataBytes: number, metadataDepth: number }, maxImageBytes: number, maxImagePixels: number, descriptorModelId: string }} Settings GET /v1/settings: the server's thresholds, gates and limits
+ * @typedef {{ threshold: number, ambiguityMargin: number, enrollment: EnrollmentGates, limits: { topK: Range, maxFaces: Range, minFaceSize: Range, threshold: Range, pageSize: Range, offset: Range, photosPerCall: number, metadataBytes: number, metadataDepth: number }, maxImageBytes: number, maxImagePixels: number, descriptorModelId: string }} Settings GET /v1/settings: the server's thresholds, gates and limits
  */
 
 export class ApiError extends Error {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ServiceContext } from '../../service/context.js';
-import { galleries } from '../../service/people.service.js';
+import { CreateGalleryInput, DeleteGalleryInput, galleries } from '../../service/people.service.js';
 import { route, type AnyRoute } from '../route.js';
-import { CreateGalleryBody, DeleteGalleryQuery, Gallery, GalleryParams } from '../schemas.js';
+import { Gallery, GalleryParams } from '../schemas.js';
 
 export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
   return [
@@ -12,7 +12,7 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       tag: 'galleries',
       role: 'admin',
       summary: 'Create a gallery',
-      input: CreateGalleryBody,
+      input: CreateGalleryInput,
       responses: { 201: { description: 'Created', schema: z.object({ gallery: Gallery }) } },
       handler: async ({ input }) => ({ gallery: await galleries.create(ctx, input.name) }),
     }),
@@ -32,7 +32,7 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       role: 'admin',
       summary: 'Delete a gallery; with people in it only with force=true, which erases them',
       params: GalleryParams,
-      input: DeleteGalleryQuery,
+      input: DeleteGalleryInput,
       responses: { 200: { description: 'Deleted', schema: z.object({ deleted: Gallery }) } },
       handler: async ({ params, input }) => ({ deleted: await galleries.delete(ctx, params.id, input.force ?? false) }),
     }),

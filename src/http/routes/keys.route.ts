@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { ServiceContext } from '../../service/context.js';
-import { createApiKey, listKeys, revokeKey } from '../../service/keys.service.js';
+import { createApiKey, CreateKeyInput, listKeys, revokeKey, RevokeKeyInput } from '../../service/keys.service.js';
 import { route, type AnyRoute } from '../route.js';
-import { ApiKey, CreateKeyBody, PersonParams } from '../schemas.js';
+import { ApiKey } from '../schemas.js';
 
 export function keyRoutes(ctx: ServiceContext): AnyRoute[] {
   return [
@@ -12,7 +12,7 @@ export function keyRoutes(ctx: ServiceContext): AnyRoute[] {
       tag: 'keys',
       role: 'admin',
       summary: 'Create an API key; the key is in this response only',
-      input: CreateKeyBody,
+      input: CreateKeyInput,
       responses: { 201: { description: 'Created', schema: z.object({ key: z.string(), apiKey: ApiKey }) } },
       handler: async ({ input }) => createApiKey(ctx.db, input),
     }),
@@ -31,7 +31,7 @@ export function keyRoutes(ctx: ServiceContext): AnyRoute[] {
       tag: 'keys',
       role: 'admin',
       summary: 'Revoke an API key',
-      params: PersonParams,
+      params: RevokeKeyInput,
       responses: { 200: { description: 'Revoked', schema: z.object({ revoked: ApiKey }) } },
       handler: async ({ params }) => ({ revoked: await revokeKey(ctx.db, params.id) }),
     }),

@@ -2,26 +2,23 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { FacerecError } from '../../errors.js';
 import type { ServiceContext } from '../../service/context.js';
+import { AddFacesInput, CreatePersonInput } from '../../service/enroll.schema.js';
 import { addFaces, createPerson, MAX_PHOTOS_PER_CALL, type EnrollResult, type Photo } from '../../service/enroll.service.js';
-import { deletePerson, faceThumbnail, listPeople, removeFace, renamePerson, showPerson } from '../../service/people.service.js';
+import {
+  deletePerson,
+  faceThumbnail,
+  GalleryInput,
+  ListPeopleInput,
+  listPeople,
+  PatchPersonInput,
+  removeFace,
+  renamePerson,
+  showPerson,
+} from '../../service/people.service.js';
 import { HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { route, type AnyRoute } from '../route.js';
-import {
-  AddFacesBody,
-  CreatePersonBody,
-  EnrollResponse,
-  FaceIdParams,
-  FaceParams,
-  FaceRecord,
-  GalleryQuery,
-  ListedPerson,
-  ListPeopleQuery,
-  PatchPersonBody,
-  Person,
-  PersonDetail,
-  PersonParams,
-} from '../schemas.js';
+import { EnrollResponse, FaceIdParams, FaceParams, FaceRecord, ListedPerson, Person, PersonDetail, PersonParams } from '../schemas.js';
 import { filesOf } from '../upload.js';
 import { enrollJson, faceJson, listedPersonJson } from './present.js';
 
@@ -64,7 +61,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       summary: 'Create a person, optionally with photos enrolled in the same atomic call',
       description:
         'JSON, or multipart/form-data with text fields and the photos in `images` (or `image`). With photos, all accepted faces are stored in one transaction; by default one rejected photo fails the call (422 with its code) and nothing is stored.',
-      input: CreatePersonBody,
+      input: CreatePersonInput,
       files: IMAGE_FILES,
       responses: { 201: { description: 'Created', schema: EnrollResponse } },
       handler: async ({ input, req }) => {
@@ -85,7 +82,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       tag: 'people',
       role: 'admin',
       summary: 'List people of a gallery, paged, searchable by name',
-      input: ListPeopleQuery,
+      input: ListPeopleInput,
       responses: {
         200: {
           description: 'A page of people',
@@ -104,7 +101,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       role: 'admin',
       summary: 'One person with their faces and thumbnail URLs',
       params: PersonParams,
-      input: GalleryQuery,
+      input: GalleryInput,
       responses: { 200: { description: 'The person', schema: z.object({ person: PersonDetail }) } },
       handler: async ({ params, input }) => {
         const person = await showPerson(ctx, params.id, input.gallery);
@@ -118,7 +115,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       role: 'admin',
       summary: 'Rename a person, or change their external id or metadata',
       params: PersonParams,
-      input: PatchPersonBody,
+      input: PatchPersonInput,
       responses: { 200: { description: 'Updated', schema: z.object({ person: Person }) } },
       handler: async ({ params, input: { gallery, ...patch } }) => ({ person: await renamePerson(ctx, params.id, patch, gallery) }),
     }),
@@ -129,7 +126,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       role: 'admin',
       summary: 'Erase a person: every face, descriptor and thumbnail, at once',
       params: PersonParams,
-      input: GalleryQuery,
+      input: GalleryInput,
       responses: { 200: { description: 'Erased', schema: z.object({ deleted: Person }) } },
       handler: async ({ params, input }) => ({ deleted: await deletePerson(ctx, params.id, input.gallery) }),
     }),
@@ -140,7 +137,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       role: 'admin',
       summary: 'Enroll 1..N photos of a person atomically, with a reason code per rejected photo',
       params: PersonParams,
-      input: AddFacesBody,
+      input: AddFacesInput,
       files: IMAGE_FILES,
       responses: { 201: { description: 'Enrolled', schema: EnrollResponse } },
       handler: async ({ params, input, req }) => {

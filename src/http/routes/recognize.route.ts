@@ -1,21 +1,12 @@
 import type { Request } from 'express';
 import type { Config } from '../../config/index.js';
-import { compare } from '../../service/compare.service.js';
-import { detect } from '../../service/detect.service.js';
+import { compare, CompareInput } from '../../service/compare.service.js';
+import { detect, DetectInput } from '../../service/detect.service.js';
 import { drawIdentification } from '../../service/draw.service.js';
 import type { ServiceContext } from '../../service/context.js';
 import { identify, verify } from '../../service/identify.service.js';
 import { route, type AnyRoute } from '../route.js';
-import {
-  CompareBody,
-  CompareResponse,
-  DetectBody,
-  DetectResponse,
-  IdentifyBody,
-  IdentifyResponse,
-  VerifyBody,
-  VerifyResponse,
-} from '../schemas.js';
+import { CompareResponse, DetectResponse, IdentifyBody, IdentifyResponse, VerifyBody, VerifyResponse } from '../schemas.js';
 import { requireImage } from '../upload.js';
 
 const ONE_IMAGE = [{ name: 'image' as const, maxCount: 1, required: true, description: 'The photo' }];
@@ -94,7 +85,7 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       summary: 'Are the faces of two photos the same person? No database involved',
       description:
         'Each photo must show one face (422 MULTIPLE_FACES naming the photo otherwise), or with `largestFace=true` the largest of each is compared.',
-      input: CompareBody,
+      input: CompareInput,
       files: [
         { name: 'imageA', maxCount: 1, required: true, description: 'First photo' },
         { name: 'imageB', maxCount: 1, required: true, description: 'Second photo' },
@@ -108,7 +99,7 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       tag: 'recognize',
       role: 'recognize',
       summary: 'Every face with box, score, quality and optionally landmarks; no database',
-      input: DetectBody,
+      input: DetectInput,
       files: ONE_IMAGE,
       responses: { 200: { description: 'Faces', schema: DetectResponse } },
       handler: async ({ input, req }) => detect(ctx, requireImage(req, 'image'), input),

@@ -17,6 +17,7 @@ const Settings = z
       minFaceSize: Range,
       threshold: Range,
       pageSize: Range,
+      offset: Range,
       photosPerCall: z.number(),
       metadataBytes: z.number(),
       metadataDepth: z.number(),

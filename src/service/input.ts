@@ -1,0 +1,70 @@
+/**
+ * What every use case's input schema is built from, and the one way to parse with those schemas. The schemas live
+ * beside their use cases (`*.service.ts`, `enroll.schema.ts`); HTTP validates requests and generates /openapi.json
+ * with them, and the CLI parses its options with them. Both receive text (form fields, query strings, argv) as well
+ * as JSON values, so numbers and booleans are read from text here, by one rule.
+ */
+import { z } from 'zod';
+import { InvalidArgumentError } from '../errors.js';
+import { LIMITS } from './limits.js';
+
+/** A boolean, or its text: true/false/1/0 (form fields and query strings are text). */
+export const boolish = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1')
+  .meta({ type: 'boolean' });
+
+// A number given as text is a plain decimal: optional sign, digits, optional fraction. Number() (and z.coerce)
+// would also take "0x1", "1e0", " 1 ", "Infinity", and "" as 0. JSON bodies may send a (finite) number.
+const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
+const decimalText = (value: unknown, ctx: z.RefinementCtx): unknown => {
+  if (typeof value !== 'string') return value;
+  if (DECIMAL.test(value)) return Number(value);
+  ctx.addIssue({ code: 'custom', message: 'must be a plain decimal number, such as 3 or 0.5' });
+  return z.NEVER;
+};
+
+/**
+ * The one numeric field of every input: a decimal within [min, max], an integer when `type` says so. A default is a
+ * `.prefault(v)`: /openapi.json drops the `.default` of a schema that transforms its input.
+ */
+const decimal = (type: 'number' | 'integer', min: number, max: number) =>
+  z
+    .preprocess(decimalText, (type === 'integer' ? z.number().int() : z.number()).min(min).max(max))
+    .meta({ type, minimum: min, maximum: max });
+export const decimalNumber = (min: number, max: number) => decimal('number', min, max);
+export const decimalInteger = (min: number, max: number) => decimal('integer', min, max);
+
+// PostgreSQL's text and jsonb cannot hold U+0000: refused here as a bad argument instead of failing in the database.
+export const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL character (U+0000)');
+
+// Any 8-4-4-4-12 hex id, like PostgreSQL's uuid type and the store's isUuid: z.uuid() also checks RFC 9562's version
+// and variant digits, and would refuse an id such as 11111111-1111-1111-1111-111111111111 instead of finding nothing.
+export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex digits)' });
+
+export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name (in any case) or id; default: "default"' });
+
+/** A distance threshold given per call; without one, the configured FACEREC_THRESHOLD. */
+export const Threshold = decimalNumber(LIMITS.threshold.min, LIMITS.threshold.max).optional();
+export const MaxFaces = decimalInteger(LIMITS.maxFaces.min, LIMITS.maxFaces.max).optional();
+export const LargestFace = boolish
+  .optional()
+  .meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
+
+/**
+ * `value` as a use case's input schema parses it, or INVALID_ARGUMENT with every issue in `details.issues`. `what`
+ * names the input in the message ("request", "query"); `label` names a field as the caller knows it (a CLI flag).
+ */
+export function parseInput<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  options: { what?: string; label?: (field: string) => string } = {},
+): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const label = options.label ?? ((field: string) => field);
+  const issues = result.error.issues.map((i) => ({ path: i.path.length ? label(i.path.join('.')) : '', message: i.message }));
+  const first = issues[0]!;
+  const where = options.what ? `Invalid ${options.what}: ` : '';
+  throw new InvalidArgumentError(`${where}${first.path ? `${first.path}: ` : ''}${first.message}`, { issues });
+}
