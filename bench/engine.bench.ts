@@ -1,21 +1,38 @@
 /**
- * Speed of detect+describe: plain face-api usage vs the engine (one thread) vs the engine's worker pool, on the
- * same photos and backend. Each mode runs in its own process so that its peak RSS is its own.
- *   npm run bench:engine [-- --lfw 60 --workers 2]
+ * Speed of detect + landmarks + describe on equal cores, in one run, on the same photos:
+ * - plain face-api (detectAllFaces(SSD 0.3).withFaceLandmarks().withFaceDescriptors() on tfjs-wasm), one process
+ *   per core, all at once: the baseline;
+ * - the engine's worker pool on tfjs (the reference runtime) and on ONNX Runtime, as N workers × 1 thread and as
+ *   1 worker × N threads;
+ * - each ONNX net alone, 1 thread: GFLOP/s from its FLOP count, beside the measured FP32 GEMM peak of one core.
+ * Each mode runs in its own process(es), so that its peak RSS is its own.
+ *   npm run bench:engine [-- --lfw 120 --cores 2]
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FaceEngine, type StageTimings } from '../src/engine/face-engine.js';
+import * as ort from 'onnxruntime-node';
+import { loadRuntime } from '../src/engine/backend.js';
+import type { StageTimings } from '../src/engine/face-engine.js';
+import { DEFAULT_MODELS_DIR, loadModels, readManifest, type NetName } from '../src/engine/models.js';
+import type { RuntimeOptions } from '../src/engine/nets.js';
 import { WorkerPool } from '../src/engine/pool.js';
 import { parsePairs } from '../src/eval/lfw.js';
 import { decodeImage } from '../src/image/decode.js';
+import { Graph } from '../scripts/onnx-graph.js';
+import { graphFlops } from './flops.js';
 
 const { values } = parseArgs({
-  options: { mode: { type: 'string' }, lfw: { type: 'string', default: '40' }, workers: { type: 'string', default: '2' } },
+  options: {
+    mode: { type: 'string' },
+    lfw: { type: 'string', default: '120' },
+    cores: { type: 'string', default: String(Math.min(2, os.availableParallelism())) },
+  },
 });
+const CORES = Number(values.cores);
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DATASETS = process.env.FACEREC_DATASETS ?? path.resolve(ROOT, '..', 'shared', 'datasets');
 
@@ -31,7 +48,6 @@ function photos(): string[] {
 }
 
 interface ModeResult {
-  mode: string;
   images: number;
   faces: number;
   seconds: number;
@@ -39,100 +55,155 @@ interface ModeResult {
   stages?: StageTimings;
 }
 
-async function runMode(mode: string, files: string[]): Promise<ModeResult> {
-  const bytes = await Promise.all(files.map((f) => readFile(f)));
+/** Plain face-api on one thread over every photo: one of the baseline's processes. */
+async function plain(bytes: Buffer[]): Promise<ModeResult> {
+  const rt = await loadRuntime('wasm');
+  await loadModels(rt, DEFAULT_MODELS_DIR);
+  const { faceapi, tf } = rt;
+  const run = async (b: Buffer) => {
+    const image = await decodeImage(b);
+    const tensor = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
+    const input = tensor as unknown as Parameters<typeof faceapi.detectAllFaces>[0];
+    const result = await faceapi
+      .detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.3 }))
+      .withFaceLandmarks()
+      .withFaceDescriptors();
+    tensor.dispose();
+    return result.length;
+  };
+  await run(bytes[0]!);
   let faces = 0;
-  const stages: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
-  const addStages = (t: StageTimings) => {
-    for (const k of Object.keys(stages) as (keyof StageTimings)[]) stages[k] += t[k];
-  };
-  let seconds: number;
-  if (mode === 'plain') {
-    const engine = await FaceEngine.create(); // only to load face-api on the same backend with the same weights
-    const { faceapi, tf } = engine.runtime;
-    const warm = await decodeImage(bytes[0]!);
-    const run = async (image: Awaited<ReturnType<typeof decodeImage>>) => {
-      const tensor = tf.tensor3d(image.data, [image.height, image.width, 3], 'int32');
-      const input = tensor as unknown as Parameters<typeof faceapi.detectAllFaces>[0];
-      const result = await faceapi
-        .detectAllFaces(input, new faceapi.SsdMobilenetv1Options({ minConfidence: 0.3 }))
-        .withFaceLandmarks()
-        .withFaceDescriptors();
-      tensor.dispose();
-      return result.length;
-    };
-    await run(warm);
-    const t0 = performance.now();
-    for (const b of bytes) faces += await run(await decodeImage(b));
-    seconds = (performance.now() - t0) / 1000;
-  } else if (mode === 'engine') {
-    const engine = await FaceEngine.create();
-    await engine.analyzeBytes(bytes[0]!);
-    const t0 = performance.now();
-    for (const b of bytes) {
-      const a = await engine.analyzeBytes(b);
-      faces += a.faces.length;
-      addStages(a.timings);
-    }
-    seconds = (performance.now() - t0) / 1000;
-  } else {
-    const pool = await WorkerPool.start({ size: Number(values.workers), queueSize: bytes.length });
-    await Promise.all(Array.from({ length: pool.size }, () => pool.run('analyze', { bytes: bytes[0]!, options: {} })));
-    const t0 = performance.now();
-    const results = await Promise.all(bytes.map((b) => pool.run('analyze', { bytes: b, options: {} })));
-    seconds = (performance.now() - t0) / 1000;
-    for (const a of results) {
-      faces += a.faces.length;
-      addStages(a.timings);
-    }
-    await pool.close();
-  }
-  return {
-    mode,
-    images: bytes.length,
-    faces,
-    seconds,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
-    stages: mode === 'plain' ? undefined : stages,
-  };
+  const t0 = performance.now();
+  for (const b of bytes) faces += await run(b);
+  return { images: bytes.length, faces, seconds: (performance.now() - t0) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024 };
 }
 
-if (values.mode) {
-  process.stdout.write(JSON.stringify(await runMode(values.mode, photos())));
+/** The engine's pool: every photo queued at once. */
+async function pool(bytes: Buffer[], size: number, runtime: RuntimeOptions): Promise<ModeResult> {
+  const p = await WorkerPool.start({ size, runtime, queueSize: bytes.length });
+  await Promise.all(Array.from({ length: size }, () => p.run('analyze', { bytes: bytes[0]!, options: {} })));
+  const t0 = performance.now();
+  const results = await Promise.all(bytes.map((b) => p.run('analyze', { bytes: b, options: {} })));
+  const seconds = (performance.now() - t0) / 1000;
+  await p.close();
+  const stages: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
+  for (const a of results) for (const k of Object.keys(stages) as (keyof StageTimings)[]) stages[k] += a.timings[k];
+  const faces = results.reduce((n, a) => n + a.faces.length, 0);
+  return { images: bytes.length, faces, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, stages };
+}
+
+const NET_INPUTS: Record<NetName, [number, number]> = {
+  ssdMobilenetv1: [1, 512],
+  tinyFaceDetector: [1, 416],
+  faceLandmark68Net: [1, 112],
+  faceRecognitionNet: [2, 150],
+};
+
+async function timeSession(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<number> {
+  for (let i = 0; i < 3; i++) await session.run(feeds);
+  let runs = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 2000 || runs < 5) {
+    await session.run(feeds);
+    runs++;
+  }
+  return (performance.now() - t0) / runs;
+}
+
+/** Each ONNX net alone on one thread, and the FP32 GEMM peak of one core as ONNX Runtime's own MatMul reaches it. */
+async function nets(): Promise<Record<string, { ms: number; gflop: number }>> {
+  const manifest = await readManifest(DEFAULT_MODELS_DIR);
+  const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  const out: Record<string, { ms: number; gflop: number }> = {};
+  for (const [net, [batch, side]] of Object.entries(NET_INPUTS) as [NetName, [number, number]][]) {
+    const bytes = readFileSync(path.join(DEFAULT_MODELS_DIR, manifest.models[net].onnx!.file));
+    const session = await ort.InferenceSession.create(bytes, options);
+    const input = new Float32Array(batch * side * side * 3).map(() => Math.random() * 255);
+    const ms = await timeSession(session, { image: new ort.Tensor('float32', input, [batch, side, side, 3]) });
+    out[net] = { ms: ms / batch, gflop: graphFlops(bytes, [batch, side, side, 3]) / batch / 1e9 };
+    await session.release();
+  }
+  const n = 1024;
+  const g = new Graph('gemm');
+  const a = g.input('image', [n, n]);
+  g.output(g.node('MatMul', [a, g.constant(new Float32Array(n * n).fill(0.5), [n, n], 'b')]), 'out', [n, n]);
+  const gemm = await ort.InferenceSession.create(g.encode('FP32 GEMM peak'), options);
+  const ms = await timeSession(gemm, { image: new ort.Tensor('float32', new Float32Array(n * n).fill(1), [n, n]) });
+  out.gemm = { ms, gflop: (2 * n ** 3) / 1e9 };
+  await gemm.release();
+  return out;
+}
+
+/** Runs this file in `count` processes at once, in one mode; their results. */
+async function inProcesses(mode: string, count: number): Promise<ModeResult[]> {
+  const args = ['--import', 'tsx', import.meta.filename, '--mode', mode, '--lfw', values.lfw!, '--cores', values.cores!];
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ModeResult>((resolve, reject) => {
+          const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+          let stdout = '';
+          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          child.on('exit', (code) =>
+            code === 0 ? resolve(JSON.parse(stdout.trim().split('\n').pop()!) as ModeResult) : reject(new Error(`${mode} exited ${code}`)),
+          );
+        }),
+    ),
+  );
+}
+
+const MODES: Record<string, { label: string; run: (bytes: Buffer[]) => Promise<ModeResult> }> = {
+  plain: { label: `plain face-api, ${CORES} process${CORES > 1 ? 'es' : ''}`, run: plain },
+  tfjs: { label: `facerec tfjs-wasm, ${CORES} workers`, run: (b) => pool(b, CORES, { runtime: 'tfjs', backend: 'wasm' }) },
+  onnxWorkers: { label: `facerec onnx, ${CORES} workers × 1 thread`, run: (b) => pool(b, CORES, { runtime: 'onnx', threads: 1 }) },
+  onnxThreads: { label: `facerec onnx, 1 worker × ${CORES} threads`, run: (b) => pool(b, 1, { runtime: 'onnx', threads: CORES }) },
+};
+
+if (values.mode === 'nets') {
+  process.stdout.write(JSON.stringify(await nets()));
+} else if (values.mode) {
+  const bytes = await Promise.all(photos().map((f) => readFile(f)));
+  process.stdout.write(JSON.stringify(await MODES[values.mode]!.run(bytes)));
 } else {
   const files = photos();
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`${files.length} photos (6 face-api demo samples + ${files.length - 6} LFW View 1 images), ${CORES} cores of ${cpu}`);
+  console.log(`onnxruntime-node ${ort.env.versions.node}; tfjs-wasm 1 thread per process or worker\n`);
   console.log(
-    `${files.length} photos (6 face-api demo samples${files.length > 6 ? ` + ${files.length - 6} LFW images` : ''}), workers ${values.workers}`,
+    `${'mode'.padEnd(38)} ${'images/s'.padStart(9)} ${'ms/face'.padStart(8)} ${'faces'.padStart(6)} ${'peak RSS'.padStart(9)} ${'vs plain'.padStart(9)}`,
   );
-  const results: ModeResult[] = [];
-  for (const mode of ['plain', 'engine', 'pool']) {
-    const out = execFileSync(
-      process.execPath,
-      ['--import', 'tsx', import.meta.filename, '--mode', mode, '--lfw', values.lfw!, '--workers', values.workers!],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    results.push(JSON.parse(out.trim().split('\n').pop()!) as ModeResult);
-  }
-  const label: Record<string, string> = {
-    plain: 'plain face-api (1 thread)',
-    engine: 'engine (1 thread)',
-    pool: `engine pool (${values.workers} workers)`,
-  };
-  console.log(
-    `${'mode'.padEnd(28)} ${'images/s'.padStart(9)} ${'ms/face'.padStart(8)} ${'faces'.padStart(6)} ${'peak RSS'.padStart(9)} ${'vs plain'.padStart(9)}`,
-  );
-  const plain = results[0]!;
-  for (const r of results) {
-    const ips = r.images / r.seconds;
+  let baseline = 0;
+  const stagesOf: Record<string, StageTimings | undefined> = {};
+  for (const [mode, { label }] of Object.entries(MODES)) {
+    // The baseline: one plain process per core, all at once; the others: one process with the pool.
+    const runs = await inProcesses(mode, mode === 'plain' ? CORES : 1);
+    const ips = runs.reduce((s, r) => s + r.images / r.seconds, 0);
+    const faces = runs[0]!.faces;
+    const rss = runs.reduce((s, r) => s + r.maxRssMb, 0);
+    if (mode === 'plain') baseline = ips;
+    stagesOf[mode] = runs[0]!.stages;
     console.log(
-      `${label[r.mode]!.padEnd(28)} ${ips.toFixed(2).padStart(9)} ${((r.seconds * 1000) / Math.max(1, r.faces)).toFixed(0).padStart(8)} ${String(r.faces).padStart(6)} ${`${r.maxRssMb.toFixed(0)} MB`.padStart(9)} ${`${(ips / (plain.images / plain.seconds)).toFixed(2)}x`.padStart(9)}`,
+      `${label.padEnd(38)} ${ips.toFixed(2).padStart(9)} ${((1000 * runs.length) / ips / (faces / runs[0]!.images)).toFixed(1).padStart(8)} ${String(faces).padStart(6)} ${`${rss.toFixed(0)} MB`.padStart(9)} ${`${(ips / baseline).toFixed(2)}x`.padStart(9)}`,
     );
   }
-  const stages = results[1]!.stages!;
+  const stages = stagesOf.onnxWorkers!;
   const total = Object.values(stages).reduce((s, v) => s + v, 0);
   console.log(
-    `where the engine's time goes (1 thread): ${Object.entries(stages)
+    `\nwhere a worker's time goes (onnx, ${CORES} workers): ${Object.entries(stages)
       .map(([k, v]) => `${k} ${((v / total) * 100).toFixed(0)}%`)
       .join(', ')}`,
   );
+  const netTimes = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--mode', 'nets'], { encoding: 'utf8' }),
+  ) as Record<string, { ms: number; gflop: number }>;
+  const peak = netTimes.gemm!.gflop / (netTimes.gemm!.ms / 1000);
+  console.log(`\neach ONNX net alone, 1 thread (FP32 GEMM peak of one core, ONNX Runtime MatMul 1024³: ${peak.toFixed(0)} GFLOP/s)`);
+  for (const [net, { ms, gflop }] of Object.entries(netTimes)) {
+    if (net === 'gemm') continue;
+    const rate = gflop / (ms / 1000);
+    console.log(
+      `  ${net.padEnd(20)} ${gflop.toFixed(2).padStart(6)} GFLOP ${ms.toFixed(1).padStart(7)} ms  ${rate.toFixed(0).padStart(4)} GFLOP/s  ${((100 * rate) / peak).toFixed(0).padStart(3)}% of peak`,
+    );
+  }
 }
