@@ -8,7 +8,7 @@ import { drawIdentification } from '../service/draw.service.js';
 import { CalibrateInput, calibrateGallery, calibrationPlot } from '../service/calibrate.service.js';
 import { databaseTarget, migrateDatabase, openFacerec, type Facerec } from '../service/context.js';
 import { AddFacesInput, CreatePersonInput } from '../service/enroll.schema.js';
-import { addFacesTo, createPerson, type EnrollResult } from '../service/enroll.service.js';
+import { addFacesTo, createPerson } from '../service/enroll.service.js';
 import { identify, IdentifyInput, verify, VerifyInput } from '../service/identify.service.js';
 import { countImport, importFolder, ImportInput } from '../service/import.service.js';
 import {
@@ -27,6 +27,7 @@ import { readUserFile } from './files.js';
 import { parseOptions } from './options.js';
 import { startServer } from '../http/server.js';
 import { createApiKey, CreateKeyInput, listKeys, revokeKey, RevokeKeyInput } from '../service/keys.service.js';
+import { enrollmentJson } from '../service/views.js';
 
 export interface DbOptions {
   db?: string;
@@ -68,29 +69,6 @@ export async function migrateCommand(config: Config, opts: DbOptions): Promise<v
   print(`${result.location}: schema at version ${result.current}${result.applied.length ? '' : ' (nothing to do)'}`);
 }
 
-function enrollJson(result: EnrollResult) {
-  const photos = [
-    ...result.faces.map((f) => ({
-      index: f.index,
-      file: f.file,
-      status: 'accepted' as const,
-      faceId: f.face.id,
-      box: f.face.box,
-      quality: f.face.quality,
-      warnings: f.warnings,
-    })),
-    ...result.rejected.map((r) => ({
-      index: r.index,
-      file: r.file,
-      status: 'rejected' as const,
-      code: r.code,
-      message: r.message,
-      details: r.details,
-    })),
-  ].sort((a, b) => a.index - b.index);
-  return { person: result.person, created: result.created, photos };
-}
-
 export async function enrollCommand(
   config: Config,
   images: string[],
@@ -127,18 +105,19 @@ export async function enrollCommand(
     const { gallery, ...options } = addInput!;
     return addFacesTo(app, opts.person!, photos, options, gallery);
   });
-  if (opts.json) return print(JSON.stringify(enrollJson(result)));
-  print(
-    `${result.created ? 'created' : 'updated'} ${result.person.name} (${result.person.id}): ${result.faces.length} face(s) enrolled, ${result.person.faceCount} in all`,
-  );
-  for (const p of enrollJson(result).photos) {
-    if (p.status === 'accepted') {
-      print(`  accepted ${p.file}`);
-      for (const w of p.warnings) print(`    warning ${w.code}: ${w.message}`);
-    } else {
-      print(`  rejected ${p.file}: ${p.code}: ${p.message}`);
-    }
-  }
+  // The same JSON as the API's answer to an enrollment.
+  const enrollment = enrollmentJson(result);
+  if (opts.json) return print(JSON.stringify(enrollment));
+  const { person, created, faces, rejected } = enrollment;
+  print(`${created ? 'created' : 'updated'} ${person.name} (${person.id}): ${faces.length} face(s) enrolled, ${person.faceCount} in all`);
+  const lines = [
+    ...faces.map((f) => ({
+      index: f.index,
+      lines: [`  accepted ${f.file}`, ...f.warnings.map((w) => `    warning ${w.code}: ${w.message}`)],
+    })),
+    ...rejected.map((r) => ({ index: r.index, lines: [`  rejected ${r.file}: ${r.code}: ${r.message}`] })),
+  ].sort((a, b) => a.index - b.index);
+  for (const photo of lines) photo.lines.forEach(print);
 }
 
 export async function importCommand(

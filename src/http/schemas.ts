@@ -77,13 +77,19 @@ export const Rejection = z
 
 export const AcceptedFace = FaceRecord.extend({
   index: z.number().meta({ description: 'Position of the photo in the request' }),
+  file: z.string().optional().meta({ description: 'The photo’s file name, when it was sent with one' }),
   warnings: z.array(
     z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
   ),
 }).meta({ id: 'AcceptedFace' });
 
 export const EnrollResponse = z
-  .object({ person: Person, faces: z.array(AcceptedFace), rejected: z.array(Rejection) })
+  .object({
+    person: Person,
+    created: z.boolean().meta({ description: 'Whether this call created the person (POST /v1/people) or added to them' }),
+    faces: z.array(AcceptedFace),
+    rejected: z.array(Rejection),
+  })
   .meta({ id: 'EnrollResult' });
 
 const Candidate = z.object({ person: PersonRef, distance: z.number(), confidence: z.number() });

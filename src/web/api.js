@@ -16,8 +16,8 @@ import { store } from './store.js';
  * @typedef {Person & { faces: Face[] }} PersonDetail
  * @typedef {{ index: number, file?: string, code: string, message: string, details?: Record<string, unknown> }} Rejection a photo not enrolled, by its position in the request
  * @typedef {{ code: 'POSSIBLE_DUPLICATE_PERSON', message: string, person: PersonRef, distance: number }} EnrollWarning
- * @typedef {Face & { index: number, warnings: EnrollWarning[] }} AcceptedFace
- * @typedef {{ person: Person, faces: AcceptedFace[], rejected: Rejection[] }} EnrollResult
+ * @typedef {Face & { index: number, file?: string, warnings: EnrollWarning[] }} AcceptedFace
+ * @typedef {{ person: Person, created: boolean, faces: AcceptedFace[], rejected: Rejection[] }} EnrollResult
  * @typedef {{ person: PersonRef, distance: number, confidence: number }} Candidate
  * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], landmarks?: number[][] }} IdentifiedFace
  * @typedef {{ faces: IdentifiedFace[], threshold: number, gallery: PersonRef, width: number, height: number }} IdentifyResult

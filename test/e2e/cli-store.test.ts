@@ -67,7 +67,14 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
       ),
     );
     expect(enrolled.person).toMatchObject({ name: 'Barack Obama', externalId: 'potus-44', faceCount: 2 });
-    expect(enrolled.photos.map((p: { status: string }) => p.status)).toEqual(['accepted', 'accepted']);
+    // The API's enrollment JSON: the person, a face per accepted photo, a reason per rejected one.
+    expect(enrolled.created).toBe(true);
+    expect(enrolled.faces.map((f: { index: number; file: string }) => [f.index, f.file])).toEqual([
+      [0, KNN('train', 'obama', 'obama.jpg')],
+      [1, KNN('train', 'obama', 'obama2.jpg')],
+    ]);
+    for (const face of enrolled.faces) expect(face.thumbnailUrl).toBe(`/v1/faces/${face.id}/thumbnail`);
+    expect(enrolled.rejected).toEqual([]);
 
     const imported = await facerec(db, 'import', KNN('train'));
     expect(imported.code).toBe(0);

@@ -5,6 +5,7 @@ import type { FacerecError } from '../../src/errors.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { addFaces, addFacesTo, createPerson, MAX_PHOTOS_PER_CALL, type Rejection } from '../../src/service/enroll.service.js';
 import { galleries, showPerson } from '../../src/service/people.service.js';
+import { enrollmentJson } from '../../src/service/views.js';
 import { describeEachDatabase, failingOnFaceInsert, type DatabaseKind } from '../helpers/databases.js';
 import { rejection } from '../helpers/errors.js';
 import { fakeAnalyzer, fakePhoto, faceless, groupPhoto, notAnImage, portrait, FAKE_DESCRIPTOR_MODEL_ID } from '../helpers/fake-analyzer.js';
@@ -188,6 +189,40 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     const before = await rowCounts(ctx.db);
     expect(await codeOf(create('Nobody', [await faceless(), notAnImage()], { onReject: 'skip' }))).toBe('NO_FACE');
     expect(await rowCounts(ctx.db)).toEqual(before);
+  });
+
+  it('presents an enrollment as the one JSON the API answers and the CLI prints: faces and reasons by index and file', async () => {
+    await newGallery();
+    const noThumbnail = withConfig(ctx, { thumbnails: false });
+    const result = await create(
+      'Ines',
+      [await portrait('ines'), await faceless(), await portrait('ines')],
+      { onReject: 'skip' },
+      noThumbnail,
+    );
+    const json = enrollmentJson(result);
+    expect(json).toEqual({
+      person: result.person,
+      created: true,
+      faces: [0, 2].map((index) => ({
+        index,
+        file: `Ines-${index + 1}.png`,
+        id: expect.any(String),
+        box: [10, 10, 120, 144],
+        score: expect.any(Number),
+        quality: expect.objectContaining({ size: 120 }),
+        createdAt: expect.any(String),
+        thumbnailUrl: null,
+        warnings: [],
+      })),
+      rejected: [{ index: 1, file: 'Ines-2.png', code: 'NO_FACE', message: expect.any(String) }],
+    });
+    // Descriptors, hashes and model ids stay inside; a stored thumbnail is named by the API path that serves it.
+    expect(JSON.stringify(json)).not.toMatch(/descriptor|imageSha256|modelId|hasThumbnail/);
+    const added = enrollmentJson(await addFaces(ctx, result.person.id, [asPhoto(await portrait('ines'))]));
+    expect(added).toMatchObject({ created: false, person: { faceCount: 3 }, rejected: [] });
+    expect(added.faces).toEqual([expect.objectContaining({ index: 0, thumbnailUrl: `/v1/faces/${added.faces[0]!.id}/thumbnail` })]);
+    expect(added.faces[0]).not.toHaveProperty('file');
   });
 
   it('takes the largest face of a group photo on request', async () => {

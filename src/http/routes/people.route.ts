@@ -15,12 +15,12 @@ import {
   renamePerson,
   showPerson,
 } from '../../service/people.service.js';
+import { enrollmentJson, faceJson, listedPersonJson } from '../../service/views.js';
 import { HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { route, type AnyRoute } from '../route.js';
 import { EnrollResponse, FaceIdParams, FaceParams, FaceRecord, ListedPerson, Person, PersonDetail, PersonParams } from '../schemas.js';
 import { filesOf } from '../upload.js';
-import { enrollJson, faceJson, listedPersonJson } from './present.js';
 
 const IMAGE_FILES = [
   {
@@ -73,7 +73,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
             force: input.force,
           }),
         );
-        return enrollJson(result);
+        return enrollmentJson(result);
       },
     }),
     route({
@@ -146,7 +146,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
           throw new HttpError(400, 'MISSING_IMAGE', 'Send the photos as multipart/form-data in the field "images" (or "image")', {
             field: 'images',
           });
-        return enrollJson(await counted(() => addFaces(ctx, params.id, photos, input, input.gallery)));
+        return enrollmentJson(await counted(() => addFaces(ctx, params.id, photos, input, input.gallery)));
       },
     }),
     route({

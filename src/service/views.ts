@@ -1,0 +1,52 @@
+/**
+ * Results of the use cases as the JSON every adapter shows: the HTTP API's response bodies and the CLI's --json print
+ * the same objects, built here once (src/http/schemas.ts documents their shape in /openapi.json).
+ */
+import type { AcceptedFace, EnrollResult, Rejection } from './enroll.service.js';
+import type { FaceRecord, ListedPerson } from './people.service.js';
+
+// Where `facerec serve` serves a face's thumbnail; the CLI prints the same path.
+const thumbnailPath = (faceId: string) => `/v1/faces/${faceId}/thumbnail`;
+
+export const thumbnailUrl = (face: FaceRecord): string | null => (face.hasThumbnail ? thumbnailPath(face.id) : null);
+
+/** A listed person with the thumbnail of their first face that has one. */
+export const listedPersonJson = ({ thumbnailFaceId, ...person }: ListedPerson) => ({
+  ...person,
+  thumbnailUrl: thumbnailFaceId ? thumbnailPath(thumbnailFaceId) : null,
+});
+
+/** A stored face: no descriptor, hash or model id. */
+export const faceJson = (face: FaceRecord) => ({
+  id: face.id,
+  box: face.box,
+  score: face.score,
+  quality: face.quality,
+  createdAt: face.createdAt,
+  thumbnailUrl: thumbnailUrl(face),
+});
+
+const fileOf = (photo: { file?: string }) => (photo.file !== undefined ? { file: photo.file } : {});
+
+const acceptedJson = (a: AcceptedFace) => ({ index: a.index, ...fileOf(a), ...faceJson(a.face), warnings: a.warnings });
+
+const rejectedJson = (r: Rejection) => ({
+  index: r.index,
+  ...fileOf(r),
+  code: r.code,
+  message: r.message,
+  ...(r.details ? { details: r.details } : {}),
+});
+
+/**
+ * An enrollment: the person (and whether this call created them), each accepted photo's new face and each rejected
+ * photo's reason, both by the photo's position in the call (`index`) and its file name when it had one.
+ */
+export const enrollmentJson = (result: EnrollResult) => ({
+  person: result.person,
+  created: result.created,
+  faces: result.faces.map(acceptedJson),
+  rejected: result.rejected.map(rejectedJson),
+});
+
+export type EnrollmentJson = ReturnType<typeof enrollmentJson>;
