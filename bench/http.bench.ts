@@ -1,6 +1,6 @@
 /**
  * The HTTP service under load, with autocannon: POST /v1/identify throughput and latency at concurrency 1, 4 and 16
- * (a 250×250 LFW photo and a 2000×1428 photo of two people), then 2,000 identify requests with the server's RSS and
+ * (a 250×250 LFW photo, a 1480×832 photo of one person and a 2000×1428 photo of two people), then 2,000 identify requests with the server's RSS and
  * each worker's tensor count at start, middle and end (flat = no leak), then overload: requests offered at twice the
  * measured capacity, open loop (sent on a clock, whatever the answers; up to 64 in flight), to a server with a small
  * queue (FACEREC_QUEUE_SIZE = 2 per worker), counting QUEUE_FULL refusals, what was still served, and any timeouts,
@@ -323,10 +323,16 @@ async function main(): Promise<void> {
   // _0003: found by the first detector pass, as most LFW images are (_0001 fills the frame and needs the padded retry: 2 passes).
   const smallFile = path.join(datasets, 'lfw-view1', 'images', 'Joseph_Biden', 'Joseph_Biden_0003.jpg');
   const largeFile = path.join(datasets, 'face-recognition-examples', 'knn_examples', 'test', 'obama_and_biden.jpg');
+  // About a megapixel with one face: the issue's reference photo for identify latency.
+  const mediumFile = path.join(datasets, 'face-recognition-examples', 'knn_examples', 'test', 'obama1.jpg');
   const photos = {
     small: {
       label: 'small 250x250 (1 face)',
       ...(await multipart([{ field: 'image', bytes: readFileSync(smallFile), name: 'small.jpg' }])),
+    },
+    medium: {
+      label: '1.2 MP 1480x832 (1 face)',
+      ...(await multipart([{ field: 'image', bytes: readFileSync(mediumFile), name: 'medium.jpg' }])),
     },
     large: {
       label: 'large 2000x1428 (2 faces)',
@@ -355,10 +361,10 @@ async function main(): Promise<void> {
       return `${res.status} [${reply.faces?.map((f) => f.label).join(', ')}]`;
     };
     log(
-      `enrolled ${enrolled.people} people (${enrolled.faces} faces) over HTTP; small photo -> ${await names(photos.small)}, large -> ${await names(photos.large)}`,
+      `enrolled ${enrolled.people} people (${enrolled.faces} faces) over HTTP; small photo -> ${await names(photos.small)}, medium -> ${await names(photos.medium)}, large -> ${await names(photos.large)}`,
     );
     // Warm every worker on both photos.
-    for (const photo of [photos.small, photos.large])
+    for (const photo of [photos.small, photos.medium, photos.large])
       await autocannon({ url: server.url, connections: workers, amount: workers * 2, timeout: 120, requests: [identifyRequest(photo)] });
 
     log('');
@@ -366,8 +372,8 @@ async function main(): Promise<void> {
     log(
       `${'photo'.padEnd(26)} ${pad('conc', 4)} ${pad('req/s', 7)} ${pad('p50 ms', 7)} ${pad('p99 ms', 7)} ${pad('2xx', 6)} ${pad('non-2xx', 7)} ${pad('errors', 6)} ${pad('vs c=1', 7)}`,
     );
-    const rates: Record<string, Record<number, number>> = { small: {}, large: {} };
-    for (const key of ['small', 'large'] as const) {
+    const rates: Record<string, Record<number, number>> = { small: {}, medium: {}, large: {} };
+    for (const key of ['small', 'medium', 'large'] as const) {
       for (const connections of [1, 4, 16]) {
         await server.idleStats();
         const amount = Math.max(Number(values['min-requests']), connections * 4);

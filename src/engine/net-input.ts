@@ -44,16 +44,23 @@ export function squareInput(image: RgbImage, region: Region, size: number, cente
     const fy = src - lo;
     const r0 = row(lo, offsetY, region, image.height, image.width);
     const r1 = row(Math.min(side - 1, Math.ceil(src)), offsetY, region, image.height, image.width);
-    for (let u = 0; u < size; u++) {
+    let o = v * size * 3;
+    if (r0 < 0 && r1 < 0) continue; // a row of padding: zeros
+    for (let u = 0; u < size; u++, o += 3) {
       const a = x0[u]!,
         b = x1[u]!,
         f = fx[u]!;
-      const o = (v * size + u) * 3;
+      if (a < 0 && b < 0) continue;
+      // Four neighbours per channel; padding and pixels off the image read as zero.
+      const ta = r0 >= 0 && a >= 0 ? r0 + a : -1,
+        tb = r0 >= 0 && b >= 0 ? r0 + b : -1;
+      const ba = r1 >= 0 && a >= 0 ? r1 + a : -1,
+        bb = r1 >= 0 && b >= 0 ? r1 + b : -1;
       for (let c = 0; c < 3; c++) {
-        const tl = r0 >= 0 && a >= 0 ? data[r0 + a + c]! : 0,
-          tr = r0 >= 0 && b >= 0 ? data[r0 + b + c]! : 0;
-        const bl = r1 >= 0 && a >= 0 ? data[r1 + a + c]! : 0,
-          br = r1 >= 0 && b >= 0 ? data[r1 + b + c]! : 0;
+        const tl = ta >= 0 ? data[ta + c]! : 0,
+          tr = tb >= 0 ? data[tb + c]! : 0;
+        const bl = ba >= 0 ? data[ba + c]! : 0,
+          br = bb >= 0 ? data[bb + c]! : 0;
         const top = tl + (tr - tl) * f,
           bottom = bl + (br - bl) * f;
         out[o + c] = top + (bottom - top) * fy;
