@@ -1,11 +1,11 @@
 /**
  * The HTTP service under load, with autocannon: POST /v1/identify throughput and latency at concurrency 1, 4 and 16
  * (a 250×250 LFW photo, a 1480×832 photo of one person and a 2000×1428 photo of two people), then 2,000 identify
- * requests with the server's RSS and each worker's tensor count at start, middle and end (flat = no leak), then overload: requests offered at twice the
- * measured capacity, open loop (sent on a clock, whatever the answers; up to 64 in flight), to a server with a small
- * queue (FACEREC_QUEUE_SIZE = 2 per worker), counting QUEUE_FULL refusals, what was still served, and any timeouts,
- * other 5xx or crashed workers. (autocannon is closed loop: a connection waits for its answer, so it cannot offer
- * more than the server takes.)
+ * requests with the server's RSS and each worker's tensor count at start, middle and end (flat = no leak), then
+ * overload: requests offered at twice the measured capacity, open loop (sent on a clock, whatever the answers; up
+ * to 64 in flight), to a server with a small queue (FACEREC_QUEUE_SIZE = 2 per worker), counting QUEUE_FULL
+ * refusals, what was still served, and any timeouts, other 5xx or crashed workers. (autocannon is closed loop: a
+ * connection waits for its answer, so it cannot offer more than the server takes.)
  *   npm run bench:http [-- --min-requests 24 --leak-requests 2000 --overload-duration 60 --workers <cores>]
  *
  * Each throughput run is a fixed number of requests (max(min-requests, 4 per connection)), not a duration: requests
