@@ -1,0 +1,287 @@
+/** The `facerec` command tree and its error handling; src/cli/main.ts runs it. */
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type Config } from '../config/index.js';
+import { InvalidArgumentError } from '../errors.js';
+import { DetectorInput } from '../service/detect.service.js';
+import { ROLES } from '../service/keys.service.js';
+import { LIMITS } from '../service/limits.js';
+import { describeCliError } from './errors.js';
+import { integerOption } from './options.js';
+import {
+  annotateCommand,
+  compareCommand,
+  detectCommand,
+  embedCommand,
+  evalIdentifyCommand,
+  evalLfwCommand,
+  infoCommand,
+} from './commands.js';
+import {
+  calibrateCommand,
+  enrollCommand,
+  galleriesCommand,
+  identifyCommand,
+  importCommand,
+  migrateCommand,
+  keysCommand,
+  peopleCommand,
+  serveCommand,
+  verifyCommand,
+} from './store-commands.js';
+
+/**
+ * The command tree; option defaults come from the configuration. The commands parse their options with the use
+ * cases' input schemas (as the HTTP API does), so the options that feed a use case carry no parser of their own.
+ */
+function buildProgram(config: Config): Command {
+  const program = new Command('facerec')
+    .description('Face detection, alignment, description and comparison (facerec)')
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+
+  const detectorOption = () =>
+    new Option('--detector <name>', 'face detector').choices(DetectorInput.shape.detector.unwrap().options).default(config.detector);
+  const minScoreOption = () => new Option('--min-score <score>', 'minimum detection score (0..1)').default(config.minScore);
+
+  program
+    .command('info')
+    .description('print the backend, tfjs and face-api versions and the models with their ids')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => infoCommand(config, opts));
+
+  program
+    .command('detect')
+    .description('find every face with its box, score and quality')
+    .argument('<image>', 'image file')
+    .option('--json', 'print JSON: {"faces": [{"box": [x, y, w, h], "score", "quality"}]}')
+    .option('--landmarks', 'include the 68 landmarks')
+    .addOption(detectorOption())
+    .addOption(minScoreOption())
+    .action((image: string, opts) => detectCommand(config, image, opts));
+
+  program
+    .command('compare')
+    .description('say whether the faces of two photos are the same person (one face each, or --largest-face)')
+    .argument('<imageA>', 'first image')
+    .argument('<imageB>', 'second image')
+    .addOption(new Option('--threshold <distance>', 'same person at or below this distance').default(config.threshold))
+    .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)')
+    .option('--json', 'print JSON: {"match", "distance", "threshold", "boxes", "facesInPhotos"}')
+    .action((a: string, b: string, opts) => compareCommand(config, a, b, opts));
+
+  program
+    .command('annotate')
+    .description('draw boxes and landmarks on a photo')
+    .argument('<image>', 'image file')
+    .requiredOption('-o, --out <file>', 'output image (.jpg or .png)')
+    .option('--no-landmarks', 'do not draw landmarks')
+    .addOption(detectorOption())
+    .addOption(minScoreOption())
+    .action((image: string, opts) => annotateCommand(config, image, opts));
+
+  program
+    .command('embed')
+    .description('write one JSON line of faces and descriptors per listed image, on all cores')
+    .requiredOption('--root <dir>', 'folder the list is relative to')
+    .requiredOption('--list <file>', 'file with one image path per line')
+    .requiredOption('--out <file>', 'output JSONL file')
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
+    .action((opts) => embedCommand(config, opts));
+
+  const evalCmd = program.command('eval').description('measure accuracy on a benchmark');
+  evalCmd
+    .command('lfw')
+    .description('LFW verification protocol: accuracy, TAR at FAR 0.1% and 1%, images without a face, suggested threshold')
+    .requiredOption('--pairs <file>', 'pairs to report on (e.g. pairsDevTest.txt, or the 10-fold pairs.txt)')
+    .requiredOption('--root <dir>', 'the images folder holding Name/Name_NNNN.jpg')
+    .option('--train <file>', 'pairs to choose the threshold on (e.g. pairsDevTrain.txt); without it, 10-fold when the file has folds')
+    .option('--plot <file>', 'write the ROC curves as PNG')
+    .option('--save <file>', 'save every image’s descriptors as JSONL')
+    .option('--load <file>', 'score descriptors saved by --save instead of computing them')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
+    .action((opts) => evalLfwCommand(config, opts));
+  evalCmd
+    .command('identify')
+    .description(
+      'open-set identification on LFW through the store: rank-1, DIR, FPIR, ambiguity, for min and mean2, with 1 and 2 enrolled photos',
+    )
+    .requiredOption('--root <dir>', 'the images folder holding Name/Name_NNNN.jpg')
+    .option('--load <file>', 'use descriptors saved by `facerec eval lfw --save` instead of computing them')
+    .option(
+      '--db <url-or-dir>',
+      'a postgres:// URL (or a folder for the embedded database) to run in; default: a throwaway PGlite in a temporary directory',
+    )
+    .option('--json', 'print JSON')
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
+    .action((opts) => evalIdentifyCommand(config, opts));
+
+  // Options of every command that uses the gallery database.
+  function withDb(cmd: Command, gallery = true): Command {
+    cmd
+      .option(
+        '--db <url-or-dir>',
+        'a postgres:// URL, or a folder for the embedded database (default: DATABASE_URL, else FACEREC_DATA_DIR)',
+      )
+      .option('--no-migrate', 'do not apply pending migrations first')
+      .option('--json', 'print JSON');
+    if (gallery) cmd.option('-g, --gallery <name-or-id>', 'gallery', 'default');
+    return cmd;
+  }
+  const thresholdOption = () => new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)');
+  const workersOption = () =>
+    new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers);
+
+  withDb(program.command('migrate').description('apply pending database migrations'), false).action((opts) => migrateCommand(config, opts));
+
+  withDb(
+    program
+      .command('enroll')
+      .description('create a person from 1..N photos (--name), or add photos to one (--person); atomic: all or nothing')
+      .argument('<images...>', 'photos, one face each')
+      .option('--name <name>', 'the new person’s display name')
+      .option('--person <name-or-id>', 'add the photos to this existing person')
+      .option('--external-id <id>', 'your own unique id for the new person')
+      .option('--metadata <json>', 'a JSON object stored with the new person')
+      .option('--skip-rejected', 'enroll the acceptable photos and report the others, instead of failing')
+      .option('--largest-face', 'take the largest face of a photo with several')
+      .option('--force', 'enroll faces even when they look unlike the person’s other faces'),
+  ).action((images: string[], opts) => enrollCommand(config, images, opts));
+
+  withDb(
+    program
+      .command('import')
+      .description('enroll DIR/<person name>/<photos>: one person per sub-folder; safe to run again')
+      .argument('<dir>', 'folder of person folders')
+      .option('--largest-face', 'take the largest face of a photo with several')
+      .option('--force', 'enroll faces even when they look unlike the person’s other faces')
+      .addOption(workersOption()),
+  ).action((dir: string, opts) => importCommand(config, dir, opts));
+
+  withDb(
+    program
+      .command('identify')
+      .description('name every face of a photo that matches an enrolled person; the others are Unknown')
+      .argument('<image>', 'photo')
+      .addOption(thresholdOption())
+      .addOption(
+        new Option('--top-k <n>', `candidates listed per face (${LIMITS.topK.min}..${LIMITS.topK.max})`).default(LIMITS.topK.default),
+      )
+      .option('--max-faces <n>', `look at the largest N faces only (${LIMITS.maxFaces.min}..${LIMITS.maxFaces.max})`)
+      .option('--landmarks', 'include the 68 landmarks in --json')
+      .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)'),
+  ).action((image: string, opts) => identifyCommand(config, image, opts));
+
+  withDb(
+    program
+      .command('verify')
+      .description('is the face of a photo this enrolled person? (one face, or --largest-face)')
+      .argument('<image>', 'photo')
+      .requiredOption('--person <name-or-id>', 'the enrolled person: id, external id or exact name')
+      .addOption(thresholdOption())
+      .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)'),
+  ).action((image: string, opts) => verifyCommand(config, image, opts));
+
+  const people = program.command('people').description('list, show, rename and delete enrolled people');
+  withDb(
+    people
+      .command('list')
+      .description('list people')
+      .option('--search <text>', 'name contains')
+      .addOption(new Option('--limit <n>', `page size (${LIMITS.pageSize.min}..${LIMITS.pageSize.max})`).default(LIMITS.pageSize.default))
+      .addOption(new Option('--offset <n>', 'skip this many').default(LIMITS.offset.default)),
+  ).action((opts) => peopleCommand(config, 'list', [], opts));
+  withDb(people.command('show').description('show a person and their faces').argument('<person>', 'id, external id or exact name')).action(
+    (ref: string, opts) => peopleCommand(config, 'show', [ref], opts),
+  );
+  withDb(
+    people
+      .command('rename')
+      .description('rename a person')
+      .argument('<person>', 'id, external id or exact name')
+      .argument('<new-name>', 'new display name'),
+  ).action((ref: string, name: string, opts) => peopleCommand(config, 'rename', [ref, name], opts));
+  withDb(
+    people
+      .command('delete')
+      .description('erase a person with every face, descriptor and thumbnail')
+      .argument('<person>', 'id, external id or exact name'),
+  ).action((ref: string, opts) => peopleCommand(config, 'delete', [ref], opts));
+
+  const galleriesCmd = program.command('galleries').description('list, create and delete galleries');
+  withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) =>
+    galleriesCommand(config, 'list', undefined, opts),
+  );
+  withDb(galleriesCmd.command('create').description('create a gallery').argument('<name>', 'gallery name'), false).action(
+    (name: string, opts) => galleriesCommand(config, 'create', name, opts),
+  );
+  withDb(
+    galleriesCmd
+      .command('delete')
+      .description('delete a gallery')
+      .argument('<name-or-id>', 'gallery')
+      .option('--force', 'also when it has people (erases them)'),
+    false,
+  ).action((name: string, opts) => galleriesCommand(config, 'delete', name, opts));
+
+  withDb(
+    program
+      .command('calibrate')
+      .description('choose the threshold for a target false-accept rate from the gallery’s people with 2+ faces')
+      .option('--far <rate>', 'target false-accept rate (0..1; default: 0.001)')
+      .option('--plot <file>', 'write the genuine and impostor distance distributions as PNG'),
+  ).action((opts) => calibrateCommand(config, opts));
+
+  withDb(
+    program
+      .command('serve')
+      .description('serve the HTTP API, docs and web UI (loopback only until an API key exists)')
+      .addOption(new Option('--port <port>', 'TCP port (default: FACEREC_PORT, 3000)').argParser(integerOption('--port', 0, 65535)))
+      .option('--host <address>', 'address to listen on (default: FACEREC_HOST; 127.0.0.1 without API keys, else 0.0.0.0)')
+      .option('--insecure', 'listen on a non-loopback address without API keys (anyone who can reach it can use the API)')
+      .addOption(workersOption()),
+    false,
+  ).action((opts) => serveCommand(config, opts));
+
+  const keys = program.command('keys').description('create, list and revoke API keys');
+  withDb(
+    keys
+      .command('create')
+      .description('create an API key; it is printed once')
+      .addOption(
+        new Option('--role <role>', 'admin: manage galleries, people and keys; recognize: identify, verify, compare, detect, annotate')
+          .choices(ROLES)
+          .makeOptionMandatory(),
+      )
+      .requiredOption('--name <name>', 'what the key is for'),
+    false,
+  ).action((opts) => keysCommand(config, 'create', opts));
+  withDb(keys.command('list').description('list API keys (never the keys themselves)'), false).action((opts) =>
+    keysCommand(config, 'list', opts),
+  );
+  withDb(keys.command('revoke').description('revoke an API key').argument('<id>', 'key id'), false).action((id: string, opts) =>
+    keysCommand(config, 'revoke', { ...opts, id }),
+  );
+  return program;
+}
+
+/**
+ * Runs the command `argv` names (as process.argv: node, script, then the arguments) with the configuration of `env`;
+ * its exit code. Every failure is one line on stderr.
+ */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    // Inside the error handling: a bad FACEREC_* variable is one line and exit 2, like any other error.
+    await buildProgram(loadConfig(env)).parseAsync(argv);
+    return 0;
+  } catch (err) {
+    let error = err;
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0; // --help, --version
+      error = new InvalidArgumentError(`${err.message.replace(/^error: /, '')} (see facerec --help)`);
+    }
+    const { line, exitCode } = describeCliError(error);
+    process.stderr.write(`${line}\n`);
+    return exitCode;
+  }
+}
