@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceContext } from '../../src/service/context.js';
+import { CreatePersonInput } from '../../src/service/enroll.schema.js';
 import { createPerson } from '../../src/service/enroll.service.js';
 import { activeKeyCount, authenticate, createApiKey, listKeys, revokeKey, ROLES } from '../../src/service/keys.service.js';
 import {
@@ -125,6 +126,24 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
       // Without a gallery: the default one, where this test enrolled nobody.
       expect((await listPeople(ctx)).gallery.name).toBe('default');
       expect((await listPeople(ctx, { search: 'Bea' })).total).toBe(0);
+    });
+
+    it('holds metadata to one rule, given as an object or as its JSON text: a JSON object of at most 16 KB and 32 levels, no NUL', async () => {
+      const g = await newGallery();
+      const nested = (depth: number): unknown => (depth === 0 ? 'leaf' : { a: nested(depth - 1) });
+      const bad: unknown[] = ['{not json', '[1,2]', [1, 2], 'null', 42, { notes: 'x'.repeat(17_000) }, nested(100), { 'key\u0000': 'v' }];
+      const before = await count(ctx.db, 'people');
+      for (const metadata of bad) {
+        const what = JSON.stringify(metadata).slice(0, 40);
+        expect(await codeOf(createPerson(ctx, { gallery: g, name: 'Meta', metadata: metadata as never })), what).toBe('INVALID_ARGUMENT');
+        // The adapters parse with the same schema: HTTP's form field and JSON body, the CLI's --metadata.
+        expect(CreatePersonInput.safeParse({ name: 'Meta', metadata }).success, what).toBe(false);
+      }
+      expect(await count(ctx.db, 'people')).toBe(before);
+      const ok = await createPerson(ctx, { gallery: g, name: 'Meta', metadata: '{"desk": 12}' as never });
+      expect(ok.person.metadata).toEqual({ desk: 12 });
+      expect(await codeOf(renamePerson(ctx, ok.person.id, { metadata: nested(40) as never }, g))).toBe('INVALID_ARGUMENT');
+      expect((await renamePerson(ctx, ok.person.id, { metadata: nested(31) as never }, g)).metadata).toEqual(nested(31));
     });
 
     it('renames, sets and clears the external id, replaces metadata; refuses bad values and taken ids', async () => {
