@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import { FacerecError } from '../errors.js';
 import { ssdDetections, tinyDetections } from './detections.js';
+import { nativeCall } from './native-guard.js';
 import { readVerified, type ModelManifest, type NetName } from './models.js';
 import {
   CHIP_INPUT,
@@ -48,7 +49,7 @@ class OnnxNets implements Nets {
     this.live++;
     let results: ort.InferenceSession.OnnxValueMapType | undefined;
     try {
-      results = await this.sessions[net].run({ image: feed });
+      results = await nativeCall(() => this.sessions[net].run({ image: feed }));
       this.live += Object.keys(results).length;
       return read(Object.fromEntries(Object.entries(results).map(([name, t]) => [name, t.data as Float32Array])));
     } finally {
@@ -93,7 +94,7 @@ class OnnxNets implements Nets {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(Object.values(this.sessions).map((s) => s.release()));
+    await Promise.all(Object.values(this.sessions).map((s) => nativeCall(() => s.release())));
   }
 }
 
@@ -117,7 +118,7 @@ export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManif
   }
   const open = async (provider: 'cuda' | 'cpu') => {
     const sessions = {} as Record<NetName, ort.InferenceSession>;
-    for (const net of NETS) sessions[net] = await ort.InferenceSession.create(files.get(net)!, sessionOptions(provider));
+    for (const net of NETS) sessions[net] = await nativeCall(() => ort.InferenceSession.create(files.get(net)!, sessionOptions(provider)));
     return sessions;
   };
   let provider: 'cuda' | 'cpu' = wantCuda ? 'cuda' : 'cpu';

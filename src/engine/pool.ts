@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { errorFromJSON, FacerecError } from '../errors.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../image/decode.js';
+import { endWhenSafe, newGuard } from './native-guard.js';
 import type { RuntimeOptions } from './nets.js';
 import type { EngineInfo } from './face-engine.js';
 import type { AnyWorkerRequest, WorkerInit, WorkerRequest, WorkerResponse, WorkerResults, WorkerStatus } from './protocol.js';
@@ -115,6 +116,7 @@ export class WorkerPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
   private readonly workers = new Set<Worker>();
+  private readonly guards = new WeakMap<Worker, SharedArrayBuffer>();
   /** sha256 of inputs that ended a worker: how many, and when last. */
   private readonly faults = new Map<string, { count: number; at: number }>();
   private readonly replaced: Record<ReplacementCause, number> = { crash: 0, 'engine-error': 0, 'self-test': 0, timeout: 0 };
@@ -214,7 +216,7 @@ export class WorkerPool {
   async killBusyWorker(): Promise<boolean> {
     const slot = this.slots.filter((s) => s.task).sort((a, b) => a.task!.request.id - b.task!.request.id)[0];
     if (!slot) return false;
-    await slot.worker.terminate();
+    await this.end(slot.worker);
     return true;
   }
 
@@ -273,7 +275,13 @@ export class WorkerPool {
     for (const timer of this.timers) clearTimeout(timer);
     for (const task of this.queue.splice(0)) task.reject(poolClosed());
     for (const slot of this.slots.splice(0)) clearTimeout(slot.timer);
-    await Promise.all([...this.workers].map((w) => w.terminate()));
+    await Promise.all([...this.workers].map((w) => this.end(w)));
+  }
+
+  /** Ends a worker thread once no ONNX Runtime call runs in it (native-guard.ts): cutting one aborts the process. */
+  private end(worker: Worker): Promise<number> {
+    const guard = this.guards.get(worker);
+    return guard ? endWhenSafe(guard, () => worker.terminate()) : worker.terminate();
   }
 
   /** Gives queued requests to idle workers, and self-tests idle workers whose last test is too old. */
@@ -337,7 +345,9 @@ export class WorkerPool {
 
   /** Starts a worker: models loaded and self-test passed, then it joins the rotation. */
   private async startWorker(): Promise<void> {
-    const worker = new Worker(this.entry.source, { workerData: this.init, eval: this.entry.eval });
+    const guard = newGuard();
+    const worker = new Worker(this.entry.source, { workerData: { ...this.init, guard } satisfies WorkerInit, eval: this.entry.eval });
+    this.guards.set(worker, guard);
     const slot: Slot = { worker, selfTesting: false, lastSelfTest: 0, retired: false };
     this.workers.add(worker);
     this.starting++;
@@ -374,13 +384,13 @@ export class WorkerPool {
       await this.selfTest(slot);
     } catch (err) {
       slot.retired = true;
-      void worker.terminate();
+      void this.end(worker);
       throw err;
     } finally {
       this.starting--;
     }
     if (this.closed) {
-      void worker.terminate();
+      void this.end(worker);
       return;
     }
     this.slots.push(slot);
@@ -400,7 +410,7 @@ export class WorkerPool {
     slot.reply = undefined;
     const index = this.slots.indexOf(slot);
     if (index >= 0) this.slots.splice(index, 1);
-    void slot.worker.terminate();
+    void this.end(slot.worker);
     if (this.closed) {
       slot.task?.reject(new FacerecError('POOL_CLOSED', 'The engine pool was closed while this request ran'));
       return;

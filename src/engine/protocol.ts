@@ -7,6 +7,8 @@ import type { SelfTestResult } from './self-test.js';
 /** Messages between the pool and its workers (worker_threads, structured clone). */
 export interface WorkerInit {
   runtime: RuntimeOptions;
+  /** The worker's native-call guard (native-guard.ts), set by the pool. */
+  guard?: SharedArrayBuffer;
   modelsDir?: string;
   limits: ImageLimits;
 }

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { FacerecError } from '../errors.js';
 import { FaceEngine } from './face-engine.js';
+import { installGuard } from './native-guard.js';
 import type { WorkerInit, WorkerResponse, WorkerStatus } from './protocol.js';
 
 /** An operation beyond the engine's own: what the request carries besides its id and op, and the engine. */
@@ -19,6 +20,7 @@ function toErrorJSON(err: unknown) {
 export async function hostEngine(extra: Record<string, ExtraOp> = {}): Promise<void> {
   const port = parentPort!;
   const init = workerData as WorkerInit;
+  installGuard(init.guard);
   let engine: FaceEngine;
   try {
     engine = await FaceEngine.create({ ...init.runtime, modelsDir: init.modelsDir, limits: init.limits });

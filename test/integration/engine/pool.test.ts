@@ -80,4 +80,21 @@ describe('worker pool', () => {
     expect(await running).toMatchObject({ code: 'POOL_CLOSED' });
     expect(await queued).toMatchObject({ code: 'POOL_CLOSED' });
   });
+
+  it('ends workers in the middle of ONNX Runtime calls without taking the process down', { timeout: 120_000 }, async () => {
+    // onnxruntime-node aborts the whole process when a thread ends while it runs (native-guard.ts): a worker is
+    // stopped mid-request here again and again, at random moments of a photo that takes many SSD passes.
+    const large = await sharp(await readFile(path.join(FACE_API_DEMO, 'sample2.jpg')))
+      .resize(3000)
+      .jpeg()
+      .toBuffer();
+    for (let i = 0; i < 8; i++) {
+      const running = pool.run('analyze', { bytes: large, options: {} }).catch((err: unknown) => err);
+      await new Promise((resolve) => setTimeout(resolve, 30 + Math.random() * 300));
+      await pool.killBusyWorker();
+      await running;
+    }
+    const after = await pool.run('analyze', { bytes: photo, options: {} });
+    expect(after.faces).toHaveLength(3);
+  });
 });
