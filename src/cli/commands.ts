@@ -5,9 +5,17 @@ import { createInterface } from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
 import { bulkQueueSize, type Config } from '../config/index.js';
 import { FacerecError } from '../errors.js';
-import { runIdentificationEval, type IdentificationRates, type SplitResult } from '../eval/identification.js';
+import {
+  runIdentificationEval,
+  type IdentificationEvalResult,
+  type IdentificationRates,
+  type SplitResult,
+} from '../eval/identification.js';
+import { pairsImages } from '../eval/impostor-fit.js';
+import type { Spread } from '../eval/open-set-sweep.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
-import { evalModelId, evalPool, renderRocPlot } from '../eval/setup.js';
+import { evalImpostorModel, evalModelId, evalPool, renderOpenSetPlot, renderRocPlot } from '../eval/setup.js';
+import { DEFAULT_TOP_K } from '../service/identify.service.js';
 import { compare, CompareInput } from '../service/compare.service.js';
 import { databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
 import { detect, DetectInput, DetectorInput, engineReport, type Detection } from '../service/detect.service.js';
@@ -300,24 +308,134 @@ function printSplit(split: SplitResult, threshold: number): void {
     );
 }
 
-export async function evalIdentifyCommand(
-  config: Config,
-  opts: { root: string; load?: string; db?: string; json?: boolean; workers: number },
-): Promise<void> {
+export interface EvalIdentifyFlags {
+  root: string;
+  load?: string;
+  save?: string;
+  db?: string;
+  json?: boolean;
+  workers: number;
+  splits?: boolean;
+  sizes: string;
+  draws: number;
+  evalPairs?: string;
+  cohortPairs?: string;
+  impostorModel?: string;
+  targetFpir?: number;
+  minGalleryPeople?: number;
+  plot?: string;
+}
+
+const plusMinus = (s: Spread, digits = 2) => `${(s.mean * 100).toFixed(digits)}±${(s.sd * 100).toFixed(digits)}`;
+
+function printSweep(sweep: NonNullable<IdentificationEvalResult['sweep']>, flags: EvalIdentifyFlags, config: Config, targetFpir: number) {
+  print('');
+  print(
+    `Gallery sizes: ${sweep.images} images${flags.evalPairs ? ` of ${path.basename(flags.evalPairs)}` : ''}, ` +
+      `random galleries (mean±sd over the draws, %), strangers = every image of a person not enrolled; exact search in memory`,
+  );
+  print(
+    `fixed: FACEREC_THRESHOLD ${config.threshold}. rule: FPIR target ${targetFpir * 100}% (FACEREC_TARGET_FPIR), threshold from the gallery's ` +
+      `size (and its own distances once it is large enough). best: the sweep's best DIR at FPIR ≤ the rule's (it knows the answers).`,
+  );
+  const head = [
+    'photos',
+    'people',
+    'draws',
+    'fixed FPIR',
+    'fixed DIR',
+    'threshold (source)',
+    'rule FPIR',
+    'rule DIR',
+    'best DIR',
+    'mis-id',
+    'amb m/nm',
+    'no-margin FPIR/DIR',
+  ];
+  print(head.join(' | '));
+  for (const r of sweep.results) {
+    const sources = Object.entries(r.rule.sources)
+      .map(([k, n]) => (r.draws > 1 ? `${k} ×${n}` : k))
+      .join(', ');
+    print(
+      [
+        r.photosPerPerson,
+        r.label,
+        r.draws,
+        plusMinus(r.fixed.fpir),
+        plusMinus(r.fixed.dir),
+        `${r.rule.threshold.mean.toFixed(4)}±${r.rule.threshold.sd.toFixed(4)} (${sources})`,
+        plusMinus(r.rule.fpir),
+        plusMinus(r.rule.dir),
+        plusMinus(r.bestAtRuleFpir),
+        plusMinus(r.rule.misidentification),
+        `${plusMinus(r.rule.ambiguousMated)} / ${plusMinus(r.rule.ambiguousNonMated)}`,
+        `${plusMinus(r.noMargin.fpir)} / ${plusMinus(r.noMargin.dir)}`,
+      ].join(' | '),
+    );
+  }
+  const shipped = sweep.results.filter((r) => r.rule.sources['gallery-calibrated']);
+  if (shipped.length) {
+    print('');
+    print('Where the gallery calibrated itself, the shipped tail alone gave (threshold, FPIR, DIR):');
+    for (const r of shipped)
+      print(
+        `  ${r.photosPerPerson} photo(s), ${r.label}: ${r.shippedTail.threshold.mean.toFixed(4)}, ${plusMinus(r.shippedTail.fpir)}, ${plusMinus(r.shippedTail.dir)}`,
+      );
+  }
+  const z = sweep.results.filter((r) => r.zNorm);
+  if (z.length) {
+    print('');
+    print(
+      `Z-norm against a cohort of ${sweep.cohort} faces of other people: the sweep's best DIR at FPIR ≤ ${targetFpir * 100}%, margin 0 (raw → normalised)`,
+    );
+    for (const r of z) print(`  ${r.photosPerPerson} photo(s), ${r.label}: ${plusMinus(r.zNorm!.raw)} → ${plusMinus(r.zNorm!.normalised)}`);
+  }
+}
+
+export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlags): Promise<void> {
   if (opts.load) await readUserFile(opts.load);
+  const sizes = opts.sizes.split(',').map((s) => (s.trim() === 'all' ? ('all' as const) : Number(s)));
+  if (sizes.some((s) => s !== 'all' && !(Number.isInteger(s) && s > 0)))
+    throw new FacerecError('INVALID_ARGUMENT', `--sizes takes positive whole numbers and 'all', separated by commas; got ${opts.sizes}`);
+  const targetFpir = opts.targetFpir ?? config.targetFpir;
   const pool = opts.load ? undefined : await evalPool(config, opts.workers);
   let facerec: Facerec | undefined;
   let bar: ReturnType<typeof progress> | undefined;
-  let result;
+  let result: IdentificationEvalResult;
   try {
     // The descriptors' model, stored with the enrolled faces as the service does.
     const modelId = await evalModelId(config, pool);
+    // Without a model (before scripts/fit-impostor.ts has made one) there is no rule to sweep; --save still works.
+    const model = await evalImpostorModel(config, modelId, opts.impostorModel).catch((err: Error) => {
+      if (opts.impostorModel) throw err;
+      process.stderr.write(`no impostor model, so no gallery-size sweep: ${err.message}\n`);
+      return undefined;
+    });
     if (opts.db) facerec = await openFacerec(config, { db: databaseTarget(config, opts.db), workers: 'none' });
     result = await runIdentificationEval({
       root: opts.root,
       ...(opts.load ? { load: opts.load } : {}),
+      ...(opts.save ? { save: opts.save } : {}),
       ...(pool ? { pool } : {}),
       ...(facerec ? { db: facerec.db } : {}),
+      splits: opts.splits !== false,
+      sweep: model && {
+        model,
+        reduction: config.reduction,
+        targetFpir,
+        fixedThreshold: config.threshold,
+        ambiguityMargin: config.ambiguityMargin,
+        topK: DEFAULT_TOP_K,
+        sizes,
+        draws: opts.draws,
+        ...(opts.minGalleryPeople !== undefined ? { minPeopleForGallery: opts.minGalleryPeople } : {}),
+        ...(opts.evalPairs ? { images: await pairsImages(opts.evalPairs) } : {}),
+        ...(opts.cohortPairs ? { cohort: await pairsImages(opts.cohortPairs) } : {}),
+        onGallery: (label) => {
+          if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${label.padEnd(60)}`);
+        },
+      },
       threshold: config.threshold,
       ambiguityMargin: config.ambiguityMargin,
       efSearch: config.efSearch,
@@ -334,21 +452,43 @@ export async function evalIdentifyCommand(
     await pool?.close();
     await facerec?.close();
   }
+  if (opts.plot && result.sweep) {
+    const series = [1, 2].flatMap((photos) =>
+      (['fixed', 'rule'] as const).map((rule) => ({
+        label: `${rule === 'fixed' ? `fixed ${config.threshold}` : `FPIR ${targetFpir * 100}% rule`}, ${photos} photo${photos > 1 ? 's' : ''}`,
+        dashed: photos === 2,
+        points: result
+          .sweep!.results.filter((r) => r.photosPerPerson === photos)
+          .map((r) => ({ size: r.size, fpir: r[rule].fpir.mean, dir: r[rule].dir.mean })),
+      })),
+    );
+    await writeFile(
+      opts.plot,
+      await renderOpenSetPlot(
+        series.filter((s) => s.points.length > 0),
+        { title: 'LFW View 1 open-set identification by gallery size', targetFpir },
+      ),
+    );
+  }
   if (opts.json) return print(JSON.stringify(result, null, 2));
 
   const source = opts.load ? `descriptors loaded from ${opts.load}` : `descriptors computed in ${result.seconds.descriptors.toFixed(0)} s`;
-  const where = opts.db ? `${result.database.kind} ${result.database.location}` : `${result.database.kind} in a temporary directory`;
-  print(
-    `LFW open-set identification: ${result.images} images (${result.imagesWithoutFace} without a face), ${source}; ${where}; ${result.seconds.total.toFixed(1)} s in all`,
-  );
+  print(`LFW open-set identification: ${source}; ${result.seconds.total.toFixed(1)} s in all`);
   if (result.unreadable.length)
     print(`unreadable images (counted as without a face): ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
+  if (result.sweep) printSweep(result.sweep, opts, config, targetFpir);
+  if (opts.plot) print(`plot written to ${opts.plot}`);
+  if (!result.splits || !result.database) return;
+
+  print('');
+  const where = opts.db ? `${result.database.kind} ${result.database.location}` : `${result.database.kind} in a temporary directory`;
+  print(`Through the store: ${result.images} images (${result.imagesWithoutFace} without a face); ${where}`);
   if (result.ignoredFiles) print(`${result.ignoredFiles} file(s) not named Name/Name_NNNN.jpg were left out`);
   print(
     `threshold ${result.threshold} (FACEREC_THRESHOLD), ambiguity margin ${result.ambiguityMargin} (FACEREC_AMBIGUITY_MARGIN), ` +
       `${result.neighbours} nearest faces per probe, reduction in use: ${config.reduction} (FACEREC_REDUCTION)`,
   );
-  for (const split of result.splits) printSplit(split, result.threshold);
+  for (const split of result.splits) printSplit(split, result.threshold!);
   print('');
   print(
     'rank-1: closest person right, whatever the threshold. DIR: matched to the right person. mis-id: matched to a wrong one. FNIR = 1 − DIR.',

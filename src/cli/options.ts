@@ -1,7 +1,7 @@
 /** Command options parsed with the use cases' input schemas, the same ones the HTTP API validates requests with. */
 import { InvalidArgumentError as CommanderInvalidArgument } from 'commander';
 import type { z } from 'zod';
-import { decimalInteger, parseInput } from '../service/input.js';
+import { decimalInteger, decimalNumber, parseInput } from '../service/input.js';
 
 const flagOf = (field: string): string => `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -23,6 +23,16 @@ export function integerOption(flag: string, min: number, max: number): (value: s
   return (value) => {
     const result = schema.safeParse(value);
     if (!result.success) throw new CommanderInvalidArgument(`${flag} must be an integer from ${min} to ${max}`);
+    return result.data;
+  };
+}
+
+/** commander's parser of a plain decimal option that no use case takes (--target-fpir of the evaluation). */
+export function decimalOption(flag: string, min: number, max: number): (value: string) => number {
+  const schema = decimalNumber(min, max);
+  return (value) => {
+    const result = schema.safeParse(value);
+    if (!result.success) throw new CommanderInvalidArgument(`${flag} must be a number from ${min} to ${max}`);
     return result.data;
   };
 }

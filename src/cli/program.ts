@@ -6,7 +6,7 @@ import { DetectorInput } from '../service/detect.service.js';
 import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
-import { integerOption } from './options.js';
+import { decimalOption, integerOption } from './options.js';
 import {
   annotateCommand,
   compareCommand,
@@ -107,11 +107,29 @@ function buildProgram(config: Config): Command {
       'open-set identification on LFW through the store: rank-1, DIR, FPIR, ambiguity, for min and mean2, with 1 and 2 enrolled photos',
     )
     .requiredOption('--root <dir>', 'the images folder holding Name/Name_NNNN.jpg')
-    .option('--load <file>', 'use descriptors saved by `facerec eval lfw --save` instead of computing them')
+    .option('--load <file>', 'use descriptors saved by --save (or `facerec eval lfw --save`) instead of computing them')
+    .option('--save <file>', 'save the descriptors computed (engine only, no plain face-api baseline) as JSONL for --load')
     .option(
       '--db <url-or-dir>',
       'a postgres:// URL (or a folder for the embedded database) to run in; default: a throwaway PGlite in a temporary directory',
     )
+    .option('--no-splits', 'skip the two fixed splits through the store; only the gallery-size sweep')
+    .option('--sizes <list>', 'gallery sizes of the sweep, people (comma-separated; all = every eligible person)', '10,50,200,500,all')
+    .addOption(new Option('--draws <n>', 'random galleries per size').argParser(integerOption('--draws', 1, 1000)).default(10))
+    .option('--eval-pairs <file>', 'sweep only the images of this pairs file (the held-out side, e.g. pairsDevTest.txt)')
+    .option('--cohort-pairs <file>', 'faces of other people for measuring Z-norm (the fit side, e.g. pairsDevTrain.txt)')
+    .option('--impostor-model <file>', 'impostor model file (default: models/impostor-model.json)')
+    .addOption(
+      new Option('--target-fpir <rate>', 'target FPIR of the rule (default: FACEREC_TARGET_FPIR)').argParser(
+        decimalOption('--target-fpir', 0.0001, 0.5),
+      ),
+    )
+    .addOption(
+      new Option('--min-gallery-people <n>', 'people before a gallery calibrates itself (default: the service’s)').argParser(
+        integerOption('--min-gallery-people', 2, 1_000_000),
+      ),
+    )
+    .option('--plot <file>', 'write FPIR and DIR against gallery size, fixed threshold vs the rule, as PNG')
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalIdentifyCommand(config, opts));

@@ -24,6 +24,8 @@ const schema = z.object({
   FACEREC_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
   // Chosen on LFW View 1 pairsDevTrain for the shipped pipeline (docs/accuracy.md).
   FACEREC_THRESHOLD: num(0.59).pipe(z.number().positive().max(2)),
+  // identify's false positive identification rate: its threshold follows from this and the gallery's size (docs/accuracy.md).
+  FACEREC_TARGET_FPIR: num(0.01).pipe(z.number().gt(0).max(0.5)),
   FACEREC_AMBIGUITY_MARGIN: num(0.02).pipe(z.number().min(0).max(1)),
   FACEREC_REDUCTION: z.enum(['min', 'mean2']).default('min'),
   // HNSW candidate list per query. At 1M faces 100 missed the probe's person's nearest face for 2.3% of genuine
@@ -63,7 +65,10 @@ export type Config = Readonly<{
   maxImagePixels: number;
   detector: 'ssd' | 'tiny';
   minScore: number;
+  /** The 1:1 threshold (verify, compare, enrollment's consistency checks). */
   threshold: number;
+  /** identify's target false positive identification rate. */
+  targetFpir: number;
   ambiguityMargin: number;
   reduction: 'min' | 'mean2';
   efSearch: number;
@@ -138,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     detector: e.FACEREC_DETECTOR,
     minScore: e.FACEREC_MIN_SCORE,
     threshold: e.FACEREC_THRESHOLD,
+    targetFpir: e.FACEREC_TARGET_FPIR,
     ambiguityMargin: e.FACEREC_AMBIGUITY_MARGIN,
     reduction: e.FACEREC_REDUCTION,
     efSearch: e.FACEREC_EF_SEARCH,

@@ -16,6 +16,7 @@ import { createGallery, deleteGallery } from '../store/galleries.repository.js';
 import { migrate } from '../store/migrations.js';
 import { insertPerson } from '../store/people.repository.js';
 import { computeSubjects, loadSubjects, shippedDescriptor, type Subjects } from './lfw-runner.js';
+import { sweepGallerySizes, type SizeResult, type SweepOptions } from './open-set-sweep.js';
 
 // --- splits -------------------------------------------------------------------------------------------------------
 
@@ -452,10 +453,21 @@ export async function listLfwImages(root: string): Promise<string[]> {
   return files.sort();
 }
 
-export interface IdentificationEvalResult extends IdentificationReport {
+export interface IdentificationEvalResult extends Partial<IdentificationReport> {
   /** Images the engine could not read (counted as without a face). */
   unreadable: string[];
   seconds: { descriptors: number; total: number };
+  /** The gallery-size sweep, when asked for. */
+  sweep?: { images: number; cohort: number; results: SizeResult[] };
+}
+
+/** The gallery-size sweep of `eval identify`: on which images, against which cohort, with which impostor model. */
+export interface SweepRequest extends Omit<SweepOptions, 'cohort'> {
+  /** The images to evaluate on (the held-out side); default every image. */
+  images?: ReadonlySet<string>;
+  /** Images of other people for Z-norm's cohort (the fit side). */
+  cohort?: ReadonlySet<string>;
+  onGallery?: (label: string) => void;
 }
 
 /**
@@ -463,7 +475,16 @@ export interface IdentificationEvalResult extends IdentificationReport {
  * the images under `root`, then evaluated in `db`, or in a throwaway PGlite in a temporary directory.
  */
 export async function runIdentificationEval(
-  options: EvaluateOptions & { root: string; load?: string; pool?: WorkerPool; db?: Database },
+  options: EvaluateOptions & {
+    root: string;
+    load?: string;
+    save?: string;
+    pool?: WorkerPool;
+    db?: Database;
+    /** Run the two splits through the store (default true). */
+    splits?: boolean;
+    sweep?: SweepRequest;
+  },
 ): Promise<IdentificationEvalResult> {
   const t0 = performance.now();
   let subjects: Subjects,
@@ -477,12 +498,30 @@ export async function runIdentificationEval(
       pool: options.pool,
       root: options.root,
       files,
+      baseline: false,
+      ...(options.save ? { save: options.save } : {}),
       onStart: (n) => options.onPhase?.('descriptors', n),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     }));
   }
   const descriptors = new Map([...subjects].map(([file, subject]) => [file, shippedDescriptor(subject)]));
   const descriptorSeconds = seconds(t0);
+
+  let sweep: IdentificationEvalResult['sweep'];
+  if (options.sweep) {
+    const { images: only, cohort: cohortFiles, onGallery, ...sweepOptions } = options.sweep;
+    const images = [...descriptors.keys()]
+      .filter((f) => !only || only.has(f))
+      .map(parseLfwFile)
+      .filter((i): i is LfwImage => i !== null);
+    const cohortDescriptors = cohortFiles ? [...cohortFiles].map((f) => descriptors.get(f)).filter((d): d is number[] => !!d) : [];
+    sweep = {
+      images: images.length,
+      cohort: cohortDescriptors.length,
+      results: sweepGallerySizes(images, descriptors, { ...sweepOptions, cohort: cohortDescriptors }, onGallery),
+    };
+  }
+  if (options.splits === false) return { unreadable, sweep, seconds: { descriptors: descriptorSeconds, total: seconds(t0) } };
 
   let db = options.db;
   let tmp: string | undefined;
@@ -492,7 +531,7 @@ export async function runIdentificationEval(
       db = await openDatabase({ dataDir: tmp });
     }
     const report = await evaluateIdentification(db, descriptors, options);
-    return { ...report, unreadable, seconds: { descriptors: descriptorSeconds, total: seconds(t0) } };
+    return { ...report, unreadable, ...(sweep ? { sweep } : {}), seconds: { descriptors: descriptorSeconds, total: seconds(t0) } };
   } finally {
     if (tmp) {
       await db?.close();

@@ -49,6 +49,8 @@ export async function computeSubjects(options: {
   root: string;
   files: readonly string[];
   save?: string;
+  /** Also run plain face-api, the baseline (default true); identification needs only the engine. */
+  baseline?: boolean;
   onStart?: (images: number) => void;
   onProgress?: (done: number) => void;
 }): Promise<{ subjects: Subjects; unreadable: string[] }> {
@@ -71,7 +73,10 @@ export async function computeSubjects(options: {
     while (next < files.length) {
       const f = files[next++]!;
       try {
-        const s = await pool.runExtra<SubjectDescriptors>('subject', { bytes: await readFile(path.join(root, f)) });
+        const s = await pool.runExtra<SubjectDescriptors>('subject', {
+          bytes: await readFile(path.join(root, f)),
+          baseline: options.baseline ?? true,
+        });
         subjects.set(f, s);
         out?.write(`${JSON.stringify({ f, ...s })}\n`);
       } catch (err) {

@@ -4,7 +4,12 @@ import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId } from '../engine/face-engin
 import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
 import { WorkerPool } from '../engine/pool.js';
 
+import path from 'node:path';
+import { readImpostorModelFile } from './impostor-fit.js';
+import type { ImpostorModel } from '../match/open-set.js';
+
 export { renderRocPlot } from '../render/roc-plot.js';
+export { renderOpenSetPlot } from '../render/open-set-plot.js';
 
 /** Engine workers for an evaluation run (they also answer 'subject'); the queue is deep enough to keep every worker busy. */
 export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
@@ -26,4 +31,9 @@ export async function evalModelId(config: Config, pool?: WorkerPool): Promise<st
   if (pool) return pool.info.descriptorModelId;
   const manifest = await readManifest(config.modelsDir ?? DEFAULT_MODELS_DIR);
   return descriptorModelId(manifest.models.faceRecognitionNet.id, DEFAULT_ANALYZE_OPTIONS.align, DEFAULT_ANALYZE_OPTIONS.mirror);
+}
+
+/** The impostor model of `modelId`: from `file`, else the one shipped beside the model manifest. */
+export function evalImpostorModel(config: Config, modelId: string, file?: string): Promise<ImpostorModel> {
+  return readImpostorModelFile(file ?? path.join(config.modelsDir ?? DEFAULT_MODELS_DIR, 'impostor-model.json'), modelId);
 }

@@ -17,4 +17,8 @@ function plainFaceApi(): Promise<Runtime> {
   return plain;
 }
 
-await hostEngine({ subject: async (engine, request) => subjectDescriptors(engine, await plainFaceApi(), request.bytes as Uint8Array) });
+// `baseline: false` skips plain face-api (eval identify needs only the engine's descriptors).
+await hostEngine({
+  subject: async (engine, request) =>
+    subjectDescriptors(engine, request.baseline === false ? null : await plainFaceApi(), request.bytes as Uint8Array),
+});

@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       detector: 'ssd',
       minScore: 0.5,
       threshold: 0.59,
+      targetFpir: 0.01,
       ambiguityMargin: 0.02,
       reduction: 'min',
       efSearch: 200,
@@ -101,6 +102,8 @@ describe('loadConfig', () => {
     expect(configError({ FACEREC_MAX_IMAGE_BYTES: '0' }).code).toBe('INVALID_CONFIG');
     expect(configError({ FACEREC_MIN_SCORE: '-0.1' }).code).toBe('INVALID_CONFIG');
     expect(configError({ FACEREC_THRESHOLD: '0' }).code).toBe('INVALID_CONFIG');
+    for (const rate of ['0', '-0.01', '0.6', 'one percent']) expect(configError({ FACEREC_TARGET_FPIR: rate }).code).toBe('INVALID_CONFIG');
+    expect(loadConfig({ FACEREC_TARGET_FPIR: '0.001' }).targetFpir).toBe(0.001);
     expect(configError({ FACEREC_MIGRATE: 'maybe' }).code).toBe('INVALID_CONFIG');
     expect(configError({ DATABASE_URL: 'mysql://x' }).code).toBe('INVALID_CONFIG');
   });

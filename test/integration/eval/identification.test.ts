@@ -66,7 +66,8 @@ describe('runIdentificationEval on perfectly separated people (descriptors loade
       JSON.stringify({ f, width: 250, height: 250, faces: 1, engine: { dlib: d, dlibMirror: d, box: d }, subject: null, plain: null }),
     );
     await writeFile(path.join(dir, 'subjects.jsonl'), `${lines.join('\n')}\n`);
-    report = await runIdentificationEval({ ...OPTIONS, root: dir, load: path.join(dir, 'subjects.jsonl') });
+    // Without splits: false the store's report is all there.
+    report = (await runIdentificationEval({ ...OPTIONS, root: dir, load: path.join(dir, 'subjects.jsonl') })) as IdentificationReport;
   });
 
   afterAll(async () => {

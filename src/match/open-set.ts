@@ -1,0 +1,280 @@
+/**
+ * Open-set decisions at a target false positive identification rate (FPIR): the identify threshold follows from
+ * the gallery's size and an impostor distance model, instead of one fixed distance for 1:1 and 1:N alike.
+ *
+ * The model: a stranger's distance to one enrolled comparison unit (a face under 'min', a person's closest two under
+ * 'mean2') has the lower tail of a normal, P(d ≤ t) = Φ((t − mean) / sd), fitted on the tail itself (probit
+ * regression of its quantiles), since only the tail decides. A gallery of U units gives a stranger U chances:
+ * FPIR(t) = 1 − (1 − P(d ≤ t))^U, so the threshold for a target FPIR is the impostor quantile at the per-unit rate
+ * q = 1 − (1 − FPIR)^(1/U).
+ */
+import { InvalidArgumentError } from '../errors.js';
+import type { Reduction } from './reduce.js';
+
+/** The lower tail of a stranger's distance to one comparison unit: P(d ≤ t) = Φ((t − mean) / sd). */
+export interface ImpostorTail {
+  mean: number;
+  sd: number;
+}
+
+/** The impostor model shipped per descriptor model (models/impostor-model.json), made by scripts/fit-impostor.ts. */
+export interface ImpostorModel {
+  /** The descriptor model whose distances were fitted; descriptors of another model need another fit. */
+  descriptorModelId: string;
+  /** How and on what it was made. */
+  source: string;
+  /** Per reduction: the impostor tail of one unit, and the genuine distances' percentiles (0, 1, …, 100 %). */
+  reductions: Record<
+    Reduction,
+    { tail: ImpostorTail; genuinePercentiles: number[]; impostorDistances: number; fittedRange: [number, number] }
+  >;
+}
+
+export type ThresholdSource = 'target-fpir' | 'gallery-calibrated' | 'request';
+
+/** The threshold identify uses for a gallery, where it came from, and what it promises. */
+export interface OperatingPoint {
+  threshold: number;
+  source: ThresholdSource;
+  targetFpir: number;
+  /** Comparison units a stranger meets: faces under 'min', people under 'mean2'. */
+  units: number;
+  /** FPIR the impostor tail in use predicts at `threshold` for this gallery. */
+  expectedFpir: number;
+  /** The share of genuine distances at or below `threshold` (LFW's, or the gallery's own when it has them). */
+  expectedDir: number;
+  /** The impostor tail in use (the shipped one, or re-centred on the gallery's own cross-person distances). */
+  tail: ImpostorTail;
+  /** Cross-person distances of the gallery's own faces that re-centred the tail (0: the shipped tail as it is). */
+  crossPersonDistances: number;
+}
+
+// --- the normal distribution ----------------------------------------------------------------------------------
+
+/** Φ(x), the standard normal CDF, through Numerical Recipes' erfcc (relative error < 1.2e-7 everywhere, so in the far tail too). */
+export function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * z);
+  const erfc =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - erfc / 2 : erfc / 2;
+}
+
+/** Φ⁻¹(p) (P. J. Acklam's rational approximation, relative error < 1.2e-9), for 0 < p < 1. */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new InvalidArgumentError(`normalQuantile needs 0 < p < 1, got ${p}`, { p });
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const low = 0.02425;
+  if (p < low) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (
+      (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
+      ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1)
+    );
+  }
+  if (p > 1 - low) return -normalQuantile(1 - p);
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  );
+}
+
+// --- the rule -------------------------------------------------------------------------------------------------
+
+function checkFpir(targetFpir: number): void {
+  if (!(targetFpir > 0 && targetFpir < 1))
+    throw new InvalidArgumentError(`The target FPIR must be in (0, 1), got ${targetFpir}`, { targetFpir });
+}
+
+/** The per-unit false-match rate that gives `targetFpir` over `units` independent comparisons: 1 − (1 − FPIR)^(1/U). */
+export function perUnitRate(targetFpir: number, units: number): number {
+  checkFpir(targetFpir);
+  // expm1/log1p: for U = 10⁶ the plain formula loses most of its digits.
+  return -Math.expm1(Math.log1p(-targetFpir) / Math.max(1, units));
+}
+
+/** The distance at which a stranger meets one of `units` impostors with probability `targetFpir`. */
+export function thresholdForFpir(tail: ImpostorTail, targetFpir: number, units: number): number {
+  return tail.mean + tail.sd * normalQuantile(perUnitRate(targetFpir, units));
+}
+
+/** The FPIR the tail predicts at `threshold` for a gallery of `units`. */
+export function expectedFpir(tail: ImpostorTail, threshold: number, units: number): number {
+  const perUnit = normalCdf((threshold - tail.mean) / tail.sd);
+  return -Math.expm1(Math.max(1, units) * Math.log1p(-Math.min(perUnit, 1 - 1e-16)));
+}
+
+/** The share of genuine distances at or below `threshold`, from percentiles 0..100 % (linear between them). */
+export function genuineRate(percentiles: readonly number[], threshold: number): number {
+  const n = percentiles.length - 1;
+  if (n < 1) return 0;
+  if (threshold < percentiles[0]!) return 0;
+  if (threshold >= percentiles[n]!) return 1;
+  for (let i = 1; i <= n; i++) {
+    const hi = percentiles[i]!,
+      lo = percentiles[i - 1]!;
+    if (threshold < hi) return (i - 1 + (hi > lo ? (threshold - lo) / (hi - lo) : 0)) / n;
+  }
+  return 1;
+}
+
+/** Percentiles 0, 1, …, 100 % of a sample (linear interpolation between order statistics). */
+export function percentiles(values: readonly number[], steps = 100): number[] {
+  const sorted = Float64Array.from(values).sort();
+  if (sorted.length === 0) return [];
+  return Array.from({ length: steps + 1 }, (_, i) => quantileOfSorted(sorted, i / steps));
+}
+
+function quantileOfSorted(sorted: Float64Array, p: number): number {
+  const at = p * (sorted.length - 1);
+  const lo = Math.floor(at),
+    hi = Math.ceil(at);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (at - lo);
+}
+
+/**
+ * Fits the lower tail of a distance sample: least squares of distance on Φ⁻¹(p) over the sample's quantiles at
+ * probabilities log-spaced in [pMin, pMax]. pMin is raised to 20 / n so that each quantile rests on 20 values at least.
+ */
+export function fitTail(
+  distances: readonly number[],
+  range: [number, number] = [1e-5, 0.05],
+): { tail: ImpostorTail; range: [number, number] } {
+  const sorted = Float64Array.from(distances).sort();
+  const pMin = Math.max(range[0], 20 / sorted.length),
+    pMax = range[1];
+  if (!(pMin < pMax)) throw new InvalidArgumentError(`fitTail needs more distances: ${sorted.length} cannot reach p = ${pMax}`);
+  const steps = 24;
+  const xs: number[] = [],
+    ys: number[] = [];
+  for (let i = 0; i <= steps; i++) {
+    const p = Math.exp(Math.log(pMin) + ((Math.log(pMax) - Math.log(pMin)) * i) / steps);
+    xs.push(normalQuantile(p));
+    ys.push(quantileOfSorted(sorted, p));
+  }
+  const mx = xs.reduce((s, x) => s + x, 0) / xs.length,
+    my = ys.reduce((s, y) => s + y, 0) / ys.length;
+  let sxy = 0,
+    sxx = 0;
+  xs.forEach((x, i) => {
+    sxy += (x - mx) * (ys[i]! - my);
+    sxx += (x - mx) ** 2;
+  });
+  const sd = sxy / sxx;
+  if (!(sd > 0)) throw new InvalidArgumentError('fitTail: the distances do not spread out (sd ≤ 0)');
+  return { tail: { mean: my - sd * mx, sd }, range: [pMin, pMax] };
+}
+
+/**
+ * Re-centres a tail on a gallery's own cross-person distances, keeping the shipped spread (a slope extrapolated
+ * from a few thousand distances is too noisy): mean = the median over the sample's lower quantiles
+ * (p in [20 / n, 0.05]) of d_p − sd · Φ⁻¹(p). A median, so that a few near-duplicates (one person enrolled under two
+ * names) cannot drag it.
+ */
+export function recentreTail(shipped: ImpostorTail, crossPerson: readonly number[]): ImpostorTail {
+  const sorted = Float64Array.from(crossPerson).sort();
+  const pMin = 20 / sorted.length,
+    pMax = 0.05;
+  if (!(pMin < pMax))
+    throw new InvalidArgumentError(`recentreTail needs at least ${Math.ceil(20 / pMax) + 1} distances, got ${sorted.length}`);
+  const means: number[] = [];
+  for (let i = 0; i <= 24; i++) {
+    const p = Math.exp(Math.log(pMin) + ((Math.log(pMax) - Math.log(pMin)) * i) / 24);
+    means.push(quantileOfSorted(sorted, p) - shipped.sd * normalQuantile(p));
+  }
+  means.sort((a, b) => a - b);
+  return { mean: means[Math.floor(means.length / 2)]!, sd: shipped.sd };
+}
+
+/** People a gallery needs before its own cross-person distances re-centre the impostor tail (see docs/accuracy.md). */
+export const MIN_PEOPLE_FOR_GALLERY_CALIBRATION = 50;
+
+/** Faces of a gallery sampled for its cross-person distances: 600 faces give up to ~180,000 pairs in ~30 ms. */
+export const GALLERY_SAMPLE_FACES = 600;
+
+/** What a gallery contributes to its operating point: its size, and optionally a sample of its faces. */
+export interface GalleryShape {
+  people: number;
+  faces: number;
+  /** Faces of the gallery (all, or a sample) with their person, for the cross-person distances. */
+  sample?: ReadonlyArray<{ personId: string; descriptor: ArrayLike<number> }>;
+}
+
+/** The comparison units of a gallery under a reduction: every face for 'min', every person for 'mean2'. */
+export const comparisonUnits = (gallery: { people: number; faces: number }, reduction: Reduction): number =>
+  reduction === 'min' ? gallery.faces : gallery.people;
+
+/** Cross-person and same-person distances among a gallery's sampled faces (each unordered pair once). */
+export function sampleDistances(sample: NonNullable<GalleryShape['sample']>): { crossPerson: number[]; samePerson: number[] } {
+  const crossPerson: number[] = [],
+    samePerson: number[] = [];
+  for (let i = 0; i < sample.length; i++) {
+    const a = sample[i]!.descriptor;
+    for (let j = i + 1; j < sample.length; j++) {
+      const b = sample[j]!.descriptor;
+      let sum = 0;
+      for (let k = 0; k < a.length; k++) sum += (a[k]! - b[k]!) ** 2;
+      (sample[i]!.personId === sample[j]!.personId ? samePerson : crossPerson).push(Math.sqrt(sum));
+    }
+  }
+  return { crossPerson, samePerson };
+}
+
+/**
+ * The identify threshold for a gallery at `targetFpir`: from the shipped tail, or, once the gallery has
+ * MIN_PEOPLE_FOR_GALLERY_CALIBRATION people and a sample of its faces is given, from the tail re-centred on them.
+ * Only under 'min', whose unit is one face as the sample's distances are; 'mean2' keeps the shipped tail.
+ */
+export function operatingPoint(
+  model: ImpostorModel,
+  reduction: Reduction,
+  targetFpir: number,
+  gallery: GalleryShape,
+  options: { minPeople?: number } = {},
+): OperatingPoint {
+  checkFpir(targetFpir);
+  const fitted = model.reductions[reduction];
+  const units = Math.max(1, comparisonUnits(gallery, reduction));
+  let tail = fitted.tail;
+  let source: ThresholdSource = 'target-fpir';
+  let genuine: number[] | undefined;
+  let used = 0;
+  if (reduction === 'min' && gallery.sample && gallery.people >= (options.minPeople ?? MIN_PEOPLE_FOR_GALLERY_CALIBRATION)) {
+    const { crossPerson, samePerson } = sampleDistances(gallery.sample);
+    if (crossPerson.length > 20 / 0.05) {
+      tail = recentreTail(fitted.tail, crossPerson);
+      source = 'gallery-calibrated';
+      used = crossPerson.length;
+      if (samePerson.length >= 20) genuine = samePerson;
+    }
+  }
+  const threshold = thresholdForFpir(tail, targetFpir, units);
+  return {
+    threshold,
+    source,
+    targetFpir,
+    units,
+    expectedFpir: expectedFpir(tail, threshold, units),
+    expectedDir: genuine
+      ? genuine.filter((d) => d <= threshold).length / genuine.length
+      : genuineRate(fitted.genuinePercentiles, threshold),
+    tail,
+    crossPersonDistances: used,
+  };
+}

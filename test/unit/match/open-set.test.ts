@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import {
+  expectedFpir,
+  fitTail,
+  genuineRate,
+  normalCdf,
+  normalQuantile,
+  operatingPoint,
+  percentiles,
+  perUnitRate,
+  recentreTail,
+  thresholdForFpir,
+  type ImpostorModel,
+} from '../../../src/match/open-set.js';
+import { rng } from '../../helpers/random.js';
+import { codeOf } from '../../helpers/errors.js';
+
+function gaussian(seed: number): () => number {
+  const random = rng(seed);
+  return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+const TAIL = { mean: 1, sd: 0.1 };
+
+describe('the normal distribution', () => {
+  it('matches tabulated values of Φ and Φ⁻¹, far into the tail', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 5);
+    expect(normalQuantile(0.01)).toBeCloseTo(-2.326348, 5);
+    expect(normalQuantile(1e-6)).toBeCloseTo(-4.753424, 4);
+    expect(normalCdf(-1.959964)).toBeCloseTo(0.025, 7);
+    expect(normalCdf(0)).toBeCloseTo(0.5, 7);
+    // Relative accuracy in the tail, where the rule reads it: Φ(−4.753424) = 1e-6.
+    expect(normalCdf(-4.753424) / 1e-6).toBeCloseTo(1, 3);
+    for (const p of [1e-8, 1e-4, 0.2, 0.5, 0.9]) expect(normalCdf(normalQuantile(p)) / p).toBeCloseTo(1, 5);
+    expect(codeOf(() => normalQuantile(0))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('the threshold at a target FPIR', () => {
+  it('spreads the target over the units: 1 − (1 − FPIR)^(1/U)', () => {
+    expect(perUnitRate(0.01, 1)).toBeCloseTo(0.01, 12);
+    expect(perUnitRate(0.01, 100)).toBeCloseTo(1 - 0.99 ** 0.01, 12);
+    // Without expm1/log1p this loses its digits.
+    expect(perUnitRate(0.01, 1e6) / 1.0050336e-8).toBeCloseTo(1, 5);
+    expect(perUnitRate(0.01, 0)).toBeCloseTo(0.01, 12); // an empty gallery counts as one unit
+    expect(codeOf(() => perUnitRate(0, 10))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => perUnitRate(1, 10))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('is the impostor quantile at the per-unit rate: mean + sd · Φ⁻¹(q)', () => {
+    expect(thresholdForFpir(TAIL, 0.01, 1)).toBeCloseTo(1 - 0.1 * 2.326348, 5);
+    expect(thresholdForFpir(TAIL, 0.05, 1)).toBeCloseTo(1 - 0.1 * 1.644854, 5);
+    // 100 units at FPIR 1%: q = 1.00498e-4, Φ⁻¹(q) = −3.717761 (Python statistics.NormalDist).
+    expect(thresholdForFpir(TAIL, 0.01, 100)).toBeCloseTo(1 - 0.1 * 3.717761, 6);
+  });
+
+  it('gets stricter as the gallery grows, and looser as the target does', () => {
+    const sizes = [1, 10, 100, 1000, 10_000, 1_000_000];
+    const thresholds = sizes.map((n) => thresholdForFpir(TAIL, 0.01, n));
+    for (let i = 1; i < thresholds.length; i++) expect(thresholds[i]!).toBeLessThan(thresholds[i - 1]!);
+    expect(thresholdForFpir(TAIL, 0.02, 500)).toBeGreaterThan(thresholdForFpir(TAIL, 0.01, 500));
+  });
+
+  it('predicts back the target it was derived for', () => {
+    for (const units of [1, 7, 500, 123_456]) {
+      for (const target of [0.001, 0.01, 0.1])
+        expect(expectedFpir(TAIL, thresholdForFpir(TAIL, target, units), units) / target).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('holds on simulated strangers: the share whose closest of U impostors is under the threshold is the target', () => {
+    // Each stranger meets U independent impostor distances ~ N(1, 0.1); its best is a false match when ≤ t.
+    const draw = gaussian(7);
+    const strangers = 20_000;
+    for (const units of [10, 200]) {
+      const t = thresholdForFpir(TAIL, 0.01, units);
+      let falseMatches = 0;
+      for (let s = 0; s < strangers; s++) {
+        let best = Infinity;
+        for (let u = 0; u < units; u++) best = Math.min(best, TAIL.mean + TAIL.sd * draw());
+        if (best <= t) falseMatches++;
+      }
+      // Binomial sd at p = 1%, n = 20,000: 0.07%; 4 sd.
+      expect(Math.abs(falseMatches / strangers - 0.01)).toBeLessThan(0.0028);
+    }
+  });
+});
+
+describe('fitting the impostor tail', () => {
+  it('recovers the mean and spread of a normal sample from its lower tail', () => {
+    const draw = gaussian(11);
+    const sample = Array.from({ length: 200_000 }, () => 0.9 + 0.08 * draw());
+    const { tail, range } = fitTail(sample, [1e-4, 0.05]);
+    expect(tail.mean).toBeCloseTo(0.9, 2);
+    expect(tail.sd).toBeCloseTo(0.08, 2);
+    expect(range).toEqual([1e-4, 0.05]);
+  });
+
+  it('fits the tail, not the bulk: a sample whose upper half is spread out keeps its lower tail', () => {
+    const draw = gaussian(12);
+    const sample = Array.from({ length: 100_000 }, () => {
+      const z = draw();
+      return 1 + (z < 0 ? 0.05 : 0.2) * z;
+    });
+    expect(fitTail(sample).tail.sd).toBeCloseTo(0.05, 2);
+  });
+
+  it('re-centres on a shifted gallery, keeping the spread, and ignores a few near-duplicates', () => {
+    const draw = gaussian(13);
+    const shifted = Array.from({ length: 20_000 }, () => 1.05 + 0.1 * draw());
+    for (let i = 0; i < 10; i++) shifted.push(0.01 * i); // one person enrolled twice under two names, ten times over
+    const tail = recentreTail(TAIL, shifted);
+    expect(tail.mean).toBeCloseTo(1.05, 2);
+    expect(tail.sd).toBe(0.1);
+    expect(codeOf(() => recentreTail(TAIL, [1, 2, 3]))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('genuine rates from percentiles', () => {
+  it('interpolates between percentiles', () => {
+    const p = percentiles([0, 1, 2, 3, 4], 4);
+    expect(p).toEqual([0, 1, 2, 3, 4]);
+    expect(genuineRate(p, -1)).toBe(0);
+    expect(genuineRate(p, 2)).toBe(0.5);
+    expect(genuineRate(p, 2.5)).toBe(0.625);
+    expect(genuineRate(p, 4)).toBe(1);
+  });
+});
+
+describe('a gallery’s operating point', () => {
+  const model: ImpostorModel = {
+    descriptorModelId: 'test',
+    source: 'synthetic',
+    reductions: {
+      min: { tail: TAIL, genuinePercentiles: percentiles([0.3, 0.4, 0.5, 0.6, 0.7]), impostorDistances: 0, fittedRange: [1e-5, 0.05] },
+      mean2: { tail: { mean: 1.1, sd: 0.1 }, genuinePercentiles: [0.4, 0.8], impostorDistances: 0, fittedRange: [1e-5, 0.05] },
+    },
+  };
+  /** People in 2-d, far apart (a grid of spacing 10), one or two faces each at ±0.5 around their centre. */
+  const sample = (people: number, facesEach: number) =>
+    Array.from({ length: people }, (_, p) =>
+      Array.from({ length: facesEach }, (_, f) => ({ personId: `p${p}`, descriptor: [10 * (p % 10) + f * 0.5, 10 * Math.floor(p / 10)] })),
+    ).flat();
+
+  it('counts faces under min and people under mean2, from the shipped tail below the minimum gallery', () => {
+    const point = operatingPoint(model, 'min', 0.01, { people: 10, faces: 20, sample: sample(10, 2) });
+    expect(point.source).toBe('target-fpir');
+    expect(point.units).toBe(20);
+    expect(point.threshold).toBeCloseTo(thresholdForFpir(TAIL, 0.01, 20), 12);
+    expect(point.expectedFpir).toBeCloseTo(0.01, 6);
+    expect(operatingPoint(model, 'mean2', 0.01, { people: 10, faces: 20 }).units).toBe(10);
+  });
+
+  it('re-centres on the gallery once it has enough people, and reads DIR from its own same-person distances', () => {
+    const point = operatingPoint(model, 'min', 0.01, { people: 60, faces: 120, sample: sample(60, 2) }, { minPeople: 50 });
+    expect(point.source).toBe('gallery-calibrated');
+    // Cross-person distances here are ≥ 9.5, far from LFW's ~1: the tail moves out, the spread stays.
+    expect(point.tail.mean).toBeGreaterThan(9);
+    expect(point.tail.sd).toBe(0.1);
+    expect(point.expectedDir).toBe(1); // every same-person distance (0.5) is under the threshold
+    // Without a sample, or with too few people, the shipped tail is kept.
+    expect(operatingPoint(model, 'min', 0.01, { people: 60, faces: 120 }).source).toBe('target-fpir');
+    expect(operatingPoint(model, 'min', 0.01, { people: 40, faces: 80, sample: sample(40, 2) }).source).toBe('target-fpir');
+  });
+});
