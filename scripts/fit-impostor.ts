@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/index.js';
-import { fitImpostorModel, pairsImages } from '../src/eval/impostor-fit.js';
+import { fitImpostorModel, measureUnitsFactor, pairsImages } from '../src/eval/impostor-fit.js';
 import { parseLfwFile, type LfwImage } from '../src/eval/identification.js';
 import { loadSubjects, shippedDescriptor } from '../src/eval/lfw-runner.js';
 import { evalModelId } from '../src/eval/setup.js';
@@ -32,7 +32,7 @@ const withFace = images.filter((i) => descriptors.get(i.file)).length;
 const source =
   `LFW View 1, the ${images.length} images (${people} people; ${withFace} with a face) of ${path.basename(values.pairs)}, ` +
   'shipped pipeline (dlib chip + mirror); scripts/fit-impostor.ts';
-const model = fitImpostorModel(images, descriptors, modelId, source);
+const model = measureUnitsFactor(fitImpostorModel(images, descriptors, modelId, source), images, descriptors);
 
 // One file for every descriptor model: a refit replaces its own entry and keeps the others.
 const file = existsSync(values.out)
@@ -48,6 +48,6 @@ const out = {
 writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
 for (const [reduction, r] of Object.entries(model.reductions))
   console.log(
-    `${reduction}: ${r.impostorDistances} impostor distances, tail mean ${r.tail.mean} sd ${r.tail.sd} (p in ${r.fittedRange.map((p) => p.toExponential(1)).join('..')}), genuine median ${r.genuinePercentiles[50]}`,
+    `${reduction}: ${r.impostorDistances} impostor distances, tail mean ${r.tail.mean} sd ${r.tail.sd} (p in ${r.fittedRange.map((p) => p.toExponential(1)).join('..')}), units factor ${r.unitsFactor}, genuine median ${r.genuinePercentiles[50]}`,
   );
 console.log(`written to ${values.out} for ${modelId}`);

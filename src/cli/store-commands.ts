@@ -5,7 +5,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import { drawIdentification } from '../service/draw.service.js';
-import { CalibrateInput, calibrateGallery, calibrationPlot } from '../service/calibrate.service.js';
+import { CalibrateInput, calibrateGallery, calibrationPlot, calibrationSummary } from '../service/calibrate.service.js';
 import { databaseTarget, migrateDatabase, openFacerec, type Facerec } from '../service/context.js';
 import { AddFacesInput, CreatePersonInput } from '../service/enroll.schema.js';
 import { addFacesTo, createPerson } from '../service/enroll.service.js';
@@ -189,8 +189,20 @@ export async function identifyCommand(
   const bytes = await readUserFile(image);
   const result = await withFacerec(config, opts, 0, (app) => identify(app, bytes, input));
   if (opts.annotate) await writeFile(opts.annotate, await drawIdentification(config, bytes, result, ext === '.png' ? 'png' : 'jpeg'));
-  if (opts.json) return print(JSON.stringify({ faces: result.faces, threshold: result.threshold, gallery: result.gallery }));
-  print(`${image}: ${result.faces.length} face(s), gallery ${result.gallery.name}, threshold ${result.threshold}`);
+  if (opts.json)
+    return print(
+      JSON.stringify({
+        faces: result.faces,
+        threshold: result.threshold,
+        thresholdSource: result.thresholdSource,
+        expectedFpir: result.expectedFpir,
+        gallery: result.gallery,
+      }),
+    );
+  const promise = result.expectedFpir === null ? '' : `, expected FPIR ${(result.expectedFpir * 100).toFixed(2)}%`;
+  print(
+    `${image}: ${result.faces.length} face(s), gallery ${result.gallery.name}, threshold ${result.threshold} (${result.thresholdSource}${promise})`,
+  );
   result.faces.forEach((f, i) => {
     const others = f.candidates.map((c) => `${c.person.name} ${fixed(c.distance, 3)}`).join(', ');
     print(
@@ -291,22 +303,42 @@ export async function galleriesCommand(
 
 export async function calibrateCommand(config: Config, opts: DbOptions & { far?: string; plot?: string }): Promise<void> {
   const input = parseOptions(CalibrateInput, { gallery: opts.gallery, far: opts.far });
-  const report = await withFacerec(config, opts, 0, (app) => calibrateGallery(app, input));
-  if (opts.plot) await writeFile(opts.plot, await calibrationPlot(report));
+  const { summary, plot } = await withFacerec(config, opts, 0, async (app) => {
+    const summary = await calibrationSummary(app, input);
+    // The plot needs the distances themselves, which the summary only counts.
+    const plot = opts.plot && summary.verification ? await calibrationPlot(await calibrateGallery(app, input)) : undefined;
+    return { summary, plot };
+  });
+  if (opts.plot && plot) await writeFile(opts.plot, plot);
+  if (opts.json) return print(JSON.stringify(summary));
   const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
-  if (opts.json) {
-    const { genuine, impostor, ...rest } = report;
-    return print(JSON.stringify({ ...rest, genuinePairs: genuine.length, impostorPairs: impostor.length }));
+  const id = summary.identify;
+  const tail = (t: { mean: number; sd: number }) => `mean ${t.mean.toFixed(4)}, sd ${t.sd.toFixed(4)}`;
+  print(`gallery ${id.gallery.name}: ${id.people} people, ${id.faces} faces`);
+  print(`identify (1:N) at FPIR ${pct(id.targetFpir)} (FACEREC_TARGET_FPIR):`);
+  print(
+    `  threshold in force ${id.threshold.toFixed(4)} (${id.source}): expected FPIR ${pct(id.expectedFpir)}, DIR ${pct(id.expectedDir)}`,
+  );
+  print(
+    `  impostor fit (lower tail of a stranger's distance to one ${id.reduction === 'min' ? 'face' : 'person'}): shipped ${tail(id.impostor.shipped)}` +
+      (id.source === 'gallery-calibrated'
+        ? `; re-centred on ${id.impostor.crossPersonDistances} cross-person distances of this gallery: ${tail(id.impostor.inForce)}`
+        : `; the gallery calibrates itself from ${id.impostor.minPeopleForGallery} people`),
+  );
+  print(`  shipped fit: ${id.impostor.fittedOn}`);
+  print(
+    `  the 1:1 threshold ${id.fixedThreshold.threshold} would give FPIR ${pct(id.fixedThreshold.expectedFpir)}, DIR ${pct(id.fixedThreshold.expectedDir)} here`,
+  );
+  const v = summary.verification;
+  if (!v) {
+    print(`verify (1:1): ${summary.verificationUnavailable}`);
+  } else {
+    print(`verify (1:1): ${v.genuinePairs} genuine and ${v.impostorPairs} impostor comparisons`);
+    print(`  threshold for FAR ${pct(v.far)}: ${v.threshold.toFixed(4)}  (TAR ${pct(v.tar)}, FAR achieved ${pct(v.achievedFar)})`);
+    print(`  current threshold ${v.current.threshold}: TAR ${pct(v.current.tar)}, FAR ${pct(v.current.far)}`);
+    print(`  set FACEREC_THRESHOLD=${v.threshold.toFixed(4)} to use it for verify and compare`);
   }
-  print(
-    `gallery ${report.gallery.name}: ${report.people} people, ${report.faces} faces; ${report.genuine.length} genuine and ${report.impostor.length} impostor comparisons`,
-  );
-  print(
-    `  threshold for FAR ${pct(report.far)}: ${report.threshold.toFixed(4)}  (TAR ${pct(report.tar)}, FAR achieved ${pct(report.achievedFar)})`,
-  );
-  print(`  current threshold ${report.current.threshold}: TAR ${pct(report.current.tar)}, FAR ${pct(report.current.far)}`);
-  print(`  set FACEREC_THRESHOLD=${report.threshold.toFixed(4)} to use it`);
-  if (opts.plot) print(`distance distributions written to ${opts.plot}`);
+  if (opts.plot) print(plot ? `distance distributions written to ${opts.plot}` : 'no plot: the gallery has too few people with two faces');
 }
 
 export async function keysCommand(

@@ -7,6 +7,7 @@ import { percentiles, fitTail, type ImpostorModel } from '../match/open-set.js';
 import type { Reduction } from '../match/reduce.js';
 import type { LfwImage } from './identification.js';
 import { readPairs } from './lfw.js';
+import { sweepGallerySizes } from './open-set-sweep.js';
 
 /** The probability range of the impostor tail that is fitted: from the 1-in-100,000 distance to the 5% one. */
 export const FIT_RANGE: [number, number] = [1e-5, 0.05];
@@ -84,6 +85,37 @@ export function fitImpostorModel(
     mean2: entry(impostorMean2, genuineMean2),
   };
   return { descriptorModelId, source, reductions };
+}
+
+/**
+ * The model's unitsFactor per reduction, measured on the fit side itself: the gallery-size sweep (sizes 10 to all,
+ * 1 and 2 photos, 5 draws) under the rule with κ = 1 and the shipped tail only; κ = mean observed FPIR / target.
+ * Under independence the rule would hit its target and κ would be 1; it comes out below.
+ */
+export function measureUnitsFactor(
+  model: ImpostorModel,
+  images: readonly LfwImage[],
+  descriptors: ReadonlyMap<string, number[] | null>,
+  targetFpir = 0.01,
+): ImpostorModel {
+  const out: ImpostorModel = structuredClone(model);
+  for (const reduction of ['min', 'mean2'] as const) {
+    const plain: ImpostorModel = structuredClone(model);
+    plain.reductions[reduction].unitsFactor = 1;
+    const rows = sweepGallerySizes(images, descriptors, {
+      model: plain,
+      reduction,
+      targetFpir,
+      fixedThreshold: 0.59,
+      ambiguityMargin: 0.02,
+      topK: 3,
+      draws: 5,
+      minPeopleForGallery: Number.POSITIVE_INFINITY,
+    });
+    const observed = rows.reduce((sum, r) => sum + r.rule.fpir.mean, 0) / rows.length;
+    out.reductions[reduction].unitsFactor = Math.round(Math.min(1, observed / targetFpir) * 1000) / 1000;
+  }
+  return out;
 }
 
 /** Reads an impostor model file (models/impostor-model.json's format) and picks the entry of `descriptorModelId`. */

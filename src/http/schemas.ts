@@ -109,9 +109,67 @@ export const IdentifiedFace = z
   })
   .meta({ id: 'IdentifiedFace' });
 
+const ThresholdSource = z.enum(['target-fpir', 'gallery-calibrated', 'request']);
+
 export const IdentifyResponse = z
-  .object({ faces: z.array(IdentifiedFace), threshold: z.number(), gallery: PersonRef, width: z.number(), height: z.number() })
+  .object({
+    faces: z.array(IdentifiedFace),
+    threshold: z.number().meta({ description: 'The distance at or below which a face was named' }),
+    thresholdSource: ThresholdSource.meta({
+      description:
+        'target-fpir: from the gallery’s size and the shipped impostor model at FACEREC_TARGET_FPIR; gallery-calibrated: the same, ' +
+        'with the impostor model re-centred on the gallery’s own cross-person distances; request: the threshold the call passed',
+    }),
+    expectedFpir: z
+      .number()
+      .nullable()
+      .meta({ description: 'The share of strangers the impostor model expects to get a name at this threshold in this gallery' }),
+    gallery: PersonRef,
+    width: z.number(),
+    height: z.number(),
+  })
   .meta({ id: 'IdentifyResult' });
+
+const Tail = z.object({ mean: z.number(), sd: z.number() });
+
+export const CalibrationResponse = z
+  .object({
+    identify: z.object({
+      gallery: PersonRef,
+      people: z.number(),
+      faces: z.number(),
+      targetFpir: z.number(),
+      reduction: z.enum(['min', 'mean2']),
+      threshold: z.number().meta({ description: 'The threshold identify uses in this gallery when a call passes none' }),
+      source: ThresholdSource.exclude(['request']),
+      expectedFpir: z.number(),
+      expectedDir: z.number(),
+      impostor: z.object({
+        shipped: Tail,
+        inForce: Tail,
+        fittedOn: z.string(),
+        crossPersonDistances: z.number(),
+        minPeopleForGallery: z.number(),
+      }),
+      fixedThreshold: z.object({ threshold: z.number(), expectedFpir: z.number(), expectedDir: z.number() }),
+    }),
+    verification: z
+      .object({
+        people: z.number(),
+        faces: z.number(),
+        genuinePairs: z.number(),
+        impostorPairs: z.number(),
+        far: z.number(),
+        threshold: z.number(),
+        tar: z.number(),
+        achievedFar: z.number(),
+        current: z.object({ threshold: z.number(), tar: z.number(), far: z.number() }),
+      })
+      .nullable()
+      .meta({ description: 'The 1:1 threshold at the target false-accept rate; null below 2 people with 2+ faces' }),
+    verificationUnavailable: z.string().optional(),
+  })
+  .meta({ id: 'Calibration' });
 
 export const MatchResponse = z
   .object({ match: z.boolean(), distance: z.number(), threshold: z.number(), confidence: z.number() })

@@ -26,7 +26,18 @@ export interface ImpostorModel {
   /** Per reduction: the impostor tail of one unit, and the genuine distances' percentiles (0, 1, …, 100 %). */
   reductions: Record<
     Reduction,
-    { tail: ImpostorTail; genuinePercentiles: number[]; impostorDistances: number; fittedRange: [number, number] }
+    {
+      tail: ImpostorTail;
+      genuinePercentiles: number[];
+      impostorDistances: number;
+      fittedRange: [number, number];
+      /**
+       * Effective units per unit (≤ 1): a stranger's chances are not independent (its distances to one person's faces,
+       * and to everyone when it is an unusual face, move together), so U units act as about κ·U. Measured on the fit
+       * side by scripts/fit-impostor.ts as the observed FPIR over the target under the rule with κ = 1. Default 1.
+       */
+      unitsFactor?: number;
+    }
   >;
 }
 
@@ -37,7 +48,7 @@ export interface OperatingPoint {
   threshold: number;
   source: ThresholdSource;
   targetFpir: number;
-  /** Comparison units a stranger meets: faces under 'min', people under 'mean2'. */
+  /** Effective comparison units a stranger meets: faces under 'min', people under 'mean2', times the model's unitsFactor. */
   units: number;
   /** FPIR the impostor tail in use predicts at `threshold` for this gallery. */
   expectedFpir: number;
@@ -105,7 +116,7 @@ function checkFpir(targetFpir: number): void {
 /** The per-unit false-match rate that gives `targetFpir` over `units` independent comparisons: 1 − (1 − FPIR)^(1/U). */
 export function perUnitRate(targetFpir: number, units: number): number {
   checkFpir(targetFpir);
-  // expm1/log1p: for U = 10⁶ the plain formula loses most of its digits.
+  // expm1/log1p: for U = 10⁶ the plain formula loses most of its digits. Below one unit (κ·U < 1) it is one.
   return -Math.expm1(Math.log1p(-targetFpir) / Math.max(1, units));
 }
 
@@ -250,7 +261,7 @@ export function operatingPoint(
 ): OperatingPoint {
   checkFpir(targetFpir);
   const fitted = model.reductions[reduction];
-  const units = Math.max(1, comparisonUnits(gallery, reduction));
+  const units = Math.max(1, comparisonUnits(gallery, reduction)) * (fitted.unitsFactor ?? 1);
   let tail = fitted.tail;
   let source: ThresholdSource = 'target-fpir';
   let genuine: number[] | undefined;

@@ -5,7 +5,10 @@ import { calibrate as calibrateDistances, type CalibrationReport } from '../matc
 import { galleryDescriptors } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
+import { FacerecError } from '../errors.js';
+import { expectedFpir, MIN_PEOPLE_FOR_GALLERY_CALIBRATION, type ImpostorTail, type ThresholdSource } from '../match/open-set.js';
 import { decimalNumber, GalleryRef } from './input.js';
+import { expectedDirAt, galleryThreshold, impostorModel } from './open-set.service.js';
 
 const DEFAULT_FAR = 0.001;
 
@@ -44,4 +47,90 @@ export function calibrationPlot(report: GalleryCalibration): Promise<Buffer> {
     { genuine: report.genuine, impostor: report.impostor, threshold: report.threshold },
     { title: `Gallery ${report.gallery.name}` },
   );
+}
+
+/** What identification does in a gallery: the threshold in force at the target FPIR, where it comes from, what it promises. */
+export interface IdentifyCalibration {
+  gallery: { id: string; name: string };
+  /** People and faces of the current descriptor model. */
+  people: number;
+  faces: number;
+  targetFpir: number;
+  reduction: 'min' | 'mean2';
+  /** The threshold identify uses now (when the caller passes none), and its source. */
+  threshold: number;
+  source: Exclude<ThresholdSource, 'request'>;
+  /** The FPIR the impostor model in force predicts at that threshold for this gallery's size. */
+  expectedFpir: number;
+  /** Mated probes expected within the threshold: the gallery's own same-person distances when it calibrated itself, else LFW's. */
+  expectedDir: number;
+  impostor: {
+    /** The shipped tail (LFW View 1, DevTrain side) and the one in force (re-centred on this gallery, or the same). */
+    shipped: ImpostorTail;
+    inForce: ImpostorTail;
+    /** How the shipped model was made. */
+    fittedOn: string;
+    /** Cross-person distances of the gallery's own faces behind the re-centring (0: not re-centred). */
+    crossPersonDistances: number;
+    /** People a gallery needs before it calibrates itself. */
+    minPeopleForGallery: number;
+  };
+  /** The 1:1 threshold (FACEREC_THRESHOLD) used for identification here would give this FPIR and DIR. */
+  fixedThreshold: { threshold: number; expectedFpir: number; expectedDir: number };
+}
+
+/** The identify threshold in force for a gallery at FACEREC_TARGET_FPIR, with the impostor fit behind it. */
+export async function calibrateIdentify(ctx: ServiceContext, options: { gallery?: string } = {}): Promise<IdentifyCalibration> {
+  const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
+  const model = await impostorModel(ctx);
+  const point = await galleryThreshold(ctx, gallery.id);
+  const fixed = ctx.config.threshold;
+  return {
+    gallery: { id: gallery.id, name: gallery.name },
+    people: point.people,
+    faces: point.faces,
+    targetFpir: point.targetFpir,
+    reduction: ctx.config.reduction,
+    threshold: point.threshold,
+    source: point.source as IdentifyCalibration['source'],
+    expectedFpir: point.expectedFpir,
+    expectedDir: point.expectedDir,
+    impostor: {
+      shipped: model.reductions[ctx.config.reduction].tail,
+      inForce: point.tail,
+      fittedOn: model.source,
+      crossPersonDistances: point.crossPersonDistances,
+      minPeopleForGallery: MIN_PEOPLE_FOR_GALLERY_CALIBRATION,
+    },
+    fixedThreshold: {
+      threshold: fixed,
+      expectedFpir: expectedFpir(point.tail, fixed, point.units),
+      expectedDir: await expectedDirAt(ctx, fixed),
+    },
+  };
+}
+
+/** A gallery's calibration for identification, and for 1:1 verification when it has the faces for it. */
+export interface CalibrationSummary {
+  identify: IdentifyCalibration;
+  /** The 1:1 threshold at `far` from the gallery's genuine and impostor pairs (counts, not the distances themselves). */
+  verification: (Omit<GalleryCalibration, 'genuine' | 'impostor'> & { genuinePairs: number; impostorPairs: number }) | null;
+  /** Why there is no verification calibration (too few people with two faces). */
+  verificationUnavailable?: string;
+}
+
+/** POST /v1/galleries/{id}/calibrate and `facerec calibrate`: identification's threshold in force, and the 1:1 calibration. */
+export async function calibrationSummary(
+  ctx: ServiceContext,
+  options: { gallery?: string; far?: number } = {},
+): Promise<CalibrationSummary> {
+  const identify = await calibrateIdentify(ctx, options);
+  try {
+    const { genuine, impostor, ...rest } = await calibrateGallery(ctx, options);
+    return { identify, verification: { ...rest, genuinePairs: genuine.length, impostorPairs: impostor.length } };
+  } catch (err) {
+    if (err instanceof FacerecError && err.code === 'INVALID_ARGUMENT' && 'peopleWithTwoFaces' in err.details)
+      return { identify, verification: null, verificationUnavailable: err.message };
+    throw err;
+  }
 }

@@ -13,6 +13,7 @@ import { findGallery } from '../store/galleries.repository.js';
 import { getPerson, insertPerson, touchPerson, type Metadata, type Person } from '../store/people.repository.js';
 import { isUniqueViolation } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
+import { galleriesChanged } from './open-set.service.js';
 import { checkMetadata, LIMITS } from './limits.js';
 import { checkName, ExternalId, PersonName } from './names.js';
 import { resolvePerson } from './people.service.js';
@@ -253,7 +254,7 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
   settle();
 
   try {
-    return await ctx.db.transaction(async (tx) => {
+    const result = await ctx.db.transaction(async (tx) => {
       let person: Person;
       let created = false;
       if ('create' in target) {
@@ -306,6 +307,8 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
       if (faces.length > 0 && !created) await touchPerson(tx, person.id);
       return { person: { ...person, faceCount: person.faceCount + faces.length }, created, faces, rejected };
     });
+    if (result.faces.length > 0) galleriesChanged(ctx.db);
+    return result;
   } catch (err) {
     // Two concurrent calls with the same new image for one person: the loser sees the unique index.
     if (isUniqueViolation(err) && /image_sha256/.test((err as Error).message + String((err as { constraint?: string }).constraint))) {

@@ -6,18 +6,22 @@ import type { FaceQuality } from '../engine/quality.js';
 import { FacerecError, NoFaceError } from '../errors.js';
 import { confidenceOf } from '../match/confidence.js';
 import { matchFaces, type FaceMatch } from '../match/identify.js';
+import type { ThresholdSource } from '../match/open-set.js';
 import { reducePerPerson } from '../match/reduce.js';
 import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
 import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
+import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
 
 /** identify's input, as the HTTP API and the CLI take it. */
 export const IdentifyInput = z.object({
   gallery: GalleryRef.optional(),
-  threshold: Threshold.meta({ description: 'Same person at or below this distance; default: the server’s FACEREC_THRESHOLD' }),
+  threshold: Threshold.meta({
+    description: 'Same person at or below this distance; default: the gallery’s threshold at the server’s FACEREC_TARGET_FPIR',
+  }),
   topK: decimalInteger(LIMITS.topK.min, LIMITS.topK.max).prefault(LIMITS.topK.default).meta({ description: 'Candidates listed per face' }),
   maxFaces: MaxFaces.meta({ description: 'Look at the largest N faces only' }),
   minFaceSize: decimalInteger(LIMITS.minFaceSize.min, LIMITS.minFaceSize.max)
@@ -31,7 +35,7 @@ export const VerifyInput = z.object({ gallery: GalleryRef.optional(), threshold:
 
 export interface IdentifyOptions {
   gallery?: string;
-  /** Same person at or below this distance; default: the configured threshold. */
+  /** Same person at or below this distance; default: the gallery's threshold at the target FPIR. */
   threshold?: number;
   /** Candidates listed per face. */
   topK?: number;
@@ -53,7 +57,12 @@ export interface IdentifyResult {
   width: number;
   height: number;
   gallery: { id: string; name: string };
+  /** The distance at or below which a face is named. */
   threshold: number;
+  /** Where it came from: the target FPIR for this gallery's size, the same re-centred on the gallery, or the caller. */
+  thresholdSource: ThresholdSource;
+  /** The share of strangers the impostor model expects to be given a name at this threshold in this gallery. */
+  expectedFpir: number | null;
   faces: IdentifiedFace[];
 }
 
@@ -83,12 +92,15 @@ async function facesOf(
 
 /** Names every face of a photo that matches an enrolled person of the gallery; the rest are Unknown. */
 export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: IdentifyOptions = {}): Promise<IdentifyResult> {
-  const threshold = thresholdOf(options.threshold, ctx.config.threshold);
+  if (options.threshold !== undefined) thresholdOf(options.threshold, ctx.config.threshold);
   const topK = checkRange(options.topK ?? DEFAULT_TOP_K, LIMITS.topK, 'topK', true);
   if (options.maxFaces !== undefined) checkRange(options.maxFaces, LIMITS.maxFaces, 'maxFaces', true);
   if (options.minFaceSize !== undefined) checkRange(options.minFaceSize, LIMITS.minFaceSize, 'minFaceSize');
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   const { width, height, faces } = await facesOf(ctx, bytes, options);
+  const used = await identifyThreshold(ctx, gallery.id, options.threshold);
+  // Rounded as it is reported, so that the answer names the very threshold that decided.
+  const threshold = used.thresholdSource === 'request' ? used.threshold : round4(used.threshold);
   const limit = neighbourLimit(topK);
   const perFace = await ctx.db.transaction(async (tx) => {
     const out = [];
@@ -110,6 +122,8 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
     height,
     gallery: { id: gallery.id, name: gallery.name },
     threshold,
+    thresholdSource: used.thresholdSource,
+    expectedFpir: used.expectedFpir === null ? null : round6(used.expectedFpir),
     faces: faces.map((face, i) => ({
       box: face.box,
       score: face.score,
@@ -122,6 +136,7 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
 
 // Four decimals are far below what distinguishes people; more digits only look precise.
 export const round4 = (v: number): number => Math.round(v * 10000) / 10000;
+const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 const rounded = (m: FaceMatch): FaceMatch => ({
   ...m,
   distance: m.distance === null ? null : round4(m.distance),

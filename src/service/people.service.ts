@@ -19,6 +19,7 @@ import {
 } from '../store/people.repository.js';
 import { isUuid } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
+import { galleriesChanged } from './open-set.service.js';
 import { boolish, decimalInteger, GalleryRef, text } from './input.js';
 import { checkMetadata, checkRange, LIMITS, MetadataSchema } from './limits.js';
 import { checkName, ExternalId, GalleryName, parseGalleryName, PersonName } from './names.js';
@@ -116,15 +117,19 @@ export async function renamePerson(ctx: ServiceContext, ref: string, patch: Pers
 
 /** Erasure: the person, every face, descriptor and thumbnail, in one transaction. */
 export async function deletePerson(ctx: ServiceContext, ref: string, gallery?: string): Promise<Person> {
-  return ctx.db.transaction(async (tx) => {
+  const deleted = await ctx.db.transaction(async (tx) => {
     const g = await findGallery(tx, gallery ?? 'default');
     const person = await resolvePerson(tx, g.id, ref);
     return deletePersonRow(tx, person.id);
   });
+  galleriesChanged(ctx.db);
+  return deleted;
 }
 
 export async function removeFace(ctx: ServiceContext, personId: string, faceId: string): Promise<FaceRecord> {
-  return ctx.db.transaction((tx) => deleteFace(tx, personId, faceId));
+  const removed = await ctx.db.transaction((tx) => deleteFace(tx, personId, faceId));
+  galleriesChanged(ctx.db);
+  return removed;
 }
 
 /** The JPEG of a face's aligned chip; FACE_NOT_FOUND when the face does not exist or was stored without one. */
@@ -144,5 +149,9 @@ export const galleries = {
   list: (ctx: ServiceContext) => listGalleries(ctx.db),
   get: (ctx: ServiceContext, ref: string) => findGallery(ctx.db, ref),
   create: (ctx: ServiceContext, name: string) => createGallery(ctx.db, parseGalleryName(name)),
-  delete: (ctx: ServiceContext, ref: string, force = false) => ctx.db.transaction((tx) => deleteGallery(tx, ref, force)),
+  delete: async (ctx: ServiceContext, ref: string, force = false) => {
+    const deleted = await ctx.db.transaction((tx) => deleteGallery(tx, ref, force));
+    galleriesChanged(ctx.db);
+    return deleted;
+  },
 };

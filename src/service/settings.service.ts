@@ -4,7 +4,10 @@ import type { ServiceContext } from './context.js';
 import { LIMITS, type Limits } from './limits.js';
 
 export interface Settings {
+  /** The 1:1 threshold (verify, compare). */
   threshold: number;
+  /** identify's target false positive identification rate: each gallery's threshold follows from it. */
+  targetFpir: number;
   ambiguityMargin: number;
   /** The enrollment quality gates (FACEREC_ENROLL_*). */
   enrollment: EnrollmentGates;
@@ -20,6 +23,7 @@ export function settings(ctx: ServiceContext): Settings {
   const { config } = ctx;
   return {
     threshold: config.threshold,
+    targetFpir: config.targetFpir,
     ambiguityMargin: config.ambiguityMargin,
     enrollment: { ...config.enrollment },
     limits: LIMITS,

@@ -188,3 +188,35 @@ export async function galleryDescriptors(q: Queryable, galleryId: string, modelI
 export async function analyzeFaces(q: Queryable): Promise<void> {
   await q.query('ANALYZE faces');
 }
+
+/** What a gallery's identify threshold depends on: its people and faces of one model, and a fingerprint of the set. */
+export interface GalleryRevision {
+  people: number;
+  faces: number;
+  /** Changes whenever a face is added or removed (the sum of a hash of each face id), even when the counts do not. */
+  fingerprint: string;
+}
+
+export async function galleryRevision(q: Queryable, galleryId: string, modelId: string): Promise<GalleryRevision> {
+  const [row] = await q.query<{ people: number; faces: number; fingerprint: string }>(
+    `SELECT count(DISTINCT person_id)::int AS people, count(*)::int AS faces,
+       coalesce(sum(('x' || substr(md5(id::text), 1, 8))::bit(32)::int::bigint), 0)::text AS fingerprint
+     FROM faces WHERE gallery_id = $1 AND model_id = $2`,
+    [galleryId, modelId],
+  );
+  return { people: row!.people, faces: row!.faces, fingerprint: String(row!.fingerprint) };
+}
+
+/** Up to `limit` faces of a gallery with their person, the same ones each time (ordered by a hash of the face id). */
+export async function sampleGalleryFaces(
+  q: Queryable,
+  galleryId: string,
+  modelId: string,
+  limit: number,
+): Promise<Array<{ personId: string; descriptor: number[] }>> {
+  const rows = await q.query<{ person_id: string; descriptor: unknown }>(
+    'SELECT person_id, descriptor FROM faces WHERE gallery_id = $1 AND model_id = $2 ORDER BY md5(id::text) LIMIT $3',
+    [galleryId, modelId, limit],
+  );
+  return rows.map((r) => ({ personId: r.person_id, descriptor: descriptorOf(r.descriptor) }));
+}

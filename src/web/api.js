@@ -20,7 +20,9 @@ import { store } from './store.js';
  * @typedef {{ person: Person, created: boolean, faces: AcceptedFace[], rejected: Rejection[] }} EnrollResult
  * @typedef {{ person: PersonRef, distance: number, confidence: number }} Candidate
  * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], landmarks?: number[][] }} IdentifiedFace
- * @typedef {{ faces: IdentifiedFace[], threshold: number, gallery: PersonRef, width: number, height: number }} IdentifyResult
+ * @typedef {'target-fpir' | 'gallery-calibrated' | 'request'} ThresholdSource where identify's threshold came from
+ * @typedef {{ faces: IdentifiedFace[], threshold: number, thresholdSource: ThresholdSource, expectedFpir: number | null, gallery: PersonRef, width: number, height: number }} IdentifyResult
+ * @typedef {{ gallery: PersonRef, people: number, faces: number, targetFpir: number, threshold: number, source: ThresholdSource, expectedFpir: number, expectedDir: number }} GalleryThreshold GET /v1/galleries/{id}/threshold (abridged)
  * @typedef {{ match: boolean, distance: number, threshold: number, confidence: number }} MatchResult
  * @typedef {MatchResult & { person: PersonRef, box: number[], facesInPhoto: number }} VerifyResult
  * @typedef {MatchResult & { boxes: [number[], number[]], facesInPhotos: [number, number] }} CompareResult
@@ -29,7 +31,7 @@ import { store } from './store.js';
  * @typedef {{ status: 'ready', checks: Record<string, string> }} Readiness GET /readyz; checks: engine, workers, database, shutdown, selfTest
  * @typedef {{ minFaceSize: number, minScore: number, minSharpness: number, maxYaw: number, maxRoll: number }} EnrollmentGates
  * @typedef {{ min: number, max: number, default?: number }} Range
- * @typedef {{ threshold: number, ambiguityMargin: number, enrollment: EnrollmentGates, limits: { topK: Range, maxFaces: Range, minFaceSize: Range, threshold: Range, pageSize: Range, offset: Range, photosPerCall: number, metadataBytes: number, metadataDepth: number }, maxImageBytes: number, maxImagePixels: number, descriptorModelId: string }} Settings GET /v1/settings: the server's thresholds, gates and limits
+ * @typedef {{ threshold: number, targetFpir: number, ambiguityMargin: number, enrollment: EnrollmentGates, limits: { topK: Range, maxFaces: Range, minFaceSize: Range, threshold: Range, pageSize: Range, offset: Range, photosPerCall: number, metadataBytes: number, metadataDepth: number }, maxImageBytes: number, maxImagePixels: number, descriptorModelId: string }} Settings GET /v1/settings: the server's thresholds, gates and limits
  */
 
 export class ApiError extends Error {
@@ -105,6 +107,8 @@ function multipart(fields, files) {
 export const api = {
   /** @returns {Promise<{ galleries: Gallery[] }>} */
   galleries: () => request('GET', 'v1/galleries'),
+  /** @param {string} gallery @returns {Promise<GalleryThreshold>} */
+  galleryThreshold: (gallery) => request('GET', `v1/galleries/${encodeURIComponent(gallery)}/threshold`),
   /** @param {{ gallery: string, search?: string, limit?: number, offset?: number }} q @returns {Promise<PeoplePage>} */
   people: (q) => request('GET', 'v1/people', { query: q }),
   /** @param {string} id @param {string} gallery @returns {Promise<{ person: PersonDetail }>} */

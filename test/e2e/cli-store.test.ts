@@ -112,8 +112,12 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
     expect(json(await facerec(db, 'people', 'delete', 'potus-44', '--json')).deleted.name).toBe('Barack Obama');
     const plot = path.join(tmp, 'calibration.png');
     const report = json(await facerec(db, 'calibrate', '--json', '--far', '0.01', '--plot', plot));
-    expect(report.threshold).toBeGreaterThan(0.3);
-    expect(report.genuinePairs).toBeGreaterThan(0);
+    expect(report.verification.threshold).toBeGreaterThan(0.3);
+    expect(report.verification.genuinePairs).toBeGreaterThan(0);
+    // identify's threshold in force: a handful of people, so the shipped impostor model at the target FPIR.
+    expect(report.identify).toMatchObject({ source: 'target-fpir', targetFpir: 0.01 });
+    expect(report.identify.threshold).toBeGreaterThan(0.4);
+    expect(report.identify.expectedFpir).toBeCloseTo(0.01, 4);
     expect((await sharp(await readFile(plot)).metadata()).format).toBe('png');
   });
 

@@ -45,6 +45,8 @@ interface IdentifiedJson {
 interface IdentifyJson {
   faces: IdentifiedJson[];
   threshold: number;
+  thresholdSource: 'target-fpir' | 'gallery-calibrated' | 'request';
+  expectedFpir: number | null;
   gallery: { id: string; name: string };
   width: number;
   height: number;
@@ -142,10 +144,12 @@ describeEachDatabase('HTTP API end to end', (kind) => {
   it('GET /v1/settings gives the threshold, enrollment gates and input limits in force, without a key; requests are held to the same limits', async () => {
     const settings = await expectJson<{
       threshold: number;
+      targetFpir: number;
       enrollment: Record<string, number>;
       limits: { topK: { max: number; default: number } };
     }>(await fetch(`${server.url}/v1/settings`), 200);
     expect(settings.threshold).toBe(server.config.threshold);
+    expect(settings.targetFpir).toBe(0.01);
     expect(settings.enrollment).toEqual(server.config.enrollment);
     expect(settings.limits.topK).toEqual({ min: 1, max: 20, default: 3 });
     const tooMany = await post('/v1/identify', form({ image: photos.twoPeople! }, { topK: String(settings.limits.topK.max + 1) }));
@@ -249,7 +253,6 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     expect(single.faces).toHaveLength(1);
     expect(single.faces[0]).toMatchObject({ outcome: 'match', label: 'obama', person: { id: ids.obama, name: 'obama' } });
     expect(single.faces[0]!.distance).toBeLessThanOrEqual(single.threshold);
-    expect(single.threshold).toBe(server.config.threshold);
     expect(single).toMatchObject({ gallery: { name: 'default' }, width: 1480, height: 832 });
 
     expect(labels(await identify(photos.group!))).toEqual(['biden', 'obama']);
@@ -258,6 +261,30 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     expect(stranger.faces).toHaveLength(1);
     expect(stranger.faces[0]).toMatchObject({ outcome: 'unknown', label: 'Unknown', person: null });
     expect(stranger.faces[0]!.distance).toBeGreaterThan(stranger.threshold);
+  });
+
+  it('says which threshold identify used and where it came from; a threshold in the request overrides it', HEAVY, async () => {
+    // Without one: the gallery's threshold at the target FPIR for its 3 faces, the same one calibrate reports.
+    const chosen = await identify(photos.obamaProbe!);
+    expect(chosen).toMatchObject({ thresholdSource: 'target-fpir' });
+    expect(chosen.expectedFpir).toBeCloseTo(server.config.targetFpir, 4);
+    type Calibration = { identify: { threshold: number; source: string; people: number; faces: number; expectedFpir: number } };
+    const calibration = await expectJson<Calibration>(await api('/v1/galleries/default/calibrate', { method: 'POST', json: {} }), 200);
+    expect(calibration.identify).toMatchObject({ threshold: chosen.threshold, source: 'target-fpir', people: 2, faces: 3 });
+    const inForce = await expectJson<Calibration['identify']>(await api('/v1/galleries/default/threshold'), 200);
+    expect(inForce.threshold).toBe(chosen.threshold);
+
+    // With one, in the form or the query: that threshold decides, and the answer says so.
+    const strict = await expectJson<IdentifyJson>(
+      await post('/v1/identify', form({ image: photos.obamaProbe! }, { threshold: '0.2' })),
+      200,
+    );
+    expect(strict).toMatchObject({ threshold: 0.2, thresholdSource: 'request', faces: [{ outcome: 'unknown' }] });
+    expect(strict.expectedFpir).toBeLessThan(chosen.expectedFpir!);
+    const loose = await identify(photos.stranger!, '?threshold=1.5');
+    expect(loose).toMatchObject({ threshold: 1.5, thresholdSource: 'request' });
+    expect(loose.faces[0]!.outcome).not.toBe('unknown'); // a name, or two within the margin: not 'too far' any more
+    await expectError(await post('/v1/identify', form({ image: photos.obamaProbe! }, { threshold: '0' })), 400, 'INVALID_ARGUMENT');
   });
 
   it('verifies a photo against one person, and compares two photos without the database', HEAVY, async () => {

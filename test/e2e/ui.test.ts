@@ -159,6 +159,10 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     });
     page.off('request', onRequest);
     expect(apiPaths).toEqual(['/v1/people', expect.stringMatching(/^\/v1\/faces\/[0-9a-f-]{36}\/thumbnail$/)]);
+    // The gallery's size, identify's threshold in force and the false-match rate it expects.
+    expect(await waitForText(page.locator('#people-threshold'), /identify threshold/, 10_000)).toMatch(
+      /1 person, 2 faces · identify threshold 0\.\d{3} \(for its size at a 1\.0% target\) · expected false-match rate 1\.0% of strangers/,
+    );
     await page.getByLabel('Search people by name').fill('nobody-like-this');
     await waitForText(page.locator('#people-empty'), /Nobody’s name contains/, 10_000);
     await page.getByLabel('Search people by name').fill('obam');
@@ -199,6 +203,10 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     expect(box.x + box.width).toBeLessThanOrEqual(image.x + image.width + 1);
     const colour = await page.locator('#identify-overlay .face-box.match').evaluate((el) => getComputedStyle(el).borderTopColor);
     expect(colour).toBe('rgb(34, 197, 94)');
+    // Near the result: the threshold used and where it came from (the gallery's, at the target FPIR).
+    const note = page.locator('#identify-threshold-note');
+    expect(await note.getAttribute('data-source')).toBe('target-fpir');
+    expect(await note.textContent()).toMatch(/^Threshold 0\.\d{3}: set for this gallery’s size.*expected to get a name 1\.0% of the time/);
     await shot(page, 'identify');
 
     // The slider re-runs with another threshold: at its strictest, the outcome follows the distance.

@@ -101,6 +101,8 @@ describe('draw', () => {
       height: 240,
       gallery: { id: '00000000-0000-4000-8000-000000000000', name: 'default' },
       threshold: 0.59,
+      thresholdSource: 'request',
+      expectedFpir: null,
       faces: [
         {
           box: [10, 10, 140, 168],

@@ -1,4 +1,5 @@
 /** What the medium tests share: a migrated throwaway database, the fake analyzer and the default configuration. */
+import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config, type EnrollmentGates } from '../../src/config/index.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import type { Photo } from '../../src/service/enroll.service.js';
@@ -7,7 +8,9 @@ import { migratedTestDatabase, type DatabaseKind, type TestDatabase } from '../h
 import { rejection } from '../helpers/errors.js';
 import { fakeAnalyzer, type FakeAnalyzer, type FakeAnalyzerOptions } from '../helpers/fake-analyzer.js';
 
-export const BASE_CONFIG: Config = loadConfig({});
+// The fake analyzer's impostor model (test/helpers/fit-fake-impostor.ts) sets identify's threshold; no engine loads here.
+export const FAKE_MODELS_DIR = fileURLToPath(new URL('../fixtures/fake-models', import.meta.url));
+export const BASE_CONFIG: Config = loadConfig({ FACEREC_MODELS_DIR: FAKE_MODELS_DIR });
 
 export interface Medium {
   test: TestDatabase;

@@ -63,7 +63,11 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
     it('names an enrolled person, with distance, confidence and candidates', async () => {
       const result = await identify(ctx, await portrait('alice'), { gallery });
       expect(result.gallery.name).toBe('People');
-      expect(result.threshold).toBe(ctx.config.threshold);
+      // The gallery's threshold at the target FPIR, between the fake's genuine (~0.3) and impostor (~1.0) distances.
+      expect(result).toMatchObject({ thresholdSource: 'target-fpir' });
+      expect(result.threshold).toBeGreaterThan(0.5);
+      expect(result.threshold).toBeLessThan(0.95);
+      expect(result.expectedFpir).toBeCloseTo(ctx.config.targetFpir, 4);
       expect(result.width).toBe(320);
       expect(result.faces).toHaveLength(1);
       const [face] = result.faces;
@@ -182,8 +186,11 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
 
     it('never compares descriptors of another model', async () => {
       const other = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
-      const { faces } = await identify(other, await portrait('alice'), { gallery });
-      expect(faces[0]).toMatchObject({ outcome: 'unknown', candidates: [] });
+      // That model has no impostor model: identify needs a threshold from the caller, and says what it cannot promise.
+      expect(await codeOf(identify(other, await portrait('alice'), { gallery }))).toBe('MODEL_LOAD_FAILED');
+      const result = await identify(other, await portrait('alice'), { gallery, threshold: 1.5 });
+      expect(result).toMatchObject({ threshold: 1.5, thresholdSource: 'request', expectedFpir: null });
+      expect(result.faces[0]).toMatchObject({ outcome: 'unknown', candidates: [] });
     });
 
     it("reduces a person's faces by the configured rule (min, or the mean of the closest two)", async () => {

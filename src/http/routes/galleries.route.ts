@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { ServiceContext } from '../../service/context.js';
+import { CalibrateInput, calibrateIdentify, calibrationSummary } from '../../service/calibrate.service.js';
 import { CreateGalleryInput, DeleteGalleryInput, galleries } from '../../service/people.service.js';
 import { route, type AnyRoute } from '../route.js';
-import { Gallery, GalleryParams } from '../schemas.js';
+import { CalibrationResponse, Gallery, GalleryParams } from '../schemas.js';
 
 export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
   return [
@@ -35,6 +36,31 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       input: DeleteGalleryInput,
       responses: { 200: { description: 'Deleted', schema: z.object({ deleted: Gallery }) } },
       handler: async ({ params, input }) => ({ deleted: await galleries.delete(ctx, params.id, input.force ?? false) }),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/galleries/:id/threshold',
+      tag: 'galleries',
+      role: 'admin',
+      summary: 'The identify threshold in force for the gallery, its source, and the expected FPIR and DIR (cached; cheap)',
+      params: GalleryParams,
+      responses: { 200: { description: 'The identify calibration', schema: CalibrationResponse.shape.identify } },
+      handler: async ({ params }) => calibrateIdentify(ctx, { gallery: params.id }),
+    }),
+    route({
+      method: 'post',
+      path: '/v1/galleries/:id/calibrate',
+      tag: 'galleries',
+      role: 'admin',
+      summary: 'The identify threshold in force and what it promises (FPIR, DIR), and the 1:1 threshold at a false-accept rate',
+      description:
+        'identify: the threshold a call without `threshold` gets in this gallery, from its size at FACEREC_TARGET_FPIR and the impostor ' +
+        'model (re-centred on the gallery’s own distances once it has enough people), with the expected FPIR and DIR. verification: ' +
+        'the threshold for `far` (default 0.001) from the gallery’s people with two or more faces, as `facerec calibrate` gives it.',
+      params: GalleryParams,
+      input: CalibrateInput.omit({ gallery: true }),
+      responses: { 200: { description: 'The calibration', schema: CalibrationResponse } },
+      handler: async ({ params, input }) => calibrationSummary(ctx, { gallery: params.id, far: input.far }),
     }),
   ];
 }

@@ -6,7 +6,10 @@ import { route, type AnyRoute } from '../route.js';
 const Range = z.object({ min: z.number(), max: z.number(), default: z.number().optional() });
 const Settings = z
   .object({
-    threshold: z.number().meta({ description: 'FACEREC_THRESHOLD: same person at or below this distance' }),
+    threshold: z.number().meta({ description: 'FACEREC_THRESHOLD: same person at or below this distance in verify and compare' }),
+    targetFpir: z.number().meta({
+      description: 'FACEREC_TARGET_FPIR: identify’s share of strangers given a name; each gallery’s threshold follows from it',
+    }),
     ambiguityMargin: z.number(),
     enrollment: z
       .object({ minFaceSize: z.number(), minScore: z.number(), minSharpness: z.number(), maxYaw: z.number(), maxRoll: z.number() })

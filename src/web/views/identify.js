@@ -12,6 +12,21 @@ import { serverSettings } from '../settings.js';
 
 const OUTCOME_TEXT = { match: 'Recognised', ambiguous: 'Unsure', unknown: 'No match' };
 
+/** What the threshold was and where it came from, in words. @param {IdentifyResult} result */
+function thresholdNote(result) {
+  const rate = result.expectedFpir === null ? '' : ` A stranger is expected to get a name ${formatRate(result.expectedFpir)} of the time.`;
+  const threshold = `Threshold ${result.threshold.toFixed(3)}`;
+  if (result.thresholdSource === 'request') return `${threshold}, as set on the slider or in Settings.${rate}`;
+  const how = result.thresholdSource === 'gallery-calibrated' ? ', learned from this gallery’s own faces' : '';
+  return `${threshold}: set for this gallery’s size${how}, so that strangers are rarely named.${rate}`;
+}
+
+/** A small rate as a percentage with the digits it needs. @param {number} rate */
+function formatRate(rate) {
+  const pct = rate * 100;
+  return `${pct >= 10 ? pct.toFixed(0) : pct >= 1 ? pct.toFixed(1) : pct.toFixed(2)}%`;
+}
+
 /** @param {{ gallery: () => string }} app */
 export function identifyView(app) {
   const input = /** @type {HTMLInputElement} */ ($('#identify-file'));
@@ -149,11 +164,7 @@ export function identifyView(app) {
           h('strong', {}, `${plural(result.faces.length, 'face')} found`),
           `: ${known} recognised${unknown ? `, ${unknown} unknown` : ''}.`,
         ),
-        h(
-          'p',
-          { className: 'muted small' },
-          `Threshold ${result.threshold.toFixed(2)}: faces closer than this to an enrolled person are recognised.`,
-        ),
+        h('p', { className: 'muted small', id: 'identify-threshold-note', 'data-source': result.thresholdSource }, thresholdNote(result)),
       ),
     );
   }

@@ -17,6 +17,7 @@ export function peopleView(app) {
   const more = /** @type {HTMLButtonElement} */ ($('#people-more'));
   const search = /** @type {HTMLInputElement} */ ($('#people-search'));
   const errorRegion = $('#people-error');
+  const thresholdLine = $('#people-threshold');
 
   /** @type {Map<string, Promise<string | undefined>>} */
   const thumbnails = new Map();
@@ -86,9 +87,27 @@ export function peopleView(app) {
     return h('li', {}, button);
   }
 
+  /** The gallery's size, identify's threshold in force and the expected false-match rate (GET /v1/galleries/{id}/threshold). */
+  async function loadThreshold() {
+    const mine = generation;
+    try {
+      const t = await api.galleryThreshold(app.gallery());
+      if (mine !== generation) return;
+      const pct = (/** @type {number} */ rate) => `${(rate * 100).toFixed(rate < 0.01 ? 2 : 1)}%`;
+      thresholdLine.textContent =
+        `${t.people === 1 ? '1 person' : `${t.people} people`}, ${plural(t.faces, 'face')} · identify threshold ${t.threshold.toFixed(3)} ` +
+        `(${t.source === 'gallery-calibrated' ? 'learned from this gallery' : `for its size at a ${pct(t.targetFpir)} target`}) · ` +
+        `expected false-match rate ${pct(t.expectedFpir)} of strangers · expected to recognise ${pct(t.expectedDir)} of known faces`;
+      thresholdLine.dataset.source = t.source;
+    } catch {
+      if (mine === generation) thresholdLine.textContent = '';
+    }
+  }
+
   /** @param {boolean} reset */
   async function load(reset) {
     if (reset) {
+      void loadThreshold();
       generation += 1;
       offset = 0;
       thumbnailQueue.length = 0;
