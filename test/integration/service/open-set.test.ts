@@ -74,14 +74,22 @@ describeEachDatabase('identify at a target FPIR on LFW', (kind) => {
     const results = [];
     for (const size of [SMALL, LARGE]) {
       const gallery = (await galleries.create(ctx, `lfw-${size}`)).name;
-      for (const file of side.enrolled.slice(0, size))
-        await createPerson(ctx, { gallery, name: file.split('/')[0]! }, [{ bytes: await image(file) }]);
+      let enrolled = 0;
+      for (const file of side.enrolled.slice(0, size)) {
+        // LFW photos may show a second face at the edge: the subject is the largest. A photo the gates refuse is skipped.
+        const done = await createPerson(ctx, { gallery, name: file.split('/')[0]! }, [{ bytes: await image(file) }], {
+          largestFace: true,
+        }).catch(() => null);
+        if (done) enrolled++;
+      }
+      expect(enrolled).toBeGreaterThan(size * 0.9); // the enrollment gates refuse a few LFW photos (blur, pose)
       let named = 0,
         seen = 0;
       let answer;
       for (const file of side.strangers.slice(0, STRANGERS)) {
-        answer = await identify(ctx, await image(file), { gallery, maxFaces: 1 }).catch(() => null);
-        if (!answer) continue; // no face found: not a stranger the rule can name
+        const got = await identify(ctx, await image(file), { gallery, maxFaces: 1 }).catch(() => null);
+        if (!got) continue; // no face found: not a stranger the rule can name
+        answer = got;
         seen++;
         if (answer.faces[0]!.outcome === 'match') named++;
       }
