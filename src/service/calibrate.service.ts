@@ -91,7 +91,8 @@ export async function calibrateIdentify(ctx: ServiceContext, options: { gallery?
     faces: point.faces,
     targetFpir: point.targetFpir,
     reduction: ctx.config.reduction,
-    threshold: point.threshold,
+    // Rounded as identify rounds it before deciding: the very threshold its answers carry.
+    threshold: Math.round(point.threshold * 10000) / 10000,
     source: point.source as IdentifyCalibration['source'],
     expectedFpir: point.expectedFpir,
     expectedDir: point.expectedDir,
