@@ -22,8 +22,9 @@ function thresholdNote(result) {
 }
 
 /** A small rate as a percentage with the digits it needs. @param {number} rate */
-function formatRate(rate) {
-  const pct = rate * 100;
+export function formatRate(rate) {
+  // Rounded first, so that 0.0099999 reads 1.0%, not 1.00%.
+  const pct = Math.round(rate * 10000) / 100;
   return `${pct >= 10 ? pct.toFixed(0) : pct >= 1 ? pct.toFixed(1) : pct.toFixed(2)}%`;
 }
 

@@ -4,6 +4,7 @@ import { api } from '../api.js';
 import { $, confirmAction, errorMessage, h, initials, loading, message, plural, show, toast, withBusy } from '../dom.js';
 import { reasonFor } from '../messages.js';
 import { bindDropzone } from '../photos.js';
+import { formatRate } from './identify.js';
 
 const PAGE = 24;
 // Thumbnails are fetched with the API key, a few at a time, and kept as object URLs by thumbnail URL (one per face).
@@ -93,11 +94,10 @@ export function peopleView(app) {
     try {
       const t = await api.galleryThreshold(app.gallery());
       if (mine !== generation) return;
-      const pct = (/** @type {number} */ rate) => `${(rate * 100).toFixed(rate < 0.01 ? 2 : 1)}%`;
       thresholdLine.textContent =
         `${t.people === 1 ? '1 person' : `${t.people} people`}, ${plural(t.faces, 'face')} · identify threshold ${t.threshold.toFixed(3)} ` +
-        `(${t.source === 'gallery-calibrated' ? 'learned from this gallery' : `for its size at a ${pct(t.targetFpir)} target`}) · ` +
-        `expected false-match rate ${pct(t.expectedFpir)} of strangers · expected to recognise ${pct(t.expectedDir)} of known faces`;
+        `(${t.source === 'gallery-calibrated' ? 'learned from this gallery' : `for its size at a ${formatRate(t.targetFpir)} target`}) · ` +
+        `expected false-match rate ${formatRate(t.expectedFpir)} of strangers · expected to recognise ${formatRate(t.expectedDir)} of known faces`;
       thresholdLine.dataset.source = t.source;
     } catch {
       if (mine === generation) thresholdLine.textContent = '';
@@ -107,8 +107,8 @@ export function peopleView(app) {
   /** @param {boolean} reset */
   async function load(reset) {
     if (reset) {
-      void loadThreshold();
       generation += 1;
+      void loadThreshold();
       offset = 0;
       thumbnailQueue.length = 0;
       show(grid);

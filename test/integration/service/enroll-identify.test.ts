@@ -116,11 +116,15 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
             expect(result.code).toBe('NO_FACE');
             continue;
           }
-          expect(result.faces[0]?.label, `${name}${i}`).toBe(name);
-          named++;
+          // At the gallery's threshold (1% of strangers named in a gallery of 24 faces) a hard photo may be Unknown,
+          // never someone else.
+          const label = result.faces[0]?.label;
+          expect([name, 'Unknown'], `${name}${i}: ${label}`).toContain(label);
+          if (label === name) named++;
         }
       }
-      expect(named).toBeGreaterThanOrEqual(14);
+      // 13 of 14: leonard5 is 0.541 from Leonard, over this gallery's 0.512 (it was named at the fixed 0.59).
+      expect(named).toBeGreaterThanOrEqual(13);
 
       // The k-NN people are in the default gallery, not this one.
       const obama = await identify(ctx, await readFile(KNN('test', 'obama1.jpg')), { gallery: 'bbt' });
