@@ -245,7 +245,10 @@ function buildProgram(config: Config): Command {
   withDb(
     program
       .command('calibrate')
-      .description('choose the threshold for a target false-accept rate from the gallery’s people with 2+ faces')
+      .description(
+        'identify’s threshold in force for the gallery (its source, impostor fit, expected FPIR and DIR), and the 1:1 threshold ' +
+          'for a target false-accept rate from the gallery’s people with 2+ faces',
+      )
       .option('--far <rate>', 'target false-accept rate (0..1; default: 0.001)')
       .option('--plot <file>', 'write the genuine and impostor distance distributions as PNG'),
   ).action((opts) => calibrateCommand(config, opts));
