@@ -193,8 +193,11 @@ export class FaceEngine {
     timings.landmarks = performance.now() - t;
 
     t = performance.now();
-    const chips = landmarks.map((points) => extractChip(image, chipToImage(points)));
-    const descriptors = opts.descriptors ? await this.describe(image, landmarks, opts.align, opts.mirror) : undefined;
+    const transforms = landmarks.map((points) => chipToImage(points));
+    const chips = transforms.map((toImage) => extractChip(image, toImage));
+    const descriptors = opts.descriptors
+      ? await this.describeAligned(image, landmarks, transforms, chips, opts.align, opts.mirror)
+      : undefined;
     const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
     timings.describe = performance.now() - t;
 
@@ -224,10 +227,22 @@ export class FaceEngine {
    * mirror image in the same batch when `mirror` (the two averaged); 'box': face-api's own axis-aligned crop.
    */
   async describe(image: RgbImage, landmarks: Point[][], align: AlignMode, mirror: boolean): Promise<number[][]> {
+    const transforms = landmarks.map((points) => chipToImage(points));
+    const chips = align === 'dlib' ? transforms.map((toImage) => extractChip(image, toImage)) : [];
+    return this.describeAligned(image, landmarks, transforms, chips, align, mirror);
+  }
+
+  /** describe() with the chips (and their transforms) that analyze() has already extracted for quality. */
+  private async describeAligned(
+    image: RgbImage,
+    landmarks: Point[][],
+    transforms: ReturnType<typeof chipToImage>[],
+    chips: Float32Array[],
+    align: AlignMode,
+    mirror: boolean,
+  ): Promise<number[][]> {
     if (landmarks.length === 0) return [];
     if (align === 'box') return this.describeInputs(landmarks.map((points) => boxInput(image, points)));
-    const transforms = landmarks.map((points) => chipToImage(points));
-    const chips = transforms.map((toImage) => extractChip(image, toImage));
     if (!mirror) return this.describeInputs(chips);
     // One batch: the chips, then their mirror images.
     const raw = await this.describeInputs([...chips, ...transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true))]);

@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { FacerecError } from '../errors.js';
 import { ssdDetections, tinyDetections } from './detections.js';
 import { nativeCall } from './native-guard.js';
-import { readVerified, type ModelManifest, type NetName } from './models.js';
+import { NET_NAMES, readVerified, type ModelManifest, type NetName } from './models.js';
 import {
   CHIP_INPUT,
   LANDMARK_INPUT,
@@ -98,8 +98,6 @@ class OnnxNets implements Nets {
   }
 }
 
-const NETS: readonly NetName[] = ['ssdMobilenetv1', 'tinyFaceDetector', 'faceLandmark68Net', 'faceRecognitionNet'];
-
 export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManifest, modelsDir: string): Promise<Nets> {
   const threads = options.threads ?? 1;
   const wantCuda = options.provider === 'cuda' || (options.provider !== 'cpu' && gpuPresent());
@@ -115,14 +113,15 @@ export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManif
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const files = new Map<NetName, Buffer>();
-  for (const net of NETS) {
+  for (const net of NET_NAMES) {
     const onnx = manifest.models[net]?.onnx;
     if (!onnx) throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json lists no ONNX graph for ${net} (npm run models:onnx)`, { net });
     files.set(net, await readVerified(modelsDir, onnx.file, onnx.sha256));
   }
   const open = async (provider: 'cuda' | 'cpu') => {
     const sessions = {} as Record<NetName, ort.InferenceSession>;
-    for (const net of NETS) sessions[net] = await nativeCall(() => ort.InferenceSession.create(files.get(net)!, sessionOptions(provider)));
+    for (const net of NET_NAMES)
+      sessions[net] = await nativeCall(() => ort.InferenceSession.create(files.get(net)!, sessionOptions(provider)));
     return sessions;
   };
   let provider: 'cuda' | 'cpu' = wantCuda ? 'cuda' : 'cpu';
@@ -147,7 +146,7 @@ export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManif
     threads,
     versions: { onnxruntime: version },
     models: Object.fromEntries(
-      NETS.map((net) => [net, `${manifest.models[net].id}+onnx.${manifest.models[net].onnx!.sha256.slice(0, 12)}`]),
+      NET_NAMES.map((net) => [net, `${manifest.models[net].id}+onnx.${manifest.models[net].onnx!.sha256.slice(0, 12)}`]),
     ),
   };
   return new OnnxNets(info, sessions);

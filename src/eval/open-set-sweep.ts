@@ -5,6 +5,7 @@
  * and in memory (the store's search gives the same neighbours: see `evaluateIdentification`), so that tens of
  * galleries take seconds. Also measures Z-norm (cohort score normalisation) and the ambiguity margin.
  */
+import { rng } from '../core/random.js';
 import { euclidean } from '../match/distance.js';
 import { operatingPoint, GALLERY_SAMPLE_FACES, type ImpostorModel, type ThresholdSource } from '../match/open-set.js';
 import { compareCandidates, reducePerPerson, type FaceHit, type PersonCandidate, type Reduction } from '../match/reduce.js';
@@ -65,18 +66,6 @@ export interface RatesSpread {
   misidentification: Spread;
   ambiguousMated: Spread;
   ambiguousNonMated: Spread;
-}
-
-/** Mulberry32: reproducible draws. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: readonly T[], next: () => number): T[] {
@@ -204,7 +193,7 @@ export function sweepGallerySizes(
       };
       for (let draw = 0; draw < draws; draw++) {
         onGallery?.(`${photos} photo(s), ${label}, draw ${draw + 1}/${draws}`);
-        const next = random((options.seed ?? 17) + 1000 * photos + 7919 * size + draw);
+        const next = rng((options.seed ?? 17) + 1000 * photos + 7919 * size + draw);
         const chosen = new Set(all ? eligible : shuffled(eligible, next).slice(0, size));
         const gallery: Enrolled[] = [...chosen].map((name) => ({
           name,
