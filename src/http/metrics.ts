@@ -96,10 +96,9 @@ export function createMetrics(engine: () => AnalyzerStatus): Metrics {
     next();
   };
 
+  // Everything else of the analyzer (its engine info, replacement events) passes through unchanged.
   const instrument = (analyzer: Analyzer): Analyzer => ({
-    descriptorModelId: analyzer.descriptorModelId,
-    status: () => analyzer.status(),
-    close: () => analyzer.close(),
+    ...analyzer,
     async analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis> {
       const analysis = await analyzer.analyze(bytes, options);
       for (const [stage, ms] of Object.entries(analysis.timings)) inference.observe({ stage }, ms / 1000);

@@ -164,6 +164,10 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     const ready = await expectJson<{ status: string; checks: Record<string, string> }>(await api('/readyz'), 200);
     expect(ready).toMatchObject({ status: 'ready', checks: { database: 'ok', engine: 'ok', workers: '1', shutdown: 'no' } });
 
+    // The engine in use: runtime, provider and threads (issue 14), through the app's metrics-instrumented analyzer.
+    const engine = await expectJson<{ status: string; engine: Record<string, unknown> | null }>(await api('/v1/health'), 200);
+    expect(engine).toMatchObject({ status: 'ok', engine: { runtime: 'onnx', backend: 'cpu', threads: 1 } });
+
     // A client's request id is echoed, on success and on errors alike; an unusable one is replaced.
     for (const path of ['/healthz', '/v1/nowhere']) {
       const res = await api(path, { headers: { 'X-Request-Id': 'e2e-trace.42' } });
