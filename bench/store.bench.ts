@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config/index.js';
 // The app's default (FACEREC_EF_SEARCH unset), from the one place it is written.
 const DEFAULT_EF_SEARCH = loadConfig({}).efSearch;
 import { createGallery } from '../src/store/galleries.repository.js';
+import { ensureDescriptorIndex, indexName } from '../src/store/descriptor-index.js';
 import { migrate } from '../src/store/migrations.js';
 import { vectorParam } from '../src/store/sql.js';
 import { rng } from '../test/helpers/random.js';
@@ -62,7 +63,8 @@ const DIM = 128;
 const FACES_PER_PERSON = 4;
 const LIMIT = 32; // what identify asks for: max(MIN_NEIGHBOURS 32, topK 3 × 8)
 const MODEL_ID = 'bench-dlib-mirror';
-const HNSW_INDEX = 'faces_descriptor_hnsw_idx';
+// The model's own partial index (src/store/descriptor-index.ts).
+const HNSW_INDEX = indexName(MODEL_ID);
 const TIE = 1e-6;
 const PGLITE_MAINTENANCE_WORK_MEM = '1GB';
 
@@ -457,6 +459,7 @@ async function search(
       nearestFaces(tx, {
         galleryId,
         modelId: MODEL_ID,
+        dims: DIM,
         descriptor: p.descriptor,
         limit: LIMIT,
         efSearch: options.efSearch ?? DEFAULT_EF_SEARCH,
@@ -497,7 +500,14 @@ async function explain(
         },
         exec: (sql) => tx.exec(sql),
       };
-      await nearestFaces(wrapped, { galleryId, modelId: MODEL_ID, descriptor: p.descriptor, limit: LIMIT, efSearch: DEFAULT_EF_SEARCH });
+      await nearestFaces(wrapped, {
+        galleryId,
+        modelId: MODEL_ID,
+        dims: DIM,
+        descriptor: p.descriptor,
+        limit: LIMIT,
+        efSearch: DEFAULT_EF_SEARCH,
+      });
     });
   }
   return { plan, serverMs, hit, read };
@@ -572,7 +582,8 @@ async function runSize(
   const batch = num(values.batch);
 
   await migrate(db);
-  const gallery = await createGallery(db, 'bench');
+  await ensureDescriptorIndex(db, { id: MODEL_ID, output: { dims: DIM } });
+  const gallery = await createGallery(db, 'bench', MODEL_ID);
   const plan = planGallery(size, model, real);
   const header = `${kind} · ${int(size)} faces: ${int(plan.synthetic.length)} synthetic people × ${FACES_PER_PERSON}${plan.realFaces ? ` + ${int(plan.realFaces)} LFW faces of ${int(plan.realPeople)} people` : ''}${plan.note}`;
   log(`${header} · load ${load()}`);

@@ -14,10 +14,11 @@ import {
 import { pairsImages } from '../eval/impostor-fit.js';
 import type { Spread } from '../eval/open-set-sweep.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
-import { evalImpostorModel, evalModelId, evalPool, renderOpenSetPlot, renderRocPlot } from '../eval/setup.js';
+import { evalImpostorModel, evalModelId, evalModelSettings, evalPool, renderOpenSetPlot, renderRocPlot } from '../eval/setup.js';
 import { DEFAULT_TOP_K } from '../service/identify.service.js';
 import { compare, CompareInput } from '../service/compare.service.js';
-import { databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
+import { configuredModels, databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
+import { listModels } from '../service/models.service.js';
 import { detect, DetectInput, DetectorInput, engineReport, type Detection } from '../service/detect.service.js';
 import { drawDetections } from '../service/draw.service.js';
 import { readUserFile } from './files.js';
@@ -43,6 +44,15 @@ function progress(label: string) {
   return { start: (total: number) => bar.start(total, 0), update: (done: number) => bar.update(done), stop: () => bar.stop() };
 }
 
+export async function modelsCommand(config: Config, opts: { json?: boolean }): Promise<void> {
+  const rows = listModels({ analyzer: { models: await configuredModels(config) } });
+  if (opts.json) return print(JSON.stringify(rows, null, 2));
+  for (const m of rows) {
+    print(`${m.default ? '*' : ' '} ${m.name.padEnd(16)} ${String(m.dims).padStart(4)}-d ${m.metric.padEnd(9)} ${m.id}`);
+    print(`  ${''.padEnd(16)} ${m.source}${m.shipped ? '' : ' (brought by you)'}`);
+  }
+}
+
 export async function infoCommand(config: Config, opts: { json?: boolean }): Promise<void> {
   // A real analysis of the known photo: an image build that runs `facerec info` fails here on a broken engine.
   const info = await engineReport(config);
@@ -52,7 +62,7 @@ export async function infoCommand(config: Config, opts: { json?: boolean }): Pro
   );
   for (const [name, version] of Object.entries(info.versions)) print(`${name.padEnd(12)} ${version}`);
   for (const [net, id] of Object.entries(info.models)) print(`model        ${net.padEnd(20)} ${id}`);
-  print(`descriptors  ${info.descriptorModelId}`);
+  print(`descriptors  ${info.descriptorModel} (${info.descriptorModelId})`);
   print(`self-test    passed in ${info.selfTest.ms} ms`);
 }
 
@@ -100,9 +110,9 @@ export async function compareCommand(
   config: Config,
   a: string,
   b: string,
-  opts: { json?: boolean; threshold?: string | number; largestFace?: boolean },
+  opts: { json?: boolean; threshold?: string | number; largestFace?: boolean; model?: string },
 ): Promise<void> {
-  const input = parseOptions(CompareInput, { threshold: opts.threshold, largestFace: opts.largestFace });
+  const input = parseOptions(CompareInput, { threshold: opts.threshold, largestFace: opts.largestFace, model: opts.model });
   const [bytesA, bytesB] = await Promise.all([readUserFile(a), readUserFile(b)]);
   const result = await withAnalyzer(config, (ctx) => compare(ctx, bytesA, bytesB, { ...input, names: [a, b] }));
   if (opts.json)
@@ -111,6 +121,7 @@ export async function compareCommand(
         match: result.match,
         distance: result.distance,
         threshold: result.threshold,
+        model: result.model,
         boxes: result.boxes,
         facesInPhotos: result.facesInPhotos,
       }),
@@ -173,7 +184,13 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
           let line: Record<string, unknown>;
           try {
             const a = await analyzer.analyze(await readFile(path.join(opts.root, f)));
-            line = { f, w: a.width, h: a.height, faces: a.faces.map((x) => ({ box: x.box, score: x.score, descriptor: x.descriptor })) };
+            line = {
+              f,
+              w: a.width,
+              h: a.height,
+              model: a.descriptorModelId,
+              faces: a.faces.map((x) => ({ box: x.box, score: x.score, descriptor: x.descriptor })),
+            };
           } catch (err) {
             failed++;
             const code = err instanceof FacerecError ? err.code : 'INTERNAL';
@@ -204,13 +221,14 @@ export async function evalLfwCommand(
   await readUserFile(opts.pairs);
   if (opts.train) await readUserFile(opts.train);
   const pool = opts.load ? undefined : await evalPool(config, opts.workers);
+  const model = await evalModelSettings(config);
   const bar = progress('eval');
   const t0 = performance.now();
   let result;
   try {
     result = await runLfwEval({
       ...opts,
-      threshold: config.threshold,
+      threshold: model.threshold,
       pool,
       onStart: (n) => bar.start(n),
       onProgress: (d) => bar.update(d),
@@ -253,7 +271,7 @@ export async function evalLfwCommand(
   }
   const shipped = result.pipelines.find((p) => p.shipped)!;
   print(
-    `* shipped pipeline; suggested threshold ${shipped.report.threshold.toFixed(4)}; at the configured FACEREC_THRESHOLD ${config.threshold} its accuracy is ${pct(shipped.accuracyAtConfigured)}`,
+    `* shipped pipeline of ${model.card.name}; suggested threshold ${shipped.report.threshold.toFixed(4)}; at its configured threshold ${model.threshold} its accuracy is ${pct(shipped.accuracyAtConfigured)}`,
   );
   if (opts.plot) print(`ROC plot written to ${opts.plot}`);
 }
@@ -328,14 +346,14 @@ export interface EvalIdentifyFlags {
 
 const plusMinus = (s: Spread, digits = 2) => `${(s.mean * 100).toFixed(digits)}±${(s.sd * 100).toFixed(digits)}`;
 
-function printSweep(sweep: NonNullable<IdentificationEvalResult['sweep']>, flags: EvalIdentifyFlags, config: Config, targetFpir: number) {
+function printSweep(sweep: NonNullable<IdentificationEvalResult['sweep']>, flags: EvalIdentifyFlags, fixed: number, targetFpir: number) {
   print('');
   print(
     `Gallery sizes: ${sweep.images} images${flags.evalPairs ? ` of ${path.basename(flags.evalPairs)}` : ''}, ` +
       `random galleries (mean±sd over the draws, %), strangers = every image of a person not enrolled; exact search in memory`,
   );
   print(
-    `fixed: FACEREC_THRESHOLD ${config.threshold}. rule: FPIR target ${targetFpir * 100}% (FACEREC_TARGET_FPIR), threshold from the gallery's ` +
+    `fixed: the model's 1:1 threshold ${fixed}. rule: FPIR target ${targetFpir * 100}% (FACEREC_TARGET_FPIR), threshold from the gallery's ` +
       `size (and its own distances once it is large enough). best: the sweep's best DIR at FPIR ≤ the rule's (it knows the answers).`,
   );
   const head = [
@@ -399,6 +417,7 @@ export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlag
   if (sizes.some((s) => s !== 'all' && !(Number.isInteger(s) && s > 0)))
     throw new FacerecError('INVALID_ARGUMENT', `--sizes takes positive whole numbers and 'all', separated by commas; got ${opts.sizes}`);
   const targetFpir = opts.targetFpir ?? config.targetFpir;
+  const fixed = (await evalModelSettings(config)).threshold;
   const pool = opts.load ? undefined : await evalPool(config, opts.workers);
   let facerec: Facerec | undefined;
   let bar: ReturnType<typeof progress> | undefined;
@@ -406,6 +425,7 @@ export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlag
   try {
     // The descriptors' model, stored with the enrolled faces as the service does.
     const modelId = await evalModelId(config, pool);
+    const settings = await evalModelSettings(config);
     // Without a model (before scripts/fit-impostor.ts has made one) there is no rule to sweep; --save still works.
     const model = await evalImpostorModel(config, modelId, opts.impostorModel).catch((err: Error) => {
       if (opts.impostorModel) throw err;
@@ -424,8 +444,8 @@ export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlag
         model,
         reduction: config.reduction,
         targetFpir,
-        fixedThreshold: config.threshold,
-        ambiguityMargin: config.ambiguityMargin,
+        fixedThreshold: settings.threshold,
+        ambiguityMargin: settings.ambiguityMargin,
         topK: DEFAULT_TOP_K,
         sizes,
         draws: opts.draws,
@@ -436,10 +456,11 @@ export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlag
           if (!opts.json && process.stderr.isTTY) process.stderr.write(`\r${label.padEnd(60)}`);
         },
       },
-      threshold: config.threshold,
-      ambiguityMargin: config.ambiguityMargin,
+      threshold: settings.threshold,
+      ambiguityMargin: settings.ambiguityMargin,
       efSearch: config.efSearch,
       modelId,
+      dims: settings.card.output.dims,
       onPhase: (label, total) => {
         bar?.stop();
         bar = progress(label);
@@ -455,7 +476,7 @@ export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlag
   if (opts.plot && result.sweep) {
     const series = [1, 2].flatMap((photos) =>
       (['fixed', 'rule'] as const).map((rule) => ({
-        label: `${rule === 'fixed' ? `fixed ${config.threshold}` : `FPIR ${targetFpir * 100}% rule`}, ${photos} photo${photos > 1 ? 's' : ''}`,
+        label: `${rule === 'fixed' ? `fixed ${fixed}` : `FPIR ${targetFpir * 100}% rule`}, ${photos} photo${photos > 1 ? 's' : ''}`,
         dashed: photos === 2,
         points: result
           .sweep!.results.filter((r) => r.photosPerPerson === photos)
@@ -476,7 +497,7 @@ export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlag
   print(`LFW open-set identification: ${source}; ${result.seconds.total.toFixed(1)} s in all`);
   if (result.unreadable.length)
     print(`unreadable images (counted as without a face): ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
-  if (result.sweep) printSweep(result.sweep, opts, config, targetFpir);
+  if (result.sweep) printSweep(result.sweep, opts, fixed, targetFpir);
   if (opts.plot) print(`plot written to ${opts.plot}`);
   if (!result.splits || !result.database) return;
 

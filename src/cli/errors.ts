@@ -37,6 +37,9 @@ export const EXIT_CODES = {
   GALLERY_EXISTS: 10,
   GALLERY_NOT_EMPTY: 10,
   EXTERNAL_ID_TAKEN: 10,
+  MODEL_MISMATCH: 10,
+  REEMBED_NOT_POSSIBLE: 10,
+  UNKNOWN_MODEL: 2,
   // The engine was busy, restarting or stopped under the command: running it again may work.
   QUEUE_FULL: 11,
   WORKER_CRASHED: 11,

@@ -15,6 +15,7 @@ import {
   evalIdentifyCommand,
   evalLfwCommand,
   infoCommand,
+  modelsCommand,
 } from './commands.js';
 import {
   calibrateCommand,
@@ -50,6 +51,12 @@ function buildProgram(config: Config): Command {
     .action((opts: { json?: boolean }) => infoCommand(config, opts));
 
   program
+    .command('models')
+    .description('list the descriptor models: id, name, dimensions, metric, source; * marks the default (FACEREC_DESCRIPTOR_MODEL)')
+    .option('--json', 'print JSON: [{"id", "name", "dims", "metric", "default", "source", "license", "shipped"}]')
+    .action((opts: { json?: boolean }) => modelsCommand(config, opts));
+
+  program
     .command('detect')
     .description('find every face with its box, score and quality')
     .argument('<image>', 'image file')
@@ -64,9 +71,10 @@ function buildProgram(config: Config): Command {
     .description('say whether the faces of two photos are the same person (one face each, or --largest-face)')
     .argument('<imageA>', 'first image')
     .argument('<imageB>', 'second image')
-    .addOption(new Option('--threshold <distance>', 'same person at or below this distance').default(config.threshold))
+    .addOption(new Option('--threshold <distance>', "same person at or below this distance (default: the model's)"))
     .option('--largest-face', 'take the largest face of a photo with several (else: MULTIPLE_FACES)')
-    .option('--json', 'print JSON: {"match", "distance", "threshold", "boxes", "facesInPhotos"}')
+    .option('--model <model>', 'descriptor model, by name or id (facerec models; default FACEREC_DESCRIPTOR_MODEL)')
+    .option('--json', 'print JSON: {"match", "distance", "threshold", "model", "boxes", "facesInPhotos"}')
     .action((a: string, b: string, opts) => compareCommand(config, a, b, opts));
 
   program
@@ -146,7 +154,8 @@ function buildProgram(config: Config): Command {
     if (gallery) cmd.option('-g, --gallery <name-or-id>', 'gallery', 'default');
     return cmd;
   }
-  const thresholdOption = () => new Option('--threshold <distance>', 'same person at or below this distance (default: FACEREC_THRESHOLD)');
+  const thresholdOption = () =>
+    new Option('--threshold <distance>', "same person at or below this distance (default: the gallery model's)");
   const workersOption = () =>
     new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers);
 
@@ -230,9 +239,14 @@ function buildProgram(config: Config): Command {
   withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) =>
     galleriesCommand(config, 'list', undefined, opts),
   );
-  withDb(galleriesCmd.command('create').description('create a gallery').argument('<name>', 'gallery name'), false).action(
-    (name: string, opts) => galleriesCommand(config, 'create', name, opts),
-  );
+  withDb(
+    galleriesCmd
+      .command('create')
+      .description('create a gallery, bound to a descriptor model')
+      .argument('<name>', 'gallery name')
+      .option('--model <model>', 'descriptor model, by name or id (facerec models; default FACEREC_DESCRIPTOR_MODEL)'),
+    false,
+  ).action((name: string, opts) => galleriesCommand(config, 'create', name, opts));
   withDb(
     galleriesCmd
       .command('delete')

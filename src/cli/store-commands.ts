@@ -279,20 +279,21 @@ export async function galleriesCommand(
   config: Config,
   action: 'list' | 'create' | 'delete',
   name: string | undefined,
-  opts: DbOptions & { force?: boolean },
+  opts: DbOptions & { force?: boolean; model?: string },
 ): Promise<void> {
-  const created = action === 'create' ? parseOptions(CreateGalleryInput, { name }, { name: '<name>' }) : undefined;
+  const created = action === 'create' ? parseOptions(CreateGalleryInput, { name, model: opts.model }, { name: '<name>' }) : undefined;
   const deleted = action === 'delete' ? parseOptions(DeleteGalleryInput, { force: opts.force }) : undefined;
   await withFacerec(config, opts, undefined, async (app) => {
     if (action === 'list') {
       const list = await galleries.list(app);
       if (opts.json) return print(JSON.stringify({ galleries: list }));
-      for (const g of list) print(`  ${g.id}  ${g.name}  ${g.people} people, ${g.faces} face(s)`);
+      for (const g of list)
+        print(`  ${g.id}  ${g.name}  ${g.people} people, ${g.faces} face(s), model ${g.descriptorModel ?? '(not bound yet)'}`);
       return;
     }
     if (created) {
-      const g = await galleries.create(app, created.name);
-      return opts.json ? print(JSON.stringify(g)) : print(`created gallery ${g.name} (${g.id})`);
+      const g = await galleries.create(app, created.name, created.model);
+      return opts.json ? print(JSON.stringify(g)) : print(`created gallery ${g.name} (${g.id}), descriptor model ${g.descriptorModel}`);
     }
     const g = await galleries.delete(app, name!, deleted?.force);
     return opts.json

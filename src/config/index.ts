@@ -16,17 +16,22 @@ const schema = z.object({
   FACEREC_ONNX_THREADS: int(1),
   FACEREC_ONNX_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   FACEREC_MODELS_DIR: z.string().optional(),
+  // The descriptor model of new galleries and of embed, compare, detect and eval, by id or name (docs/models.md).
+  FACEREC_DESCRIPTOR_MODEL: z.string().optional(),
+  // A folder of the user's own model cards and ONNX files.
+  FACEREC_DESCRIPTOR_MODELS_DIR: z.string().optional(),
   FACEREC_WORKERS: int(Math.max(1, os.availableParallelism())),
   FACEREC_QUEUE_SIZE: int(64),
   FACEREC_MAX_IMAGE_BYTES: int(20 * 1024 * 1024),
   FACEREC_MAX_IMAGE_PIXELS: int(50_000_000),
   FACEREC_DETECTOR: z.enum(['ssd', 'tiny']).default('ssd'),
   FACEREC_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
-  // Chosen on LFW View 1 pairsDevTrain for the shipped pipeline (docs/accuracy.md).
-  FACEREC_THRESHOLD: num(0.59).pipe(z.number().positive().max(2)),
+  // Overrides the model card's verification threshold, for FACEREC_DESCRIPTOR_MODEL's model only.
+  FACEREC_THRESHOLD: z.coerce.number().positive().max(2).optional(),
   // identify's false positive identification rate: its threshold follows from this and the gallery's size (docs/accuracy.md).
   FACEREC_TARGET_FPIR: num(0.01).pipe(z.number().gt(0).max(0.5)),
-  FACEREC_AMBIGUITY_MARGIN: num(0.02).pipe(z.number().min(0).max(1)),
+  // Overrides the model card's ambiguity margin, for FACEREC_DESCRIPTOR_MODEL's model only.
+  FACEREC_AMBIGUITY_MARGIN: z.coerce.number().min(0).max(1).optional(),
   FACEREC_REDUCTION: z.enum(['min', 'mean2']).default('min'),
   // HNSW candidate list per query. At 1M faces 100 missed the probe's person's nearest face for 2.3% of genuine
   // probes and 200 for none (bench/store.bench.ts); the search is a few percent of an identification's time, so
@@ -59,17 +64,21 @@ export type Config = Readonly<{
   /** What runs the nets: ONNX Runtime (default) or tfjs, its backend, ONNX Runtime's threads and provider. */
   runtime: RuntimeConfig;
   modelsDir: string | undefined;
+  /** FACEREC_DESCRIPTOR_MODEL: id or name; unset, the shipped default (face-api-128). */
+  descriptorModel: string | undefined;
+  descriptorModelsDir: string | undefined;
   workers: number;
   queueSize: number;
   maxImageBytes: number;
   maxImagePixels: number;
   detector: 'ssd' | 'tiny';
   minScore: number;
-  /** The 1:1 threshold (verify, compare, enrollment's consistency checks). */
-  threshold: number;
+  /** Overrides the configured model's 1:1 threshold (verify, compare, enrollment's checks); unset, its card's. */
+  threshold: number | undefined;
   /** identify's target false positive identification rate. */
   targetFpir: number;
-  ambiguityMargin: number;
+  /** Overrides the configured model's ambiguity margin; unset, its card's. */
+  ambiguityMargin: number | undefined;
   reduction: 'min' | 'mean2';
   efSearch: number;
   databaseUrl: string | undefined;
@@ -136,6 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       provider: e.FACEREC_ONNX_PROVIDER,
     }),
     modelsDir: e.FACEREC_MODELS_DIR,
+    descriptorModel: e.FACEREC_DESCRIPTOR_MODEL,
+    descriptorModelsDir: e.FACEREC_DESCRIPTOR_MODELS_DIR,
     workers: e.FACEREC_WORKERS,
     queueSize: e.FACEREC_QUEUE_SIZE,
     maxImageBytes: e.FACEREC_MAX_IMAGE_BYTES,

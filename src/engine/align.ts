@@ -152,3 +152,37 @@ function sampleBilinear(data: Uint8Array, width: number, height: number, x: numb
 function pixel(data: Uint8Array, width: number, height: number, x: number, y: number, c: number): number {
   return x < 0 || y < 0 || x >= width || y >= height ? 0 : data[(y * width + x) * 3 + c]!;
 }
+
+/**
+ * The 5-point template of ArcFace-class nets (insightface's arcface_dst) at 112×112: left eye centre, right eye centre,
+ * nose tip, left and right mouth corners, in the image's left-to-right order.
+ */
+export const ARCFACE_TEMPLATE: readonly Point[] = [
+  [38.2946, 51.6963],
+  [73.5318, 51.5014],
+  [56.0252, 71.7366],
+  [41.5493, 92.3655],
+  [70.7299, 92.2041],
+];
+
+const centroid = (points: Point[]): Point => [
+  points.reduce((s, p) => s + p[0], 0) / points.length,
+  points.reduce((s, p) => s + p[1], 0) / points.length,
+];
+
+/** The five ArcFace points from 68 landmarks: each eye's six-point centroid, the nose tip (30), each mouth corner (48/60, 54/64). */
+export function fivePoints(landmarks: readonly Point[]): Point[] {
+  const l = (i: number) => landmarks[i]!;
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => l(from + k));
+  return [centroid(range(36, 41)), centroid(range(42, 47)), l(30), centroid([l(48), l(60)]), centroid([l(54), l(64)])];
+}
+
+/** The transform from an ArcFace-aligned chip of `size` pixels to image pixels (least squares on the five points). */
+export function arcfaceToImage(landmarks: readonly Point[], size = 112): Similarity {
+  if (landmarks.length !== 68) throw new Error(`expected 68 landmarks, got ${landmarks.length}`);
+  const k = size / 112;
+  return similarityTransform(
+    ARCFACE_TEMPLATE.map(([x, y]): Point => [x * k, y * k]),
+    fivePoints(landmarks),
+  );
+}

@@ -1,6 +1,8 @@
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { encodeThumbnail } from '../image/thumbnail.js';
-import { CHIP_SIZE, chipToImage, extractChip, type Point } from './align.js';
+import { arcfaceToImage, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
+import { loadRegistry, normalizeL2, type DescriptorModelCard, type DescriptorRegistry } from './descriptor-models.js';
+import { OnnxDescriber } from './onnx-describer.js';
 import { DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
 import {
   CHIP_INPUT,
@@ -16,6 +18,8 @@ import {
 import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
 import type { Box } from '../core/face.js';
+import { InvalidArgumentError } from '../errors.js';
+import { BUILTIN_DEFAULT_NAME } from './descriptor-models.js';
 import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from './self-test.js';
 
 export type { Box } from '../core/face.js';
@@ -28,11 +32,13 @@ export interface AnalyzeOptions {
   minScore?: number;
   /** Keep at most this many faces, largest first. */
   maxFaces?: number;
-  /** Compute 128-d descriptors (off for plain detection). */
+  /** Compute descriptors (off for plain detection). */
   descriptors?: boolean;
+  /** The descriptor model, by id or name (default: the engine's, FACEREC_DESCRIPTOR_MODEL). */
+  model?: string;
   /** 'dlib': similarity transform to dlib's 150×150 chip; 'box': face-api's axis-aligned crop. */
   align?: AlignMode;
-  /** Average the descriptors of the chip and its mirror image. */
+  /** Average the descriptors of the chip and its mirror image (default: as the model's card says). */
   mirror?: boolean;
   /** One detector pass over the whole frame: no padded retry, no tiles. Faster; misses frame-filling and small faces. */
   singlePass?: boolean;
@@ -61,15 +67,19 @@ export interface Analysis {
   width: number;
   height: number;
   faces: Face[];
+  /** The descriptor space of the faces' descriptors, when they were computed. */
+  descriptorModelId?: string;
   timings: StageTimings;
 }
 
 export interface EngineInfo extends RuntimeInfo {
-  /** Identifies the descriptor space: descriptors of different ids must never be compared. */
+  /** The default descriptor model's id: descriptors of different ids must never be compared. */
   descriptorModelId: string;
+  /** Its short name. */
+  descriptorModel: string;
 }
 
-export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces'>> = Object.freeze({
+export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' | 'model'>> = Object.freeze({
   detector: 'ssd',
   minScore: 0.5,
   descriptors: true,
@@ -113,41 +123,73 @@ const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [
 /** Detection, landmarks, alignment, quality and descriptors on one thread; the worker pool runs one per worker. */
 export class FaceEngine {
   private selfTestFiles?: Promise<SelfTest>;
+  // Descriptor models on ONNX Runtime, loaded when first asked for.
+  private readonly describers = new Map<string, Promise<OnnxDescriber>>();
 
   private constructor(
     private readonly nets: Nets,
     private readonly manifest: ModelManifest,
     private readonly limits: ImageLimits,
     private readonly modelsDir: string,
+    readonly models: DescriptorRegistry,
+    private readonly threads: number,
   ) {}
 
   /** Loads the runtime and verified models, once per process or worker. */
   static async create(options: EngineOptions = {}): Promise<FaceEngine> {
     const modelsDir = options.modelsDir ?? DEFAULT_MODELS_DIR;
     const manifest = await readManifest(modelsDir);
+    const models = await loadRegistry({ modelsDir, userDir: options.descriptorModelsDir, defaultModel: options.descriptorModel });
     const nets = await loadNets(options, manifest, modelsDir);
-    return new FaceEngine(nets, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS, modelsDir);
+    const engine = new FaceEngine(nets, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS, modelsDir, models, options.threads ?? 1);
+    // The default model loads now, so that a bad file fails the start instead of the first request.
+    if ('file' in models.default.weights) await engine.describer(models.default);
+    return engine;
   }
 
   /** What the runtime holds (tensors, sessions): flat across requests, or a leak. */
   memory(): RuntimeMemory {
-    return this.nets.memory();
+    const memory = this.nets.memory();
+    return { ...memory, numTensors: memory.numTensors + this.describerTensors, descriptorSessions: this.loaded.length };
   }
 
   /** Releases the runtime's sessions. */
-  dispose(): Promise<void> {
+  async dispose(): Promise<void> {
+    await Promise.all(this.loaded.map((d) => d.release()));
     return this.nets.dispose();
+  }
+
+  private loaded: OnnxDescriber[] = [];
+  private get describerTensors(): number {
+    return this.loaded.reduce((n, d) => n + d.liveTensors, 0);
+  }
+
+  private describer(card: DescriptorModelCard): Promise<OnnxDescriber> {
+    let d = this.describers.get(card.id);
+    if (!d) {
+      d = OnnxDescriber.load(card, this.threads).then((loaded) => {
+        this.loaded.push(loaded);
+        return loaded;
+      });
+      d.catch(() => this.describers.delete(card.id));
+      this.describers.set(card.id, d);
+    }
+    return d;
   }
 
   get imageLimits(): ImageLimits {
     return this.limits;
   }
 
-  info(align: AlignMode = DEFAULT_ANALYZE_OPTIONS.align, mirror = DEFAULT_ANALYZE_OPTIONS.mirror): EngineInfo {
-    return {
-      ...this.nets.info,
-      descriptorModelId: descriptorModelId(this.manifest.models.faceRecognitionNet.id, align, mirror),
-    };
+  info(align: AlignMode = DEFAULT_ANALYZE_OPTIONS.align, mirror?: boolean): EngineInfo {
+    const card = this.models.default;
+    return { ...this.nets.info, descriptorModelId: this.modelId(card, align, mirror ?? card.mirror), descriptorModel: card.name };
+  }
+
+  /** The descriptor space of a model under an alignment and mirror choice: the card's id when they are the card's own. */
+  modelId(card: DescriptorModelCard, align: AlignMode, mirror: boolean): string {
+    if ('builtin' in card.weights) return descriptorModelId(this.manifest.models.faceRecognitionNet.id, align, mirror);
+    return mirror === card.mirror ? card.id : `${card.id}${mirror ? '+mirror' : '-mirror'}`;
   }
 
   /**
@@ -159,7 +201,11 @@ export class FaceEngine {
     this.selfTestFiles ??= loadSelfTest(this.modelsDir);
     this.selfTestFiles.catch(() => (this.selfTestFiles = undefined));
     const { photo, record } = await this.selfTestFiles;
-    checkSelfTest(record, await this.analyzeBytes(photo), this.info().descriptorModelId);
+    checkSelfTest(
+      record,
+      await this.analyzeBytes(photo, { model: this.models.get(BUILTIN_DEFAULT_NAME).id }),
+      this.info().descriptorModelId,
+    );
     return { ms: Math.round(performance.now() - t0) };
   }
 
@@ -178,7 +224,8 @@ export class FaceEngine {
 
   /** Finds every face with its box, score, landmarks and quality, and optionally its descriptor. */
   async analyze(image: RgbImage, options: AnalyzeOptions = {}): Promise<Analysis> {
-    const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options };
+    const card = this.models.get(options.model ?? this.models.default.id);
+    const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options, mirror: options.mirror ?? card.mirror };
     const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
     let t = performance.now();
     let candidates = await this.detect(image, opts);
@@ -196,7 +243,7 @@ export class FaceEngine {
     const transforms = landmarks.map((points) => chipToImage(points));
     const chips = transforms.map((toImage) => extractChip(image, toImage));
     const descriptors = opts.descriptors
-      ? await this.describeAligned(image, landmarks, transforms, chips, opts.align, opts.mirror)
+      ? await this.describeWith(card, image, landmarks, transforms, chips, opts.align, opts.mirror)
       : undefined;
     const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
     timings.describe = performance.now() - t;
@@ -219,17 +266,52 @@ export class FaceEngine {
       if (thumbnails) face.thumbnail = thumbnails[i]!;
       return face;
     });
-    return { width: image.width, height: image.height, faces, timings };
+    const analysis: Analysis = { width: image.width, height: image.height, faces, timings };
+    if (descriptors) analysis.descriptorModelId = this.modelId(card, opts.align, opts.mirror);
+    return analysis;
   }
 
   /**
    * The descriptors of faces given by their 68 landmarks. 'dlib': the similarity transform to dlib's chip, with its
    * mirror image in the same batch when `mirror` (the two averaged); 'box': face-api's own axis-aligned crop.
    */
-  async describe(image: RgbImage, landmarks: Point[][], align: AlignMode, mirror: boolean): Promise<number[][]> {
+  async describe(image: RgbImage, landmarks: Point[][], align: AlignMode, mirror: boolean, model?: string): Promise<number[][]> {
+    const card = this.models.get(model ?? this.models.default.id);
     const transforms = landmarks.map((points) => chipToImage(points));
-    const chips = align === 'dlib' ? transforms.map((toImage) => extractChip(image, toImage)) : [];
-    return this.describeAligned(image, landmarks, transforms, chips, align, mirror);
+    const chips = align === 'dlib' && 'builtin' in card.weights ? transforms.map((toImage) => extractChip(image, toImage)) : [];
+    return this.describeWith(card, image, landmarks, transforms, chips, align, mirror);
+  }
+
+  /** Descriptors of one model: face-api's net through the runtime's nets, any other on ONNX Runtime from its card. */
+  private async describeWith(
+    card: DescriptorModelCard,
+    image: RgbImage,
+    landmarks: Point[][],
+    transforms: Similarity[],
+    chips: Float32Array[],
+    align: AlignMode,
+    mirror: boolean,
+  ): Promise<number[][]> {
+    if ('builtin' in card.weights) return this.describeAligned(image, landmarks, transforms, chips, align, mirror);
+    if (landmarks.length === 0) return [];
+    if (align !== 'dlib')
+      throw new InvalidArgumentError(`The ${align} alignment is face-api's net's only; ${card.name} aligns by its card`);
+    const size = card.input.size;
+    const toImage = landmarks.map((points) =>
+      card.align.template === 'arcface-5pt' ? arcfaceToImage(points, size) : chipToImage(points, size, card.align.padding),
+    );
+    const inputs = toImage.map((t) => extractChip(image, t, size));
+    if (mirror) inputs.push(...toImage.map((t) => extractChip(image, t, size, true)));
+    const describer = await this.describer(card);
+    const raw: number[][] = [];
+    for (const batch of chunks(inputs, BATCH)) raw.push(...(await describer.describe(batch)).map((d) => Array.from(d)));
+    const cosine = card.output.metric === 'cosine';
+    return landmarks.map((_, i) => {
+      let d = raw[i]!;
+      // Each of the pair counts alike: a cosine model's descriptors are averaged at unit length.
+      if (mirror) d = cosine ? meanOf(normalizeL2(d), normalizeL2(raw[landmarks.length + i]!)) : meanOf(d, raw[landmarks.length + i]!);
+      return cosine ? normalizeL2(d) : d;
+    });
   }
 
   /** describe() with the chips (and their transforms) that analyze() has already extracted for quality. */

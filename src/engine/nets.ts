@@ -23,6 +23,10 @@ export interface RuntimeOptions {
 export interface EngineOptions extends RuntimeOptions {
   modelsDir?: string;
   limits?: ImageLimits;
+  /** The descriptor model when a call names none (FACEREC_DESCRIPTOR_MODEL): id or name. */
+  descriptorModel?: string;
+  /** The user's own model cards and ONNX files (FACEREC_DESCRIPTOR_MODELS_DIR). */
+  descriptorModelsDir?: string;
 }
 
 /** What runs the nets, for `facerec info` and /v1/health. */

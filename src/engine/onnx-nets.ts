@@ -98,10 +98,9 @@ class OnnxNets implements Nets {
   }
 }
 
-export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManifest, modelsDir: string): Promise<Nets> {
-  const threads = options.threads ?? 1;
-  const wantCuda = options.provider === 'cuda' || (options.provider !== 'cpu' && gpuPresent());
-  const sessionOptions = (provider: 'cuda' | 'cpu'): ort.InferenceSession.SessionOptions => ({
+/** One session's options: its provider, intra-op threads, and no spinning. */
+export function onnxSessionOptions(provider: 'cuda' | 'cpu', threads: number): ort.InferenceSession.SessionOptions {
+  return {
     executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
@@ -111,7 +110,13 @@ export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManif
     // spinning threads only take each other's time (SSD with 2 threads on a busy 2-core machine: 68 ms spinning,
     // 35 ms not).
     extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  };
+}
+
+export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManifest, modelsDir: string): Promise<Nets> {
+  const threads = options.threads ?? 1;
+  const wantCuda = options.provider === 'cuda' || (options.provider !== 'cpu' && gpuPresent());
+  const sessionOptions = (provider: 'cuda' | 'cpu') => onnxSessionOptions(provider, threads);
   const files = new Map<NetName, Buffer>();
   for (const net of NET_NAMES) {
     const onnx = manifest.models[net]?.onnx;

@@ -20,6 +20,8 @@ export interface PoolOptions {
   runtime?: RuntimeOptions;
   modelsDir?: string;
   limits?: ImageLimits;
+  descriptorModel?: string;
+  descriptorModelsDir?: string;
   /** An idle worker repeats its self-test when the last one is older than this (ms). */
   selfTestIntervalMs?: number;
   /** A request that holds a worker longer than this (ms) ends that worker as hung. */
@@ -146,7 +148,13 @@ export class WorkerPool {
   static async start(options: PoolOptions = {}): Promise<WorkerPool> {
     const size = options.size ?? Math.max(1, os.availableParallelism());
     const pool = new WorkerPool(
-      { runtime: options.runtime ?? {}, modelsDir: options.modelsDir, limits: options.limits ?? DEFAULT_IMAGE_LIMITS },
+      {
+        runtime: options.runtime ?? {},
+        modelsDir: options.modelsDir,
+        limits: options.limits ?? DEFAULT_IMAGE_LIMITS,
+        descriptorModel: options.descriptorModel,
+        descriptorModelsDir: options.descriptorModelsDir,
+      },
       {
         size,
         queueSize: options.queueSize ?? 64,

@@ -11,6 +11,9 @@ export interface WorkerInit {
   guard?: SharedArrayBuffer;
   modelsDir?: string;
   limits: ImageLimits;
+  /** The default descriptor model and the user's model cards (FACEREC_DESCRIPTOR_MODEL, FACEREC_DESCRIPTOR_MODELS_DIR). */
+  descriptorModel?: string;
+  descriptorModelsDir?: string;
 }
 
 /** The production engine's operations (worker.ts); an evaluation or test entry may serve more (worker-host.ts). */

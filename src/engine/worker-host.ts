@@ -23,7 +23,13 @@ export async function hostEngine(extra: Record<string, ExtraOp> = {}): Promise<v
   installGuard(init.guard);
   let engine: FaceEngine;
   try {
-    engine = await FaceEngine.create({ ...init.runtime, modelsDir: init.modelsDir, limits: init.limits });
+    engine = await FaceEngine.create({
+      ...init.runtime,
+      modelsDir: init.modelsDir,
+      limits: init.limits,
+      descriptorModel: init.descriptorModel,
+      descriptorModelsDir: init.descriptorModelsDir,
+    });
   } catch (err) {
     port.postMessage({ ready: false, error: toErrorJSON(err) } satisfies WorkerStatus);
     return;

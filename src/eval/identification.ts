@@ -13,6 +13,7 @@ import { DEFAULT_TOP_K, neighbourLimit } from '../service/identify.service.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { insertFace, nearestFaces } from '../store/faces.repository.js';
 import { createGallery, deleteGallery } from '../store/galleries.repository.js';
+import { ensureDescriptorIndex } from '../store/descriptor-index.js';
 import { migrate } from '../store/migrations.js';
 import { insertPerson } from '../store/people.repository.js';
 import { computeSubjects, loadSubjects, shippedDescriptor, type Subjects } from './lfw-runner.js';
@@ -288,6 +289,8 @@ export interface EvaluateOptions {
   ambiguityMargin: number;
   /** Stored with the enrolled faces and filtered on, as the service does. */
   modelId: string;
+  /** The model's dimensions (its index). */
+  dims: number;
   /** HNSW candidate list, as FACEREC_EF_SEARCH gives it to identify. */
   efSearch: number;
   topK?: number;
@@ -318,7 +321,8 @@ async function evaluateSplit(
 
   const t0 = performance.now();
   const { galleryId, personOf } = await db.transaction(async (tx) => {
-    const gallery = await createGallery(tx, `eval-identify-${spec.name}-${randomUUID()}`);
+    await ensureDescriptorIndex(tx, { id: options.modelId, output: { dims: options.dims } });
+    const gallery = await createGallery(tx, `eval-identify-${spec.name}-${randomUUID()}`, options.modelId);
     const personOf = new Map<string, string>();
     for (const person of enrollable) {
       const { id } = await insertPerson(tx, { galleryId: gallery.id, name: person.name });
@@ -355,7 +359,7 @@ async function evaluateSplit(
       // One search per probe, reduced both ways: the query does not depend on the reduction.
       const hits = descriptor
         ? await db.transaction((tx) =>
-            nearestFaces(tx, { galleryId, modelId: options.modelId, descriptor, limit, efSearch: options.efSearch }),
+            nearestFaces(tx, { galleryId, modelId: options.modelId, dims: options.dims, descriptor, limit, efSearch: options.efSearch }),
           )
         : null;
       for (const reduction of REDUCTIONS)

@@ -1,7 +1,7 @@
 /** What the evaluation commands need from the engine: a pool of workers, the descriptor space, the ROC plot. */
 import { bulkQueueSize, imageLimits, type Config } from '../config/index.js';
-import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId } from '../engine/face-engine.js';
-import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
+import { DEFAULT_MODELS_DIR } from '../engine/models.js';
+import { configuredModels } from '../service/context.js';
 import { WorkerPool } from '../engine/pool.js';
 
 import path from 'node:path';
@@ -21,19 +21,30 @@ export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
     runtime: config.runtime,
     modelsDir: config.modelsDir,
     limits,
+    descriptorModel: config.descriptorModel,
+    descriptorModelsDir: config.descriptorModelsDir,
     queueSize: bulkQueueSize(config, workers),
     entry,
   });
 }
 
-/** The shipped pipeline's descriptor model id, from the pool when one runs, else from the model manifest. */
+/** The evaluated descriptor model's id (FACEREC_DESCRIPTOR_MODEL), from the pool when one runs, else from the registry. */
 export async function evalModelId(config: Config, pool?: WorkerPool): Promise<string> {
   if (pool) return pool.info.descriptorModelId;
-  const manifest = await readManifest(config.modelsDir ?? DEFAULT_MODELS_DIR);
-  return descriptorModelId(manifest.models.faceRecognitionNet.id, DEFAULT_ANALYZE_OPTIONS.align, DEFAULT_ANALYZE_OPTIONS.mirror);
+  return (await configuredModels(config)).default.id;
 }
 
 /** The impostor model of `modelId`: from `file`, else the one shipped beside the model manifest. */
 export function evalImpostorModel(config: Config, modelId: string, file?: string): Promise<ImpostorModel> {
   return readImpostorModelFile(file ?? path.join(config.modelsDir ?? DEFAULT_MODELS_DIR, 'impostor-model.json'), modelId);
+}
+
+/** The evaluated model's settings: its card's threshold and margin, or the configuration's overrides of them. */
+export async function evalModelSettings(config: Config) {
+  const card = (await configuredModels(config)).default;
+  return {
+    card,
+    threshold: config.threshold ?? card.verifyThreshold,
+    ambiguityMargin: config.ambiguityMargin ?? card.ambiguityMargin,
+  };
 }

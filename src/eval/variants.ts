@@ -2,11 +2,14 @@ import { decodeImage } from '../image/decode.js';
 import type { Runtime } from '../engine/backend.js';
 import type { Face, FaceEngine } from '../engine/face-engine.js';
 
-/** The subject's descriptor under each alignment variant of the engine. */
+/**
+ * The subject's descriptor under each alignment variant of the engine's descriptor model: aligned as its card says
+ * (`dlib`, the name kept from when that was the only model), with its mirror image, and for face-api's net its box crop.
+ */
 export interface DescriptorVariants {
   dlib: number[];
   dlibMirror: number[];
-  box: number[];
+  box?: number[];
 }
 
 /** The LFW subject of one image under every pipeline that `facerec eval` compares. */
@@ -15,6 +18,8 @@ export interface SubjectDescriptors {
   height: number;
   /** Faces the shipped detector found. */
   faces: number;
+  /** The descriptor model's name (absent in runs saved before there were several). */
+  model?: string;
   /** The subject's descriptor under each alignment variant of the engine; null when no face was found. */
   engine: DescriptorVariants | null;
   /** The subject's box and 68 landmarks, so that saved runs can be re-aligned without detecting again. */
@@ -73,17 +78,19 @@ export async function subjectDescriptors(engine: FaceEngine, plain: Runtime | nu
   let variants: DescriptorVariants | null = null;
   if (subject) {
     const landmarks = [subject.landmarks];
-    const [[dlib], [dlibMirror], [box]] = await Promise.all([
+    const builtin = 'builtin' in engine.models.default.weights;
+    const [[dlib], [dlibMirror], box] = await Promise.all([
       engine.describe(image, landmarks, 'dlib', false),
       engine.describe(image, landmarks, 'dlib', true),
-      engine.describe(image, landmarks, 'box', false),
+      builtin ? engine.describe(image, landmarks, 'box', false) : Promise.resolve([]),
     ]);
-    variants = { dlib: dlib!, dlibMirror: dlibMirror!, box: box! };
+    variants = { dlib: dlib!, dlibMirror: dlibMirror!, ...(box[0] ? { box: box[0] } : {}) };
   }
   return {
     width: image.width,
     height: image.height,
     faces: analysis.faces.length,
+    model: engine.models.default.name,
     engine: variants,
     subject: subject ? { box: subject.box, landmarks: subject.landmarks } : null,
     plain: plainResult,

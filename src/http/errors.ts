@@ -49,6 +49,10 @@ export const STATUS = {
   GALLERY_EXISTS: 409,
   GALLERY_NOT_EMPTY: 409,
   EXTERNAL_ID_TAKEN: 409,
+  UNKNOWN_MODEL: 400,
+  // A gallery's descriptors are of one model; another model's descriptors or probe cannot be matched there.
+  MODEL_MISMATCH: 409,
+  REEMBED_NOT_POSSIBLE: 409,
   QUEUE_FULL: 503,
   WORKER_CRASHED: 503,
   ENGINE_UNHEALTHY: 503,

@@ -36,7 +36,17 @@ export const ErrorResponse = z
   .meta({ id: 'Error' });
 
 export const Gallery = z
-  .object({ id: Uuid, name: z.string(), people: z.number(), faces: z.number(), createdAt: z.string() })
+  .object({
+    id: Uuid,
+    name: z.string(),
+    people: z.number(),
+    faces: z.number(),
+    descriptorModel: z
+      .string()
+      .nullable()
+      .meta({ description: 'The descriptor model of its faces (GET /v1/models); null until its first enrollment binds one' }),
+    createdAt: z.string(),
+  })
   .meta({ id: 'Gallery' });
 
 export const Person = z
@@ -109,7 +119,7 @@ export const IdentifiedFace = z
   })
   .meta({ id: 'IdentifiedFace' });
 
-const ThresholdSource = z.enum(['target-fpir', 'gallery-calibrated', 'request']);
+const ThresholdSource = z.enum(['target-fpir', 'gallery-calibrated', 'model-card', 'request']);
 
 export const IdentifyResponse = z
   .object({
@@ -118,8 +128,10 @@ export const IdentifyResponse = z
     thresholdSource: ThresholdSource.meta({
       description:
         'target-fpir: from the gallery’s size and the shipped impostor model at FACEREC_TARGET_FPIR; gallery-calibrated: the same, ' +
-        'with the impostor model re-centred on the gallery’s own cross-person distances; request: the threshold the call passed',
+        'with the impostor model re-centred on the gallery’s own cross-person distances; model-card: the verification threshold of a ' +
+        'model brought without impostor statistics; request: the threshold the call passed',
     }),
+    model: z.string().meta({ description: 'The gallery’s descriptor model (GET /v1/models)' }),
     expectedFpir: z
       .number()
       .nullable()
@@ -136,6 +148,7 @@ export const CalibrationResponse = z
   .object({
     identify: z.object({
       gallery: PersonRef,
+      model: z.string(),
       people: z.number(),
       faces: z.number(),
       targetFpir: z.number(),
@@ -184,6 +197,7 @@ export const VerifyResponse = MatchResponse.extend({
 }).meta({ id: 'VerifyResult' });
 
 export const CompareResponse = MatchResponse.extend({
+  model: z.string().meta({ description: 'The descriptor model both faces were described with' }),
   boxes: z
     .tuple([Box, Box])
     .meta({ description: 'The face compared in imageA and in imageB: the only one, or with largestFace the largest' }),

@@ -41,7 +41,7 @@ export interface ImpostorModel {
   >;
 }
 
-export type ThresholdSource = 'target-fpir' | 'gallery-calibrated' | 'request';
+export type ThresholdSource = 'target-fpir' | 'gallery-calibrated' | 'model-card' | 'request';
 
 /** The threshold identify uses for a gallery, where it came from, and what it promises. */
 export interface OperatingPoint {

@@ -9,6 +9,7 @@ import { FacerecError } from '../errors.js';
 import { expectedFpir, MIN_PEOPLE_FOR_GALLERY_CALIBRATION, type ImpostorTail, type ThresholdSource } from '../match/open-set.js';
 import { decimalNumber, GalleryRef } from './input.js';
 import { expectedDirAt, galleryThreshold, impostorModel } from './open-set.service.js';
+import { galleryModel } from './models.service.js';
 
 const DEFAULT_FAR = 0.001;
 
@@ -27,13 +28,14 @@ const rateAtOrBelow = (distances: readonly number[], t: number): number =>
 /** The threshold for a target false-accept rate on the gallery's people with two or more faces. */
 export async function calibrateGallery(ctx: ServiceContext, options: { gallery?: string; far?: number } = {}): Promise<GalleryCalibration> {
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
-  const byPerson = await galleryDescriptors(ctx.db, gallery.id, ctx.analyzer.descriptorModelId);
+  const model = galleryModel(ctx, gallery);
+  const byPerson = await galleryDescriptors(ctx.db, gallery.id, model.card.id);
   const report = calibrateDistances(
     [...byPerson].map(([personId, descriptors]) => ({ personId, descriptors })),
     options.far ?? DEFAULT_FAR,
     ctx.config.reduction,
   );
-  const t = ctx.config.threshold;
+  const t = model.verifyThreshold;
   return {
     ...report,
     gallery: { id: gallery.id, name: gallery.name },
@@ -52,6 +54,8 @@ export function calibrationPlot(report: GalleryCalibration): Promise<Buffer> {
 /** What identification does in a gallery: the threshold in force at the target FPIR, where it comes from, what it promises. */
 export interface IdentifyCalibration {
   gallery: { id: string; name: string };
+  /** The gallery's descriptor model. */
+  model: string;
   /** People and faces of the current descriptor model. */
   people: number;
   faces: number;
@@ -75,18 +79,21 @@ export interface IdentifyCalibration {
     /** People a gallery needs before it calibrates itself. */
     minPeopleForGallery: number;
   };
-  /** The 1:1 threshold (FACEREC_THRESHOLD) used for identification here would give this FPIR and DIR. */
+  /** The model's 1:1 threshold (its card's, or FACEREC_THRESHOLD) used for identification here would give this FPIR and DIR. */
   fixedThreshold: { threshold: number; expectedFpir: number; expectedDir: number };
 }
 
 /** The identify threshold in force for a gallery at FACEREC_TARGET_FPIR, with the impostor fit behind it. */
 export async function calibrateIdentify(ctx: ServiceContext, options: { gallery?: string } = {}): Promise<IdentifyCalibration> {
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
-  const model = await impostorModel(ctx);
-  const point = await galleryThreshold(ctx, gallery.id);
-  const fixed = ctx.config.threshold;
+  const settings = galleryModel(ctx, gallery);
+  const modelId = settings.card.id;
+  const model = await impostorModel(ctx, modelId);
+  const point = await galleryThreshold(ctx, gallery.id, modelId);
+  const fixed = settings.verifyThreshold;
   return {
     gallery: { id: gallery.id, name: gallery.name },
+    model: settings.card.name,
     people: point.people,
     faces: point.faces,
     targetFpir: point.targetFpir,
@@ -106,7 +113,7 @@ export async function calibrateIdentify(ctx: ServiceContext, options: { gallery?
     fixedThreshold: {
       threshold: fixed,
       expectedFpir: expectedFpir(point.tail, fixed, point.units),
-      expectedDir: await expectedDirAt(ctx, fixed),
+      expectedDir: await expectedDirAt(ctx, modelId, fixed),
     },
   };
 }

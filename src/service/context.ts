@@ -3,6 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { imageLimits, type Config } from '../config/index.js';
 import type { Analysis, AnalyzeOptions, EngineInfo } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
+import { DEFAULT_MODELS_DIR } from '../engine/models.js';
+import { loadRegistry, type DescriptorRegistry } from '../engine/descriptor-models.js';
 import { REPLACEMENT_CAUSES, WorkerPool, type PoolOptions, type Replacement, type ReplacementCause } from '../engine/pool.js';
 import { analyzeFaces } from '../store/faces.repository.js';
 import { migrate, type MigrationResult } from '../store/migrations.js';
@@ -12,8 +14,10 @@ import { openDatabase, type Database, type DatabaseTarget } from '../store/datab
 /** Face analysis, in a worker pool (service, import) or on the calling thread (one-shot CLI commands). */
 export interface Analyzer {
   analyze(bytes: Uint8Array, options?: AnalyzeOptions): Promise<Analysis>;
-  /** The descriptor space of what `analyze` returns; stored with every face. */
+  /** The configured descriptor model's id (FACEREC_DESCRIPTOR_MODEL): what `analyze` describes with unless told. */
   readonly descriptorModelId: string;
+  /** The descriptor models this facerec knows, the configured one as default. */
+  readonly models: DescriptorRegistry;
   /** The engine: runtime, provider, threads, versions and models (none for commands that analyse nothing). */
   readonly engine?: EngineInfo;
   /** The engine's health: workers, waiting requests, replacements (0 workers: analysis on the calling thread). */
@@ -59,11 +63,12 @@ export interface PoolAnalyzer extends Analyzer {
   readonly pool: WorkerPool;
 }
 
-export function poolAnalyzer(pool: WorkerPool): PoolAnalyzer {
+export function poolAnalyzer(pool: WorkerPool, models: DescriptorRegistry): PoolAnalyzer {
   return {
     pool,
     analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }, callerSignal.getStore()),
     descriptorModelId: pool.info.descriptorModelId,
+    models,
     engine: pool.info,
     status: () => {
       const { size, healthy, queueDepth, closed, selfTestAgeMs, replacements, startFailures, lastStartError } = pool.health();
@@ -87,6 +92,7 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
   return {
     analyze: (bytes, options = {}) => engine.analyzeBytes(bytes, options),
     descriptorModelId: engine.info().descriptorModelId,
+    models: engine.models,
     engine: engine.info(),
     status: () => ({
       workers: 0,
@@ -104,10 +110,11 @@ export function engineAnalyzer(engine: FaceEngine): Analyzer {
 const noReplacements = () => Object.fromEntries(REPLACEMENT_CAUSES.map((c) => [c, 0])) as Record<ReplacementCause, number>;
 
 /** For commands that only read and write the database: no models are loaded. */
-function noAnalyzer(): Analyzer {
+function noAnalyzer(models: DescriptorRegistry): Analyzer {
   return {
     analyze: () => Promise.reject(new FacerecError('INTERNAL', 'this command does not analyse images')),
-    descriptorModelId: '',
+    descriptorModelId: models.default.id,
+    models,
     status: () => ({
       workers: 0,
       healthy: 0,
@@ -151,7 +158,9 @@ export async function openAnalyzer(
 ): Promise<Analyzer> {
   const workers = options.workers ?? config.workers;
   const limits = imageLimits(config);
-  if (workers === 0) return engineAnalyzer(await FaceEngine.create({ ...config.runtime, modelsDir: config.modelsDir, limits }));
+  const models = { descriptorModel: config.descriptorModel, descriptorModelsDir: config.descriptorModelsDir };
+  if (workers === 0) return engineAnalyzer(await FaceEngine.create({ ...config.runtime, modelsDir: config.modelsDir, limits, ...models }));
+  const registry = await configuredModels(config);
   const pool = await WorkerPool.start({
     ...options.engine,
     size: workers,
@@ -159,8 +168,18 @@ export async function openAnalyzer(
     runtime: config.runtime,
     modelsDir: config.modelsDir,
     limits,
+    ...models,
   });
-  return poolAnalyzer(pool);
+  return poolAnalyzer(pool, registry);
+}
+
+/** The descriptor model registry the configuration names (cards only; workers load the files). */
+export function configuredModels(config: Config): Promise<DescriptorRegistry> {
+  return loadRegistry({
+    modelsDir: config.modelsDir ?? DEFAULT_MODELS_DIR,
+    userDir: config.descriptorModelsDir,
+    defaultModel: config.descriptorModel,
+  });
 }
 
 /** Applies the pending migrations of the database named (`facerec migrate`); says what it applied and where. */
@@ -180,7 +199,7 @@ export async function openFacerec(config: Config, options: OpenOptions = {}): Pr
     if (options.migrate ?? config.migrate) await migrate(db);
     if (db.kind === 'pglite') await analyzeFaces(db).catch(() => {}); // before migrations there is no table yet
     const workers = options.workers ?? config.workers;
-    const analyzer = workers === 'none' ? noAnalyzer() : await openAnalyzer(config, { ...options, workers });
+    const analyzer = workers === 'none' ? noAnalyzer(await configuredModels(config)) : await openAnalyzer(config, { ...options, workers });
     return {
       db,
       analyzer,

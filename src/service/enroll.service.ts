@@ -17,6 +17,7 @@ import { galleriesChanged } from './open-set.service.js';
 import { checkMetadata, LIMITS } from './limits.js';
 import { checkName, ExternalId, PersonName } from './names.js';
 import { resolvePerson } from './people.service.js';
+import { bindGalleryModel, galleryModel, type ModelSettings } from './models.service.js';
 
 export type RejectionCode =
   | 'NO_FACE'
@@ -136,12 +137,13 @@ export function qualityRejection(
 }
 
 /** Analyses one photo and applies the per-photo rules that need no database. */
-async function examine(ctx: ServiceContext, photo: Photo, index: number, options: EnrollOptions): Promise<Examined> {
+async function examine(ctx: ServiceContext, model: ModelSettings, photo: Photo, index: number, options: EnrollOptions): Promise<Examined> {
   let faces: Face[];
   try {
     faces = (
       await ctx.analyzer.analyze(photo.bytes, {
         descriptors: true,
+        model: model.card.id,
         thumbnails: ctx.config.thumbnails,
         detector: ctx.config.detector,
         minScore: ctx.config.minScore,
@@ -226,9 +228,15 @@ export async function addFacesTo(
 type Target = { create: NewPersonInput } | { personId: string; gallery?: string };
 
 async function enroll(ctx: ServiceContext, target: Target, photos: readonly Photo[], options: EnrollOptions): Promise<EnrollResult> {
-  const modelId = ctx.analyzer.descriptorModelId;
-  const { threshold } = ctx.config;
-  const examined = await Promise.all(photos.map((photo, i) => examine(ctx, photo, i, options)));
+  // The gallery's model describes the photos: its own, or the configured one for a gallery not bound yet.
+  const gallery = await findGallery(
+    ctx.db,
+    'create' in target ? (target.create.gallery ?? 'default') : (target.gallery ?? (await getPerson(ctx.db, target.personId)).galleryId),
+  );
+  const model = galleryModel(ctx, gallery);
+  const modelId = model.card.id;
+  const threshold = model.verifyThreshold;
+  const examined = await Promise.all(photos.map((photo, i) => examine(ctx, model, photo, i, options)));
   const rejected = examined.flatMap((e) => (e.ok ? [] : [e.rejection]));
   let candidates = examined.flatMap((e) => (e.ok ? [e.candidate] : []));
 
@@ -287,6 +295,7 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
       if (!options.force)
         candidates = await consistent(tx, person, candidates, rejected, modelId, threshold, created || person.faceCount === 0);
       settle();
+      if (candidates.length > 0) await bindGalleryModel(tx, gallery, model.card);
 
       const faces: AcceptedFace[] = [];
       for (const c of candidates) {
@@ -367,6 +376,7 @@ async function possibleDuplicates(
   const [nearest] = await nearestFaces(tx, {
     galleryId: person.galleryId,
     modelId,
+    dims: descriptor.length,
     descriptor,
     limit: 1,
     excludePersonId: person.id,

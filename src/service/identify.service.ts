@@ -15,6 +15,7 @@ import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold }
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
+import { galleryModel, type ModelSettings } from './models.service.js';
 
 /** identify's input, as the HTTP API and the CLI take it. */
 export const IdentifyInput = z.object({
@@ -57,6 +58,8 @@ export interface IdentifyResult {
   width: number;
   height: number;
   gallery: { id: string; name: string };
+  /** The descriptor model the gallery's faces and the probe were described with. */
+  model: string;
   /** The distance at or below which a face is named. */
   threshold: number;
   /** Where it came from: the target FPIR for this gallery's size, the same re-centred on the gallery, or the caller. */
@@ -77,10 +80,12 @@ export const neighbourLimit = (topK: number): number => Math.max(MIN_NEIGHBOURS,
 async function facesOf(
   ctx: ServiceContext,
   bytes: Uint8Array,
+  model: ModelSettings,
   options: { maxFaces?: number; minFaceSize?: number },
 ): Promise<{ width: number; height: number; faces: Face[] }> {
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: true,
+    model: model.card.id,
     detector: ctx.config.detector,
     minScore: ctx.config.minScore,
     ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
@@ -92,13 +97,14 @@ async function facesOf(
 
 /** Names every face of a photo that matches an enrolled person of the gallery; the rest are Unknown. */
 export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: IdentifyOptions = {}): Promise<IdentifyResult> {
-  if (options.threshold !== undefined) thresholdOf(options.threshold, ctx.config.threshold);
   const topK = checkRange(options.topK ?? DEFAULT_TOP_K, LIMITS.topK, 'topK', true);
   if (options.maxFaces !== undefined) checkRange(options.maxFaces, LIMITS.maxFaces, 'maxFaces', true);
   if (options.minFaceSize !== undefined) checkRange(options.minFaceSize, LIMITS.minFaceSize, 'minFaceSize');
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
-  const { width, height, faces } = await facesOf(ctx, bytes, options);
-  const used = await identifyThreshold(ctx, gallery.id, options.threshold);
+  const model = galleryModel(ctx, gallery);
+  if (options.threshold !== undefined) thresholdOf(options.threshold, model.verifyThreshold);
+  const { width, height, faces } = await facesOf(ctx, bytes, model, options);
+  const used = await identifyThreshold(ctx, gallery.id, model, options.threshold);
   // Rounded as it is reported, so that the answer names the very threshold that decided.
   const threshold = used.thresholdSource === 'request' ? used.threshold : round4(used.threshold);
   const limit = neighbourLimit(topK);
@@ -107,7 +113,8 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
     for (const face of faces) {
       const hits = await nearestFaces(tx, {
         galleryId: gallery.id,
-        modelId: ctx.analyzer.descriptorModelId,
+        modelId: model.card.id,
+        dims: model.card.output.dims,
         descriptor: face.descriptor!,
         limit,
         efSearch: ctx.config.efSearch,
@@ -116,11 +123,12 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
     }
     return out;
   });
-  const matches = matchFaces(perFace, { threshold, ambiguityMargin: ctx.config.ambiguityMargin, topK });
+  const matches = matchFaces(perFace, { threshold, ambiguityMargin: model.ambiguityMargin, topK, confidence: model.confidence });
   return {
     width,
     height,
     gallery: { id: gallery.id, name: gallery.name },
+    model: model.card.name,
     threshold,
     thresholdSource: used.thresholdSource,
     expectedFpir: used.expectedFpir === null ? null : round6(used.expectedFpir),
@@ -192,11 +200,12 @@ export async function verify(
   personRef: string,
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
-  const threshold = thresholdOf(options.threshold, ctx.config.threshold);
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
+  const model = galleryModel(ctx, gallery);
+  const threshold = thresholdOf(options.threshold, model.verifyThreshold);
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
-  const modelId = ctx.analyzer.descriptorModelId;
-  const { faces } = await facesOf(ctx, bytes, {});
+  const modelId = model.card.id;
+  const { faces } = await facesOf(ctx, bytes, model, {});
   const face = soleFace(faces, { largestFace: options.largestFace, what: 'the photo' });
   const distances = await personDistances(ctx.db, person.id, modelId, face.descriptor!);
   if (distances.length === 0) {
@@ -215,7 +224,7 @@ export async function verify(
     match: distance <= threshold,
     distance,
     threshold,
-    confidence: round4(confidenceOf(distance)),
+    confidence: round4(confidenceOf(distance, model.confidence)),
     person: { id: person.id, name: person.name },
     box: face.box,
     facesInPhoto: faces.length,

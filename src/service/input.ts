@@ -44,7 +44,15 @@ export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex dig
 
 export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name (in any case) or id; default: "default"' });
 
-/** A distance threshold given per call; without one, the configured FACEREC_THRESHOLD. */
+/** A descriptor model by name or id (facerec models); without one, FACEREC_DESCRIPTOR_MODEL's. */
+export const ModelRef = text()
+  .trim()
+  .min(1)
+  .max(200)
+  .optional()
+  .meta({ description: 'Descriptor model, by name or id (GET /v1/models); default: the server’s FACEREC_DESCRIPTOR_MODEL' });
+
+/** A distance threshold given per call; without one, the model's own (its card's, or FACEREC_THRESHOLD). */
 export const Threshold = decimalNumber(LIMITS.threshold.min, LIMITS.threshold.max).optional();
 export const MaxFaces = decimalInteger(LIMITS.maxFaces.min, LIMITS.maxFaces.max).optional();
 export const LargestFace = boolish

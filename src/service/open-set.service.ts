@@ -20,6 +20,7 @@ import {
 import { galleryRevision, sampleGalleryFaces, type GalleryRevision } from '../store/faces.repository.js';
 import type { Database, Queryable } from '../store/database.js';
 import type { ServiceContext } from './context.js';
+import type { ModelSettings } from './models.service.js';
 
 export const IMPOSTOR_MODEL_FILE = 'impostor-model.json';
 
@@ -48,13 +49,20 @@ async function readModel(dirs: readonly string[], descriptorModelId: string): Pr
   );
 }
 
-/** The impostor model of the analyzer's descriptor model, from FACEREC_MODELS_DIR, else the shipped models folder. */
-export function impostorModel(ctx: Pick<ServiceContext, 'config' | 'analyzer'>): Promise<ImpostorModel> {
-  const dirs = [...new Set([ctx.config.modelsDir ?? DEFAULT_MODELS_DIR, DEFAULT_MODELS_DIR])];
-  const key = `${dirs.join('\0')}\0${ctx.analyzer.descriptorModelId}`;
+/**
+ * The impostor model of a descriptor model (default: the configured one), from FACEREC_MODELS_DIR, else the shipped
+ * models folder, else the folder of the model's card (a model the user brought may bring its own).
+ */
+export function impostorModel(
+  ctx: Pick<ServiceContext, 'config' | 'analyzer'>,
+  modelId = ctx.analyzer.descriptorModelId,
+): Promise<ImpostorModel> {
+  const cardDir = ctx.analyzer.models.has(modelId) ? [ctx.analyzer.models.get(modelId).dir] : [];
+  const dirs = [...new Set([ctx.config.modelsDir ?? DEFAULT_MODELS_DIR, DEFAULT_MODELS_DIR, ...cardDir])];
+  const key = `${dirs.join('\0')}\0${modelId}`;
   let model = models.get(key);
   if (!model) {
-    model = readModel(dirs, ctx.analyzer.descriptorModelId);
+    model = readModel(dirs, modelId);
     models.set(key, model);
     model.catch(() => models.delete(key)); // a fixed file is read on the next call
   }
@@ -92,9 +100,14 @@ export function galleriesChanged(db: Database): void {
 }
 
 /** Works the operating point out from the gallery itself (its revision, and a sample of its faces once it is large enough). */
-async function computePoint(ctx: ServiceContext, q: Queryable, galleryId: string, revision: GalleryRevision): Promise<GalleryThreshold> {
-  const model = await impostorModel(ctx);
-  const modelId = ctx.analyzer.descriptorModelId;
+async function computePoint(
+  ctx: ServiceContext,
+  q: Queryable,
+  galleryId: string,
+  modelId: string,
+  revision: GalleryRevision,
+): Promise<GalleryThreshold> {
+  const model = await impostorModel(ctx, modelId);
   const sample =
     revision.people >= MIN_PEOPLE_FOR_GALLERY_CALIBRATION
       ? await sampleGalleryFaces(q, galleryId, modelId, GALLERY_SAMPLE_FACES)
@@ -108,8 +121,12 @@ async function computePoint(ctx: ServiceContext, q: Queryable, galleryId: string
  * (a face added or removed anywhere in it changes its fingerprint), worked out again otherwise. The fingerprint is
  * read at most once per FINGERPRINT_CHECK_MS.
  */
-export async function galleryThreshold(ctx: ServiceContext, galleryId: string, q: Queryable = ctx.db): Promise<GalleryThreshold> {
-  const modelId = ctx.analyzer.descriptorModelId;
+export async function galleryThreshold(
+  ctx: ServiceContext,
+  galleryId: string,
+  modelId: string,
+  q: Queryable = ctx.db,
+): Promise<GalleryThreshold> {
   let cache = caches.get(ctx.db);
   if (!cache) caches.set(ctx.db, (cache = new Map()));
   const key = `${galleryId}\0${modelId}`;
@@ -122,7 +139,7 @@ export async function galleryThreshold(ctx: ServiceContext, galleryId: string, q
     cached.checkedAt = now;
     return cached.point;
   }
-  const point = computePoint(ctx, q, galleryId, revision);
+  const point = computePoint(ctx, q, galleryId, modelId, revision);
   cache.set(key, { fingerprint: revision.fingerprint, settings, checkedAt: now, point });
   point.catch(() => cache.delete(key));
   return point;
@@ -137,13 +154,23 @@ export interface ThresholdUsed {
 }
 
 /** The threshold for one identify call: the caller's (`request`), else the gallery's at the target FPIR. */
-export async function identifyThreshold(ctx: ServiceContext, galleryId: string, requested: number | undefined): Promise<ThresholdUsed> {
+export async function identifyThreshold(
+  ctx: ServiceContext,
+  galleryId: string,
+  model: ModelSettings,
+  requested: number | undefined,
+): Promise<ThresholdUsed> {
   if (requested === undefined) {
-    const point = await galleryThreshold(ctx, galleryId);
+    const point = await galleryThreshold(ctx, galleryId, model.card.id).catch((err: unknown) => {
+      // A model brought without impostor statistics: its card's threshold, and no promise about strangers.
+      if (err instanceof FacerecError && err.code === 'MODEL_LOAD_FAILED' && !model.card.shipped) return null;
+      throw err;
+    });
+    if (!point) return { threshold: model.verifyThreshold, thresholdSource: 'model-card', expectedFpir: null };
     return { threshold: point.threshold, thresholdSource: point.source, expectedFpir: point.expectedFpir };
   }
   // The caller's threshold needs no model; what it promises does (null without one).
-  const point = await galleryThreshold(ctx, galleryId).catch(() => null);
+  const point = await galleryThreshold(ctx, galleryId, model.card.id).catch(() => null);
   return {
     threshold: requested,
     thresholdSource: 'request',
@@ -152,7 +179,7 @@ export async function identifyThreshold(ctx: ServiceContext, galleryId: string, 
 }
 
 /** The expected DIR at another threshold, from the shipped genuine distances (for reports). */
-export async function expectedDirAt(ctx: ServiceContext, threshold: number): Promise<number> {
-  const model = await impostorModel(ctx);
+export async function expectedDirAt(ctx: ServiceContext, modelId: string, threshold: number): Promise<number> {
+  const model = await impostorModel(ctx, modelId);
   return genuineRate(model.reductions[ctx.config.reduction].genuinePercentiles, threshold);
 }

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { FacerecError, NotFoundError } from '../errors.js';
 import type { Queryable } from '../store/database.js';
 import { deleteFace, getThumbnail, listFaces, type FaceRecord } from '../store/faces.repository.js';
+import { chosenModel } from './models.service.js';
+import { ensureDescriptorIndex } from '../store/descriptor-index.js';
 import { createGallery, deleteGallery, findGallery, listGalleries, type Gallery } from '../store/galleries.repository.js';
 import {
   deletePerson as deletePersonRow,
@@ -20,7 +22,7 @@ import {
 import { isUuid } from '../store/sql.js';
 import type { ServiceContext } from './context.js';
 import { galleriesChanged } from './open-set.service.js';
-import { boolish, decimalInteger, GalleryRef, text } from './input.js';
+import { boolish, decimalInteger, GalleryRef, ModelRef, text } from './input.js';
 import { checkMetadata, checkRange, LIMITS, MetadataSchema } from './limits.js';
 import { checkName, ExternalId, GalleryName, parseGalleryName, PersonName } from './names.js';
 
@@ -48,7 +50,7 @@ export const PatchPersonInput = z
     message: 'Give at least one of name, externalId, metadata',
   });
 
-export const CreateGalleryInput = z.object({ name: GalleryName });
+export const CreateGalleryInput = z.object({ name: GalleryName, model: ModelRef });
 
 /** force: also a gallery with people, erasing them. */
 export const DeleteGalleryInput = z.object({ force: boolish.optional() });
@@ -148,7 +150,15 @@ export type { FaceRecord, Gallery, ListedPerson, Metadata, Person, PeoplePage, P
 export const galleries = {
   list: (ctx: ServiceContext) => listGalleries(ctx.db),
   get: (ctx: ServiceContext, ref: string) => findGallery(ctx.db, ref),
-  create: (ctx: ServiceContext, name: string) => createGallery(ctx.db, parseGalleryName(name)),
+  /** A new gallery bound to `model` (by name or id), else to the configured model (FACEREC_DESCRIPTOR_MODEL). */
+  create: async (ctx: ServiceContext, name: string, model?: string) => {
+    const galleryName = parseGalleryName(name);
+    const card = chosenModel(ctx, model).card;
+    return ctx.db.transaction(async (tx) => {
+      await ensureDescriptorIndex(tx, card);
+      return createGallery(tx, galleryName, card.id);
+    });
+  },
   delete: async (ctx: ServiceContext, ref: string, force = false) => {
     const deleted = await ctx.db.transaction((tx) => deleteGallery(tx, ref, force));
     galleriesChanged(ctx.db);

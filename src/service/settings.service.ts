@@ -2,9 +2,10 @@
 import type { EnrollmentGates } from '../config/index.js';
 import type { ServiceContext } from './context.js';
 import { LIMITS, type Limits } from './limits.js';
+import { chosenModel } from './models.service.js';
 
 export interface Settings {
-  /** The 1:1 threshold (verify, compare). */
+  /** The configured model's 1:1 threshold (verify, compare). */
   threshold: number;
   /** identify's target false positive identification rate: each gallery's threshold follows from it. */
   targetFpir: number;
@@ -14,21 +15,25 @@ export interface Settings {
   limits: Limits;
   maxImageBytes: number;
   maxImagePixels: number;
-  /** The descriptor space of new faces. */
+  /** The descriptor space of new galleries (FACEREC_DESCRIPTOR_MODEL). */
   descriptorModelId: string;
+  /** Its short name. */
+  descriptorModel: string;
 }
 
 /** The server's settings: the UI takes its defaults and hints from here instead of constants of its own. */
 export function settings(ctx: ServiceContext): Settings {
   const { config } = ctx;
+  const model = chosenModel(ctx);
   return {
-    threshold: config.threshold,
+    threshold: model.verifyThreshold,
     targetFpir: config.targetFpir,
-    ambiguityMargin: config.ambiguityMargin,
+    ambiguityMargin: model.ambiguityMargin,
     enrollment: { ...config.enrollment },
     limits: LIMITS,
     maxImageBytes: config.maxImageBytes,
     maxImagePixels: config.maxImagePixels,
-    descriptorModelId: ctx.analyzer.descriptorModelId,
+    descriptorModelId: model.card.id,
+    descriptorModel: model.card.name,
   };
 }

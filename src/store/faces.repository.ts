@@ -1,7 +1,8 @@
 /** Faces and their descriptors: every pgvector query of facerec lives here. */
 import type { Box, FaceQuality } from '../core/face.js';
-import { NotFoundError } from '../errors.js';
+import { FacerecError, NotFoundError } from '../errors.js';
 import type { Queryable } from './database.js';
+import { descriptorExpr, modelFilter } from './descriptor-index.js';
 import { descriptorOf, isUuid, vectorParam } from './sql.js';
 
 export interface NewFace {
@@ -66,10 +67,15 @@ const toFace = (r: FaceRow): FaceRecord => ({
   createdAt: r.created_at.toISOString(),
 });
 
+/**
+ * Stores a face; only in a gallery bound to the face's descriptor model (MODEL_MISMATCH otherwise, nothing stored):
+ * descriptors of two models are never compared.
+ */
 export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecord> {
   const [row] = await q.query<FaceRow>(
     `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256, thumbnail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM galleries WHERE id = $2 AND descriptor_model = $4
+     RETURNING ${COLUMNS}`,
     [
       face.personId,
       face.galleryId,
@@ -82,7 +88,18 @@ export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecor
       face.thumbnail,
     ],
   );
-  return toFace(row!);
+  if (!row) {
+    const [g] = await q.query<{ name: string; descriptor_model: string | null }>(
+      'SELECT name, descriptor_model FROM galleries WHERE id = $1',
+      [face.galleryId],
+    );
+    throw new FacerecError(
+      'MODEL_MISMATCH',
+      `Gallery "${g?.name ?? face.galleryId}" holds descriptors of ${g?.descriptor_model ?? 'no model yet'}; a descriptor of ${face.modelId} cannot be stored there`,
+      { galleryId: face.galleryId, galleryModel: g?.descriptor_model ?? null, model: face.modelId },
+    );
+  }
+  return toFace(row);
 }
 
 export async function listFaces(q: Queryable, personId: string): Promise<FaceRecord[]> {
@@ -129,6 +146,8 @@ export async function personDistances(q: Queryable, personId: string, modelId: s
 export interface NearestQuery {
   galleryId: string;
   modelId: string;
+  /** The model's dimensions: its index is on the descriptor cast to them. */
+  dims: number;
   descriptor: readonly number[];
   /** Faces to fetch before reducing per person. */
   limit: number;
@@ -146,8 +165,10 @@ export interface NearestQuery {
  * SET LOCAL, and outside a transaction they would be lost (ef_search 40, no iterative scan).
  */
 export async function nearestFaces(q: Queryable, query: NearestQuery): Promise<FaceNeighbour[]> {
-  const params: unknown[] = [vectorParam(query.descriptor), query.galleryId, query.modelId, query.limit];
-  let filter = 'gallery_id = $2 AND model_id = $3';
+  const params: unknown[] = [vectorParam(query.descriptor), query.galleryId, query.limit];
+  // The model's own index: the descriptor cast to its size, the model id a literal (the index's predicate).
+  const distance = `${descriptorExpr(query.dims)} <-> $1::vector(${Math.trunc(query.dims)})`;
+  let filter = `gallery_id = $2 AND ${modelFilter(query.modelId)}`;
   if (query.excludePersonId) {
     params.push(query.excludePersonId);
     filter += ` AND person_id <> $${params.length}`;
@@ -159,7 +180,7 @@ export async function nearestFaces(q: Queryable, query: NearestQuery): Promise<F
   // relaxed_order may return rows slightly out of order; the outer ORDER BY restores it.
   return q.query<FaceNeighbour>(
     `SELECT c.id AS "faceId", c.person_id AS "personId", p.name, c.distance
-     FROM (SELECT id, person_id, descriptor <-> $1 AS distance FROM faces WHERE ${filter} ORDER BY descriptor <-> $1 LIMIT $4) c
+     FROM (SELECT id, person_id, ${distance} AS distance FROM faces WHERE ${filter} ORDER BY ${distance} LIMIT $3) c
      JOIN people p ON p.id = c.person_id
      ORDER BY c.distance, c.id`,
     params,

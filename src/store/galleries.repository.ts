@@ -9,18 +9,21 @@ export interface Gallery {
   name: string;
   people: number;
   faces: number;
+  /** The descriptor model of its faces; null until the first enrollment binds one. */
+  descriptorModel: string | null;
   createdAt: string;
 }
 
 interface GalleryRow {
   id: string;
   name: string;
+  descriptor_model: string | null;
   people: number;
   faces: number;
   created_at: Date;
 }
 
-const SELECT = `SELECT g.id, g.name, g.created_at,
+const SELECT = `SELECT g.id, g.name, g.descriptor_model, g.created_at,
   (SELECT count(*)::int FROM people p WHERE p.gallery_id = g.id) AS people,
   (SELECT count(*)::int FROM faces f WHERE f.gallery_id = g.id) AS faces
   FROM galleries g`;
@@ -30,6 +33,7 @@ const toGallery = (r: GalleryRow): Gallery => ({
   name: r.name,
   people: r.people,
   faces: r.faces,
+  descriptorModel: r.descriptor_model,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -47,9 +51,13 @@ export async function findGallery(q: Queryable, idOrName: string): Promise<Galle
   return toGallery(row);
 }
 
-export async function createGallery(q: Queryable, name: string): Promise<Gallery> {
+/** A new gallery, bound to `descriptorModel` when given (else by its first enrollment). */
+export async function createGallery(q: Queryable, name: string, descriptorModel: string | null = null): Promise<Gallery> {
   try {
-    const [row] = await q.query<{ id: string }>('INSERT INTO galleries (name) VALUES ($1) RETURNING id', [name]);
+    const [row] = await q.query<{ id: string }>('INSERT INTO galleries (name, descriptor_model) VALUES ($1, $2) RETURNING id', [
+      name,
+      descriptorModel,
+    ]);
     return findGallery(q, row!.id);
   } catch (err) {
     if (isUniqueViolation(err))
@@ -73,4 +81,11 @@ export async function deleteGallery(q: Queryable, idOrName: string, force: boole
   }
   await q.query('DELETE FROM galleries WHERE id = $1', [gallery.id]);
   return gallery;
+}
+
+/** Binds a gallery without a model to `modelId`; returns the model it is bound to now (another one if it had one). */
+export async function bindGallery(q: Queryable, galleryId: string, modelId: string): Promise<string | null> {
+  await q.query('UPDATE galleries SET descriptor_model = $2 WHERE id = $1 AND descriptor_model IS NULL', [galleryId, modelId]);
+  const [row] = await q.query<{ descriptor_model: string | null }>('SELECT descriptor_model FROM galleries WHERE id = $1', [galleryId]);
+  return row?.descriptor_model ?? null;
 }

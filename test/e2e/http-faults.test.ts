@@ -20,6 +20,7 @@ import type { Analyzer, PoolAnalyzer } from '../../src/service/context.js';
 import { createTestDatabase, withAdmin, type TestDatabase } from '../helpers/databases.js';
 import { dataset, describeWithDatasets } from '../helpers/datasets.js';
 import { call, form, startTestApp, startTestServer, type Reply, type TestApp, type TestServer } from '../helpers/server.js';
+import { fakeRegistry } from '../helpers/models.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const TEST_FAULT_DATABASE_URL = process.env.TEST_FAULT_DATABASE_URL || undefined;
@@ -58,6 +59,7 @@ describe('HTTP faults: internal errors', () => {
   const analyzer: Analyzer = {
     analyze: () => Promise.reject(failure),
     descriptorModelId: 'test-model@1',
+    models: fakeRegistry('test-model@1'),
     status: () => ({
       workers: 1,
       healthy: 1,

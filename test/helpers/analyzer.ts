@@ -17,6 +17,7 @@ export async function cachedAnalyzer(): Promise<Analyzer & { calls: number }> {
   const analyzer = {
     calls: 0,
     descriptorModelId: real.descriptorModelId,
+    models: real.models,
     close: async () => {},
     status: () => real.status(),
     analyze(bytes: Uint8Array, options = {}) {

@@ -19,6 +19,7 @@ import { REPLACEMENT_CAUSES, type ReplacementCause } from '../../src/engine/pool
 import { FacerecError, type ErrorCode } from '../../src/errors.js';
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../../src/image/decode.js';
 import type { Analyzer, AnalyzerStatus } from '../../src/service/context.js';
+import { fakeRegistry } from './models.js';
 import { rng } from './random.js';
 
 export const DESCRIPTOR_DIMENSIONS = 128;
@@ -213,10 +214,19 @@ export interface FakeAnalyzer extends Analyzer {
 }
 
 export interface FakeAnalyzerOptions {
-  /** The descriptor space stored with every face (default FAKE_DESCRIPTOR_MODEL_ID). */
+  /** The configured descriptor model: what analyze describes with unless told (default FAKE_DESCRIPTOR_MODEL_ID). */
   descriptorModelId?: string;
+  /** More models it can describe with (by id); another model's descriptors lie elsewhere in the space. */
+  otherModels?: string[];
   /** Upload limits, as the engine is given them (default the engine's). */
   limits?: ImageLimits;
+}
+
+/** A descriptor as another model would give it: the primary fake model's as is, any other's with seeded sign flips. */
+function inSpaceOf(modelId: string, descriptor: number[]): number[] {
+  if (modelId === FAKE_DESCRIPTOR_MODEL_ID) return descriptor;
+  const signs = seededVector(`model:${modelId}`, 1);
+  return descriptor.map((v, k) => (signs[k]! < 0 ? -v : v));
 }
 
 /** The spec a decoded fake photo carries in its first pixels, or undefined for any other image. */
@@ -242,9 +252,12 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
   const limits = options.limits ?? DEFAULT_IMAGE_LIMITS;
   const calls: AnalyzeCall[] = [];
   let closed = false;
+  const descriptorModelId = options.descriptorModelId ?? FAKE_DESCRIPTOR_MODEL_ID;
+  const models = fakeRegistry(descriptorModelId, ...(options.otherModels ?? []));
   return {
     calls,
-    descriptorModelId: options.descriptorModelId ?? FAKE_DESCRIPTOR_MODEL_ID,
+    descriptorModelId,
+    models,
     async analyze(bytes, analyzeOptions = {}): Promise<Analysis> {
       calls.push({ sha256: createHash('sha256').update(bytes).digest('hex'), options: { ...analyzeOptions } });
       if (closed) throw new FacerecError('POOL_CLOSED', 'The engine pool is closed');
@@ -252,6 +265,7 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
       const spec = readSpec(image) ?? { faces: [], take: 0 };
       if (spec.error) throw new FacerecError(spec.error, `fake analyzer: ${spec.error} on cue`);
       const minScore = analyzeOptions.minScore ?? 0.5;
+      const modelId = models.get(analyzeOptions.model ?? descriptorModelId).id;
       const withDescriptors = analyzeOptions.descriptors ?? true;
       const boxes = layout(spec.faces);
       let found = spec.faces.map((face, index) => ({ face, index, box: boxes[index]! })).filter(({ face }) => face.score >= minScore);
@@ -272,13 +286,20 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
               roll: round(face.roll, 1),
             },
           };
-          if (withDescriptors) out.descriptor = fakeDescriptor(face, spec.take, index);
+          // Each model its own space: the same face, rotated by a model-seeded sign flip per dimension.
+          if (withDescriptors) out.descriptor = inSpaceOf(modelId, fakeDescriptor(face, spec.take, index));
           if (analyzeOptions.thumbnails) out.thumbnail = await thumbnailOf(face.identity);
           return out;
         }),
       );
       // No clock: answers are reproducible.
-      return { width: image.width, height: image.height, faces, timings: { decode: 0, detect: 0, landmarks: 0, describe: 0 } };
+      return {
+        width: image.width,
+        height: image.height,
+        faces,
+        timings: { decode: 0, detect: 0, landmarks: 0, describe: 0 },
+        ...(withDescriptors ? { descriptorModelId: modelId } : {}),
+      };
     },
     status: (): AnalyzerStatus => ({
       workers: 0,

@@ -6,7 +6,8 @@ import { detect } from '../../src/service/detect.service.js';
 import { drawDetections, drawIdentification } from '../../src/service/draw.service.js';
 import type { IdentifyResult } from '../../src/service/identify.service.js';
 import { rejection } from '../helpers/errors.js';
-import { fakeAnalyzer, faceless, groupPhoto, notAnImage, portrait } from '../helpers/fake-analyzer.js';
+import { fakeAnalyzer, faceless, groupPhoto, notAnImage, portrait, FAKE_DESCRIPTOR_MODEL_ID } from '../helpers/fake-analyzer.js';
+import { verifyThresholdOf } from '../helpers/models.js';
 import { BASE_CONFIG, codeOf, withConfig } from './harness.js';
 
 const analyzer = fakeAnalyzer();
@@ -17,7 +18,8 @@ describe('compare', () => {
     const same = await compare(ctx, await portrait('alice'), await portrait('alice'));
     expect(same).toMatchObject({
       match: true,
-      threshold: BASE_CONFIG.threshold,
+      threshold: verifyThresholdOf(ctx),
+      model: FAKE_DESCRIPTOR_MODEL_ID,
       facesInPhotos: [1, 1],
       boxes: [
         [10, 10, 120, 144],
@@ -100,6 +102,7 @@ describe('draw', () => {
       width: 320,
       height: 240,
       gallery: { id: '00000000-0000-4000-8000-000000000000', name: 'default' },
+      model: 'face-api-128',
       threshold: 0.59,
       thresholdSource: 'request',
       expectedFpir: null,

@@ -7,6 +7,7 @@ import { addFaces, addFacesTo, createPerson, MAX_PHOTOS_PER_CALL, type Rejection
 import { galleries, showPerson } from '../../src/service/people.service.js';
 import { enrollmentJson } from '../../src/service/views.js';
 import { describeEachDatabase, failingOnFaceInsert, type DatabaseKind } from '../helpers/databases.js';
+import { verifyThresholdOf } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';
 import { fakeAnalyzer, fakePhoto, faceless, groupPhoto, notAnImage, portrait, FAKE_DESCRIPTOR_MODEL_ID } from '../helpers/fake-analyzer.js';
 import { asPhoto, codeOf, count, openMedium, rowCounts, uniqueName, withConfig, type Medium } from './harness.js';
@@ -269,8 +270,8 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     const wrong = await rejection(addFaces(ctx, lea.person.id, [asPhoto(await portrait('max'))]));
     expect(wrong.code).toBe('INCONSISTENT_IDENTITY');
     const distance = (rejectedOf(wrong)[0]!.details as { distance: number; threshold: number }).distance;
-    expect(distance).toBeGreaterThan(ctx.config.threshold);
-    expect(rejectedOf(wrong)[0]!.details).toMatchObject({ threshold: ctx.config.threshold });
+    expect(distance).toBeGreaterThan(verifyThresholdOf(ctx));
+    expect(rejectedOf(wrong)[0]!.details).toMatchObject({ threshold: verifyThresholdOf(ctx) });
 
     // The threshold of the check is the configured one.
     const lax = withConfig(ctx, { threshold: 1.5 });
@@ -362,14 +363,23 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     expect(await codeOf(create('Sam', [await portrait('sam', { score: 0.4 })], {}, noThumbnails))).toBe('LOW_SCORE');
   });
 
-  it('stores faces of another descriptor model beside the old ones, and checks consistency only within a model', async () => {
+  it('binds a gallery to one model: new faces are described with it, whatever model new galleries get', async () => {
     await newGallery();
     const tia = await create('Tia', [await portrait('tia')]);
-    const other = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
-    // No face of the new model yet: nothing to compare with, so even someone else's face is taken.
-    const added = await addFaces(other, tia.person.id, [asPhoto(await portrait('uma'))]);
-    expect(added.faces[0]!.face.modelId).toBe('fake-other-model');
-    expect(await codeOf(addFaces(other, tia.person.id, [asPhoto(await portrait('tia'))]))).toBe('INCONSISTENT_IDENTITY');
+    expect((await galleries.get(ctx, gallery)).descriptorModel).toBe(FAKE_DESCRIPTOR_MODEL_ID);
+    // Configured for another model now: Tia's gallery keeps its own, so her next photo is described with it.
+    const analyzer = fakeAnalyzer({ descriptorModelId: 'fake-other-model', otherModels: [FAKE_DESCRIPTOR_MODEL_ID] });
+    const added = await addFaces({ ...ctx, analyzer }, tia.person.id, [asPhoto(await portrait('tia'))]);
+    expect(added.faces[0]!.face.modelId).toBe(FAKE_DESCRIPTOR_MODEL_ID);
+    // A new gallery gets the configured model, from its creation.
+    const other = await galleries.create({ ...ctx, analyzer }, uniqueName('other-model'));
+    expect(other.descriptorModel).toBe('fake-other-model');
+    const uma = await createPerson({ ...ctx, analyzer }, { gallery: other.name, name: 'Uma' }, [asPhoto(await portrait('uma'))]);
+    expect(uma.faces[0]!.face.modelId).toBe('fake-other-model');
+    // Without the gallery's model, nothing is described or stored.
+    const missing = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
+    expect(await codeOf(addFaces(missing, tia.person.id, [asPhoto(await portrait('tia'))]))).toBe('UNKNOWN_MODEL');
+    expect(await count(ctx.db, 'faces WHERE person_id = $1', [tia.person.id])).toBe(2);
   });
 
   it('serialises concurrent enrollments of the same new photo for one person: stored once', async () => {

@@ -8,8 +8,9 @@ import { compare } from '../../src/service/compare.service.js';
 import { DEFAULT_TOP_K, identify, verify } from '../../src/service/identify.service.js';
 import { galleries } from '../../src/service/people.service.js';
 import { describeEachDatabase, type DatabaseKind } from '../helpers/databases.js';
+import { verifyThresholdOf } from '../helpers/models.js';
 import { rejection } from '../helpers/errors.js';
-import { fakeAnalyzer, faceless, groupPhoto, notAnImage, portrait } from '../helpers/fake-analyzer.js';
+import { fakeAnalyzer, faceless, groupPhoto, notAnImage, portrait, FAKE_DESCRIPTOR_MODEL_ID } from '../helpers/fake-analyzer.js';
 import { asPhoto, codeOf, openMedium, uniqueName, withConfig, type Medium } from './harness.js';
 
 describeEachDatabase('identification and verification', (kind: DatabaseKind) => {
@@ -85,7 +86,7 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
     it('says Unknown for a stranger, still listing the nearest people', async () => {
       const { faces } = await identify(ctx, await portrait('stranger'), { gallery });
       expect(faces[0]).toMatchObject({ outcome: 'unknown', label: 'Unknown', person: null });
-      expect(faces[0]!.distance).toBeGreaterThan(ctx.config.threshold);
+      expect(faces[0]!.distance).toBeGreaterThan(verifyThresholdOf(ctx));
       expect(faces[0]!.candidates).toHaveLength(DEFAULT_TOP_K);
     });
 
@@ -104,7 +105,7 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       expect(faces[1]!.label).toBe('Carol');
       // The loser still lists Carol as its best candidate, within the threshold.
       expect(faces[0]!.candidates[0]!.person.name).toBe('Carol');
-      expect(faces[0]!.distance).toBeLessThanOrEqual(ctx.config.threshold);
+      expect(faces[0]!.distance).toBeLessThanOrEqual(verifyThresholdOf(ctx));
     });
 
     it('calls a face ambiguous when two people are as close, and lists both even with topK 1', async () => {
@@ -184,13 +185,17 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       expect(await codeOf(identify(ctx, photo, { gallery: '00000000-0000-4000-8000-000000000000' }))).toBe('GALLERY_NOT_FOUND');
     });
 
-    it('never compares descriptors of another model', async () => {
-      const other = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
-      // That model has no impostor model: identify needs a threshold from the caller, and says what it cannot promise.
-      expect(await codeOf(identify(other, await portrait('alice'), { gallery }))).toBe('MODEL_LOAD_FAILED');
-      const result = await identify(other, await portrait('alice'), { gallery, threshold: 1.5 });
-      expect(result).toMatchObject({ threshold: 1.5, thresholdSource: 'request', expectedFpir: null });
-      expect(result.faces[0]).toMatchObject({ outcome: 'unknown', candidates: [] });
+    it("searches a gallery with the gallery's own model, whatever model new galleries get", async () => {
+      // Configured for another model, with the gallery's still installed: the probe is described with the gallery's.
+      const analyzer = fakeAnalyzer({ descriptorModelId: 'fake-other-model', otherModels: [FAKE_DESCRIPTOR_MODEL_ID] });
+      const result = await identify({ ...ctx, analyzer }, await portrait('alice'), { gallery });
+      expect(result.model).toBe(FAKE_DESCRIPTOR_MODEL_ID);
+      expect(result.faces[0]).toMatchObject({ outcome: 'match', label: 'Alice' });
+      expect(analyzer.calls.at(-1)!.options.model).toBe(FAKE_DESCRIPTOR_MODEL_ID);
+      // Without the gallery's model installed there is nothing to describe the probe with: a clear error, no guess.
+      const missing = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
+      const err = await rejection(identify(missing, await portrait('alice'), { gallery }));
+      expect(err).toMatchObject({ code: 'UNKNOWN_MODEL', details: { model: FAKE_DESCRIPTOR_MODEL_ID } });
     });
 
     it("reduces a person's faces by the configured rule (min, or the mean of the closest two)", async () => {
@@ -209,7 +214,7 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
         const result = await verify(ctx, photo, ref, { gallery });
         expect(result, ref).toMatchObject({
           match: true,
-          threshold: ctx.config.threshold,
+          threshold: verifyThresholdOf(ctx),
           person: { id: ids.Alice, name: 'Alice' },
           box: [10, 10, 120, 144],
           facesInPhoto: 1,
@@ -219,7 +224,7 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       }
       const no = await verify(ctx, await portrait('bob'), 'Alice', { gallery });
       expect(no.match).toBe(false);
-      expect(no.distance).toBeGreaterThan(ctx.config.threshold);
+      expect(no.distance).toBeGreaterThan(verifyThresholdOf(ctx));
       expect(no.confidence).toBeLessThan(0.5);
     });
 
@@ -264,11 +269,11 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       expect(ambiguous.details.ids).toHaveLength(2);
     });
 
-    it('says NO_ENROLLED_FACES for a person whose faces are all of another model', async () => {
-      const other = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
-      const err = await rejection(verify(other, await portrait('alice'), 'Alice', { gallery }));
-      expect(err.code).toBe('NO_ENROLLED_FACES');
-      expect(err.message).toContain('current model');
+    it("compares with the gallery's model, and says UNKNOWN_MODEL when it is not installed", async () => {
+      const analyzer = fakeAnalyzer({ descriptorModelId: 'fake-other-model', otherModels: [FAKE_DESCRIPTOR_MODEL_ID] });
+      expect(await verify({ ...ctx, analyzer }, await portrait('alice'), 'Alice', { gallery })).toMatchObject({ match: true });
+      const missing = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
+      expect(await codeOf(verify(missing, await portrait('alice'), 'Alice', { gallery }))).toBe('UNKNOWN_MODEL');
     });
   });
 
@@ -287,7 +292,7 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       expect(report.threshold).toBeGreaterThan(0.2);
       expect(report.threshold).toBeLessThan(0.8);
       expect(report.achievedFar).toBeLessThanOrEqual(0.01);
-      expect(report.current).toEqual({ threshold: ctx.config.threshold, tar: 1, far: 0 });
+      expect(report.current).toEqual({ threshold: verifyThresholdOf(ctx), tar: 1, far: 0 });
       const plot = await sharp(await calibrationPlot(report)).metadata();
       expect(plot.format).toBe('png');
       expect(plot.width).toBeGreaterThan(100);
@@ -304,9 +309,9 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       expect(thin).toMatchObject({ code: 'INVALID_ARGUMENT', details: { peopleWithTwoFaces: 1 } });
       expect(await codeOf(calibrateGallery(ctx, { gallery: 'nope' }))).toBe('GALLERY_NOT_FOUND');
       expect(await codeOf(calibrateGallery(ctx, { gallery, far: 1.5 }))).toBe('INVALID_ARGUMENT');
-      // Descriptors of another model are not this model's gallery.
+      // A gallery whose model is not installed cannot be calibrated here.
       const other = { ...ctx, analyzer: fakeAnalyzer({ descriptorModelId: 'fake-other-model' }) };
-      expect(await codeOf(calibrateGallery(other, { gallery }))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(calibrateGallery(other, { gallery }))).toBe('UNKNOWN_MODEL');
     });
   });
 });

@@ -63,12 +63,12 @@ describeEachDatabase('identify at a target FPIR', (kind: DatabaseKind) => {
   it('caches the threshold while the gallery stays the same', async () => {
     const { id, name: gallery } = await galleries.create(ctx, uniqueName('cached'));
     await enroll(gallery, 'cat');
-    const first = await galleryThreshold(ctx, id);
+    const first = await galleryThreshold(ctx, id, ctx.analyzer.descriptorModelId);
     // The same object while nothing changed (and within FINGERPRINT_CHECK_MS, without asking the database)…
-    expect(await galleryThreshold(ctx, id)).toBe(first);
+    expect(await galleryThreshold(ctx, id, ctx.analyzer.descriptorModelId)).toBe(first);
     await enroll(gallery, 'dan');
     // …and a new one after an enrollment.
-    expect(await galleryThreshold(ctx, id)).not.toBe(first);
+    expect(await galleryThreshold(ctx, id, ctx.analyzer.descriptorModelId)).not.toBe(first);
   });
 
   it('sees a change made behind its back (another process, a replica) within FINGERPRINT_CHECK_MS', async () => {

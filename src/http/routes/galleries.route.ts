@@ -15,7 +15,7 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       summary: 'Create a gallery',
       input: CreateGalleryInput,
       responses: { 201: { description: 'Created', schema: z.object({ gallery: Gallery }) } },
-      handler: async ({ input }) => ({ gallery: await galleries.create(ctx, input.name) }),
+      handler: async ({ input }) => ({ gallery: await galleries.create(ctx, input.name, input.model) }),
     }),
     route({
       method: 'get',

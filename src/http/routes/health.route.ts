@@ -14,6 +14,7 @@ const Health = z
         versions: z.record(z.string(), z.string()),
         models: z.record(z.string(), z.string()),
         descriptorModelId: z.string(),
+        descriptorModel: z.string().meta({ description: 'FACEREC_DESCRIPTOR_MODEL: the model of new galleries' }),
       })
       .nullable(),
     workers: z.object({

@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import type { ServiceContext } from '../../service/context.js';
 import { settings } from '../../service/settings.service.js';
+import { listModels } from '../../service/models.service.js';
 import { route, type AnyRoute } from '../route.js';
 
 const Range = z.object({ min: z.number(), max: z.number(), default: z.number().optional() });
 const Settings = z
   .object({
-    threshold: z.number().meta({ description: 'FACEREC_THRESHOLD: same person at or below this distance in verify and compare' }),
+    threshold: z.number().meta({
+      description:
+        'The configured model’s 1:1 threshold (its card’s, or FACEREC_THRESHOLD): same person at or below it in verify and compare',
+    }),
     targetFpir: z.number().meta({
       description: 'FACEREC_TARGET_FPIR: identify’s share of strangers given a name; each gallery’s threshold follows from it',
     }),
@@ -28,8 +32,26 @@ const Settings = z
     maxImageBytes: z.number(),
     maxImagePixels: z.number(),
     descriptorModelId: z.string(),
+    descriptorModel: z.string().meta({ description: 'FACEREC_DESCRIPTOR_MODEL: the model of new galleries' }),
   })
   .meta({ id: 'Settings' });
+
+const Models = z
+  .object({
+    models: z.array(
+      z.object({
+        id: z.string().meta({ description: 'Stored with every face; descriptors of two ids are never compared' }),
+        name: z.string(),
+        dims: z.number(),
+        metric: z.enum(['euclidean', 'cosine']),
+        default: z.boolean().meta({ description: 'The model of new galleries (FACEREC_DESCRIPTOR_MODEL)' }),
+        source: z.string(),
+        license: z.string(),
+        shipped: z.boolean().meta({ description: 'Shipped with facerec, or brought by the operator (FACEREC_DESCRIPTOR_MODELS_DIR)' }),
+      }),
+    ),
+  })
+  .meta({ id: 'Models' });
 
 export function settingsRoutes(ctx: ServiceContext): AnyRoute[] {
   return [
@@ -42,6 +64,15 @@ export function settingsRoutes(ctx: ServiceContext): AnyRoute[] {
       summary: 'The thresholds, enrollment gates and input limits in force',
       responses: { 200: { description: 'Settings', schema: Settings } },
       handler: async () => settings(ctx),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/models',
+      tag: 'service',
+      role: null,
+      summary: 'The descriptor models this server can use; a gallery is bound to one (FACEREC_DESCRIPTOR_MODEL for new ones)',
+      responses: { 200: { description: 'Models', schema: Models } },
+      handler: async () => ({ models: listModels(ctx) }),
     }),
   ];
 }

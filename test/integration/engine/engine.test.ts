@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -13,7 +13,7 @@ import { euclidean } from '../../../src/match/distance.js';
 import { dataset, describeWithDatasets, FACE_API_DEMO } from '../../helpers/datasets.js';
 
 let engine: FaceEngine;
-const threshold = loadConfig({}).threshold;
+const threshold = loadConfig({}).threshold ?? 0.59;
 
 beforeAll(async () => {
   engine = await FaceEngine.create();
@@ -246,7 +246,7 @@ describe('tensors', () => {
 describe('model checksums', () => {
   it('refuses a model file that does not match manifest.json, naming the file', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-models-'));
-    for (const f of await readdir(DEFAULT_MODELS_DIR)) await copyFile(path.join(DEFAULT_MODELS_DIR, f), path.join(dir, f));
+    await cp(DEFAULT_MODELS_DIR, dir, { recursive: true });
     const target = path.join(dir, 'face_landmark_68_model.bin');
     const bytes = await readFile(target);
     bytes[1000] = bytes[1000]! ^ 0xff;
@@ -259,7 +259,7 @@ describe('model checksums', () => {
 
   it('refuses an ONNX graph that does not match manifest.json, naming the file', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-models-'));
-    for (const f of await readdir(DEFAULT_MODELS_DIR)) await copyFile(path.join(DEFAULT_MODELS_DIR, f), path.join(dir, f));
+    await cp(DEFAULT_MODELS_DIR, dir, { recursive: true });
     const target = path.join(dir, 'face_recognition.onnx');
     const bytes = await readFile(target);
     bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;

@@ -13,7 +13,7 @@ import { listGalleries } from '../../../src/store/galleries.repository.js';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { rng } from '../../helpers/random.js';
 
-const OPTIONS = { threshold: 0.59, ambiguityMargin: 0.02, modelId: 'test-model', efSearch: 200 };
+const OPTIONS = { threshold: 0.59, ambiguityMargin: 0.02, modelId: 'test-model', dims: 128, efSearch: 200 };
 
 /** Synthetic descriptors: a random unit-norm centre per person, each image that centre plus N(0, σ²) per dimension. */
 function synthesizer(seed: number) {

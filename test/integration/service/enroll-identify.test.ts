@@ -15,6 +15,7 @@ import { importFolder } from '../../../src/service/import.service.js';
 import { deletePerson, galleries, showPerson } from '../../../src/service/people.service.js';
 import { calibrateGallery } from '../../../src/service/calibrate.service.js';
 import { cachedAnalyzer } from '../../helpers/analyzer.js';
+import { verifyThresholdOf } from '../../helpers/models.js';
 import { rejection } from '../../helpers/errors.js';
 import { describeEachDatabase, failingOnFaceInsert, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../../helpers/datasets.js';
@@ -90,7 +91,7 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
       const { faces } = await identify(ctx, await readFile(file));
       expect(faces).toHaveLength(1);
       expect(faces[0]).toMatchObject({ outcome: 'unknown', label: 'Unknown', person: null });
-      expect(faces[0]!.distance).toBeGreaterThan(ctx.config.threshold);
+      expect(faces[0]!.distance).toBeGreaterThan(verifyThresholdOf(ctx));
     }
   });
 
@@ -194,7 +195,7 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     const wrong = await addFaces(ctx, obama, [biden]).catch((e: FacerecError) => e);
     expect((wrong as FacerecError).code).toBe('INCONSISTENT_IDENTITY');
     expect(((wrong as FacerecError).details.rejected as Array<{ details: { distance: number } }>)[0]!.details.distance).toBeGreaterThan(
-      ctx.config.threshold,
+      verifyThresholdOf(ctx),
     );
 
     // Two photos of different people for a new person: neither can vouch for the other.
@@ -237,11 +238,11 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
   it('verifies a photo against one person', async () => {
     const bytes = await readFile(KNN('test', 'obama1.jpg'));
     const yes = await verify(ctx, bytes, 'obama');
-    expect(yes).toMatchObject({ match: true, threshold: ctx.config.threshold, person: { name: 'obama' } });
+    expect(yes).toMatchObject({ match: true, threshold: verifyThresholdOf(ctx), person: { name: 'obama' } });
     expect(yes.distance).toBeLessThan(0.5);
     const no = await verify(ctx, bytes, 'biden');
     expect(no.match).toBe(false);
-    expect(no.distance).toBeGreaterThan(ctx.config.threshold);
+    expect(no.distance).toBeGreaterThan(verifyThresholdOf(ctx));
     expect(await codeOf(verify(ctx, bytes, 'Nobody Enrolled'))).toBe('PERSON_NOT_FOUND');
     expect(await codeOf(verify(ctx, bytes, '00000000-0000-4000-8000-000000000000'))).toBe('PERSON_NOT_FOUND');
   });

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FacerecError } from '../../../src/errors.js';
 import { databaseError, openDatabase, type Database } from '../../../src/store/database.js';
+import { galleryDescriptors, nearestFaces } from '../../../src/store/faces.repository.js';
 import { listGalleries } from '../../../src/store/galleries.repository.js';
+import { vectorParam } from '../../../src/store/sql.js';
 import { DEFAULT_MIGRATIONS_DIR, migrate, migrationFile, readMigrations } from '../../../src/store/migrations.js';
 import { insertPerson } from '../../../src/store/people.repository.js';
 import { createTestDatabase, describeEachDatabase, type TestDatabase } from '../../helpers/databases.js';
@@ -55,10 +57,13 @@ describeEachDatabase('migrations', (kind) => {
     expect(result.current).toBe(onDisk.at(-1)?.version);
     for (const table of ['galleries', 'people', 'faces', 'schema_migrations']) expect(await tableExists(db, table)).toBe(true);
     expect((await listGalleries(db)).map((g) => g.name)).toEqual(['default']);
+    // The default model's own index: on the descriptor cast to its 128 dimensions, for its faces only.
     const [index] = await db.query<{ indexdef: string }>(
-      "SELECT indexdef FROM pg_indexes WHERE tablename = 'faces' AND indexname = 'faces_descriptor_hnsw_idx'",
+      "SELECT indexdef FROM pg_indexes WHERE tablename = 'faces' AND indexname = 'faces_hnsw_dlib128'",
     );
-    expect(index?.indexdef).toMatch(/USING hnsw \(descriptor vector_l2_ops\)/);
+    expect(index?.indexdef).toMatch(
+      /USING hnsw \(\(\(descriptor\)::vector\(128\)\) vector_l2_ops\) WHERE \(model_id = 'dlib-resnet-v1@face-api-1\.7\.15\/chip150p25\+mirror'::text\)/,
+    );
     expect(await appliedRows(db)).toEqual(onDisk.map((m) => ({ version: m.version, name: m.name, checksum: m.checksum })));
   });
 
@@ -85,6 +90,37 @@ describeEachDatabase('migrations', (kind) => {
       (err: { code?: string }) => err.code,
     );
     expect(refused).toBe('23505');
+  });
+
+  it('0004 binds each gallery to its faces’ model and keeps every descriptor, searchable through the new index', async () => {
+    // The database as 0003 left it: 128-d descriptors of the one model there was, in a fixed-size column.
+    for (const m of (await readMigrations(dir)).filter((m) => m.version >= 4)) await rm(path.join(dir, migrationFile(m)));
+    await migrate(db, dir);
+    const legacy = 'dlib-resnet-v1@face-api-1.7.15/chip150p25+mirror';
+    const [gallery] = await db.query<{ id: string }>("SELECT id FROM galleries WHERE name = 'default'");
+    const [empty] = await db.query<{ id: string }>("INSERT INTO galleries (name) VALUES ('empty') RETURNING id");
+    const ada = await insertPerson(db, { galleryId: gallery!.id, name: 'Ada' });
+    const descriptors = [0.1, 0.2, 0.3].map((v) => Array.from({ length: 128 }, (_, i) => (i === 0 ? v : 0.01 * (i % 7))));
+    for (const [i, d] of descriptors.entries()) {
+      await db.query(
+        `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256)
+         VALUES ($1, $2, $3, $4, '{0,0,1,1}', 0.9, '{}', $5)`,
+        [ada.id, gallery!.id, vectorParam(d), legacy, String(i).repeat(64)],
+      );
+    }
+
+    await migrate(db);
+
+    const galleries = await listGalleries(db);
+    expect(galleries.find((g) => g.id === gallery!.id)?.descriptorModel).toBe(legacy);
+    expect(galleries.find((g) => g.id === empty!.id)?.descriptorModel).toBeNull();
+    const readBack = (await galleryDescriptors(db, gallery!.id, legacy)).get(ada.id)!.sort((a, b) => a[0]! - b[0]!);
+    expect(readBack).toHaveLength(3);
+    readBack.forEach((d, i) => d.forEach((v, k) => expect(v).toBeCloseTo(descriptors[i]![k]!, 6)));
+    const hits = await db.transaction((tx) =>
+      nearestFaces(tx, { galleryId: gallery!.id, modelId: legacy, dims: 128, descriptor: descriptors[1]!, limit: 5, efSearch: 40 }),
+    );
+    expect(hits.map((h) => Math.round(h.distance * 1000) / 1000)).toEqual([0, 0.1, 0.1]);
   });
 
   it('applies nothing the second time and leaves the data alone', async () => {

@@ -17,6 +17,7 @@ import {
   type NewFace,
 } from '../../../src/store/faces.repository.js';
 import {
+  bindGallery,
   createGallery,
   deleteGallery,
   DEFAULT_GALLERY,
@@ -35,6 +36,7 @@ import {
   type Person,
 } from '../../../src/store/people.repository.js';
 import { isUniqueViolation, vectorParam } from '../../../src/store/sql.js';
+import { descriptorExpr, ensureDescriptorIndex, indexName, modelFilter } from '../../../src/store/descriptor-index.js';
 import { createTestDatabase, describeEachDatabase, migratedTestDatabase, type TestDatabase } from '../../helpers/databases.js';
 import { rng } from '../../helpers/random.js';
 import { rejection } from '../../helpers/errors.js';
@@ -83,7 +85,10 @@ describeEachDatabase('store repositories', (kind) => {
   });
 
   /** Each test works in galleries of its own, so tests do not see each other's rows. */
-  const freshGallery = () => createGallery(db, `gallery ${++galleries}`);
+  const freshGallery = async () => {
+    await ensureDescriptorIndex(db, { id: MODEL, output: { dims: 128 } });
+    return createGallery(db, `gallery ${++galleries}`, MODEL);
+  };
 
   const person = (gallery: Gallery, name: string, extra: { externalId?: string | null; metadata?: Record<string, unknown> } = {}) =>
     insertPerson(db, { galleryId: gallery.id, name, ...extra });
@@ -378,11 +383,23 @@ describeEachDatabase('store repositories', (kind) => {
       // Closer than all of them, but in another gallery or another model's descriptor space.
       const elsewhere = await person(await freshGallery(), 'Elsewhere');
       await insertFace(db, face(elsewhere, at(0.01)));
-      await insertFace(db, face(cyd, at(0.02), { modelId: 'other-model@1' }));
+      // A gallery holds one model's descriptors: another model's are refused, and nothing is stored.
+      const mismatch = await rejection(insertFace(db, face(cyd, at(0.02), { modelId: 'other-model@1' })));
+      expect(mismatch.code).toBe('MODEL_MISMATCH');
+      expect(mismatch.details).toMatchObject({ galleryModel: MODEL, model: 'other-model@1' });
+      expect(await listFaces(db, cyd.id)).toHaveLength(1);
 
       const search = (extra: { limit?: number; excludePersonId?: string; exact?: boolean } = {}) =>
         db.transaction((tx) =>
-          nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probe, limit: 10, efSearch: EF_SEARCH, ...extra }),
+          nearestFaces(tx, {
+            galleryId: gallery.id,
+            modelId: MODEL,
+            dims: 128,
+            descriptor: probe,
+            limit: 10,
+            efSearch: EF_SEARCH,
+            ...extra,
+          }),
         );
 
       const all = await search();
@@ -393,15 +410,22 @@ describeEachDatabase('store repositories', (kind) => {
       expect((await search({ limit: 2 })).map((n) => n.personId)).toEqual([ada.id, bob.id]);
       expect((await search({ excludePersonId: ada.id })).map((n) => n.personId)).toEqual([bob.id, cyd.id]);
       const otherModel = await db.transaction((tx) =>
-        nearestFaces(tx, { galleryId: gallery.id, modelId: 'other-model@1', descriptor: probe, limit: 10, efSearch: EF_SEARCH }),
+        nearestFaces(tx, { galleryId: gallery.id, modelId: 'other-model@1', dims: 128, descriptor: probe, limit: 10, efSearch: EF_SEARCH }),
       );
-      expect(otherModel.map((n) => n.personId)).toEqual([cyd.id]);
+      expect(otherModel).toEqual([]);
     });
 
     it('keeps its HNSW settings local to the transaction', async () => {
       const gallery = await freshGallery();
       const inside = await db.transaction(async (tx) => {
-        await nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: unitVector(random), limit: 5, efSearch: 123 });
+        await nearestFaces(tx, {
+          galleryId: gallery.id,
+          modelId: MODEL,
+          dims: 128,
+          descriptor: unitVector(random),
+          limit: 5,
+          efSearch: 123,
+        });
         return tx.query<{ ef: string }>("SELECT current_setting('hnsw.ef_search') AS ef");
       });
       expect(inside).toEqual([{ ef: '123' }]);
@@ -415,10 +439,10 @@ describeEachDatabase('store repositories', (kind) => {
       const people: Person[] = [];
       for (let i = 0; i < 20; i++) people.push(await person(gallery, `Person ${i}`));
       const descriptors = Array.from({ length: 2000 }, () => unitVector(random));
-      // The migration's own index, built once over the rows: in PGlite's WASM, 2,000 inserts into the index take about 3x longer.
-      const [index] = await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'faces_descriptor_hnsw_idx'");
+      // The model's own index, built once over the rows: in PGlite's WASM, 2,000 inserts into the index take about 3x longer.
+      const [index] = await db.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE indexname = $1', [indexName(MODEL)]);
       expect(index?.indexdef).toMatch(/USING hnsw/);
-      await db.exec('DROP INDEX faces_descriptor_hnsw_idx');
+      await db.exec(`DROP INDEX ${indexName(MODEL)}`);
       // One statement: inserting row by row would spend the time on round trips.
       const ids = await db.query<{ id: string }>(
         `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256)
@@ -445,17 +469,24 @@ describeEachDatabase('store repositories', (kind) => {
       const query = (descriptor: number[], exact: boolean) =>
         db.transaction(async (tx) => {
           if (!exact) await forceIndex(tx);
-          return nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor, limit: 10, efSearch: EF_SEARCH, exact });
+          return nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, dims: 128, descriptor, limit: 10, efSearch: EF_SEARCH, exact });
         });
       const plan = await db.transaction(async (tx) => {
         await forceIndex(tx);
-        await nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: probes[0]!, limit: 10, efSearch: EF_SEARCH });
+        await nearestFaces(tx, {
+          galleryId: gallery.id,
+          modelId: MODEL,
+          dims: 128,
+          descriptor: probes[0]!,
+          limit: 10,
+          efSearch: EF_SEARCH,
+        });
         return tx.query<{ 'QUERY PLAN': string }>(
-          'EXPLAIN SELECT id FROM faces WHERE gallery_id = $2 AND model_id = $3 ORDER BY descriptor <-> $1 LIMIT $4',
-          [vectorParam(probes[0]!), gallery.id, MODEL, 10],
+          `EXPLAIN SELECT id FROM faces WHERE gallery_id = $2 AND ${modelFilter(MODEL)} ORDER BY ${descriptorExpr(128)} <-> $1::vector(128) LIMIT $3`,
+          [vectorParam(probes[0]!), gallery.id, 10],
         );
       });
-      expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('faces_descriptor_hnsw_idx');
+      expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain(indexName(MODEL));
 
       let firstHits = 0;
       let sameTop10 = 0;
@@ -501,7 +532,14 @@ describeEachDatabase('store repositories', (kind) => {
       expect((await rejection(getThumbnail(db, stored[0]!.id))).code).toBe('FACE_NOT_FOUND');
       expect((await getPerson(db, bob.id)).faceCount).toBe(1);
       const neighbours = await db.transaction((tx) =>
-        nearestFaces(tx, { galleryId: gallery.id, modelId: MODEL, descriptor: unitVector(random), limit: 10, efSearch: EF_SEARCH }),
+        nearestFaces(tx, {
+          galleryId: gallery.id,
+          modelId: MODEL,
+          dims: 128,
+          descriptor: unitVector(random),
+          limit: 10,
+          efSearch: EF_SEARCH,
+        }),
       );
       expect(neighbours.map((n) => n.personId)).toEqual([bob.id]);
     });
@@ -536,6 +574,7 @@ describeEachDatabase('store repositories', (kind) => {
         const t = await migratedTestDatabase('pglite');
         try {
           const [gallery] = await listGalleries(t.db);
+          await bindGallery(t.db, gallery!.id, MODEL);
           const ada = await insertPerson(t.db, {
             galleryId: gallery!.id,
             name: 'Zoë Ñúñez 李小龍 🙂',
