@@ -26,6 +26,7 @@ import {
   migrateCommand,
   keysCommand,
   peopleCommand,
+  reembedCommand,
   serveCommand,
   verifyCommand,
 } from './store-commands.js';
@@ -235,7 +236,10 @@ function buildProgram(config: Config): Command {
       .argument('<person>', 'id, external id or exact name'),
   ).action((ref: string, opts) => peopleCommand(config, 'delete', [ref], opts));
 
-  const galleriesCmd = program.command('galleries').description('list, create and delete galleries');
+  const galleriesCmd = program
+    .command('galleries')
+    .alias('gallery')
+    .description('list, create, delete galleries, and move one to another descriptor model');
   withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) =>
     galleriesCommand(config, 'list', undefined, opts),
   );
@@ -255,6 +259,17 @@ function buildProgram(config: Config): Command {
       .option('--force', 'also when it has people (erases them)'),
     false,
   ).action((name: string, opts) => galleriesCommand(config, 'delete', name, opts));
+  withDb(
+    galleriesCmd
+      .command('reembed')
+      .description(
+        'describe every face of the gallery again with another model, from its stored thumbnail; search keeps the old descriptors ' +
+          'until all are done, then switches at once. Run it again to resume after a stop',
+      )
+      .requiredOption('--model <model>', 'the descriptor model to move to, by name or id (facerec models)')
+      .option('--drop-failed', 'switch even if some faces could not be described again, deleting them (they are listed)')
+      .addOption(workersOption()),
+  ).action((opts) => reembedCommand(config, opts));
 
   withDb(
     program

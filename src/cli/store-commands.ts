@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
-import { InvalidArgumentError } from '../errors.js';
+import { FacerecError, InvalidArgumentError } from '../errors.js';
+import { ReembedInput, reembedGallery } from '../service/reembed.service.js';
 import { drawIdentification } from '../service/draw.service.js';
 import { CalibrateInput, calibrateGallery, calibrationPlot, calibrationSummary } from '../service/calibrate.service.js';
 import { databaseTarget, migrateDatabase, openFacerec, type Facerec } from '../service/context.js';
@@ -300,6 +301,44 @@ export async function galleriesCommand(
       ? print(JSON.stringify({ deleted: g }))
       : print(`deleted gallery ${g.name} with ${g.people} people and ${g.faces} face(s)`);
   });
+}
+
+export async function reembedCommand(
+  config: Config,
+  opts: DbOptions & { model?: string; dropFailed?: boolean; workers?: number },
+): Promise<void> {
+  const input = parseOptions(ReembedInput, { gallery: opts.gallery, model: opts.model, dropFailed: opts.dropFailed });
+  const bar = process.stderr.isTTY
+    ? new SingleBar(
+        { format: 'reembed [{bar}] {value}/{total} faces {percentage}% eta {eta_formatted}', stream: process.stderr },
+        Presets.shades_classic,
+      )
+    : undefined;
+  const status = await withFacerec(config, opts, opts.workers ?? config.workers, async (app) => {
+    try {
+      return await reembedGallery(app, {
+        ...input,
+        onProgress: (staged, total) => {
+          if (bar && !bar.isActive) bar.start(total, staged);
+          bar?.update(staged);
+        },
+      });
+    } finally {
+      bar?.stop();
+    }
+  });
+  if (opts.json) return print(JSON.stringify(status));
+  if (status.state === 'done')
+    return print(`gallery ${status.gallery.name} now uses ${status.model}: ${status.staged} faces described again`);
+  if (status.state === 'idle') return print(`gallery ${status.gallery.name} already uses ${status.model}`);
+  print(`gallery ${status.gallery.name} still uses ${status.model}: ${status.staged} of ${status.total} faces staged for ${status.target}`);
+  for (const f of status.failed) print(`  face ${f.faceId} (person ${f.personId}): ${f.code}: ${f.message}`);
+  if (status.failed.length)
+    throw new FacerecError(
+      'REEMBED_NOT_POSSIBLE',
+      `${status.failed.length} faces could not be described again; re-enroll those people, or switch without them with --drop-failed`,
+      { failed: status.failed.length },
+    );
 }
 
 export async function calibrateCommand(config: Config, opts: DbOptions & { far?: string; plot?: string }): Promise<void> {

@@ -74,7 +74,7 @@ const toFace = (r: FaceRow): FaceRecord => ({
 export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecord> {
   const [row] = await q.query<FaceRow>(
     `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256, thumbnail)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM galleries WHERE id = $2 AND descriptor_model = $4
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM galleries WHERE id = $2 AND descriptor_model = $4 FOR SHARE
      RETURNING ${COLUMNS}`,
     [
       face.personId,

@@ -24,12 +24,9 @@ export function fakeCard(id: string, overrides: Partial<DescriptorModelCard> = {
   };
 }
 
-/** A registry of fake cards, the first one the default. */
+/** A registry of fake cards, the first one the default; the others as if brought by the user (no impostor model). */
 export function fakeRegistry(id: string, ...others: string[]): DescriptorRegistry {
-  return makeRegistry(
-    [id, ...others].map((m) => fakeCard(m)),
-    id,
-  );
+  return makeRegistry([fakeCard(id), ...others.map((m) => fakeCard(m, { shipped: false }))], id);
 }
 
 /** The 1:1 threshold of the context's configured model (its card's, or FACEREC_THRESHOLD). */

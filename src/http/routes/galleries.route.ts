@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ServiceContext } from '../../service/context.js';
 import { CalibrateInput, calibrateIdentify, calibrationSummary } from '../../service/calibrate.service.js';
 import { CreateGalleryInput, DeleteGalleryInput, galleries } from '../../service/people.service.js';
+import { ReembedInput, reembedStatus, startReembed } from '../../service/reembed.service.js';
 import { route, type AnyRoute } from '../route.js';
 import { CalibrationResponse, Gallery, GalleryParams } from '../schemas.js';
 
@@ -62,5 +63,45 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       responses: { 200: { description: 'The calibration', schema: CalibrationResponse } },
       handler: async ({ params, input }) => calibrationSummary(ctx, { gallery: params.id, far: input.far }),
     }),
+    route({
+      method: 'post',
+      path: '/v1/galleries/:id/reembed',
+      tag: 'galleries',
+      role: 'admin',
+      summary: 'Move the gallery to another descriptor model: every face is described again from its stored thumbnail',
+      description:
+        'Starts (or resumes) a job and answers at once; GET this path for its progress. Search keeps using the current descriptors ' +
+        'until every face has its new one, then all switch in one transaction. Faces without a thumbnail make it REEMBED_NOT_POSSIBLE ' +
+        '(nothing starts); faces whose thumbnail shows no face stall it (listed) until it is run again with dropFailed.',
+      params: GalleryParams,
+      input: ReembedInput.omit({ gallery: true }),
+      responses: { 202: { description: 'Started, or already running', schema: ReembedResponse } },
+      handler: async ({ params, input }) => startReembed(ctx, { gallery: params.id, model: input.model, dropFailed: input.dropFailed }),
+    }),
+    route({
+      method: 'get',
+      path: '/v1/galleries/:id/reembed',
+      tag: 'galleries',
+      role: 'admin',
+      summary: 'Where the gallery’s move to another descriptor model stands',
+      params: GalleryParams,
+      responses: { 200: { description: 'Status', schema: ReembedResponse } },
+      handler: async ({ params }) => reembedStatus(ctx, params.id),
+    }),
   ];
 }
+
+const ReembedResponse = z
+  .object({
+    gallery: z.object({ id: z.string(), name: z.string() }),
+    model: z.string().nullable().meta({ description: 'The model the gallery searches with now' }),
+    state: z.enum(['idle', 'running', 'pending', 'stalled', 'done']).meta({
+      description:
+        'running: describing; pending: a stopped run left staged work (POST again to resume); stalled: some faces failed (listed); done: switched',
+    }),
+    target: z.string().nullable(),
+    total: z.number(),
+    staged: z.number(),
+    failed: z.array(z.object({ faceId: z.string(), personId: z.string(), code: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'Reembed' });
