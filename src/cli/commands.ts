@@ -216,7 +216,17 @@ const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
 export async function evalLfwCommand(
   config: Config,
-  opts: { pairs: string; root: string; train?: string; plot?: string; save?: string; load?: string; json?: boolean; workers: number },
+  opts: {
+    pairs: string;
+    root: string;
+    train?: string;
+    plot?: string;
+    save?: string;
+    load?: string;
+    baseline?: boolean;
+    json?: boolean;
+    workers: number;
+  },
 ): Promise<void> {
   await readUserFile(opts.pairs);
   if (opts.train) await readUserFile(opts.train);
@@ -256,7 +266,7 @@ export async function evalLfwCommand(
   }
   const source = opts.load ? `descriptors loaded from ${opts.load}` : `${seconds.toFixed(0)} s`;
   print(
-    `LFW ${path.basename(opts.pairs)}${opts.train ? `, threshold chosen on ${path.basename(opts.train)}` : ''}: ${result.images} images, ${source}`,
+    `LFW ${path.basename(opts.pairs)}${opts.train ? `, threshold chosen on ${path.basename(opts.train)}` : ''}: ${result.images} images, ${source}, descriptor model ${result.model}`,
   );
   if (result.unreadable.length) print(`unreadable images: ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
   print(

@@ -107,6 +107,7 @@ function buildProgram(config: Config): Command {
     .option('--plot <file>', 'write the ROC curves as PNG')
     .option('--save <file>', 'save every image’s descriptors as JSONL')
     .option('--load <file>', 'score descriptors saved by --save instead of computing them')
+    .option('--no-baseline', 'skip plain face-api, the baseline (a third of the time)')
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalLfwCommand(config, opts));

@@ -19,6 +19,8 @@ export interface PipelineResult {
 
 export interface LfwEvalResult {
   images: number;
+  /** The descriptor model evaluated. */
+  model: string;
   unreadable: string[];
   pipelines: PipelineResult[];
 }
@@ -126,6 +128,8 @@ export async function runLfwEval(options: {
   threshold: number;
   save?: string;
   load?: string;
+  /** Also run plain face-api, the baseline (default true; three times the time). */
+  baseline?: boolean;
   onStart?: (images: number) => void;
   onProgress?: (done: number) => void;
 }): Promise<LfwEvalResult> {
@@ -140,10 +144,13 @@ export async function runLfwEval(options: {
     if (!options.pool) throw new Error('runLfwEval needs a pool unless descriptors are loaded');
     ({ subjects, unreadable } = await computeSubjects({ ...options, pool: options.pool, files }));
   }
-  const pipelines = PIPELINES.map(({ name, shipped, pick }) => {
+  // The descriptor model the subjects were described with (face-api's net in runs saved before there were several).
+  const model = [...subjects.values()].find((s) => s?.model)?.model;
+  const present = PIPELINES.filter(({ pick }) => [...subjects.values()].some((s) => s && pick(s)));
+  const pipelines = present.map(({ name, shipped, pick }) => {
     const scored = score(test.pairs, subjects, pick);
     return {
-      name,
+      name: model && model !== 'face-api-128' && name.startsWith('engine, dlib chip') ? name.replace('dlib chip', `${model}, aligned`) : name,
       shipped,
       imagesWithoutFace: files.filter((f) => {
         const s = subjects.get(f);
@@ -153,5 +160,5 @@ export async function runLfwEval(options: {
       accuracyAtConfigured: accuracyAt(scored, options.threshold),
     };
   });
-  return { images: files.length, unreadable, pipelines };
+  return { images: files.length, unreadable, pipelines, model: model ?? 'face-api-128' };
 }

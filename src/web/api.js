@@ -20,9 +20,9 @@ import { store } from './store.js';
  * @typedef {{ person: Person, created: boolean, faces: AcceptedFace[], rejected: Rejection[] }} EnrollResult
  * @typedef {{ person: PersonRef, distance: number, confidence: number }} Candidate
  * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], landmarks?: number[][] }} IdentifiedFace
- * @typedef {'target-fpir' | 'gallery-calibrated' | 'request'} ThresholdSource where identify's threshold came from
+ * @typedef {'target-fpir' | 'gallery-calibrated' | 'model-card' | 'request'} ThresholdSource where identify's threshold came from
  * @typedef {{ faces: IdentifiedFace[], threshold: number, thresholdSource: ThresholdSource, expectedFpir: number | null, gallery: PersonRef, width: number, height: number }} IdentifyResult
- * @typedef {{ gallery: PersonRef, people: number, faces: number, targetFpir: number, threshold: number, source: ThresholdSource, expectedFpir: number, expectedDir: number }} GalleryThreshold GET /v1/galleries/{id}/threshold (abridged)
+ * @typedef {{ gallery: PersonRef, people: number, faces: number, targetFpir: number, threshold: number, source: ThresholdSource, expectedFpir: number, expectedDir: number, model: string }} GalleryThreshold GET /v1/galleries/{id}/threshold (abridged)
  * @typedef {{ match: boolean, distance: number, threshold: number, confidence: number }} MatchResult
  * @typedef {MatchResult & { person: PersonRef, box: number[], facesInPhoto: number }} VerifyResult
  * @typedef {MatchResult & { boxes: [number[], number[]], facesInPhotos: [number, number] }} CompareResult

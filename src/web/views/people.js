@@ -97,7 +97,8 @@ export function peopleView(app) {
       thresholdLine.textContent =
         `${t.people === 1 ? '1 person' : `${t.people} people`}, ${plural(t.faces, 'face')} · identify threshold ${t.threshold.toFixed(3)} ` +
         `(${t.source === 'gallery-calibrated' ? 'learned from this gallery' : `for its size at a ${formatRate(t.targetFpir)} target`}) · ` +
-        `expected false-match rate ${formatRate(t.expectedFpir)} of strangers · expected to recognise ${formatRate(t.expectedDir)} of known faces`;
+        `expected false-match rate ${formatRate(t.expectedFpir)} of strangers · expected to recognise ${formatRate(t.expectedDir)} of known faces` +
+        ` · descriptor model ${t.model}`;
       thresholdLine.dataset.source = t.source;
     } catch {
       if (mine === generation) thresholdLine.textContent = '';
