@@ -150,7 +150,8 @@ export async function runLfwEval(options: {
   const pipelines = present.map(({ name, shipped, pick }) => {
     const scored = score(test.pairs, subjects, pick);
     return {
-      name: model && model !== 'face-api-128' && name.startsWith('engine, dlib chip') ? name.replace('dlib chip', `${model}, aligned`) : name,
+      name:
+        model && model !== 'face-api-128' && name.startsWith('engine, dlib chip') ? name.replace('dlib chip', `${model}, aligned`) : name,
       shipped,
       imagesWithoutFace: files.filter((f) => {
         const s = subjects.get(f);
