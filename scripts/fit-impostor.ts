@@ -31,7 +31,7 @@ const people = new Set(images.map((i) => i.name)).size;
 const withFace = images.filter((i) => descriptors.get(i.file)).length;
 const source =
   `LFW View 1, the ${images.length} images (${people} people; ${withFace} with a face) of ${path.basename(values.pairs)}, ` +
-  'shipped pipeline (dlib chip + mirror); scripts/fit-impostor.ts';
+  `the descriptor model ${modelId} (FACEREC_DESCRIPTOR_MODEL); scripts/fit-impostor.ts`;
 const model = measureUnitsFactor(fitImpostorModel(images, descriptors, modelId, source), images, descriptors);
 
 // One file for every descriptor model: a refit replaces its own entry and keeps the others.
