@@ -182,7 +182,7 @@ export function sweepGallerySizes(
     );
     for (const size of sizes) {
       const all = size === eligible.length;
-      const draws = options.draws ?? 10;
+      const draws = options.draws ?? 20;
       const label = all ? `all (${size})` : String(size);
       const per = {
         fixed: [] as IdentificationRates[],
