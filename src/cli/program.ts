@@ -125,7 +125,7 @@ function buildProgram(config: Config): Command {
     )
     .option('--no-splits', 'skip the two fixed splits through the store; only the gallery-size sweep')
     .option('--sizes <list>', 'gallery sizes of the sweep, people (comma-separated; all = every eligible person)', '10,50,200,500,all')
-    .addOption(new Option('--draws <n>', 'random galleries per size').argParser(integerOption('--draws', 1, 1000)).default(10))
+    .addOption(new Option('--draws <n>', 'random galleries per size').argParser(integerOption('--draws', 1, 1000)).default(20))
     .option('--eval-pairs <file>', 'sweep only the images of this pairs file (the held-out side, e.g. pairsDevTest.txt)')
     .option('--cohort-pairs <file>', 'faces of other people for measuring Z-norm (the fit side, e.g. pairsDevTrain.txt)')
     .option('--impostor-model <file>', 'impostor model file (default: models/impostor-model.json)')

@@ -362,7 +362,8 @@ export async function calibrateCommand(config: Config, opts: DbOptions & { far?:
   print(
     `  impostor fit (lower tail of a stranger's distance to one ${id.reduction === 'min' ? 'face' : 'person'}): shipped ${tail(id.impostor.shipped)}` +
       (id.source === 'gallery-calibrated'
-        ? `; re-centred on ${id.impostor.crossPersonDistances} cross-person distances of this gallery: ${tail(id.impostor.inForce)}`
+        ? `; re-centred on ${id.impostor.crossPersonDistances} cross-person distances of this gallery: ${tail(id.impostor.inForce)} ` +
+          `(the mean ±${id.impostor.tailMeanSe.toFixed(4)}, which widens the sd)`
         : `; the gallery calibrates itself from ${id.impostor.minPeopleForGallery} people`),
   );
   print(`  shipped fit: ${id.impostor.fittedOn}`);

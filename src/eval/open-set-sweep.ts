@@ -42,14 +42,25 @@ export interface SizeResult {
   photosPerPerson: number;
   /** People enrolled. */
   size: number;
-  /** 'all' when every available person is enrolled (one draw then). */
+  /** 'all (N)' when every available person is enrolled (its draws then differ only in the photos enrolled). */
   label: string;
   draws: number;
   matedProbes: Spread;
   nonMatedProbes: Spread;
+  /**
+   * The binomial noise of one draw's FPIR at the target: √(target · (1 − target) / strangers). With S strangers an
+   * FPIR of 1% is about S/100 events, so a draw's FPIR is that far from its expectation by chance alone.
+   */
+  strangerNoise: number;
   fixed: RatesSpread;
   /** The target-FPIR rule as the service applies it (gallery-calibrated once the gallery is large enough). */
-  rule: RatesSpread & { threshold: Spread; sources: Partial<Record<ThresholdSource, number>> };
+  rule: RatesSpread & {
+    threshold: Spread;
+    sources: Partial<Record<ThresholdSource, number>>;
+    /** False matches and strangers summed over the draws (the pooled FPIR is their ratio). */
+    falseMatches: number;
+    strangers: number;
+  };
   /** The rule on the shipped tail only, never gallery-calibrated. */
   shippedTail: RatesSpread & { threshold: Spread };
   /** The sweep's best DIR with FPIR no higher than the rule's, per draw (an oracle: it knows the answers). */
@@ -145,8 +156,8 @@ function cohortStats(gallery: readonly Enrolled[], cohort: readonly number[][], 
 
 /**
  * Runs every (photos, size, draw) gallery over `images` (one side of LFW): gallery people have more than `photos`
- * images, all of them with a face among the enrolled ones (their lowest-numbered); mated probes are their other
- * images, non-mated probes every image of a person not enrolled.
+ * images and at least `photos` with a face, of which `photos` drawn at random are enrolled; mated probes are their
+ * other images, non-mated probes every image of a person not enrolled.
  */
 export function sweepGallerySizes(
   images: readonly LfwImage[],
@@ -162,20 +173,16 @@ export function sweepGallerySizes(
   const results: SizeResult[] = [];
 
   for (const photos of options.photos ?? [1, 2]) {
-    const eligible = [...byPerson.keys()].sort().filter(
-      (name) =>
-        byPerson.get(name)!.length > photos &&
-        byPerson
-          .get(name)!
-          .slice(0, photos)
-          .every((i) => descriptorOf(i)),
-    );
+    // People with a photo to probe beyond the enrolled ones, and enough photos with a face to enrol.
+    const eligible = [...byPerson.keys()]
+      .sort()
+      .filter((name) => byPerson.get(name)!.length > photos && byPerson.get(name)!.filter((i) => descriptorOf(i)).length >= photos);
     const sizes = [...new Set((options.sizes ?? GALLERY_SIZES).map((s) => (s === 'all' ? eligible.length : s)))].filter(
       (s) => s <= eligible.length,
     );
     for (const size of sizes) {
       const all = size === eligible.length;
-      const draws = all ? 1 : (options.draws ?? 10);
+      const draws = options.draws ?? 20;
       const label = all ? `all (${size})` : String(size);
       const per = {
         fixed: [] as IdentificationRates[],
@@ -195,16 +202,23 @@ export function sweepGallerySizes(
         onGallery?.(`${photos} photo(s), ${label}, draw ${draw + 1}/${draws}`);
         const next = rng((options.seed ?? 17) + 1000 * photos + 7919 * size + draw);
         const chosen = new Set(all ? eligible : shuffled(eligible, next).slice(0, size));
-        const gallery: Enrolled[] = [...chosen].map((name) => ({
-          name,
-          faces: byPerson
-            .get(name)!
-            .slice(0, photos)
-            .map((i) => descriptorOf(i)!),
-        }));
+        // Which of a person's photos are enrolled is drawn too, so that the draws of 'all' differ (in their galleries;
+        // its strangers, everyone with fewer photos, stay the same).
+        const enrolled = new Map(
+          [...chosen].map((name) => [
+            name,
+            new Set(
+              shuffled(
+                byPerson.get(name)!.filter((i) => descriptorOf(i)),
+                next,
+              ).slice(0, photos),
+            ),
+          ]),
+        );
+        const gallery: Enrolled[] = [...enrolled].map(([name, photosOf]) => ({ name, faces: [...photosOf].map((i) => descriptorOf(i)!) }));
         const probes = [...byPerson].flatMap(([name, list]): Probe[] =>
           chosen.has(name)
-            ? list.slice(photos).map((i) => ({ file: i.file, truth: name, descriptor: descriptorOf(i) }))
+            ? list.filter((i) => !enrolled.get(name)!.has(i)).map((i) => ({ file: i.file, truth: name, descriptor: descriptorOf(i) }))
             : list.map((i) => ({ file: i.file, truth: null, descriptor: descriptorOf(i) })),
         );
         const scored = search(gallery, probes, options.reduction, Math.max(options.topK, 8));
@@ -244,8 +258,15 @@ export function sweepGallerySizes(
         draws,
         matedProbes: spread(per.mated),
         nonMatedProbes: spread(per.nonMated),
+        strangerNoise: Math.sqrt((options.targetFpir * (1 - options.targetFpir)) / Math.max(1, spread(per.nonMated).mean)),
         fixed: ratesSpread(per.fixed),
-        rule: { ...ratesSpread(per.rule), threshold: spread(per.ruleThreshold), sources: per.sources },
+        rule: {
+          ...ratesSpread(per.rule),
+          threshold: spread(per.ruleThreshold),
+          sources: per.sources,
+          falseMatches: per.rule.reduce((sum, r) => sum + r.counts.falsePositives, 0),
+          strangers: per.rule.reduce((sum, r) => sum + r.nonMatedProbes, 0),
+        },
         shippedTail: { ...ratesSpread(per.shippedTail), threshold: spread(per.shippedThreshold) },
         bestAtRuleFpir: spread(per.best),
         noMargin: ratesSpread(per.noMargin),

@@ -162,6 +162,7 @@ export const CalibrationResponse = z
         inForce: Tail,
         fittedOn: z.string(),
         crossPersonDistances: z.number(),
+        tailMeanSe: z.number().meta({ description: 'Standard error of the re-centred mean, which widens inForce.sd (0: not re-centred)' }),
         minPeopleForGallery: z.number(),
       }),
       fixedThreshold: z.object({ threshold: z.number(), expectedFpir: z.number(), expectedDir: z.number() }),

@@ -54,8 +54,13 @@ export interface OperatingPoint {
   expectedFpir: number;
   /** The share of genuine distances at or below `threshold` (LFW's, or the gallery's own when it has them). */
   expectedDir: number;
-  /** The impostor tail in use (the shipped one, or re-centred on the gallery's own cross-person distances). */
+  /**
+   * The impostor tail in use: the shipped one, or re-centred on the gallery's own cross-person distances with its
+   * spread widened by the re-centring's uncertainty, √(sd² + tailMeanSe²) (galleryTail).
+   */
   tail: ImpostorTail;
+  /** The standard error of the re-centred mean (bootstrap over the gallery's people); 0 on the shipped tail. */
+  tailMeanSe: number;
   /** Cross-person distances of the gallery's own faces that re-centred the tail (0: the shipped tail as it is). */
   crossPersonDistances: number;
 }
@@ -192,6 +197,16 @@ export function fitTail(
   return { tail: { mean: my - sd * mx, sd }, range: [pMin, pMax] };
 }
 
+/** The probabilities at which the re-centring reads a sample's quantiles: 25, log-spaced in [pMin, 0.05]. */
+function recentreProbabilities(pairs: number): number[] {
+  const pMin = 20 / pairs,
+    pMax = 0.05;
+  if (!(pMin < pMax)) throw new InvalidArgumentError(`recentreTail needs at least ${Math.ceil(20 / pMax) + 1} distances, got ${pairs}`);
+  return Array.from({ length: 25 }, (_, i) => Math.exp(Math.log(pMin) + ((Math.log(pMax) - Math.log(pMin)) * i) / 24));
+}
+
+const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 /**
  * Re-centres a tail on a gallery's own cross-person distances, keeping the shipped spread (a slope extrapolated
  * from a few thousand distances is too noisy): mean = the median over the sample's lower quantiles
@@ -200,17 +215,61 @@ export function fitTail(
  */
 export function recentreTail(shipped: ImpostorTail, crossPerson: readonly number[]): ImpostorTail {
   const sorted = Float64Array.from(crossPerson).sort();
-  const pMin = 20 / sorted.length,
-    pMax = 0.05;
-  if (!(pMin < pMax))
-    throw new InvalidArgumentError(`recentreTail needs at least ${Math.ceil(20 / pMax) + 1} distances, got ${sorted.length}`);
+  const ps = recentreProbabilities(sorted.length);
+  return { mean: median(ps.map((p) => quantileOfSorted(sorted, p) - shipped.sd * normalQuantile(p))), sd: shipped.sd };
+}
+
+/** Groups of people the jackknife of galleryTail leaves out in turn. */
+export const RECENTRE_JACKKNIFE_GROUPS = 20;
+
+/**
+ * The tail re-centred on a gallery (recentreTail) together with the uncertainty of its mean, and the predictive tail
+ * that carries it: a stranger's per-unit rate averaged over where the mean may lie, E[Φ((t − m)/sd)] with
+ * m ~ N(m̂, se²), is Φ((t − m̂)/√(sd² + se²)). Without it the threshold is as noisy as m̂ and, the false-match rate
+ * being convex in the threshold, galleries would on average exceed the target (by ~10% at 50 people, se ≈ 0.01).
+ * se is a grouped jackknife over the gallery's people (G groups, each left out once: se² = (G − 1)/G · Σ(m_g − m̄)²):
+ * pairs share people, so treating them as independent would understate it, and a bootstrap of people overstates it
+ * (by ~1.8× when the pairs are in fact independent). Deterministic: one gallery always gets one threshold.
+ */
+export function galleryTail(
+  shipped: ImpostorTail,
+  pairs: { distances: ArrayLike<number>; a: ArrayLike<number>; b: ArrayLike<number>; people: number },
+  groups = RECENTRE_JACKKNIFE_GROUPS,
+): { recentred: ImpostorTail; se: number; predictive: ImpostorTail } {
+  const n = pairs.distances.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => pairs.distances[i]! - pairs.distances[j]!);
+  const sorted = Float64Array.from(order, (i) => pairs.distances[i]!);
+  const ps = recentreProbabilities(n);
+  const offsets = ps.map((p) => shipped.sd * normalQuantile(p));
+  const recentred = { mean: median(ps.map((p, k) => quantileOfSorted(sorted, p) - offsets[k]!)), sd: shipped.sd };
+  const g = Math.min(groups, pairs.people);
   const means: number[] = [];
-  for (let i = 0; i <= 24; i++) {
-    const p = Math.exp(Math.log(pMin) + ((Math.log(pMax) - Math.log(pMin)) * i) / 24);
-    means.push(quantileOfSorted(sorted, p) - shipped.sd * normalQuantile(p));
+  for (let left = 0; left < g; left++) {
+    const kept = (k: number) => pairs.a[order[k]!]! % g !== left && pairs.b[order[k]!]! % g !== left;
+    let total = 0;
+    for (let k = 0; k < n; k++) if (kept(k)) total++;
+    if (total <= 20 / 0.05) continue;
+    // Each p's quantile among the pairs kept, read as recentreTail reads it (linear between order statistics).
+    const at = ps.map((p) => p * (total - 1));
+    const estimates: number[] = [];
+    let rank = 0,
+      previous = 0,
+      next = 0;
+    for (let k = 0; k < n && next < ps.length; k++) {
+      if (!kept(k)) continue;
+      while (next < ps.length && at[next]! <= rank) {
+        const lo = Math.floor(at[next]!);
+        const value = lo === rank ? sorted[k]! : previous + (sorted[k]! - previous) * (at[next]! - lo);
+        estimates.push(value - offsets[next++]!);
+      }
+      previous = sorted[k]!;
+      rank++;
+    }
+    if (estimates.length === ps.length) means.push(median(estimates));
   }
-  means.sort((a, b) => a - b);
-  return { mean: means[Math.floor(means.length / 2)]!, sd: shipped.sd };
+  const mean = means.reduce((s, m) => s + m, 0) / Math.max(1, means.length);
+  const se = means.length > 1 ? Math.sqrt(((means.length - 1) / means.length) * means.reduce((s, m) => s + (m - mean) ** 2, 0)) : 0;
+  return { recentred, se, predictive: { mean: recentred.mean, sd: Math.sqrt(shipped.sd ** 2 + se ** 2) } };
 }
 
 /** People a gallery needs before its own cross-person distances re-centre the impostor tail (see docs/accuracy.md). */
@@ -231,20 +290,36 @@ export interface GalleryShape {
 export const comparisonUnits = (gallery: { people: number; faces: number }, reduction: Reduction): number =>
   reduction === 'min' ? gallery.faces : gallery.people;
 
-/** Cross-person and same-person distances among a gallery's sampled faces (each unordered pair once). */
-export function sampleDistances(sample: NonNullable<GalleryShape['sample']>): { crossPerson: number[]; samePerson: number[] } {
+/**
+ * Cross-person and same-person distances among a gallery's sampled faces (each unordered pair once), with the two
+ * people of each cross-person pair (indices from 0 to people − 1) for the bootstrap of galleryTail.
+ */
+export function sampleDistances(sample: NonNullable<GalleryShape['sample']>): {
+  crossPerson: number[];
+  samePerson: number[];
+  pairs: { distances: number[]; a: number[]; b: number[]; people: number };
+} {
   const crossPerson: number[] = [],
-    samePerson: number[] = [];
+    samePerson: number[] = [],
+    a: number[] = [],
+    b: number[] = [];
+  const personIndex = new Map<string, number>();
+  const index = sample.map((f) => personIndex.get(f.personId) ?? personIndex.set(f.personId, personIndex.size).get(f.personId)!);
   for (let i = 0; i < sample.length; i++) {
-    const a = sample[i]!.descriptor;
+    const x = sample[i]!.descriptor;
     for (let j = i + 1; j < sample.length; j++) {
-      const b = sample[j]!.descriptor;
+      const y = sample[j]!.descriptor;
       let sum = 0;
-      for (let k = 0; k < a.length; k++) sum += (a[k]! - b[k]!) ** 2;
-      (sample[i]!.personId === sample[j]!.personId ? samePerson : crossPerson).push(Math.sqrt(sum));
+      for (let k = 0; k < x.length; k++) sum += (x[k]! - y[k]!) ** 2;
+      if (index[i] === index[j]) samePerson.push(Math.sqrt(sum));
+      else {
+        crossPerson.push(Math.sqrt(sum));
+        a.push(index[i]!);
+        b.push(index[j]!);
+      }
     }
   }
-  return { crossPerson, samePerson };
+  return { crossPerson, samePerson, pairs: { distances: crossPerson, a, b, people: personIndex.size } };
 }
 
 /**
@@ -266,10 +341,11 @@ export function operatingPoint(
   let source: ThresholdSource = 'target-fpir';
   let genuine: number[] | undefined;
   let used = 0;
+  let tailMeanSe = 0;
   if (reduction === 'min' && gallery.sample && gallery.people >= (options.minPeople ?? MIN_PEOPLE_FOR_GALLERY_CALIBRATION)) {
-    const { crossPerson, samePerson } = sampleDistances(gallery.sample);
+    const { crossPerson, samePerson, pairs } = sampleDistances(gallery.sample);
     if (crossPerson.length > 20 / 0.05) {
-      tail = recentreTail(fitted.tail, crossPerson);
+      ({ predictive: tail, se: tailMeanSe } = galleryTail(fitted.tail, pairs));
       source = 'gallery-calibrated';
       used = crossPerson.length;
       if (samePerson.length >= 20) genuine = samePerson;
@@ -286,6 +362,7 @@ export function operatingPoint(
       ? genuine.filter((d) => d <= threshold).length / genuine.length
       : genuineRate(fitted.genuinePercentiles, threshold),
     tail,
+    tailMeanSe,
     crossPersonDistances: used,
   };
 }

@@ -76,6 +76,8 @@ export interface IdentifyCalibration {
     fittedOn: string;
     /** Cross-person distances of the gallery's own faces behind the re-centring (0: not re-centred). */
     crossPersonDistances: number;
+    /** The re-centred mean's standard error (a jackknife over the gallery's people), which widens inForce.sd; 0 if not re-centred. */
+    tailMeanSe: number;
     /** People a gallery needs before it calibrates itself. */
     minPeopleForGallery: number;
   };
@@ -108,6 +110,7 @@ export async function calibrateIdentify(ctx: ServiceContext, options: { gallery?
       inForce: point.tail,
       fittedOn: model.source,
       crossPersonDistances: point.crossPersonDistances,
+      tailMeanSe: point.tailMeanSe,
       minPeopleForGallery: MIN_PEOPLE_FOR_GALLERY_CALIBRATION,
     },
     fixedThreshold: {

@@ -114,6 +114,9 @@ describeEachDatabase('identify at a target FPIR', (kind: DatabaseKind) => {
     // The fake's people are drawn as the fit's were: the re-centred tail stays close to the shipped one.
     expect(Math.abs(id.impostor.inForce.mean - id.impostor.shipped.mean)).toBeLessThan(0.02);
     expect(id.impostor.crossPersonDistances).toBe((51 * 50) / 2 - 1);
+    // The spread in force is the shipped one widened by the uncertainty of the gallery's mean.
+    expect(id.impostor.tailMeanSe).toBeGreaterThan(0);
+    expect(id.impostor.inForce.sd).toBeCloseTo(Math.sqrt(id.impostor.shipped.sd ** 2 + id.impostor.tailMeanSe ** 2), 9);
     expect(id.expectedFpir).toBeCloseTo(ctx.config.targetFpir, 4);
     // One person with two faces: no 1:1 calibration, and the report says why.
     expect(report.verification).toBeNull();

@@ -41,13 +41,29 @@ const OPTIONS: SweepOptions = {
 describe('the gallery-size sweep', () => {
   const results = sweepGallerySizes(images, descriptors, OPTIONS);
 
-  it('draws each size several times, all once, and skips sizes beyond the people available', () => {
+  it('draws each size several times, all too (its enrolled photos differ), and skips sizes beyond the people available', () => {
     expect(results.map((r) => [r.photosPerPerson, r.label, r.draws])).toEqual([
       [1, '10', 4],
-      [1, 'all (30)', 1],
+      [1, 'all (30)', 4],
       [2, '10', 4],
-      [2, 'all (30)', 1],
+      [2, 'all (30)', 4],
     ]);
+  });
+
+  it('enrols photos drawn at random, never one without a face, and probes with the rest', () => {
+    const withHole = new Map(descriptors);
+    withHole.set('P0/P0_0001.jpg', null); // P0's first photo has no face: it is never enrolled, always a (missed) probe
+    const [all] = sweepGallerySizes(images, withHole, { ...OPTIONS, sizes: ['all'], photos: [2], draws: 6 });
+    expect(all!.label).toBe('all (30)');
+    expect(all!.matedProbes).toEqual({ mean: 30, sd: 0 });
+    expect(all!.rule.dir.mean).toBeCloseTo(29 / 30, 12);
+  });
+
+  it('counts the false matches and strangers over the draws, and the binomial noise of one draw', () => {
+    const [ten] = results;
+    expect(ten!.rule.falseMatches).toBe(0);
+    expect(ten!.rule.strangers).toBe(4 * 100);
+    expect(ten!.strangerNoise).toBeCloseTo(Math.sqrt((0.01 * 0.99) / 100), 12);
   });
 
   it('probes with the enrolled people’s other photos, and with every photo of everyone else', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   expectedFpir,
   fitTail,
+  galleryTail,
   genuineRate,
   normalCdf,
   normalQuantile,
@@ -116,6 +117,79 @@ describe('fitting the impostor tail', () => {
   });
 });
 
+describe('the uncertainty of a gallery’s re-centred tail', () => {
+  /**
+   * Every pair of `people` people at a distance from N(mean, 0.1²), with a person effect as in real galleries (some
+   * faces are near many others): d = mean + 0.1 · (√0.3 · (u_i + u_j)/√2 + √0.7 · e_ij).
+   */
+  const gallery = (people: number, mean: number, draw: () => number) => {
+    const u = Array.from({ length: people }, () => draw());
+    const distances: number[] = [],
+      a: number[] = [],
+      b: number[] = [];
+    for (let i = 0; i < people; i++)
+      for (let j = i + 1; j < people; j++) {
+        distances.push(mean + 0.1 * (Math.sqrt(0.3) * ((u[i]! + u[j]!) / Math.SQRT2) + Math.sqrt(0.7) * draw()));
+        a.push(i);
+        b.push(j);
+      }
+    return { distances, a, b, people };
+  };
+
+  it('re-centres on the gallery, and its jackknife error is the spread of the re-centred mean between galleries', () => {
+    const draw = gaussian(21);
+    for (const people of [50, 200]) {
+      const fits = Array.from({ length: 24 }, () => galleryTail(TAIL, gallery(people, 1.05, draw)));
+      const means = fits.map((f) => f.recentred.mean);
+      const mean = means.reduce((s, m) => s + m, 0) / means.length;
+      const between = Math.sqrt(means.reduce((s, m) => s + (m - mean) ** 2, 0) / (means.length - 1));
+      const se = fits.reduce((s, f) => s + f.se, 0) / fits.length;
+      // A gallery's mean moves with its people (sd ≈ 0.011 at 50 here), so 24 galleries put theirs within ±0.015.
+      expect(Math.abs(mean - 1.05)).toBeLessThan(0.015);
+      // 24 galleries measure the spread between them within about ±30%.
+      expect(se / between).toBeGreaterThan(0.7);
+      expect(se / between).toBeLessThan(1.6);
+      for (const f of fits) {
+        expect(f.predictive.mean).toBe(f.recentred.mean);
+        expect(f.predictive.sd).toBeCloseTo(Math.sqrt(0.1 ** 2 + f.se ** 2), 12);
+      }
+    }
+    // More people, a surer mean.
+    expect(galleryTail(TAIL, gallery(200, 1.05, draw)).se).toBeLessThan(galleryTail(TAIL, gallery(50, 1.05, draw)).se);
+  });
+
+  it('is the same for the same gallery (a fixed seed), and agrees with recentreTail', () => {
+    const pairs = gallery(60, 1, gaussian(22));
+    expect(galleryTail(TAIL, pairs)).toEqual(galleryTail(TAIL, pairs));
+    expect(galleryTail(TAIL, pairs).recentred).toEqual(recentreTail(TAIL, pairs.distances));
+  });
+
+  it('keeps the promise on average where the mean is uncertain: E[Φ((t − m)/sd)] over m ~ N(m̂, se²) at the predictive threshold', () => {
+    // The predictive tail's threshold for 200 units at 1%, against the per-unit rate averaged over the mean's uncertainty.
+    const se = 0.012,
+      predictive = { mean: 1, sd: Math.sqrt(0.1 ** 2 + se ** 2) };
+    const t = thresholdForFpir(predictive, 0.01, 200);
+    let averaged = 0,
+      weights = 0;
+    for (let i = -800; i <= 800; i++) {
+      const z = i / 100,
+        w = Math.exp((-z * z) / 2);
+      averaged += w * expectedFpir({ mean: 1 + se * z, sd: 0.1 }, t, 200);
+      weights += w;
+    }
+    // Exact for the per-unit rate; over 200 units the rates are small enough for FPIR to stay linear in it (±1%).
+    expect(averaged / weights / 0.01).toBeCloseTo(1, 1);
+    // The plug-in threshold (sd without se) would promise 1% and deliver more.
+    let plugIn = 0;
+    const t0 = thresholdForFpir({ mean: 1, sd: 0.1 }, 0.01, 200);
+    for (let i = -800; i <= 800; i++) {
+      const z = i / 100;
+      plugIn += Math.exp((-z * z) / 2) * expectedFpir({ mean: 1 + se * z, sd: 0.1 }, t0, 200);
+    }
+    expect(plugIn / weights).toBeGreaterThan(0.0105);
+  });
+});
+
 describe('genuine rates from percentiles', () => {
   it('interpolates between percentiles', () => {
     const p = percentiles([0, 1, 2, 3, 4], 4);
@@ -156,7 +230,9 @@ describe('a gallery’s operating point', () => {
     expect(point.source).toBe('gallery-calibrated');
     // Cross-person distances here are ≥ 9.5, far from LFW's ~1: the tail moves out, the spread stays.
     expect(point.tail.mean).toBeGreaterThan(9);
-    expect(point.tail.sd).toBe(0.1);
+    // The spread is the shipped one widened by the re-centring's own uncertainty.
+    expect(point.tailMeanSe).toBeGreaterThan(0);
+    expect(point.tail.sd).toBeCloseTo(Math.sqrt(0.1 ** 2 + point.tailMeanSe ** 2), 12);
     expect(point.expectedDir).toBe(1); // every same-person distance (0.5) is under the threshold
     // Without a sample, or with too few people, the shipped tail is kept.
     expect(operatingPoint(model, 'min', 0.01, { people: 60, faces: 120 }).source).toBe('target-fpir');
