@@ -9,13 +9,13 @@ import { matchFaces, type FaceMatch } from '../match/identify.js';
 import type { ThresholdSource } from '../match/open-set.js';
 import { reducePerPerson } from '../match/reduce.js';
 import { nearestFaces, personDistances } from '../store/faces.repository.js';
-import { findGallery } from '../store/galleries.repository.js';
+import { findGallery, type Gallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
 import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
-import { galleryModel, type ModelSettings } from './models.service.js';
+import { galleryModel, galleryStillOn, modelMismatch, type ModelSettings } from './models.service.js';
 
 /** identify's input, as the HTTP API and the CLI take it. */
 export const IdentifyInput = z.object({
@@ -100,29 +100,52 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   const topK = checkRange(options.topK ?? DEFAULT_TOP_K, LIMITS.topK, 'topK', true);
   if (options.maxFaces !== undefined) checkRange(options.maxFaces, LIMITS.maxFaces, 'maxFaces', true);
   if (options.minFaceSize !== undefined) checkRange(options.minFaceSize, LIMITS.minFaceSize, 'minFaceSize');
-  const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
-  const model = galleryModel(ctx, gallery);
+  let gallery = await findGallery(ctx.db, options.gallery ?? 'default');
+  let model = galleryModel(ctx, gallery);
   if (options.threshold !== undefined) thresholdOf(options.threshold, model.verifyThreshold);
-  const { width, height, faces } = await facesOf(ctx, bytes, model, options);
+  const limit = neighbourLimit(topK);
+  // A gallery moved to another model while the photo was being described (gallery reembed) is searched again with
+  // the new one: its faces no longer hold the old model's descriptors.
+  for (let attempt = 0; ; attempt++) {
+    const { width, height, faces } = await facesOf(ctx, bytes, model, options);
+    const perFace = await ctx.db.transaction(async (tx) => {
+      if (!(await galleryStillOn(tx, gallery.id, model.card.id))) return null;
+      const out = [];
+      for (const face of faces) {
+        const hits = await nearestFaces(tx, {
+          galleryId: gallery.id,
+          modelId: model.card.id,
+          dims: model.card.output.dims,
+          descriptor: face.descriptor!,
+          limit,
+          efSearch: ctx.config.efSearch,
+        });
+        out.push(reducePerPerson(hits, ctx.config.reduction));
+      }
+      return out;
+    });
+    if (!perFace && attempt < 2) {
+      gallery = await findGallery(ctx.db, gallery.id);
+      model = galleryModel(ctx, gallery);
+      continue;
+    }
+    if (!perFace) throw modelMismatch(gallery.name, gallery.descriptorModel, model.card.id);
+    return decide(ctx, gallery, model, { width, height, faces }, perFace, options, topK);
+  }
+}
+
+async function decide(
+  ctx: ServiceContext,
+  gallery: Gallery,
+  model: ModelSettings,
+  { width, height, faces }: { width: number; height: number; faces: Face[] },
+  perFace: ReturnType<typeof reducePerPerson>[],
+  options: IdentifyOptions,
+  topK: number,
+): Promise<IdentifyResult> {
   const used = await identifyThreshold(ctx, gallery.id, model, options.threshold);
   // Rounded as it is reported, so that the answer names the very threshold that decided.
   const threshold = used.thresholdSource === 'request' ? used.threshold : round4(used.threshold);
-  const limit = neighbourLimit(topK);
-  const perFace = await ctx.db.transaction(async (tx) => {
-    const out = [];
-    for (const face of faces) {
-      const hits = await nearestFaces(tx, {
-        galleryId: gallery.id,
-        modelId: model.card.id,
-        dims: model.card.output.dims,
-        descriptor: face.descriptor!,
-        limit,
-        efSearch: ctx.config.efSearch,
-      });
-      out.push(reducePerPerson(hits, ctx.config.reduction));
-    }
-    return out;
-  });
   const matches = matchFaces(perFace, { threshold, ambiguityMargin: model.ambiguityMargin, topK, confidence: model.confidence });
   return {
     width,
@@ -200,14 +223,26 @@ export async function verify(
   personRef: string,
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
-  const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
-  const model = galleryModel(ctx, gallery);
-  const threshold = thresholdOf(options.threshold, model.verifyThreshold);
+  let gallery = await findGallery(ctx.db, options.gallery ?? 'default');
+  let model = galleryModel(ctx, gallery);
+  thresholdOf(options.threshold, model.verifyThreshold);
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
-  const modelId = model.card.id;
-  const { faces } = await facesOf(ctx, bytes, model, {});
+  let faces: Face[], distances: number[] | null;
+  // As identify: a gallery moved to another model meanwhile is compared again with the new one.
+  for (let attempt = 0; ; attempt++) {
+    ({ faces } = await facesOf(ctx, bytes, model, {}));
+    const face = soleFace(faces, { largestFace: options.largestFace, what: 'the photo' });
+    const modelId = model.card.id;
+    distances = await ctx.db.transaction(async (tx) =>
+      (await galleryStillOn(tx, gallery.id, modelId)) ? personDistances(tx, person.id, modelId, face.descriptor!) : null,
+    );
+    if (distances || attempt >= 2) break;
+    gallery = await findGallery(ctx.db, gallery.id);
+    model = galleryModel(ctx, gallery);
+  }
+  if (!distances) throw modelMismatch(gallery.name, gallery.descriptorModel, model.card.id);
+  const threshold = thresholdOf(options.threshold, model.verifyThreshold);
   const face = soleFace(faces, { largestFace: options.largestFace, what: 'the photo' });
-  const distances = await personDistances(ctx.db, person.id, modelId, face.descriptor!);
   if (distances.length === 0) {
     throw new FacerecError(
       'NO_ENROLLED_FACES',

@@ -64,6 +64,17 @@ export async function bindGalleryModel(q: Queryable, gallery: Pick<Gallery, 'id'
   if (bound !== card.id) throw modelMismatch(gallery.name, bound, card.id);
 }
 
+/**
+ * Whether the gallery still searches with `modelId`, its row share-locked to the end of the caller's transaction, so
+ * that a move to another model (which locks it to switch) cannot happen between this check and the search.
+ */
+export async function galleryStillOn(q: Queryable, galleryId: string, modelId: string): Promise<boolean> {
+  const [row] = await q.query<{ descriptor_model: string | null }>('SELECT descriptor_model FROM galleries WHERE id = $1 FOR SHARE', [
+    galleryId,
+  ]);
+  return !row?.descriptor_model || row.descriptor_model === modelId;
+}
+
 export function modelMismatch(gallery: string, bound: string | null, given: string): FacerecError {
   return new FacerecError(
     'MODEL_MISMATCH',

@@ -20,7 +20,7 @@ import {
   type ReembedFailure,
   type ReembedJob,
 } from '../store/reembed.repository.js';
-import type { ServiceContext } from './context.js';
+import { callerSignal, type ServiceContext } from './context.js';
 import { boolish, GalleryRef, ModelRef } from './input.js';
 import { chosenModel } from './models.service.js';
 import { galleriesChanged } from './open-set.service.js';
@@ -49,6 +49,8 @@ export interface ReembedStatus {
   total: number;
   staged: number;
   failed: ReembedFailure[];
+  /** Why the last run in this process stopped before the switch (the engine or the database failed), if it did. */
+  error?: string;
 }
 
 function statusOf(gallery: Pick<Gallery, 'id' | 'name' | 'descriptorModel'>, job: ReembedJob | null, running: boolean): ReembedStatus {
@@ -60,11 +62,15 @@ function statusOf(gallery: Pick<Gallery, 'id' | 'name' | 'descriptorModel'>, job
 
 // Jobs running in this process, so that a second request joins the first instead of racing it.
 const running = new Map<string, Promise<ReembedStatus>>();
+// Why a gallery's last run in this process stopped, for the status of a job started in the background.
+const stopped = new Map<string, string>();
 
 /** Where a gallery's move stands (GET /v1/galleries/{id}/reembed). */
 export async function reembedStatus(ctx: ServiceContext, galleryRef = 'default'): Promise<ReembedStatus> {
   const gallery = await findGallery(ctx.db, galleryRef);
-  return statusOf(gallery, await getReembedJob(ctx.db, gallery.id), running.has(gallery.id));
+  const status = statusOf(gallery, await getReembedJob(ctx.db, gallery.id), running.has(gallery.id));
+  const error = stopped.get(gallery.id);
+  return error && status.state === 'pending' ? { ...status, error } : status;
 }
 
 export interface ReembedOptions {
@@ -81,7 +87,13 @@ export function reembedGallery(ctx: ServiceContext, options: ReembedOptions): Pr
     const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
     const current = running.get(gallery.id);
     if (current) return current;
-    const job = runJob(ctx, gallery, options).finally(() => running.delete(gallery.id));
+    stopped.delete(gallery.id);
+    const job = runJob(ctx, gallery, options)
+      .catch((err: unknown) => {
+        stopped.set(gallery.id, err instanceof FacerecError ? `${err.code}: ${err.message}` : String(err));
+        throw err;
+      })
+      .finally(() => running.delete(gallery.id));
     running.set(gallery.id, job);
     return job;
   })();
@@ -91,7 +103,8 @@ export function reembedGallery(ctx: ServiceContext, options: ReembedOptions): Pr
 export async function startReembed(ctx: ServiceContext, options: ReembedOptions): Promise<ReembedStatus> {
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   await preflight(ctx, gallery, options.model);
-  reembedGallery(ctx, options).catch(() => {}); // its outcome is read back with reembedStatus
+  // Outside the request's context: the job outlives the request, whose end would otherwise withdraw its analyses.
+  callerSignal.exit(() => reembedGallery(ctx, options).catch(() => {})); // its outcome is read back with reembedStatus
   await new Promise((resolve) => setImmediate(resolve));
   return reembedStatus(ctx, gallery.id);
 }

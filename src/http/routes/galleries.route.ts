@@ -103,5 +103,6 @@ const ReembedResponse = z
     total: z.number(),
     staged: z.number(),
     failed: z.array(z.object({ faceId: z.string(), personId: z.string(), code: z.string(), message: z.string() })),
+    error: z.string().optional().meta({ description: 'Why the last run stopped before the switch (pending): POST again to resume' }),
   })
   .meta({ id: 'Reembed' });
