@@ -4,6 +4,7 @@ import { DEFAULT_ANALYZE_OPTIONS, descriptorModelId } from '../engine/face-engin
 import { DEFAULT_MODELS_DIR, readManifest } from '../engine/models.js';
 import { WorkerPool } from '../engine/pool.js';
 
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readImpostorModelFile } from './impostor-fit.js';
 import type { ImpostorModel } from '../match/open-set.js';
@@ -37,3 +38,12 @@ export async function evalModelId(config: Config, pool?: WorkerPool): Promise<st
 export function evalImpostorModel(config: Config, modelId: string, file?: string): Promise<ImpostorModel> {
   return readImpostorModelFile(file ?? path.join(config.modelsDir ?? DEFAULT_MODELS_DIR, 'impostor-model.json'), modelId);
 }
+
+/** The annotations of the detection benchmark's sets without boxes of their own, in the checkout. */
+export const DEFAULT_BOXES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'detection-boxes.json');
+
+/** face-api's demo folder (its sample photos); face-api has no "exports" map, so its package.json resolves. */
+export const FACE_API_DEMO_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+  'demo',
+);
