@@ -77,7 +77,13 @@ export async function infoCommand(config: Config, opts: { json?: boolean }): Pro
 }
 
 function faceJson(face: Detection['faces'][number]) {
-  return { box: face.box, score: face.score, quality: face.quality, ...(face.landmarks ? { landmarks: face.landmarks } : {}) };
+  return {
+    box: face.box,
+    score: face.score,
+    quality: face.quality,
+    ...(face.reason ? { reason: face.reason } : {}),
+    ...(face.landmarks ? { landmarks: face.landmarks } : {}),
+  };
 }
 
 /** A one-shot command's analyzer: the engine on this thread, closed when `fn` ends. */
@@ -111,7 +117,7 @@ export async function detectCommand(
   detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(
-      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
+      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
     );
   });
 }

@@ -5,12 +5,13 @@ import type { Box, Face } from '../engine/face-engine.js';
 import type { FaceQuality } from '../engine/quality.js';
 import { FacerecError, NoFaceError } from '../errors.js';
 import { confidenceOf } from '../match/confidence.js';
-import { matchFaces, type FaceMatch } from '../match/identify.js';
+import { matchFaces, UNKNOWN_LABEL, type FaceMatch } from '../match/identify.js';
 import type { ThresholdSource } from '../match/open-set.js';
 import { reducePerPerson } from '../match/reduce.js';
 import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
+import { faceReason, type FaceReason } from './detect.service.js';
 import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
@@ -50,6 +51,8 @@ export interface IdentifiedFace extends FaceMatch {
   box: Box;
   score: number;
   quality: FaceQuality;
+  /** Present when the face cannot be recognised: it is then unknown, with no candidates, whatever the gallery. */
+  reason?: FaceReason;
   landmarks?: Point[];
 }
 
@@ -102,9 +105,12 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   // Rounded as it is reported, so that the answer names the very threshold that decided.
   const threshold = used.thresholdSource === 'request' ? used.threshold : round4(used.threshold);
   const limit = neighbourLimit(topK);
+  // A face too small to recognise is not searched: it is unknown with its reason instead of a guess.
+  const reasons = faces.map((face) => faceReason(face, ctx.config));
+  const searched = faces.filter((_, i) => !reasons[i]);
   const perFace = await ctx.db.transaction(async (tx) => {
     const out = [];
-    for (const face of faces) {
+    for (const face of searched) {
       const hits = await nearestFaces(tx, {
         galleryId: gallery.id,
         modelId: ctx.analyzer.descriptorModelId,
@@ -116,7 +122,9 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
     }
     return out;
   });
-  const matches = matchFaces(perFace, { threshold, ambiguityMargin: ctx.config.ambiguityMargin, topK });
+  const found = matchFaces(perFace, { threshold, ambiguityMargin: ctx.config.ambiguityMargin, topK });
+  let next = 0;
+  const matches = reasons.map((reason) => (reason ? unrecognised : found[next++]!));
   return {
     width,
     height,
@@ -128,11 +136,21 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       box: face.box,
       score: face.score,
       quality: face.quality,
+      ...(reasons[i] ? { reason: reasons[i] } : {}),
       ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
       ...rounded(matches[i]!),
     })),
   };
 }
+
+const unrecognised: FaceMatch = {
+  outcome: 'unknown',
+  person: null,
+  label: UNKNOWN_LABEL,
+  distance: null,
+  confidence: null,
+  candidates: [],
+};
 
 // Four decimals are far below what distinguishes people; more digits only look precise.
 export const round4 = (v: number): number => Math.round(v * 10000) / 10000;
