@@ -11,7 +11,7 @@ export type { AnnotateFormat };
 /** How an annotated image labels a face that cannot be recognised. */
 export const REASON_TEXT: Record<FaceReason, string> = { FACE_TOO_SMALL: 'too small' };
 
-/** What an annotated identification draws for each face: its box, its name (or Unknown, and why when it cannot be recognised) and distance. */
+/** What an annotated identification draws per face: its box, its name (or Unknown, and why if it cannot be recognised), distance. */
 export function identificationAnnotations(result: IdentifyResult): AnnotationFace[] {
   return result.faces.map((f) => ({
     box: f.box,
