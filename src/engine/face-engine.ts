@@ -280,8 +280,9 @@ export class FaceEngine {
    * again padded (a face filling the frame then looks as in training) and with the other detector. A large photo is also
    * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input; a tile's
    * detection that touches one of its inner edges is a face the tile cuts, which a neighbour tile or the frame sees
-   * whole, so it goes. A candidate the passes score under `minScore` (down to PASS_FLOOR) is looked at again, zoomed
-   * so that the face is large and whole; it stays when that view finds the same box at `minScore` or more. Every pass
+   * whole, so it goes. A candidate the passes score under `minScore` (down to the tuning's passFloor) is looked at again,
+   * zoomed so that the face is large and whole (unless the photo's border cuts it: then it goes); it stays when that
+   * view finds the same box at `minScore` or more. Every pass
    * reads its region straight into the detector's input size, so its memory does not grow with the photo.
    */
   private async detect(
@@ -318,9 +319,11 @@ export class FaceEngine {
     const found: Candidate[] = [];
     for (const c of suppress(candidates)) {
       if (c.score >= minScore) found.push(c);
-      else if (t.confirm) {
+      // A doubtful candidate that the photo's border cuts (as the candidate or its second look sees it) cannot be seen
+      // whole, so the second look is no confirmation: it goes.
+      else if (t.confirm && !touchesBorder(c.box, image)) {
         const seen = await this.confirm(image, c, detector, minScore, t.confirmZoom);
-        if (seen) found.push(seen);
+        if (seen && !touchesBorder(seen.box, image)) found.push(seen);
       }
     }
     if (found.length === 0 && !singlePass) {
@@ -506,6 +509,11 @@ function touchesInnerEdge([x, y, w, h]: Box, region: Region, image: RgbImage, de
     (region.x + region.width < image.width && x + w >= region.x + region.width - tolerance) ||
     (region.y + region.height < image.height && y + h >= region.y + region.height - tolerance)
   );
+}
+
+/** Does a box reach the photo's border (within a pixel)? */
+function touchesBorder([x, y, w, h]: Box, image: RgbImage): boolean {
+  return x <= 1 || y <= 1 || x + w >= image.width - 1 || y + h >= image.height - 1;
 }
 
 export function boxIou(a: Box, b: Box): number {
