@@ -7,9 +7,10 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Box } from '../core/face.js';
-import type { DetectionTuning } from '../engine/face-engine.js';
+import { boxIou as iou, type DetectionTuning } from '../engine/face-engine.js';
 
 export type { DetectionTuning };
+export { iou };
 import type { WorkerPool } from '../engine/pool.js';
 import { FacerecError } from '../errors.js';
 
@@ -50,13 +51,6 @@ export function pipelineBoxes(d: PhotoDetections, key: PipelineKey): Box[] {
   if (key === 'shipped') return d.shipped.map((f) => f.box);
   const min = key === 'plain03' ? 0.3 : 0.5;
   return d.plain.filter((f) => f.score >= min).map((f) => f.box);
-}
-
-export function iou(a: Box, b: Box): number {
-  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
-  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
-  const inter = ix * iy;
-  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
 
 export interface PhotoScore {
