@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { FaceEngine, type AnalyzeOptions, type Box } from '../src/engine/face-engine.js';
+import { parseImglabXml } from '../src/eval/detection.js';
 import { parsePairs } from '../src/eval/lfw.js';
 import { decodeImage, type RgbImage } from '../src/image/decode.js';
 
@@ -18,16 +19,8 @@ const FACES = path.join(DATASETS, 'dlib-examples', 'faces');
 /** Annotated face boxes of dlib's PASCAL examples (training.xml + testing.xml). */
 function annotated(): Map<string, Box[]> {
   const boxes = new Map<string, Box[]>();
-  for (const xml of ['training.xml', 'testing.xml']) {
-    const text = readFileSync(path.join(FACES, xml), 'latin1');
-    for (const [, file, body] of text.matchAll(/<image file='([^']+)'[^>]*>([\s\S]*?)<\/image>/g)) {
-      const list = boxes.get(file!) ?? [];
-      for (const [, top, left, width, height] of body!.matchAll(/<box top='(-?\d+)' left='(-?\d+)' width='(\d+)' height='(\d+)'/g)) {
-        list.push([Number(left), Number(top), Number(width), Number(height)]);
-      }
-      boxes.set(file!, list);
-    }
-  }
+  for (const xml of ['training.xml', 'testing.xml'])
+    for (const { file, faces } of parseImglabXml(readFileSync(path.join(FACES, xml), 'latin1'))) boxes.set(file, faces);
   return boxes;
 }
 

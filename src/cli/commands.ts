@@ -11,10 +11,31 @@ import {
   type IdentificationRates,
   type SplitResult,
 } from '../eval/identification.js';
+import {
+  annotatedPhotos,
+  largePhotos,
+  LARGE_SIDE,
+  MATCH_IOU,
+  PIPELINES,
+  precision,
+  recall,
+  runDetectionEval,
+  type DetectionEvalResult,
+  type DetectionTuning,
+} from '../eval/detection.js';
 import { pairsImages } from '../eval/impostor-fit.js';
 import type { Spread } from '../eval/open-set-sweep.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
-import { evalImpostorModel, evalModelId, evalModelSettings, evalPool, renderOpenSetPlot, renderRocPlot } from '../eval/setup.js';
+import {
+  DEFAULT_BOXES_FILE,
+  FACE_API_DEMO_DIR,
+  evalImpostorModel,
+  evalModelId,
+  evalModelSettings,
+  evalPool,
+  renderOpenSetPlot,
+  renderRocPlot,
+} from '../eval/setup.js';
 import { DEFAULT_TOP_K } from '../service/identify.service.js';
 import { compare, CompareInput } from '../service/compare.service.js';
 import { configuredModels, databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
@@ -67,7 +88,13 @@ export async function infoCommand(config: Config, opts: { json?: boolean }): Pro
 }
 
 function faceJson(face: Detection['faces'][number]) {
-  return { box: face.box, score: face.score, quality: face.quality, ...(face.landmarks ? { landmarks: face.landmarks } : {}) };
+  return {
+    box: face.box,
+    score: face.score,
+    quality: face.quality,
+    ...(face.reason ? { reason: face.reason } : {}),
+    ...(face.landmarks ? { landmarks: face.landmarks } : {}),
+  };
 }
 
 /** A one-shot command's analyzer: the engine on this thread, closed when `fn` ends. */
@@ -101,7 +128,7 @@ export async function detectCommand(
   detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(
-      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
+      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
     );
   });
 }
@@ -537,6 +564,89 @@ export async function evalIdentifyCommand(config: Config, opts: EvalIdentifyFlag
     const fpir = (r: SplitResult['reductions'][number]) => `${r.reduction} ${pct(r.atThreshold.fpir)}`;
     print(
       `Split B, by DIR: at FPIR 1% ${verdict(b.comparison.atFpir1)}; at the configured threshold ${result.threshold} ${verdict(b.comparison.atThreshold)}, FPIR ${b.reductions.map(fpir).join(', ')}`,
+    );
+  }
+}
+
+export interface EvalDetectFlags {
+  datasets: string;
+  boxes?: string;
+  large?: boolean;
+  misses?: boolean;
+  tuning?: string;
+  json?: boolean;
+  workers: number;
+}
+
+const fixed = (v: number, digits = 3) => v.toFixed(digits);
+
+export async function evalDetectCommand(config: Config, opts: EvalDetectFlags): Promise<void> {
+  const boxesFile = opts.boxes ?? DEFAULT_BOXES_FILE;
+  let tuning: Partial<DetectionTuning> | undefined;
+  try {
+    tuning = opts.tuning ? (JSON.parse(opts.tuning) as Partial<DetectionTuning>) : undefined;
+  } catch {
+    throw new FacerecError('INVALID_ARGUMENT', `--tuning takes a JSON object, such as '{"confirm": false}'; got ${opts.tuning}`);
+  }
+  await readUserFile(boxesFile);
+  const native = await annotatedPhotos({ datasets: opts.datasets, boxesFile, demoDir: FACE_API_DEMO_DIR });
+  const photos = opts.large === false ? native : [...native, ...(await largePhotos(native))];
+  const pool = await evalPool(config, opts.workers);
+  const bar = progress('detect');
+  let result: DetectionEvalResult;
+  try {
+    result = await runDetectionEval({ pool, photos, tuning, onStart: (n) => bar.start(n), onProgress: (d) => bar.update(d) });
+  } finally {
+    bar.stop();
+    await pool.close();
+  }
+  if (opts.json) {
+    return print(
+      JSON.stringify(
+        {
+          ...result,
+          photos: result.photos.map((r) => ({ set: r.photo.set, name: r.photo.name, width: r.width, height: r.height, scores: r.scores })),
+        },
+        null,
+        2,
+      ),
+    );
+  }
+  print(
+    `Detection on ${native.length} annotated photos${photos.length > native.length ? ` and ${photos.length - native.length} synthesised large ones` : ''}, ` +
+      `${result.seconds.toFixed(0)} s${tuning ? `; facerec with ${JSON.stringify(tuning)}` : ''}; a face is found by a box of IoU ≥ ${MATCH_IOU}, one box per face (greedy by IoU)`,
+  );
+  print('R: recall, P: precision, F/ph: false faces per photo');
+  const head = ['set', 'photos', 'faces', ...PIPELINES.map((p) => `${p.label}: R / P / F/ph`)];
+  print(head.join(' | '));
+  for (const row of result.sets) {
+    const t = row.tallies.shipped;
+    print(
+      [
+        row.set,
+        t.photos,
+        t.faces,
+        ...PIPELINES.map(({ key }) => {
+          const v = row.tallies[key];
+          return `${fixed(recall(v))} / ${fixed(precision(v))} / ${fixed(v.falseFaces / v.photos, 2)}`;
+        }),
+      ].join(' | '),
+    );
+  }
+  print(
+    `(native above ${LARGE_SIDE} px: the sets' own photos whose long side is over ${LARGE_SIDE}, where the engine also searches tiles)`,
+  );
+  if (!opts.misses) return;
+  print('');
+  print('The shipped detector’s misses and false faces ([x, y, w, h]):');
+  for (const r of result.photos) {
+    const s = r.scores.shipped;
+    if (s.missed + s.falseFaces === 0) continue;
+    const boxes = (list: number[][]) => list.map((b) => `[${b.map((v) => Math.round(v)).join(', ')}]`).join(' ');
+    print(
+      `  ${r.photo.set} ${r.photo.name} (${r.width}×${r.height}):` +
+        (s.missed ? ` missed ${boxes(s.missedFaces)}` : '') +
+        (s.falseFaces ? ` false ${boxes(s.falseBoxes)}` : ''),
     );
   }
 }

@@ -12,6 +12,7 @@ import {
   compareCommand,
   detectCommand,
   embedCommand,
+  evalDetectCommand,
   evalIdentifyCommand,
   evalLfwCommand,
   infoCommand,
@@ -143,6 +144,27 @@ function buildProgram(config: Config): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalIdentifyCommand(config, opts));
+
+  evalCmd
+    .command('detect')
+    .description(
+      'detection on annotated photos: recall, precision and false faces per photo at IoU ≥ 0.4, the shipped detector beside plain face-api SSD at 0.3 and 0.5',
+    )
+    .option(
+      '--datasets <dir>',
+      'the shared datasets folder (dlib-examples/faces, bbt/group, face-recognition-examples)',
+      '../shared/datasets',
+    )
+    .option('--boxes <file>', 'annotations of the sets without their own (default: test/fixtures/detection-boxes.json of the checkout)')
+    .option('--no-large', 'skip the synthesised large photos (group photos upscaled to 4000 px, 2×2 mosaics)')
+    .option('--misses', 'list every missed face and false face of the shipped detector')
+    .option(
+      '--tuning <json>',
+      'run the engine with these detection levers instead of its own (DetectionTuning in src/engine/face-engine.ts)',
+    )
+    .option('--json', 'print JSON')
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
+    .action((opts) => evalDetectCommand(config, opts));
 
   // Options of every command that uses the gallery database.
   function withDb(cmd: Command, gallery = true): Command {

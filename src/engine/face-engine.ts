@@ -44,6 +44,8 @@ export interface AnalyzeOptions {
   singlePass?: boolean;
   /** Attach a JPEG thumbnail of each aligned face chip. */
   thumbnails?: boolean;
+  /** Detection's levers, other than DETECTION_TUNING: for `facerec eval detect --tuning` to measure them; the service never sets them. */
+  detection?: Partial<DetectionTuning>;
 }
 
 export interface Face {
@@ -79,7 +81,7 @@ export interface EngineInfo extends RuntimeInfo {
   descriptorModel: string;
 }
 
-export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' | 'model'>> = Object.freeze({
+export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' | 'model' | 'detection'>> = Object.freeze({
   detector: 'ssd',
   minScore: 0.5,
   descriptors: true,
@@ -119,6 +121,30 @@ const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [
   ['ssd', 0.5],
   ['ssd', 0],
 ];
+
+/** How detection searches a photo; each lever measured by `facerec eval detect` (docs/accuracy.md, Detection). */
+export interface DetectionTuning {
+  /** Passes keep candidates down to this score; those under minScore must be confirmed. */
+  passFloor: number;
+  /** Zoomed second look at candidates under minScore. */
+  confirm: boolean;
+  /** The second look's square, in multiples of the candidate's long side. */
+  confirmZoom: number;
+  /** Tiles, as a fraction of the photo's long side, and their overlap as a fraction of the tile. */
+  tileFraction: number;
+  tileOverlap: number;
+  /** Drop a tile's detections that touch one of its inner edges. */
+  dropTileEdges: boolean;
+}
+
+export const DETECTION_TUNING: Readonly<DetectionTuning> = Object.freeze({
+  passFloor: 0.3,
+  confirm: true,
+  confirmZoom: 2.5,
+  tileFraction: 0.5,
+  tileOverlap: 0.25,
+  dropTileEdges: true,
+});
 
 /** Detection, landmarks, alignment, quality and descriptors on one thread; the worker pool runs one per worker. */
 export class FaceEngine {
@@ -334,16 +360,54 @@ export class FaceEngine {
   /**
    * Every face in the image. The detector sees the whole frame first; a photo where it finds nothing is searched
    * again padded (a face filling the frame then looks as in training) and with the other detector. A large photo is also
-   * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input. Every pass
+   * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input; a tile's
+   * detection that touches one of its inner edges is a face the tile cuts, which a neighbour tile or the frame sees
+   * whole, so it goes. A candidate the passes score under `minScore` (down to the tuning's passFloor) is looked at again,
+   * zoomed so that the face is large and whole (unless the photo's border cuts it: then it goes); it stays when that
+   * view finds the same box at `minScore` or more. Every pass
    * reads its region straight into the detector's input size, so its memory does not grow with the photo.
    */
   private async detect(
     image: RgbImage,
-    { detector, minScore, singlePass }: { detector: DetectorName; minScore: number; singlePass: boolean },
+    {
+      detector,
+      minScore,
+      singlePass,
+      detection,
+    }: { detector: DetectorName; minScore: number; singlePass: boolean; detection?: Partial<DetectionTuning> },
   ): Promise<Candidate[]> {
+    const t: DetectionTuning = { ...DETECTION_TUNING, ...detection };
+    const floor = singlePass ? minScore : Math.min(minScore, t.passFloor);
     const frame: Region = { x: 0, y: 0, width: image.width, height: image.height };
-    const found = (await this.runDetector(image, frame, detector, minScore)).filter((c) => c.score >= minScore);
+    const candidates = await this.runDetector(image, frame, detector, floor);
     const long = Math.max(image.width, image.height);
+    if (long > TILE_ABOVE && !singlePass) {
+      const tile = Math.ceil(long * t.tileFraction);
+      const step = Math.ceil(tile * (1 - t.tileOverlap));
+      for (let y = 0; y < image.height; y += step) {
+        for (let x = 0; x < image.width; x += step) {
+          const width = Math.min(tile, image.width - x),
+            height = Math.min(tile, image.height - y);
+          if (width >= tile / 3 && height >= tile / 3) {
+            const region = { x, y, width, height };
+            const found = await this.runDetector(image, region, detector, floor);
+            candidates.push(...(t.dropTileEdges ? found.filter((c) => !touchesInnerEdge(c.box, region, image, detector)) : found));
+          }
+          if (x + width >= image.width) break;
+        }
+        if (y + tile >= image.height) break;
+      }
+    }
+    const found: Candidate[] = [];
+    for (const c of suppress(candidates)) {
+      if (c.score >= minScore) found.push(c);
+      // A doubtful candidate that the photo's border cuts (as the candidate or its second look sees it) cannot be seen
+      // whole, so the second look is no confirmation: it goes.
+      else if (t.confirm && !touchesBorder(c.box, image)) {
+        const seen = await this.confirm(image, c, detector, minScore, t.confirmZoom);
+        if (seen && !touchesBorder(seen.box, image)) found.push(seen);
+      }
+    }
     if (found.length === 0 && !singlePass) {
       for (const [name, padFraction] of detector === 'ssd' ? SSD_RETRIES : TINY_RETRIES) {
         const pad = Math.round(long * padFraction);
@@ -358,26 +422,37 @@ export class FaceEngine {
         if (found.length > 0) break;
       }
     }
-    if (long > TILE_ABOVE && !singlePass) {
-      // Tiles of half the long side overlapping by a quarter, each seen at 512.
-      const tile = Math.ceil(long / 2);
-      const step = Math.ceil(tile * 0.75);
-      for (let y = 0; y < image.height; y += step) {
-        for (let x = 0; x < image.width; x += step) {
-          const width = Math.min(tile, image.width - x),
-            height = Math.min(tile, image.height - y);
-          if (width >= tile / 3 && height >= tile / 3)
-            found.push(...(await this.runDetector(image, { x, y, width, height }, detector, minScore)));
-          if (x + width >= image.width) break;
-        }
-        if (y + tile >= image.height) break;
-      }
-    }
     const faces = suppress(
       found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8),
     );
     // Largest first, so that maxFaces keeps the largest.
     return faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+  }
+
+  /**
+   * A second look at a doubtful candidate: the detector on a square of `zoom` times its long side around it, where
+   * a real face is large and whole. Its detection of the same box (IoU ≥ 0.4) at `minScore` or more, or undefined.
+   */
+  private async confirm(
+    image: RgbImage,
+    c: Candidate,
+    detector: DetectorName,
+    minScore: number,
+    zoom: number,
+  ): Promise<Candidate | undefined> {
+    const [x, y, w, h] = c.box;
+    const side = Math.round(zoom * Math.max(w, h));
+    const region: Region = { x: Math.round(x + w / 2 - side / 2), y: Math.round(y + h / 2 - side / 2), width: side, height: side };
+    const seen = (await this.runDetector(image, region, detector, minScore)).filter((d) => boxIou(d.box, c.box) >= 0.4);
+    return seen.sort((a, b) => b.score - a.score)[0];
+  }
+
+  /**
+   * Plain face-api: one SSD pass over the whole frame at `minScore`, as `detectAllFaces(SsdMobilenetv1Options)` does,
+   * without the engine's retries, tiles or merging. The baseline of `facerec eval detect`.
+   */
+  async plainDetections(image: RgbImage, minScore: number): Promise<Candidate[]> {
+    return this.runDetector(image, { x: 0, y: 0, width: image.width, height: image.height }, 'ssd', minScore);
   }
 
   /** One detector pass over a region of the image (it may reach past the edges, which read as black), in image coordinates. */
@@ -502,6 +577,32 @@ function clipBox([x, y, w, h]: Box, width: number, height: number): Box {
   const x0 = Math.max(0, x),
     y0 = Math.max(0, y);
   return [x0, y0, Math.min(width, x + w) - x0, Math.min(height, y + h) - y0];
+}
+
+/**
+ * Does a detection in a tile touch an edge of the tile that lies inside the photo (where the tile cuts the scene)? The
+ * detector clips its boxes to its input, so a cut face's box ends on the edge, within a pixel of the detector's input.
+ */
+function touchesInnerEdge([x, y, w, h]: Box, region: Region, image: RgbImage, detector: DetectorName): boolean {
+  const tolerance = (2 * Math.max(region.width, region.height)) / (detector === 'ssd' ? SSD_INPUT : TINY_INPUT);
+  return (
+    (region.x > 0 && x <= region.x + tolerance) ||
+    (region.y > 0 && y <= region.y + tolerance) ||
+    (region.x + region.width < image.width && x + w >= region.x + region.width - tolerance) ||
+    (region.y + region.height < image.height && y + h >= region.y + region.height - tolerance)
+  );
+}
+
+/** Does a box reach the photo's border (within a pixel)? */
+function touchesBorder([x, y, w, h]: Box, image: RgbImage): boolean {
+  return x <= 1 || y <= 1 || x + w >= image.width - 1 || y + h >= image.height - 1;
+}
+
+export function boxIou(a: Box, b: Box): number {
+  const ix = Math.max(0, Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]));
+  const iy = Math.max(0, Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]));
+  const inter = ix * iy;
+  return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
 
 /** Greedy non-maximum suppression; a box mostly inside a stronger one (a face cut by a tile edge) also goes. */

@@ -4,6 +4,7 @@ import { DEFAULT_MODELS_DIR } from '../engine/models.js';
 import { configuredModels } from '../service/context.js';
 import { WorkerPool } from '../engine/pool.js';
 
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { readImpostorModelFile } from './impostor-fit.js';
 import type { ImpostorModel } from '../match/open-set.js';
@@ -48,3 +49,12 @@ export async function evalModelSettings(config: Config) {
     ambiguityMargin: config.ambiguityMargin ?? card.ambiguityMargin,
   };
 }
+
+/** The annotations of the detection benchmark's sets without boxes of their own, in the checkout. */
+export const DEFAULT_BOXES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'detection-boxes.json');
+
+/** face-api's demo folder (its sample photos); face-api has no "exports" map, so its package.json resolves. */
+export const FACE_API_DEMO_DIR = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+  'demo',
+);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { IdentifyInput, VerifyInput } from '../service/identify.service.js';
+import { FACE_REASONS } from '../service/detect.service.js';
 import { GalleryRef, Uuid } from '../service/input.js';
 
 export const PersonParams = z.object({ id: Uuid });
@@ -102,6 +103,10 @@ export const EnrollResponse = z
   })
   .meta({ id: 'EnrollResult' });
 
+const FaceReasonSchema = z.enum(FACE_REASONS).meta({
+  description: 'FACE_TOO_SMALL: the face is under the enrollment size gate (FACEREC_ENROLL_MIN_FACE_SIZE); identify leaves it unknown',
+});
+
 const Candidate = z.object({ person: PersonRef, distance: z.number(), confidence: z.number() });
 
 export const IdentifiedFace = z
@@ -110,6 +115,7 @@ export const IdentifiedFace = z
     score: z.number(),
     quality: Quality,
     outcome: z.enum(['match', 'ambiguous', 'unknown']),
+    reason: FaceReasonSchema.optional(),
     label: z.string().meta({ description: 'The person’s name, or "Unknown"' }),
     person: PersonRef.nullable(),
     distance: z.number().nullable().meta({ description: 'To the best candidate; null with an empty gallery' }),
@@ -209,7 +215,15 @@ export const DetectResponse = z
   .object({
     width: z.number(),
     height: z.number(),
-    faces: z.array(z.object({ box: Box, score: z.number(), quality: Quality, landmarks: z.array(Point).optional() })),
+    faces: z.array(
+      z.object({
+        box: Box,
+        score: z.number(),
+        quality: Quality,
+        reason: FaceReasonSchema.optional(),
+        landmarks: z.array(Point).optional(),
+      }),
+    ),
   })
   .meta({ id: 'DetectResult' });
 

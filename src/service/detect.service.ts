@@ -15,10 +15,22 @@ export const DetectorInput = z.object({
   minScore: decimalNumber(0, 1).optional(),
 });
 
+/**
+ * Why a face that was found cannot be recognised: FACE_TOO_SMALL, a face under the size that enrollment accepts
+ * (FACEREC_ENROLL_MIN_FACE_SIZE, shorter box side), whose descriptor is not to be trusted to name anyone.
+ */
+export type FaceReason = 'FACE_TOO_SMALL';
+export const FACE_REASONS = ['FACE_TOO_SMALL'] as const satisfies readonly FaceReason[];
+
+/** The reason a face cannot be recognised, or undefined when it can. */
+export function faceReason(face: Pick<Face, 'quality'>, config: Pick<Config, 'enrollment'>): FaceReason | undefined {
+  return face.quality.size < config.enrollment.minFaceSize ? 'FACE_TOO_SMALL' : undefined;
+}
+
 export interface Detection {
   width: number;
   height: number;
-  faces: Array<Pick<Face, 'box' | 'score' | 'quality'> & { landmarks?: Face['landmarks'] }>;
+  faces: Array<Pick<Face, 'box' | 'score' | 'quality'> & { landmarks?: Face['landmarks']; reason?: FaceReason }>;
 }
 
 export interface DetectOptions {
@@ -29,7 +41,7 @@ export interface DetectOptions {
   minScore?: number;
 }
 
-/** Every face with box, score and quality (and landmarks on request); no descriptors, no database. */
+/** Every face with box, score, quality and, for a face too small to recognise, its reason (landmarks on request); no database. */
 export async function detect(
   ctx: { analyzer: Analyzer; config: Config },
   bytes: Uint8Array,
@@ -45,12 +57,16 @@ export async function detect(
   return {
     width: analysis.width,
     height: analysis.height,
-    faces: analysis.faces.map((f) => ({
-      box: f.box,
-      score: f.score,
-      quality: f.quality,
-      ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}),
-    })),
+    faces: analysis.faces.map((f) => {
+      const reason = faceReason(f, ctx.config);
+      return {
+        box: f.box,
+        score: f.score,
+        quality: f.quality,
+        ...(reason ? { reason } : {}),
+        ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}),
+      };
+    }),
   };
 }
 

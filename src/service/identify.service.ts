@@ -5,12 +5,13 @@ import type { Box, Face } from '../engine/face-engine.js';
 import type { FaceQuality } from '../engine/quality.js';
 import { FacerecError, NoFaceError } from '../errors.js';
 import { confidenceOf } from '../match/confidence.js';
-import { matchFaces, type FaceMatch } from '../match/identify.js';
+import { matchFaces, UNKNOWN_LABEL, type FaceMatch } from '../match/identify.js';
 import type { ThresholdSource } from '../match/open-set.js';
 import { reducePerPerson } from '../match/reduce.js';
 import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery, type Gallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
+import { faceReason, type FaceReason } from './detect.service.js';
 import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
@@ -51,6 +52,8 @@ export interface IdentifiedFace extends FaceMatch {
   box: Box;
   score: number;
   quality: FaceQuality;
+  /** Present when the face cannot be recognised: it is then unknown, with no candidates, whatever the gallery. */
+  reason?: FaceReason;
   landmarks?: Point[];
 }
 
@@ -108,10 +111,13 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   // the new one: its faces no longer hold the old model's descriptors.
   for (let attempt = 0; ; attempt++) {
     const { width, height, faces } = await facesOf(ctx, bytes, model, options);
+    // A face too small to recognise is not searched: it is unknown with its reason instead of a guess.
+    const reasons = faces.map((face) => faceReason(face, ctx.config));
+    const searched = faces.filter((_, i) => !reasons[i]);
     const perFace = await ctx.db.transaction(async (tx) => {
       if (!(await galleryStillOn(tx, gallery.id, model.card.id))) return null;
       const out = [];
-      for (const face of faces) {
+      for (const face of searched) {
         const hits = await nearestFaces(tx, {
           galleryId: gallery.id,
           modelId: model.card.id,
@@ -130,7 +136,7 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       continue;
     }
     if (!perFace) throw modelMismatch(gallery.name, gallery.descriptorModel, model.card.id);
-    return decide(ctx, gallery, model, { width, height, faces }, perFace, options, topK);
+    return decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK);
   }
 }
 
@@ -138,7 +144,7 @@ async function decide(
   ctx: ServiceContext,
   gallery: Gallery,
   model: ModelSettings,
-  { width, height, faces }: { width: number; height: number; faces: Face[] },
+  { width, height, faces, reasons }: { width: number; height: number; faces: Face[]; reasons: Array<FaceReason | undefined> },
   perFace: ReturnType<typeof reducePerPerson>[],
   options: IdentifyOptions,
   topK: number,
@@ -146,7 +152,9 @@ async function decide(
   const used = await identifyThreshold(ctx, gallery.id, model, options.threshold);
   // Rounded as it is reported, so that the answer names the very threshold that decided.
   const threshold = used.thresholdSource === 'request' ? used.threshold : round4(used.threshold);
-  const matches = matchFaces(perFace, { threshold, ambiguityMargin: model.ambiguityMargin, topK, confidence: model.confidence });
+  const found = matchFaces(perFace, { threshold, ambiguityMargin: model.ambiguityMargin, topK, confidence: model.confidence });
+  let next = 0;
+  const matches = reasons.map((reason) => (reason ? unrecognised : found[next++]!));
   return {
     width,
     height,
@@ -159,11 +167,21 @@ async function decide(
       box: face.box,
       score: face.score,
       quality: face.quality,
+      ...(reasons[i] ? { reason: reasons[i] } : {}),
       ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
       ...rounded(matches[i]!),
     })),
   };
 }
+
+const unrecognised: FaceMatch = {
+  outcome: 'unknown',
+  person: null,
+  label: UNKNOWN_LABEL,
+  distance: null,
+  confidence: null,
+  candidates: [],
+};
 
 // Four decimals are far below what distinguishes people; more digits only look precise.
 export const round4 = (v: number): number => Math.round(v * 10000) / 10000;

@@ -19,7 +19,7 @@ import { store } from './store.js';
  * @typedef {Face & { index: number, file?: string, warnings: EnrollWarning[] }} AcceptedFace
  * @typedef {{ person: Person, created: boolean, faces: AcceptedFace[], rejected: Rejection[] }} EnrollResult
  * @typedef {{ person: PersonRef, distance: number, confidence: number }} Candidate
- * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], landmarks?: number[][] }} IdentifiedFace
+ * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], reason?: 'FACE_TOO_SMALL', landmarks?: number[][] }} IdentifiedFace
  * @typedef {'target-fpir' | 'gallery-calibrated' | 'model-card' | 'request'} ThresholdSource where identify's threshold came from
  * @typedef {{ faces: IdentifiedFace[], threshold: number, thresholdSource: ThresholdSource, expectedFpir: number | null, gallery: PersonRef, width: number, height: number }} IdentifyResult
  * @typedef {{ gallery: PersonRef, people: number, faces: number, targetFpir: number, threshold: number, source: ThresholdSource, expectedFpir: number, expectedDir: number, model: string }} GalleryThreshold GET /v1/galleries/{id}/threshold (abridged)

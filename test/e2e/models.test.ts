@@ -86,7 +86,12 @@ describeEachDatabase('descriptor models over HTTP', (kind) => {
       const alex = await identify(gallery, KNN('test', 'alex_lacamoire1.jpg'));
       expect(alex.faces.map((f) => f.label)).toEqual(['alex']);
       const group = await identify(gallery, KNN('test', 'obama_and_biden.jpg'));
-      expect(group.faces.map((f) => f.label).sort()).toEqual(['biden', 'obama']);
+      expect(
+        group.faces
+          .map((f) => f.label)
+          .filter((l) => l !== 'Unknown')
+          .sort(),
+      ).toEqual(['biden', 'obama']);
       const stranger = await identify(gallery, KNN('test', 'johnsnow_test1.jpg'));
       expect(stranger.faces.map((f) => f.label)).toEqual(['Unknown']);
     }
@@ -111,7 +116,12 @@ describeEachDatabase('descriptor models over HTTP', (kind) => {
     expect(status, JSON.stringify(status)).toMatchObject({ state: 'idle', model: expect.stringMatching(/^faceplugin/) });
     const after = await identify(gallery, KNN('test', 'obama_and_biden.jpg'));
     expect(after.model).toBe('faceplugin-512');
-    expect(after.faces.map((f) => f.label).sort()).toEqual(['biden', 'obama']);
+    expect(
+      after.faces
+        .map((f) => f.label)
+        .filter((l) => l !== 'Unknown')
+        .sort(),
+    ).toEqual(['biden', 'obama']);
     const bad = await api(`/v1/galleries/${gallery}/reembed`, { method: 'POST', json: { model: 'nope' } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('UNKNOWN_MODEL');

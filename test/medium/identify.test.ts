@@ -5,6 +5,8 @@ import { calibrateGallery, calibrationPlot } from '../../src/service/calibrate.s
 import type { ServiceContext } from '../../src/service/context.js';
 import { createPerson } from '../../src/service/enroll.service.js';
 import { compare } from '../../src/service/compare.service.js';
+import { detect } from '../../src/service/detect.service.js';
+import { identificationAnnotations } from '../../src/service/draw.service.js';
 import { DEFAULT_TOP_K, identify, verify } from '../../src/service/identify.service.js';
 import { galleries } from '../../src/service/people.service.js';
 import { describeEachDatabase, type DatabaseKind } from '../helpers/databases.js';
@@ -155,7 +157,7 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
         { identity: 'alice', size: 30 },
         { identity: 'carol', size: 100 },
       ]);
-      expect((await identify(ctx, photo, { gallery })).faces.map((f) => f.label)).toEqual(['Bob', 'Carol', 'Alice']);
+      expect((await identify(ctx, photo, { gallery })).faces.map((f) => f.label)).toEqual(['Bob', 'Carol', 'Unknown']);
       expect((await identify(ctx, photo, { gallery, maxFaces: 2 })).faces.map((f) => f.label)).toEqual(['Bob', 'Carol']);
       expect(m.analyzer.calls.at(-1)!.options).toMatchObject({ maxFaces: 2, descriptors: true });
       expect((await identify(ctx, photo, { gallery, minFaceSize: 50 })).faces.map((f) => f.label)).toEqual(['Bob', 'Carol']);
@@ -163,6 +165,27 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       expect(tooSmall).toMatchObject({ code: 'NO_FACE', details: { smallerThan: 200 } });
       const withLandmarks = await identify(ctx, photo, { gallery, includeLandmarks: true });
       expect(withLandmarks.faces.every((f) => f.landmarks?.length === 68)).toBe(true);
+    });
+
+    it('says unknown with FACE_TOO_SMALL for a face under the enrollment size gate, instead of guessing, and draws it so', async () => {
+      const gate = ctx.config.enrollment.minFaceSize;
+      // Alice's descriptor is as close as ever: only the size decides.
+      const photo = await groupPhoto([
+        { identity: 'bob', size: 150 },
+        { identity: 'alice', drift: 0, size: gate - 1 },
+        { identity: 'carol', size: gate },
+      ]);
+      const result = await identify(ctx, photo, { gallery });
+      expect(result.faces.map((f) => [f.label, f.outcome, f.reason])).toEqual([
+        ['Bob', 'match', undefined],
+        ['Carol', 'match', undefined],
+        ['Unknown', 'unknown', 'FACE_TOO_SMALL'],
+      ]);
+      expect(result.faces[2]).toMatchObject({ person: null, distance: null, confidence: null, candidates: [] });
+      expect(identificationAnnotations(result).map((a) => a.label)).toEqual(['Bob', 'Carol', 'Unknown (too small)']);
+      // detect reports it as a face all the same, with its reason.
+      const detected = await detect(ctx, photo);
+      expect(detected.faces.map((f) => f.reason)).toEqual([undefined, undefined, 'FACE_TOO_SMALL']);
     });
 
     it('refuses photos without a face and non-images', async () => {

@@ -112,7 +112,11 @@ export function identifyView(app) {
               'div',
               { className: 'face-title' },
               h('strong', { className: 'face-label' }, face.outcome === 'match' ? face.label : 'Unknown'),
-              h('span', { className: `badge ${face.outcome}` }, OUTCOME_TEXT[face.outcome]),
+              h(
+                'span',
+                { className: `badge ${face.outcome}` },
+                face.reason === 'FACE_TOO_SMALL' ? 'Too small' : OUTCOME_TEXT[face.outcome],
+              ),
             ),
             face.distance === null
               ? null

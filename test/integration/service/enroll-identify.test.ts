@@ -67,12 +67,13 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
       'johnsnow_test1.jpg': ['kit_harington'],
       'kit_with_rose.jpg': ['kit_harington', 'rose_leslie'],
       'obama1.jpg': ['obama'],
-      'obama_and_biden.jpg': ['biden', 'obama'],
+      // With the girl at the lower right (looking down, never enrolled), whom the detector finds since issue 15.
+      'obama_and_biden.jpg': ['Unknown', 'biden', 'obama'],
     };
     for (const [file, names] of Object.entries(expected)) {
       const result = await identify(ctx, await readFile(KNN('test', file)));
       expect(result.faces.map((f) => f.label).sort(), file).toEqual(names);
-      for (const face of result.faces) {
+      for (const face of result.faces.filter((f) => f.label !== 'Unknown')) {
         expect(face.outcome).toBe('match');
         expect(face.distance).toBeLessThanOrEqual(result.threshold);
         expect(face.person?.name).toBe(face.label);
@@ -278,7 +279,8 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     ]);
     expect(results.slice(0, 10).every((r) => 'person' in r && r.faces.length === 1)).toBe(true);
     expect(await rowCounts(test.db)).toEqual({ people: before.people + 10, faces: before.faces + 10 });
-    for (const r of results.slice(10)) expect('threshold' in r && r.faces.map((f) => f.label).sort()).toEqual(['biden', 'obama']);
+    for (const r of results.slice(10))
+      expect('threshold' in r && r.faces.map((f) => f.label).sort()).toEqual(['Unknown', 'biden', 'obama']);
 
     // The same new photo for one person from 5 callers at once: stored once.
     const serena = (await showPerson(ctx, 'lfw-1')).id;
@@ -309,6 +311,6 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     const faceIds = person.faces.map((f) => f.id);
     expect(await count(test.db, 'faces WHERE id = ANY($1::uuid[])', [faceIds])).toBe(0);
     const { faces } = await identify(ctx, await readFile(KNN('test', 'obama_and_biden.jpg')));
-    expect(faces.map((f) => f.label).sort()).toEqual(['Unknown', 'obama']);
+    expect(faces.map((f) => f.label).sort()).toEqual(['Unknown', 'Unknown', 'obama']);
   });
 });

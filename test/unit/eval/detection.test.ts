@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { Box } from '../../../src/core/face.js';
+import { addScore, emptyTally, iou, parseImglabXml, precision, recall, scorePhoto, tallyRows } from '../../../src/eval/detection.js';
+
+describe('parseImglabXml', () => {
+  it("reads dlib imglab's boxes as [x, y, w, h], ignored ones apart", () => {
+    const xml = `<?xml version='1.0'?><dataset><images>
+  <image file='a.jpg' width='500' height='375'>
+    <box top='90' left='194' width='37' height='38'/>
+    <box top='-3' left='5' width='40' height='41' ignore='1'/>
+  </image>
+  <image file='b.jpg'>
+  </image>
+</images></dataset>`;
+    expect(parseImglabXml(xml)).toEqual([
+      { file: 'a.jpg', faces: [[194, 90, 37, 38]], ignore: [[5, -3, 40, 41]] },
+      { file: 'b.jpg', faces: [], ignore: [] },
+    ]);
+  });
+});
+
+describe('scorePhoto', () => {
+  const face: Box = [100, 100, 100, 100];
+
+  it('matches at IoU ≥ 0.4 and not below', () => {
+    const shifted = (dx: number): Box => [100 + dx, 100, 100, 100];
+    expect(iou(face, shifted(40))).toBeCloseTo(60 / 140);
+    expect(scorePhoto([face], [], [shifted(40)])).toMatchObject({ found: 1, missed: 0, falseFaces: 0 });
+    expect(iou(face, shifted(45))).toBeLessThan(0.4);
+    expect(scorePhoto([face], [], [shifted(45)])).toMatchObject({ found: 0, missed: 1, falseFaces: 1 });
+  });
+
+  it('matches one-to-one: a second box on one face is a false face, and a half-face box counts as such', () => {
+    const lowerHalf: Box = [95, 150, 110, 50];
+    const s = scorePhoto([face], [], [face, lowerHalf]);
+    expect(s).toMatchObject({ found: 1, missed: 0, falseFaces: 1, falseBoxes: [lowerHalf] });
+  });
+
+  it('pairs greedily by IoU, so the best pair is not stolen by a box that sees two faces', () => {
+    const left: Box = [0, 0, 100, 100],
+      right: Box = [90, 0, 100, 100];
+    // The first detection overlaps both faces; the second is exactly the left face.
+    const wide: Box = [40, 0, 110, 100];
+    expect(scorePhoto([left, right], [], [wide, left])).toMatchObject({ found: 2, falseFaces: 0 });
+  });
+
+  it('lets a detection of an ignored face count neither way', () => {
+    expect(scorePhoto([], [face], [face])).toMatchObject({ found: 0, missed: 0, falseFaces: 0 });
+  });
+});
+
+describe('tallies', () => {
+  it('gives recall, precision, and 1 for both when there is nothing to find and nothing found', () => {
+    const t = emptyTally();
+    expect([recall(t), precision(t)]).toEqual([1, 1]);
+    addScore(
+      t,
+      scorePhoto(
+        [[0, 0, 10, 10]],
+        [],
+        [
+          [0, 0, 10, 10],
+          [50, 50, 10, 10],
+        ],
+      ),
+    );
+    addScore(t, scorePhoto([[0, 0, 10, 10]], [], []));
+    expect(t).toEqual({ photos: 2, faces: 2, found: 1, falseFaces: 1, photosWithFalseFaces: 1 });
+    expect([recall(t), precision(t)]).toEqual([0.5, 0.5]);
+  });
+
+  it('rows: each set, then native photos above 2048 px, then each synthesised set', () => {
+    const score = scorePhoto([], [], []);
+    const scores = { shipped: score, plain03: score, plain05: score };
+    const photo = (set: string) => ({ set, name: 'x', faces: [], ignore: [], bytes: async () => new Uint8Array() });
+    const rows = tallyRows([
+      { photo: photo('a'), width: 3000, height: 2000, scores, seconds: 0 },
+      { photo: photo('large: upscaled'), width: 4000, height: 3000, scores, seconds: 0 },
+      { photo: photo('b'), width: 500, height: 400, scores, seconds: 0 },
+    ]);
+    expect(rows.map((r) => [r.set, r.tallies.shipped.photos])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['native above 2048 px', 1],
+      ['large: upscaled', 1],
+    ]);
+  });
+});
