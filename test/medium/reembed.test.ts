@@ -1,10 +1,12 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FacerecError } from '../../src/errors.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { createPerson } from '../../src/service/enroll.service.js';
-import { identify } from '../../src/service/identify.service.js';
+import { identify, verify } from '../../src/service/identify.service.js';
 import { galleries } from '../../src/service/people.service.js';
-import { reembedGallery, reembedStatus } from '../../src/service/reembed.service.js';
+import { reembedGallery, reembedStatus, startReembed } from '../../src/service/reembed.service.js';
+import { listModels } from '../../src/service/models.service.js';
 import { describeEachDatabase, type DatabaseKind } from '../helpers/databases.js';
 import { fakeAnalyzer, portrait, FAKE_DESCRIPTOR_MODEL_ID, type FakeAnalyzer } from '../helpers/fake-analyzer.js';
 import { rejection } from '../helpers/errors.js';
@@ -122,6 +124,69 @@ describeEachDatabase('re-embedding a gallery with another model', (kind: Databas
     expect(err).toMatchObject({ code: 'REEMBED_NOT_POSSIBLE', details: { faces: 1, withoutThumbnail: 1 } });
     expect(err.message).toContain('enroll');
     expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'idle', model: FAKE_DESCRIPTOR_MODEL_ID });
+  });
+
+  it('stalls on a thumbnail that shows no face, listing it, and switches without it when told to', async () => {
+    const name = await gallery(['uri', 'val']);
+    const [victim] = await ctx.db.query<{ id: string; person_id: string }>(
+      'SELECT f.id, f.person_id FROM faces f JOIN galleries g ON g.id = f.gallery_id WHERE g.name = $1 ORDER BY f.id LIMIT 1',
+      [name],
+    );
+    // A thumbnail in which nothing can be found (a plain grey JPEG the fake analyzer has never made).
+    const grey = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+      .jpeg()
+      .toBuffer();
+    await ctx.db.query('UPDATE faces SET thumbnail = $1 WHERE id = $2', [grey, victim!.id]);
+    const stalled = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL });
+    expect(stalled).toMatchObject({ state: 'stalled', model: FAKE_DESCRIPTOR_MODEL_ID, target: NEW_MODEL, total: 4, staged: 3 });
+    expect(stalled.failed).toEqual([{ faceId: victim!.id, personId: victim!.person_id, code: 'NO_FACE', message: expect.any(String) }]);
+    expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'stalled', failed: [{ faceId: victim!.id }] });
+    const done = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: true });
+    expect(done).toMatchObject({ state: 'done', model: NEW_MODEL, failed: [{ faceId: victim!.id }] });
+    expect(await count(ctx.db, 'faces WHERE id = $1', [victim!.id])).toBe(0);
+    expect(await count(ctx.db, 'faces WHERE gallery_id = (SELECT id FROM galleries WHERE name = $1)', [name])).toBe(3);
+  });
+
+  it('runs in the background for the HTTP API: one job per gallery, its progress and its end readable', async () => {
+    const name = await gallery(['wes', 'xia']);
+    // Already on the model asked for: nothing to do.
+    expect(await reembedGallery(ctx, { gallery: name, model: FAKE_DESCRIPTOR_MODEL_ID })).toMatchObject({ state: 'idle' });
+    const started = await startReembed(ctx, { gallery: name, model: NEW_MODEL });
+    expect(['running', 'idle']).toContain(started.state);
+    // A second request joins the job instead of starting another.
+    const joined = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL });
+    expect(joined).toMatchObject({ state: 'done', model: NEW_MODEL });
+    expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'idle', model: NEW_MODEL });
+    // A run that dies says why, for the next GET.
+    const other = await gallery(['yan']);
+    await startReembed(crashingAfter(0), { gallery: other, model: NEW_MODEL });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await reembedStatus(ctx, other)).toMatchObject({ state: 'pending', error: expect.stringContaining('WORKER_CRASHED') });
+    expect(listModels(ctx).map((m) => [m.id, m.default])).toEqual([
+      [FAKE_DESCRIPTOR_MODEL_ID, true],
+      [NEW_MODEL, false],
+    ]);
+  });
+
+  it('searches again with the new model when the gallery switched while the photo was being described', async () => {
+    /** The analyzer, moving `name` to the new model right after describing the first probe with the old one. */
+    const switching = (name: string): ServiceContext => {
+      let done = false;
+      const analyze: FakeAnalyzer['analyze'] = async (bytes, options) => {
+        const result = await analyzer.analyze(bytes, options);
+        if (!done && options?.model === FAKE_DESCRIPTOR_MODEL_ID) {
+          done = true;
+          await reembedGallery(ctx, { gallery: name, model: NEW_MODEL });
+        }
+        return result;
+      };
+      return { ...ctx, analyzer: { ...analyzer, analyze } };
+    };
+    const a = await gallery(['zed']);
+    const found = await identify(switching(a), await portrait('zed'), { gallery: a });
+    expect(found).toMatchObject({ model: NEW_MODEL, faces: [{ label: 'zed', outcome: 'match' }] });
+    const b = await gallery(['zoe']);
+    expect(await verify(switching(b), await portrait('zoe'), 'zoe', { gallery: b })).toMatchObject({ match: true });
   });
 
   it('says UNKNOWN_MODEL for a model that is not installed', async () => {
