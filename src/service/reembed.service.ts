@@ -55,7 +55,16 @@ export interface ReembedStatus {
 
 function statusOf(gallery: Pick<Gallery, 'id' | 'name' | 'descriptorModel'>, job: ReembedJob | null, running: boolean): ReembedStatus {
   const base = { gallery: { id: gallery.id, name: gallery.name }, model: gallery.descriptorModel };
-  if (!job) return { ...base, state: 'idle', target: null, total: 0, staged: 0, failed: [] };
+  // A job just started has no row yet: running, towards the target it was asked for.
+  if (!job)
+    return {
+      ...base,
+      state: running ? 'running' : 'idle',
+      target: running ? (targets.get(gallery.id) ?? null) : null,
+      total: 0,
+      staged: 0,
+      failed: [],
+    };
   const state = running ? 'running' : job.failed.length > 0 ? 'stalled' : 'pending';
   return { ...base, state, target: job.targetModel, total: job.total, staged: job.staged, failed: job.failed };
 }
@@ -64,6 +73,8 @@ function statusOf(gallery: Pick<Gallery, 'id' | 'name' | 'descriptorModel'>, job
 const running = new Map<string, Promise<ReembedStatus>>();
 // Why a gallery's last run in this process stopped, for the status of a job started in the background.
 const stopped = new Map<string, string>();
+// The model each running job moves its gallery to.
+const targets = new Map<string, string>();
 
 /** Where a gallery's move stands (GET /v1/galleries/{id}/reembed). */
 export async function reembedStatus(ctx: ServiceContext, galleryRef = 'default'): Promise<ReembedStatus> {
@@ -82,21 +93,27 @@ export interface ReembedOptions {
 }
 
 /** Runs (or resumes, or joins) the move of a gallery to `model`; resolves when it has switched or stalled. */
-export function reembedGallery(ctx: ServiceContext, options: ReembedOptions): Promise<ReembedStatus> {
-  return (async () => {
-    const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
-    const current = running.get(gallery.id);
-    if (current) return current;
-    stopped.delete(gallery.id);
-    const job = runJob(ctx, gallery, options)
-      .catch((err: unknown) => {
-        stopped.set(gallery.id, err instanceof FacerecError ? `${err.code}: ${err.message}` : String(err));
-        throw err;
-      })
-      .finally(() => running.delete(gallery.id));
-    running.set(gallery.id, job);
-    return job;
-  })();
+export async function reembedGallery(ctx: ServiceContext, options: ReembedOptions): Promise<ReembedStatus> {
+  return runOrJoin(ctx, await findGallery(ctx.db, options.gallery ?? 'default'), options);
+}
+
+/** The gallery's job in this process: the one running, or a new one, registered before this returns. */
+function runOrJoin(ctx: ServiceContext, gallery: Gallery, options: ReembedOptions): Promise<ReembedStatus> {
+  const current = running.get(gallery.id);
+  if (current) return current;
+  stopped.delete(gallery.id);
+  targets.set(gallery.id, chosenModel(ctx, options.model).card.id);
+  const job = runJob(ctx, gallery, options)
+    .catch((err: unknown) => {
+      stopped.set(gallery.id, err instanceof FacerecError ? `${err.code}: ${err.message}` : String(err));
+      throw err;
+    })
+    .finally(() => {
+      running.delete(gallery.id);
+      targets.delete(gallery.id);
+    });
+  running.set(gallery.id, job);
+  return job;
 }
 
 /** Checks what can be checked before any work, then starts the job in the background: for the HTTP API (202). */
@@ -104,8 +121,7 @@ export async function startReembed(ctx: ServiceContext, options: ReembedOptions)
   const gallery = await findGallery(ctx.db, options.gallery ?? 'default');
   await preflight(ctx, gallery, options.model);
   // Outside the request's context: the job outlives the request, whose end would otherwise withdraw its analyses.
-  callerSignal.exit(() => reembedGallery(ctx, options).catch(() => {})); // its outcome is read back with reembedStatus
-  await new Promise((resolve) => setImmediate(resolve));
+  callerSignal.exit(() => runOrJoin(ctx, gallery, options).catch(() => {})); // its outcome is read back with reembedStatus
   return reembedStatus(ctx, gallery.id);
 }
 
