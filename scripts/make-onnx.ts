@@ -69,11 +69,12 @@ function meanNormalised(g: Graph, size: number | string, mean: number[]): string
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// SSD MobileNet v1 (src/ssdMobilenetv1): backbone and box predictors at 512², and face-api's anchors.
+// SSD MobileNet v1 (src/ssdMobilenetv1): backbone and box predictors, and face-api's anchors at 512². The input's side
+// is free (a multiple of 32): the engine sizes it to the photo (src/engine/detector-size.ts) and scales the anchors.
 
 function ssd(p: Params): Graph {
   const g = new Graph('ssd_mobilenetv1');
-  const image = g.input('image', ['batch', 512, 512, 3]);
+  const image = g.input('image', ['batch', 'height', 'width', 3]);
   let x = g.node('Transpose', [image], { perm: [0, 3, 1, 2] });
   x = g.node('Sub', [g.node('Div', [x, scalar(g, 127.5)]), scalar(g, 1)]);
   const pointwise = (input: string, q: Params, stride: number) =>
@@ -137,8 +138,8 @@ function ssd(p: Params): Graph {
   // the graph hands over face-api's anchors (output_layer.extra_dim) as they are.
   const extra = p.output_layer!.extra_dim!;
   const n = extra.shape[1]!;
-  g.output(boxes, 'encodings', ['batch', n, 4]);
-  g.output(scores, 'scores', ['batch', n]);
+  g.output(boxes, 'encodings', ['batch', 'anchors', 4]);
+  g.output(scores, 'scores', ['batch', 'anchors']);
   g.output(g.constant(Float32Array.from(extra.dataSync()), [n, 4], 'anchors'), 'anchors', [n, 4]);
   return g;
 }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
 import { FaceEngine } from '../src/engine/face-engine.js';
+import { PRECISIONS, SSD_INPUTS } from '../src/engine/nets.js';
 import { SELF_TEST_FILES, type SelfTestRecord } from '../src/engine/self-test.js';
 
 const require = createRequire(import.meta.url);
@@ -24,14 +25,26 @@ const photo = await sharp(path.join(pkgDir, 'demo', 'sample1.jpg'))
   .toBuffer();
 writeFileSync(path.join(modelsDir, SELF_TEST_FILES.photo), photo);
 
-const engine = await FaceEngine.create({ backend: 'wasm', modelsDir });
-const { faces } = await engine.analyzeBytes(photo);
-if (faces.length !== 1) throw new Error(`the probe photo must show exactly one face, found ${faces.length}`);
+// The reference answer (FP32, SSD at 512², as face-api and tfjs give it), then each other setting's own.
+const answers: Record<string, { box: SelfTestRecord['face']['box']; descriptor: number[] }> = {};
+let modelId = '';
+for (const precision of PRECISIONS) {
+  for (const ssdInput of SSD_INPUTS) {
+    const engine = await FaceEngine.create({ runtime: 'onnx', precision, ssdInput, modelsDir });
+    const { faces } = await engine.analyzeBytes(photo);
+    if (faces.length !== 1) throw new Error(`the probe photo must show exactly one face, found ${faces.length} (${precision}/${ssdInput})`);
+    answers[`${precision}/${ssdInput}`] = { box: faces[0]!.box, descriptor: faces[0]!.descriptor!.map((v) => Math.round(v * 1e6) / 1e6) };
+    modelId = engine.info().descriptorModelId;
+    await engine.dispose();
+  }
+}
+const { 'fp32/512': face, ...variants } = answers;
 const record: SelfTestRecord = {
   source: `@vladmandic/face-api ${version} demo/sample1.jpg (MIT), crop ${crop.width}x${crop.height} at ${crop.left},${crop.top}, scaled to 160 px wide`,
   sha256: createHash('sha256').update(photo).digest('hex'),
-  descriptorModelId: engine.info().descriptorModelId,
-  face: { box: faces[0]!.box, descriptor: faces[0]!.descriptor!.map((v) => Math.round(v * 1e6) / 1e6) },
+  descriptorModelId: modelId,
+  face: face!,
+  variants,
 };
 writeFileSync(path.join(modelsDir, SELF_TEST_FILES.record), `${JSON.stringify(record, null, 2)}\n`);
 console.log(

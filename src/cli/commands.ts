@@ -81,6 +81,8 @@ export async function infoCommand(config: Config, opts: { json?: boolean }): Pro
   print(
     `runtime      ${info.runtime} (${info.runtime === 'onnx' ? 'provider' : 'backend'} ${info.backend}, ${info.threads} thread${info.threads === 1 ? '' : 's'} per worker)`,
   );
+  print(`precision    ${info.precision}${info.runtime === 'onnx' ? ' (FACEREC_PRECISION; int8 where models/ has an int8 graph)' : ''}`);
+  print(`ssd input    ${info.ssdInput === 'sized' ? 'sized to the photo (FACEREC_SSD_INPUT)' : '512x512'}`);
   for (const [name, version] of Object.entries(info.versions)) print(`${name.padEnd(12)} ${version}`);
   for (const [net, id] of Object.entries(info.models)) print(`model        ${net.padEnd(20)} ${id}`);
   print(`descriptors  ${info.descriptorModel} (${info.descriptorModelId})`);

@@ -15,6 +15,10 @@ const schema = z.object({
   FACEREC_BACKEND: z.enum(['auto', 'gpu', 'node', 'wasm', 'cpu']).default('auto'),
   FACEREC_ONNX_THREADS: int(1),
   FACEREC_ONNX_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  // int8 graphs where models/ has them (SSD and the ResNet), measured in docs/performance.md and docs/models.md.
+  FACEREC_PRECISION: z.enum(['int8', 'fp32']).default('int8'),
+  // SSD's input sized to the photo, or always 512² as face-api (src/engine/detector-size.ts).
+  FACEREC_SSD_INPUT: z.enum(['sized', '512']).default('sized'),
   FACEREC_MODELS_DIR: z.string().optional(),
   // The descriptor model of new galleries and of embed, compare, detect and eval, by id or name (docs/models.md).
   FACEREC_DESCRIPTOR_MODEL: z.string().optional(),
@@ -96,6 +100,10 @@ export interface RuntimeConfig {
   /** ONNX Runtime's intra-op threads per session (per worker). */
   threads: number;
   provider: 'auto' | 'cpu' | 'cuda';
+  /** ONNX Runtime's graphs: int8 where models/ has one for the net, else FP32. */
+  precision: 'int8' | 'fp32';
+  /** SSD's input: sized to the region it searches, or always 512². */
+  ssdInput: 'sized' | '512';
 }
 
 export interface HttpConfig {
@@ -143,6 +151,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backend: e.FACEREC_BACKEND,
       threads: e.FACEREC_ONNX_THREADS,
       provider: e.FACEREC_ONNX_PROVIDER,
+      precision: e.FACEREC_PRECISION,
+      ssdInput: e.FACEREC_SSD_INPUT,
     }),
     modelsDir: e.FACEREC_MODELS_DIR,
     descriptorModel: e.FACEREC_DESCRIPTOR_MODEL,

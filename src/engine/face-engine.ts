@@ -16,6 +16,7 @@ import {
   type RuntimeMemory,
 } from './nets.js';
 import { inputScale, squareInput, type Region } from './net-input.js';
+import { ssdInputSide } from './detector-size.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
 import type { Box } from '../core/face.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -227,10 +228,12 @@ export class FaceEngine {
     this.selfTestFiles ??= loadSelfTest(this.modelsDir);
     this.selfTestFiles.catch(() => (this.selfTestFiles = undefined));
     const { photo, record } = await this.selfTestFiles;
+    const { precision, ssdInput } = this.nets.info;
     checkSelfTest(
       record,
       await this.analyzeBytes(photo, { model: this.models.get(BUILTIN_DEFAULT_NAME).id }),
       this.info().descriptorModelId,
+      `${precision}/${ssdInput}`,
     );
     return { ms: Math.round(performance.now() - t0) };
   }
@@ -457,9 +460,10 @@ export class FaceEngine {
 
   /** One detector pass over a region of the image (it may reach past the edges, which read as black), in image coordinates. */
   private async runDetector(image: RgbImage, region: Region, detector: DetectorName, minScore: number): Promise<Candidate[]> {
-    const size = detector === 'ssd' ? SSD_INPUT : TINY_INPUT;
+    const sized = detector === 'ssd' && this.nets.info.ssdInput === 'sized';
+    const size = detector === 'tiny' ? TINY_INPUT : sized ? ssdInputSide(Math.max(region.width, region.height)) : SSD_INPUT;
     const input = squareInput(image, region, size, false);
-    const detections = detector === 'ssd' ? await this.nets.ssd(input, minScore, 200) : await this.nets.tiny(input, minScore);
+    const detections = detector === 'ssd' ? await this.nets.ssd(input, minScore, 200, size) : await this.nets.tiny(input, minScore);
     // face-api maps a box back through the rounded size of the region within the square, not the exact scale.
     const [kx, ky] = detectorScale(region, size);
     return detections.map(({ box: [x, y, w, h], score }) => ({

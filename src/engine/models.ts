@@ -9,7 +9,16 @@ export const NET_NAMES: readonly NetName[] = ['ssdMobilenetv1', 'tinyFaceDetecto
 
 export interface ModelManifest {
   source: string;
-  models: Record<NetName, { id: string; files: Record<string, string>; onnx?: { file: string; sha256: string } }>;
+  models: Record<
+    NetName,
+    {
+      id: string;
+      files: Record<string, string>;
+      /** The FP32 ONNX graph (npm run models:onnx), and the int8 one where int8 holds the net's accuracy (models:int8). */
+      onnx?: { file: string; sha256: string };
+      int8?: { file: string; sha256: string };
+    }
+  >;
 }
 
 /** models/ at the repository root, from src/engine or dist/engine alike. */

@@ -11,13 +11,24 @@ import type { ModelManifest } from './models.js';
 export type { Detection } from './detections.js';
 export type RuntimeName = 'onnx' | 'tfjs';
 export const RUNTIME_NAMES: readonly RuntimeName[] = ['onnx', 'tfjs'];
+/** ONNX Runtime's graphs: int8 where models/manifest.json has an int8 graph for the net, else FP32 (docs/models.md). */
+export type Precision = 'int8' | 'fp32';
+export const PRECISIONS: readonly Precision[] = ['int8', 'fp32'];
+/** SSD's input: sized to the region it searches (src/engine/detector-size.ts), or always 512² as face-api. */
+export type SsdInput = 'sized' | '512';
+export const SSD_INPUTS: readonly SsdInput[] = ['sized', '512'];
 
-/** How to run the nets: the runtime, tfjs's backend, ONNX Runtime's threads per session and execution provider. */
+/**
+ * How to run the nets: the runtime, tfjs's backend, ONNX Runtime's threads per session, execution provider and
+ * precision, and SSD's input size.
+ */
 export interface RuntimeOptions {
   runtime?: RuntimeName;
   backend?: BackendChoice;
   threads?: number;
   provider?: 'auto' | 'cpu' | 'cuda';
+  precision?: Precision;
+  ssdInput?: SsdInput;
 }
 
 export interface EngineOptions extends RuntimeOptions {
@@ -36,8 +47,12 @@ export interface RuntimeInfo {
   backend: string;
   /** Intra-op threads per net (tfjs-wasm: 1). */
   threads: number;
+  /** int8: the nets that have an int8 graph run it (their ids below say `onnx-int8`); tfjs: always fp32. */
+  precision: Precision;
+  /** SSD's input: sized to the region, or 512² (tfjs: always 512). */
+  ssdInput: SsdInput;
   versions: Record<string, string>;
-  /** Each net's model id; the ONNX ones carry the sha256 of their graph. */
+  /** Each net's model id; the ONNX ones carry the sha256 of the graph in use. */
   models: Record<string, string>;
 }
 
@@ -51,8 +66,8 @@ export const CHIP_INPUT = 150;
 
 export interface Nets {
   readonly info: RuntimeInfo;
-  /** SSD MobileNet v1 on one 512² input: faces scoring above minScore, in input pixels. */
-  ssd(input: Float32Array, minScore: number, maxResults: number): Promise<Detection[]>;
+  /** SSD MobileNet v1 on one side² input (512 unless info.ssdInput is 'sized'): faces scoring above minScore, in input pixels. */
+  ssd(input: Float32Array, minScore: number, maxResults: number, side?: number): Promise<Detection[]>;
   /** The tiny detector on one 416² input. */
   tiny(input: Float32Array, minScore: number): Promise<Detection[]>;
   /** 68 landmarks for each 112² input: x, y interleaved, in input pixels. */

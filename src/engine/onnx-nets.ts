@@ -1,12 +1,14 @@
 /**
- * The nets on ONNX Runtime (onnxruntime-node): face-api's graphs as models:onnx wrote them, one session per net.
- * Sessions run one request at a time per worker; a worker's threads are ONNX Runtime's intra-op threads.
+ * The nets on ONNX Runtime (onnxruntime-node): face-api's graphs as models:onnx (FP32) and models:int8 wrote them, one
+ * session per net, opened when the net is first used (a one-shot `facerec detect` never loads the ResNet). Sessions run
+ * one request at a time per worker; a worker's threads are ONNX Runtime's intra-op threads.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as ort from 'onnxruntime-node';
 import { FacerecError } from '../errors.js';
 import { ssdDetections, tinyDetections } from './detections.js';
+import { anchorsFor } from './detector-size.js';
 import { nativeCall } from './native-guard.js';
 import { NET_NAMES, readVerified, type ModelManifest, type NetName } from './models.js';
 import {
@@ -16,6 +18,7 @@ import {
   TINY_INPUT,
   type Detection,
   type Nets,
+  type Precision,
   type RuntimeInfo,
   type RuntimeMemory,
   type RuntimeOptions,
@@ -34,11 +37,13 @@ class OnnxNets implements Nets {
 
   constructor(
     readonly info: RuntimeInfo,
-    private readonly sessions: Record<NetName, ort.InferenceSession>,
+    private readonly session: (net: NetName) => Promise<ort.InferenceSession>,
+    private readonly opened: () => ort.InferenceSession[],
   ) {}
 
   /** Runs one net on a batch of HWC inputs of `size`² and hands its outputs to `read`; every tensor is released. */
   private async run<T>(net: NetName, inputs: Float32Array[], size: number, read: (out: Record<string, Float32Array>) => T): Promise<T> {
+    const session = await this.session(net);
     const pixels = size * size * 3;
     let batch = inputs[0]!;
     if (inputs.length > 1) {
@@ -49,7 +54,7 @@ class OnnxNets implements Nets {
     this.live++;
     let results: ort.InferenceSession.OnnxValueMapType | undefined;
     try {
-      results = await nativeCall(() => this.sessions[net].run({ image: feed }));
+      results = await nativeCall(() => session.run({ image: feed }));
       this.live += Object.keys(results).length;
       return read(Object.fromEntries(Object.entries(results).map(([name, t]) => [name, t.data as Float32Array])));
     } finally {
@@ -62,11 +67,10 @@ class OnnxNets implements Nets {
     }
   }
 
-  // The graph takes any multiple of 32, but SSD's boxes at other sizes differ from face-api's at 512 (median IoU 0.87 on
-  // LFW at 256-384), so the engine keeps 512 (docs/performance.md).
-  ssd(input: Float32Array, minScore: number, maxResults: number): Promise<Detection[]> {
-    return this.run('ssdMobilenetv1', [input], SSD_INPUT, (out) =>
-      ssdDetections(out.encodings!, out.scores!, out.anchors!, minScore, maxResults, SSD_INPUT),
+  // The graph takes any multiple of 32; its anchors are face-api's at 512, scaled for other sides (detector-size.ts).
+  ssd(input: Float32Array, minScore: number, maxResults: number, side = SSD_INPUT): Promise<Detection[]> {
+    return this.run('ssdMobilenetv1', [input], side, (out) =>
+      ssdDetections(out.encodings!, out.scores!, anchorsFor(side, out.anchors!), minScore, maxResults, side),
     );
   }
 
@@ -90,11 +94,11 @@ class OnnxNets implements Nets {
   }
 
   memory(): RuntimeMemory {
-    return { numTensors: this.live, sessions: Object.keys(this.sessions).length };
+    return { numTensors: this.live, sessions: this.opened().length };
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(Object.values(this.sessions).map((s) => nativeCall(() => s.release())));
+    await Promise.all(this.opened().map((s) => nativeCall(() => s.release())));
   }
 }
 
@@ -113,46 +117,75 @@ export function onnxSessionOptions(provider: 'cuda' | 'cpu', threads: number): o
   };
 }
 
+/** The graph a net runs at a precision: its int8 graph when asked for and there is one, else the FP32 one. */
+export function graphFor(manifest: ModelManifest, net: NetName, precision: Precision): { file: string; sha256: string; int8: boolean } {
+  const entry = manifest.models[net];
+  if (precision === 'int8' && entry?.int8) return { ...entry.int8, int8: true };
+  if (!entry?.onnx)
+    throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json lists no ONNX graph for ${net} (npm run models:onnx)`, { net });
+  return { ...entry.onnx, int8: false };
+}
+
 export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManifest, modelsDir: string): Promise<Nets> {
   const threads = options.threads ?? 1;
+  const precision = options.precision ?? 'int8';
   const wantCuda = options.provider === 'cuda' || (options.provider !== 'cpu' && gpuPresent());
-  const sessionOptions = (provider: 'cuda' | 'cpu') => onnxSessionOptions(provider, threads);
+  const graphs = new Map(NET_NAMES.map((net) => [net, graphFor(manifest, net, precision)]));
+  // Every checksum is checked now, so that a bad file fails the start; the sessions open when first used.
   const files = new Map<NetName, Buffer>();
-  for (const net of NET_NAMES) {
-    const onnx = manifest.models[net]?.onnx;
-    if (!onnx) throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json lists no ONNX graph for ${net} (npm run models:onnx)`, { net });
-    files.set(net, await readVerified(modelsDir, onnx.file, onnx.sha256));
-  }
-  const open = async (provider: 'cuda' | 'cpu') => {
-    const sessions = {} as Record<NetName, ort.InferenceSession>;
-    for (const net of NET_NAMES)
-      sessions[net] = await nativeCall(() => ort.InferenceSession.create(files.get(net)!, sessionOptions(provider)));
-    return sessions;
+  for (const net of NET_NAMES) files.set(net, await readVerified(modelsDir, graphs.get(net)!.file, graphs.get(net)!.sha256));
+  const open = async (net: NetName, provider: 'cuda' | 'cpu') => {
+    const session = await nativeCall(() => ort.InferenceSession.create(files.get(net)!, onnxSessionOptions(provider, threads)));
+    files.delete(net);
+    return session;
   };
+  // The provider is settled on the first net opened (SSD in every analysis), which also checks that ONNX Runtime loads.
   let provider: 'cuda' | 'cpu' = wantCuda ? 'cuda' : 'cpu';
-  let sessions: Record<NetName, ort.InferenceSession>;
+  const first = NET_NAMES[0]!;
+  let firstSession: ort.InferenceSession;
   try {
-    sessions = await open(provider);
+    firstSession = await open(first, provider);
   } catch (err) {
+    if (err instanceof FacerecError) throw err;
     if (provider === 'cuda' && options.provider !== 'cuda') {
       // The npm package ships the CPU provider; CUDA's libraries are a separate install (docs/deployment.md).
       provider = 'cpu';
-      sessions = await open(provider);
+      firstSession = await open(first, provider);
     } else {
       throw new FacerecError('BACKEND_UNAVAILABLE', `ONNX Runtime could not load the models on '${provider}': ${(err as Error).message}`, {
         provider,
       });
     }
   }
+  const sessions = new Map<NetName, Promise<ort.InferenceSession>>([[first, Promise.resolve(firstSession)]]);
+  const opened = new Map<NetName, ort.InferenceSession>([[first, firstSession]]);
+  // Every other net opens when first used, once; a failed open is tried again by the next call.
+  const session = (net: NetName): Promise<ort.InferenceSession> => {
+    let s = sessions.get(net);
+    if (!s) {
+      s = open(net, provider).then((loaded) => {
+        opened.set(net, loaded);
+        return loaded;
+      });
+      s.catch(() => sessions.delete(net));
+      sessions.set(net, s);
+    }
+    return s;
+  };
   const { version } = require('onnxruntime-node/package.json') as { version: string };
   const info: RuntimeInfo = {
     runtime: 'onnx',
     backend: provider,
     threads,
+    precision,
+    ssdInput: options.ssdInput ?? 'sized',
     versions: { onnxruntime: version },
     models: Object.fromEntries(
-      NET_NAMES.map((net) => [net, `${manifest.models[net].id}+onnx.${manifest.models[net].onnx!.sha256.slice(0, 12)}`]),
+      NET_NAMES.map((net) => {
+        const g = graphs.get(net)!;
+        return [net, `${manifest.models[net].id}+onnx${g.int8 ? '-int8' : ''}.${g.sha256.slice(0, 12)}`];
+      }),
     ),
   };
-  return new OnnxNets(info, sessions);
+  return new OnnxNets(info, session, () => [...opened.values()]);
 }

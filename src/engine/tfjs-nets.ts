@@ -25,6 +25,8 @@ class TfjsNets implements Nets {
       runtime: 'tfjs',
       backend: rt.backend,
       threads: 1,
+      precision: 'fp32',
+      ssdInput: '512',
       versions: rt.versions,
       models: Object.fromEntries(Object.entries(manifest.models).map(([net, m]) => [net, m.id])),
     };

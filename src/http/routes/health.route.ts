@@ -11,6 +11,10 @@ const Health = z
         runtime: z.enum(['onnx', 'tfjs']).meta({ description: 'FACEREC_RUNTIME' }),
         backend: z.string().meta({ description: "ONNX Runtime's execution provider (cpu, cuda) or tfjs's backend (gpu, node, wasm)" }),
         threads: z.number().meta({ description: 'Intra-op threads per worker' }),
+        precision: z
+          .enum(['int8', 'fp32'])
+          .meta({ description: "FACEREC_PRECISION: int8 runs the nets that have an int8 graph (their ids say 'onnx-int8'); tfjs: fp32" }),
+        ssdInput: z.enum(['sized', '512']).meta({ description: "FACEREC_SSD_INPUT: SSD's input sized to the photo, or 512x512" }),
         versions: z.record(z.string(), z.string()),
         models: z.record(z.string(), z.string()),
         descriptorModelId: z.string(),
