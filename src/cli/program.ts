@@ -7,30 +7,39 @@ import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
 import { decimalOption, integerOption } from './options.js';
-import {
-  annotateCommand,
-  compareCommand,
-  detectCommand,
-  embedCommand,
-  evalDetectCommand,
-  evalIdentifyCommand,
-  evalLfwCommand,
-  infoCommand,
-  modelsCommand,
-} from './commands.js';
-import {
-  calibrateCommand,
-  enrollCommand,
-  galleriesCommand,
-  identifyCommand,
-  importCommand,
-  migrateCommand,
-  keysCommand,
-  peopleCommand,
-  reembedCommand,
-  serveCommand,
-  verifyCommand,
-} from './store-commands.js';
+
+type Commands = typeof import('./commands.js');
+type StoreCommands = typeof import('./store-commands.js');
+
+/**
+ * A command's function, loaded when the command runs: a one-shot `facerec detect` never loads the HTTP server, the
+ * database drivers or the evaluation code (about half a second of module loading).
+ */
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): M[K] {
+  return (async (...args: unknown[]) => ((await load())[name] as (...a: unknown[]) => unknown)(...args)) as M[K];
+}
+const commands = () => import('./commands.js');
+const stores = () => import('./store-commands.js');
+const annotateCommand = lazy<Commands, 'annotateCommand'>(commands, 'annotateCommand');
+const compareCommand = lazy<Commands, 'compareCommand'>(commands, 'compareCommand');
+const detectCommand = lazy<Commands, 'detectCommand'>(commands, 'detectCommand');
+const embedCommand = lazy<Commands, 'embedCommand'>(commands, 'embedCommand');
+const evalDetectCommand = lazy<Commands, 'evalDetectCommand'>(commands, 'evalDetectCommand');
+const evalIdentifyCommand = lazy<Commands, 'evalIdentifyCommand'>(commands, 'evalIdentifyCommand');
+const evalLfwCommand = lazy<Commands, 'evalLfwCommand'>(commands, 'evalLfwCommand');
+const infoCommand = lazy<Commands, 'infoCommand'>(commands, 'infoCommand');
+const modelsCommand = lazy<Commands, 'modelsCommand'>(commands, 'modelsCommand');
+const calibrateCommand = lazy<StoreCommands, 'calibrateCommand'>(stores, 'calibrateCommand');
+const enrollCommand = lazy<StoreCommands, 'enrollCommand'>(stores, 'enrollCommand');
+const galleriesCommand = lazy<StoreCommands, 'galleriesCommand'>(stores, 'galleriesCommand');
+const identifyCommand = lazy<StoreCommands, 'identifyCommand'>(stores, 'identifyCommand');
+const importCommand = lazy<StoreCommands, 'importCommand'>(stores, 'importCommand');
+const migrateCommand = lazy<StoreCommands, 'migrateCommand'>(stores, 'migrateCommand');
+const keysCommand = lazy<StoreCommands, 'keysCommand'>(stores, 'keysCommand');
+const peopleCommand = lazy<StoreCommands, 'peopleCommand'>(stores, 'peopleCommand');
+const reembedCommand = lazy<StoreCommands, 'reembedCommand'>(stores, 'reembedCommand');
+const serveCommand = lazy<StoreCommands, 'serveCommand'>(stores, 'serveCommand');
+const verifyCommand = lazy<StoreCommands, 'verifyCommand'>(stores, 'verifyCommand');
 
 /**
  * The command tree; option defaults come from the configuration. The commands parse their options with the use

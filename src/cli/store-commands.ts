@@ -26,7 +26,6 @@ import {
 } from '../service/people.service.js';
 import { readUserFile } from './files.js';
 import { parseOptions } from './options.js';
-import { startServer } from '../http/server.js';
 import { createApiKey, CreateKeyInput, listKeys, revokeKey, RevokeKeyInput } from '../service/keys.service.js';
 import { enrollmentJson } from '../service/views.js';
 
@@ -415,6 +414,8 @@ export async function serveCommand(
   config: Config,
   opts: DbOptions & { port?: number; host?: string; insecure?: boolean; workers: number },
 ): Promise<void> {
+  // The HTTP server (express and its middleware) loads only for `serve`.
+  const { startServer } = await import('../http/server.js');
   const server = await startServer(config, {
     db: databaseTarget(config, opts.db),
     migrate: opts.migrate,

@@ -192,25 +192,38 @@ export async function migrateDatabase(target: DatabaseTarget): Promise<Migration
   }
 }
 
-/** Opens the database (migrated unless told not to) and the analyzer. */
+/**
+ * Opens the database (migrated unless told not to) and the analyzer, side by side: the embedded database's start
+ * (WASM) and the engine's model loading overlap instead of adding up for a one-shot command.
+ */
 export async function openFacerec(config: Config, options: OpenOptions = {}): Promise<Facerec> {
-  const db = await openDatabase(options.db ?? databaseTarget(config));
-  try {
-    if (options.migrate ?? config.migrate) await migrate(db);
-    if (db.kind === 'pglite') await analyzeFaces(db).catch(() => {}); // before migrations there is no table yet
-    const workers = options.workers ?? config.workers;
-    const analyzer = workers === 'none' ? noAnalyzer(await configuredModels(config)) : await openAnalyzer(config, { ...options, workers });
-    return {
-      db,
-      analyzer,
-      config,
-      close: async () => {
-        await analyzer.close();
-        await db.close();
-      },
-    };
-  } catch (err) {
-    await db.close();
-    throw err;
+  const workers = options.workers ?? config.workers;
+  const opening = openDatabase(options.db ?? databaseTarget(config)).then(async (db) => {
+    try {
+      if (options.migrate ?? config.migrate) await migrate(db);
+      if (db.kind === 'pglite') await analyzeFaces(db).catch(() => {}); // before migrations there is no table yet
+      return db;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  });
+  const loading = workers === 'none' ? configuredModels(config).then(noAnalyzer) : openAnalyzer(config, { ...options, workers });
+  const [db, analyzer] = await Promise.allSettled([opening, loading]);
+  if (db.status === 'rejected' || analyzer.status === 'rejected') {
+    await Promise.all([
+      db.status === 'fulfilled' ? db.value.close() : undefined,
+      analyzer.status === 'fulfilled' ? analyzer.value.close() : undefined,
+    ]);
+    throw db.status === 'rejected' ? db.reason : (analyzer as PromiseRejectedResult).reason;
   }
+  return {
+    db: db.value,
+    analyzer: analyzer.value,
+    config,
+    close: async () => {
+      await analyzer.value.close();
+      await db.value.close();
+    },
+  };
 }
