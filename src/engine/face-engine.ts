@@ -455,13 +455,22 @@ export class FaceEngine {
    * without the engine's retries, tiles or merging. The baseline of `facerec eval detect`.
    */
   async plainDetections(image: RgbImage, minScore: number): Promise<Candidate[]> {
-    return this.runDetector(image, { x: 0, y: 0, width: image.width, height: image.height }, 'ssd', minScore);
+    return this.runDetector(image, { x: 0, y: 0, width: image.width, height: image.height }, 'ssd', minScore, SSD_INPUT);
   }
 
-  /** One detector pass over a region of the image (it may reach past the edges, which read as black), in image coordinates. */
-  private async runDetector(image: RgbImage, region: Region, detector: DetectorName, minScore: number): Promise<Candidate[]> {
-    const sized = detector === 'ssd' && this.nets.info.ssdInput === 'sized';
-    const size = detector === 'tiny' ? TINY_INPUT : sized ? ssdInputSide(Math.max(region.width, region.height)) : SSD_INPUT;
+  /**
+   * One detector pass over a region of the image (it may reach past the edges, which read as black), in image
+   * coordinates. SSD's input is sized to the region unless the engine runs it at 512² (or `side` says).
+   */
+  private async runDetector(
+    image: RgbImage,
+    region: Region,
+    detector: DetectorName,
+    minScore: number,
+    side?: number,
+  ): Promise<Candidate[]> {
+    const sized = detector === 'ssd' && this.nets.info.ssdInput === 'sized' && side === undefined;
+    const size = detector === 'tiny' ? TINY_INPUT : sized ? ssdInputSide(Math.max(region.width, region.height)) : (side ?? SSD_INPUT);
     const input = squareInput(image, region, size, false);
     const detections = detector === 'ssd' ? await this.nets.ssd(input, minScore, 200, size) : await this.nets.tiny(input, minScore);
     // face-api maps a box back through the rounded size of the region within the square, not the exact scale.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FacerecError } from '../errors.js';
 import { DEFAULT_ANALYZE_OPTIONS } from '../engine/face-engine.js';
 import type { WorkerPool } from '../engine/pool.js';
-import type { SubjectDescriptors } from './variants.js';
+import { nearestCentre, type SubjectDescriptors } from './variants.js';
 import { euclidean } from '../match/distance.js';
 import { accuracyAt, readPairs, verificationReport, type Pair, type ScoredPair, type VerificationReport } from './lfw.js';
 
@@ -94,12 +94,38 @@ export async function computeSubjects(options: {
   return { subjects, unreadable };
 }
 
-/** Reads descriptors saved by `computeSubjects` (`facerec eval lfw --save`). */
+/** A line of `facerec embed`: every face of one image, with the shipped pipeline's descriptor. */
+interface EmbedLine {
+  f: string;
+  w: number;
+  h: number;
+  model?: string;
+  faces: { box: [number, number, number, number]; descriptor: number[] }[];
+}
+
+/**
+ * Reads descriptors saved by `computeSubjects` (`facerec eval lfw --save`), or written by `facerec embed` (the face
+ * nearest the centre is the subject, as computeSubjects takes it; only the shipped pipeline's descriptor is there).
+ */
 export async function loadSubjects(file: string): Promise<Subjects> {
   const subjects: Subjects = new Map();
   for (const line of (await readFile(file, 'utf8')).split('\n')) {
     if (!line.trim()) continue;
-    const { f, ...s } = JSON.parse(line) as SubjectDescriptors & { f: string };
+    const parsed = JSON.parse(line) as (SubjectDescriptors & { f: string }) | EmbedLine;
+    if (Array.isArray(parsed.faces)) {
+      const { f, w, h, faces } = parsed as EmbedLine;
+      const subject = nearestCentre(faces, (face) => face.box, w, h);
+      subjects.set(f, {
+        width: w,
+        height: h,
+        faces: faces.length,
+        engine: subject ? { dlibMirror: subject.descriptor } : null,
+        subject: subject ? { box: subject.box, landmarks: [] } : null,
+        plain: null,
+      });
+      continue;
+    }
+    const { f, ...s } = parsed as SubjectDescriptors & { f: string };
     subjects.set(f, s);
   }
   return subjects;

@@ -7,7 +7,8 @@ import type { Face, FaceEngine } from '../engine/face-engine.js';
  * (`dlib`, the name kept from when that was the only model), with its mirror image, and for face-api's net its box crop.
  */
 export interface DescriptorVariants {
-  dlib: number[];
+  /** Absent in descriptors loaded from `facerec embed`, which holds the shipped pipeline's (with its mirror) alone. */
+  dlib?: number[];
   dlibMirror: number[];
   box?: number[];
 }
@@ -31,7 +32,12 @@ export interface SubjectDescriptors {
 // face-api's documented example threshold for SsdMobilenetv1Options.
 const PLAIN_MIN_SCORE = 0.3;
 
-function nearestCentre<T>(items: T[], box: (item: T) => [number, number, number, number], width: number, height: number): T | undefined {
+export function nearestCentre<T>(
+  items: T[],
+  box: (item: T) => [number, number, number, number],
+  width: number,
+  height: number,
+): T | undefined {
   let best: T | undefined;
   let bestDistance = Infinity;
   for (const item of items) {
