@@ -1,6 +1,6 @@
 /**
- * int8 graphs of the nets where int8 holds their accuracy (npm run models:int8; models:onnx runs it after the FP32
- * graphs), with their sha256 in models/manifest.json under `int8`. Static QDQ quantisation (scripts/onnx-qdq.ts):
+ * int8 graphs of the nets where int8 holds their accuracy (npm run models:int8, after npm run models:onnx has written
+ * the FP32 graphs they start from), with their sha256 in models/manifest.json under `int8`. Static QDQ quantisation (scripts/onnx-qdq.ts):
  * - ONNX Runtime's basic optimisations first (batch norms and per-channel scales folded into the convolutions), as
  *   its own quantiser does;
  * - activation ranges from calibration photos in ../shared/datasets that no accuracy figure is measured on (listed
