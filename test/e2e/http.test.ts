@@ -164,9 +164,15 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     const ready = await expectJson<{ status: string; checks: Record<string, string> }>(await api('/readyz'), 200);
     expect(ready).toMatchObject({ status: 'ready', checks: { database: 'ok', engine: 'ok', workers: '1', shutdown: 'no' } });
 
-    // The engine in use: runtime, provider and threads (issue 14), through the app's metrics-instrumented analyzer.
+    // The engine in use: runtime, provider and threads (issue 14), precision and SSD's input (issue 26), through the app's
+    // metrics-instrumented analyzer; the int8 nets say so in their ids.
     const engine = await expectJson<{ status: string; engine: Record<string, unknown> | null }>(await api('/v1/health'), 200);
-    expect(engine).toMatchObject({ status: 'ok', engine: { runtime: 'onnx', backend: 'cpu', threads: 1 } });
+    expect(engine).toMatchObject({
+      status: 'ok',
+      engine: { runtime: 'onnx', backend: 'cpu', threads: 1, precision: 'int8', ssdInput: 'sized' },
+    });
+    expect((engine.engine!.models as Record<string, string>).ssdMobilenetv1).toMatch(/\+onnx-int8\.[0-9a-f]{12}$/);
+    expect((engine.engine!.models as Record<string, string>).faceLandmark68Net).toMatch(/\+onnx\.[0-9a-f]{12}$/);
 
     // A client's request id is echoed, on success and on errors alike; an unusable one is replaced.
     for (const path of ['/healthz', '/v1/nowhere']) {

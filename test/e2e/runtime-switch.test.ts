@@ -19,7 +19,16 @@ describeWithDatasets('FACEREC_RUNTIME', () => {
   let dir: string;
   const facerec = (runtime: 'onnx' | 'tfjs', ...args: string[]) =>
     runFacerec(args[0] === 'info' ? args : [...args, '--db', dir], {
-      env: { ...process.env, FACEREC_RUNTIME: runtime, FACEREC_BACKEND: 'wasm', FACEREC_WORKERS: '1', DATABASE_URL: '' },
+      // ONNX Runtime at face-api's own precision and input size (int8 and the sized input: precision-switch.test.ts).
+      env: {
+        ...process.env,
+        FACEREC_RUNTIME: runtime,
+        FACEREC_BACKEND: 'wasm',
+        FACEREC_PRECISION: 'fp32',
+        FACEREC_SSD_INPUT: '512',
+        FACEREC_WORKERS: '1',
+        DATABASE_URL: '',
+      },
       maxBuffer: 16 * 1024 * 1024,
     });
 

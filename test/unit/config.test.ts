@@ -16,7 +16,7 @@ function configError(env: NodeJS.ProcessEnv): FacerecError {
 describe('loadConfig', () => {
   it('uses the documented defaults when no variable is set', () => {
     expect(loadConfig({})).toEqual({
-      runtime: { runtime: 'onnx', backend: 'auto', threads: 1, provider: 'auto' },
+      runtime: { runtime: 'onnx', backend: 'auto', threads: 1, provider: 'auto', precision: 'int8', ssdInput: 'sized' },
       modelsDir: undefined,
       descriptorModel: undefined,
       descriptorModelsDir: undefined,
@@ -52,6 +52,8 @@ describe('loadConfig', () => {
   it('coerces numbers from the strings the environment holds', () => {
     const config = loadConfig({
       FACEREC_BACKEND: 'wasm',
+      FACEREC_PRECISION: 'fp32',
+      FACEREC_SSD_INPUT: '512',
       FACEREC_MODELS_DIR: '/opt/models',
       FACEREC_WORKERS: '3',
       FACEREC_QUEUE_SIZE: '10',
@@ -68,7 +70,7 @@ describe('loadConfig', () => {
       FACEREC_ENROLL_MAX_YAW: '30',
     });
     expect(config).toMatchObject({
-      runtime: { runtime: 'onnx', backend: 'wasm', threads: 1, provider: 'auto' },
+      runtime: { runtime: 'onnx', backend: 'wasm', threads: 1, provider: 'auto', precision: 'fp32', ssdInput: '512' },
       modelsDir: '/opt/models',
       workers: 3,
       queueSize: 10,
@@ -108,6 +110,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ FACEREC_TARGET_FPIR: '0.001' }).targetFpir).toBe(0.001);
     expect(configError({ FACEREC_MIGRATE: 'maybe' }).code).toBe('INVALID_CONFIG');
     expect(configError({ DATABASE_URL: 'mysql://x' }).code).toBe('INVALID_CONFIG');
+    expect(configError({ FACEREC_PRECISION: 'int4' }).message).toContain('FACEREC_PRECISION');
+    expect(configError({ FACEREC_SSD_INPUT: '300' }).message).toContain('FACEREC_SSD_INPUT');
   });
 
   it('returns a frozen object', () => {

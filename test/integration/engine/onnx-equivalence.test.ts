@@ -14,7 +14,11 @@ let onnx: FaceEngine;
 let tfjs: FaceEngine;
 
 beforeAll(async () => {
-  [onnx, tfjs] = await Promise.all([FaceEngine.create({ runtime: 'onnx' }), FaceEngine.create({ runtime: 'tfjs', backend: 'wasm' })]);
+  // face-api's own numbers: the FP32 graphs with SSD at 512² (int8 and the sized input have their own tests).
+  [onnx, tfjs] = await Promise.all([
+    FaceEngine.create({ runtime: 'onnx', precision: 'fp32', ssdInput: '512' }),
+    FaceEngine.create({ runtime: 'tfjs', backend: 'wasm' }),
+  ]);
 });
 
 function iou([ax, ay, aw, ah]: Face['box'], [bx, by, bw, bh]: Face['box']): number {
