@@ -251,6 +251,7 @@ export async function evalLfwCommand(
     save?: string;
     load?: string;
     baseline?: boolean;
+    viaThumbnail?: boolean;
     json?: boolean;
     workers: number;
   },
@@ -297,13 +298,13 @@ export async function evalLfwCommand(
   );
   if (result.unreadable.length) print(`unreadable images: ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
   print(
-    `${'pipeline'.padEnd(38)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`,
+    `${'pipeline'.padEnd(44)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`,
   );
   for (const p of result.pipelines) {
     const r = p.report;
     const acc = r.foldStd !== undefined ? `${pct(r.accuracy)}±${pct(r.foldStd)}` : pct(r.accuracy);
     print(
-      `${(p.name + (p.shipped ? ' *' : '')).padEnd(38)} ${acc.padStart(9)} ${pct(r.tarAtFar001).padStart(9)} ${pct(r.tarAtFar01).padStart(8)} ${String(p.imagesWithoutFace).padStart(8)} ${String(r.pairsMissingFace).padStart(9)} ${r.threshold.toFixed(4).padStart(9)}`,
+      `${(p.name + (p.shipped ? ' *' : '')).padEnd(44)} ${acc.padStart(9)} ${pct(r.tarAtFar001).padStart(9)} ${pct(r.tarAtFar01).padStart(8)} ${String(p.imagesWithoutFace).padStart(8)} ${String(r.pairsMissingFace).padStart(9)} ${r.threshold.toFixed(4).padStart(9)}`,
     );
   }
   const shipped = result.pipelines.find((p) => p.shipped)!;

@@ -39,6 +39,7 @@ export const EXIT_CODES = {
   EXTERNAL_ID_TAKEN: 10,
   MODEL_MISMATCH: 10,
   REEMBED_NOT_POSSIBLE: 10,
+  REEMBED_LISTING_CHANGED: 10,
   UNKNOWN_MODEL: 2,
   // The engine was busy, restarting or stopped under the command: running it again may work.
   QUEUE_FULL: 11,

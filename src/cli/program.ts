@@ -109,6 +109,7 @@ function buildProgram(config: Config): Command {
     .option('--save <file>', 'save every image’s descriptors as JSONL')
     .option('--load <file>', 'score descriptors saved by --save instead of computing them')
     .option('--no-baseline', 'skip plain face-api, the baseline (a third of the time)')
+    .option('--via-thumbnail', 'also describe each face again from its stored 150 px thumbnail, as `gallery reembed` does')
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalLfwCommand(config, opts));
@@ -290,7 +291,10 @@ function buildProgram(config: Config): Command {
           'until all are done, then switches at once. Run it again to resume after a stop',
       )
       .requiredOption('--model <model>', 'the descriptor model to move to, by name or id (facerec models)')
-      .option('--drop-failed', 'switch even if some faces could not be described again, deleting them (they are listed)')
+      .option(
+        '--drop-failed <token|ids>',
+        'switch without the faces a stalled run listed, deleting exactly those: the listing’s drop token, or their face ids (comma-separated)',
+      )
       .addOption(workersOption()),
   ).action((opts) => reembedCommand(config, opts));
 

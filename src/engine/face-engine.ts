@@ -1,6 +1,6 @@
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { encodeThumbnail } from '../image/thumbnail.js';
-import { arcfaceToImage, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
+import { arcfaceToImage, CHIP_FACE_BOX, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
 import { loadRegistry, normalizeL2, type DescriptorModelCard, type DescriptorRegistry } from './descriptor-models.js';
 import { OnnxDescriber } from './onnx-describer.js';
 import { DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
@@ -44,6 +44,11 @@ export interface AnalyzeOptions {
   singlePass?: boolean;
   /** Attach a JPEG thumbnail of each aligned face chip. */
   thumbnails?: boolean;
+  /**
+   * The image is a stored thumbnail (a face's aligned dlib chip, any size): no detection; its one face is where a
+   * chip holds it (CHIP_FACE_BOX), and is described from its landmarks there. Re-embedding describes stored faces so.
+   */
+  storedChip?: boolean;
   /** Detection's levers, other than DETECTION_TUNING: for `facerec eval detect --tuning` to measure them; the service never sets them. */
   detection?: Partial<DetectionTuning>;
 }
@@ -89,6 +94,7 @@ export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' |
   mirror: true,
   singlePass: false,
   thumbnails: false,
+  storedChip: false,
 });
 
 export interface Candidate {
@@ -254,7 +260,7 @@ export class FaceEngine {
     const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options, mirror: options.mirror ?? card.mirror };
     const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
     let t = performance.now();
-    let candidates = await this.detect(image, opts);
+    let candidates = opts.storedChip ? [chipFace(image)] : await this.detect(image, opts);
     if (opts.maxFaces !== undefined) candidates = candidates.slice(0, opts.maxFaces);
     timings.detect = performance.now() - t;
 
@@ -501,6 +507,12 @@ export class FaceEngine {
     for (const batch of chunks(inputs, BATCH)) descriptors.push(...(await this.nets.describe(batch)).map((d) => Array.from(d)));
     return descriptors;
   }
+}
+
+/** The face of a stored chip, where the chip holds it, as if the detector had found it there with certainty. */
+function chipFace(image: RgbImage): Candidate {
+  const [x, y, w, h] = CHIP_FACE_BOX;
+  return { box: [x * image.width, y * image.height, w * image.width, h * image.height], score: 1 };
 }
 
 /**

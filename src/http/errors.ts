@@ -53,6 +53,8 @@ export const STATUS = {
   // A gallery's descriptors are of one model; another model's descriptors or probe cannot be matched there.
   MODEL_MISMATCH: 409,
   REEMBED_NOT_POSSIBLE: 409,
+  // dropFailed named faces that the stalled listing does not hold (it changed, or was never shown).
+  REEMBED_LISTING_CHANGED: 409,
   QUEUE_FULL: 503,
   WORKER_CRASHED: 503,
   ENGINE_UNHEALTHY: 503,
