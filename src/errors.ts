@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'BLURRY',
   'EXTREME_POSE',
   'DUPLICATE_IMAGE',
+  'DUPLICATE_PERSON',
   'INCONSISTENT_IDENTITY',
   'INTERNAL',
 ] as const;

@@ -197,7 +197,8 @@ function buildProgram(config: Config): Command {
       .option('--metadata <json>', 'a JSON object stored with the new person')
       .option('--skip-rejected', 'enroll the acceptable photos and report the others, instead of failing')
       .option('--largest-face', 'take the largest face of a photo with several')
-      .option('--force', 'enroll faces even when they look unlike the person’s other faces'),
+      .option('--force', 'enroll faces even when they look unlike the person’s other faces')
+      .option('--allow-duplicate-person', 'enroll a face already enrolled as another person (refused as DUPLICATE_PERSON without it)'),
   ).action((images: string[], opts) => enrollCommand(config, images, opts));
 
   withDb(

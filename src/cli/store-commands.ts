@@ -81,6 +81,7 @@ export async function enrollCommand(
     skipRejected?: boolean;
     largestFace?: boolean;
     force?: boolean;
+    allowDuplicatePerson?: boolean;
   },
 ): Promise<void> {
   if (!opts.name === !opts.person)
@@ -90,6 +91,7 @@ export async function enrollCommand(
     onReject: opts.skipRejected ? 'skip' : 'fail',
     largestFace: opts.largestFace,
     force: opts.force,
+    allowDuplicatePerson: opts.allowDuplicatePerson,
   };
   const flags = { onReject: '--skip-rejected' };
   // Parsed before any photo is read: a bad name or metadata fails at once.

@@ -36,6 +36,8 @@ export const STATUS = {
   BLURRY: 422,
   EXTREME_POSE: 422,
   DUPLICATE_IMAGE: 422,
+  // The face is already enrolled as another person: a conflict with what the gallery holds, not a bad photo.
+  DUPLICATE_PERSON: 409,
   INCONSISTENT_IDENTITY: 422,
   NO_ENROLLED_FACES: 422,
   IMAGE_UNPROCESSABLE: 422,

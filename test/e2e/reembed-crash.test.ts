@@ -52,7 +52,7 @@ describeEachDatabase('re-embedding through a crash, under enrollments, with dama
   if (!HAS_DATASETS) return;
   let test: TestDatabase;
   let server: ServeProcess | undefined;
-  const env = () =>
+  const env = (): Record<string, string> =>
     kind === 'postgres' ? { DATABASE_URL: test.url! } : { FACEREC_DATA_DIR: (test.target as { dataDir: string }).dataDir };
 
   afterAll(async () => {
