@@ -42,6 +42,7 @@ export const EXIT_CODES = {
   REEMBED_NOT_POSSIBLE: 10,
   REEMBED_LISTING_CHANGED: 10,
   UNKNOWN_MODEL: 2,
+  MODEL_UNUSABLE: 7,
   // The engine was busy, restarting or stopped under the command: running it again may work.
   QUEUE_FULL: 11,
   WORKER_CRASHED: 11,

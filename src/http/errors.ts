@@ -52,6 +52,8 @@ export const STATUS = {
   GALLERY_NOT_EMPTY: 409,
   EXTERNAL_ID_TAKEN: 409,
   UNKNOWN_MODEL: 400,
+  // An installed model whose weights cannot run here (missing, corrupt, not ONNX, not as its card says): the reason is in the body.
+  MODEL_UNUSABLE: 409,
   // A gallery's descriptors are of one model; another model's descriptors or probe cannot be matched there.
   MODEL_MISMATCH: 409,
   REEMBED_NOT_POSSIBLE: 409,
