@@ -47,13 +47,12 @@ function printResult(result: ClusterEvalResult): void {
   if (result.incremental) {
     const i = result.incremental;
     print('');
-    print(`incremental (all faces streamed one by one, mean of ${i.orders} random orders):`);
-    print(
-      `  alone:                       pair P ${f3(i.scores.pairwise.precision)}  pair R ${f3(i.scores.pairwise.recall)}  B³ F1 ${f3(i.scores.bcubed.f1)}`,
-    );
-    print(
-      `  re-clustered when doubled:   pair P ${f3(i.withRecluster.pairwise.precision)}  pair R ${f3(i.withRecluster.pairwise.recall)}  B³ F1 ${f3(i.withRecluster.bcubed.f1)} (${i.withRecluster.reclusters} full runs)`,
-    );
+    print(`the faces streamed one by one (mean of ${i.orders} random orders), the final assignment:`);
+    for (const p of i.policies)
+      print(
+        `  ${p.name.padEnd(30)} pair P ${f3(p.pairwise.precision)}  pair R ${f3(p.pairwise.recall)}  B³ F1 ${f3(p.bcubed.f1)}` +
+          (p.reclusters ? `  (${p.reclusters.toFixed(0)} full runs; ${p.sinceLast.toFixed(0)} faces added since the last)` : ''),
+      );
     print(`  decision per face: ${i.decisionMicros.mean.toFixed(1)} µs mean, ${i.decisionMicros.p99.toFixed(1)} µs p99`);
   }
   print('');

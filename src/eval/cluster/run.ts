@@ -45,12 +45,33 @@ export interface SplitResult {
   results: AlgorithmResult[];
 }
 
+/** A stream's policy: the incremental rule alone, or with a full re-clustering whenever the faces grew by `growth`. */
+export interface StreamPolicy {
+  name: string;
+  /** Re-cluster when the faces seen reach growth × the count at the last full run (from RECLUSTER_FROM faces on). */
+  growth?: number;
+}
+
+export const STREAM_POLICIES: readonly StreamPolicy[] = [
+  { name: 'incremental alone' },
+  { name: 're-clustered at ×2 faces', growth: 2 },
+  { name: 're-clustered at ×1.25 faces', growth: 1.25 },
+];
+
+/** The first full re-clustering of a stream runs at this many faces. */
+export const RECLUSTER_FROM = 100;
+
 export interface IncrementalResult {
   orders: number;
-  /** Mean over the orders. */
-  scores: { pairwise: { precision: number; recall: number }; bcubed: { f1: number } };
-  /** The same, with a full re-clustering whenever the sightings have doubled since the last one (from 100 on). */
-  withRecluster: { pairwise: { precision: number; recall: number }; bcubed: { f1: number }; reclusters: number };
+  /** Per policy, the mean over the orders of the final assignment's scores. */
+  policies: Array<{
+    name: string;
+    pairwise: { precision: number; recall: number };
+    bcubed: { f1: number };
+    /** Full runs per stream, and faces added by the incremental rule alone since the last one (mean). */
+    reclusters: number;
+    sinceLast: number;
+  }>;
   /** decideIncremental alone, per face: mean and 99th percentile (µs). */
   decisionMicros: { mean: number; p99: number };
 }
@@ -172,16 +193,16 @@ function shuffled(n: number, seed: number): number[] {
 /**
  * Streams the faces one by one in `order`, as the product would: each new face gets its exact k nearest among the
  * faces already seen, with their cluster, photo and the scale stored when they were clustered, and the summaries of
- * their clusters; decideIncremental decides. With `reclusterFrom`, a full re-clustering runs whenever the faces seen
- * have doubled since the last one (from that many on) and replaces the assignment and the stored scales.
+ * their clusters; decideIncremental decides. With `reclusterGrowth`, a full re-clustering runs whenever the faces seen
+ * have grown by that factor since the last one (from RECLUSTER_FROM faces on) and replaces the assignment.
  */
 export function streamIncremental(
   m: DescriptorMatrix,
   faces: readonly LabelledFace[],
   model: { verifyThreshold: number; tail: ImpostorTail },
   order: readonly number[],
-  options: { rule?: Partial<ClusterRule>; reclusterFrom?: number } = {},
-): { labels: string[]; micros: number[]; reclusters: number } {
+  options: { rule?: Partial<ClusterRule>; reclusterGrowth?: number } = {},
+): { labels: string[]; micros: number[]; reclusters: number; sinceLast: number } {
   const n = faces.length;
   const { dims, values } = m;
   const cluster: Array<string | null> = new Array<string | null>(n).fill(null);
@@ -236,7 +257,7 @@ export function streamIncremental(
       summaries.set(id, { size: 1 + decision.with.length, state: 'suggested' });
     }
     seen.push(i);
-    if (options.reclusterFrom && seen.length >= options.reclusterFrom && seen.length >= 2 * lastRecluster) {
+    if (options.reclusterGrowth && seen.length >= RECLUSTER_FROM && seen.length >= options.reclusterGrowth * lastRecluster) {
       // The full mode over the faces seen so far replaces the assignment.
       const sub = descriptorMatrix(seen.map((j) => faces[j]!.descriptor));
       const full = productFull(
@@ -254,7 +275,7 @@ export function streamIncremental(
       lastRecluster = seen.length;
     }
   }
-  return { labels: cluster.map((c, i) => c ?? `single-${i}`), micros, reclusters };
+  return { labels: cluster.map((c, i) => c ?? `single-${i}`), micros, reclusters, sinceLast: seen.length - lastRecluster };
 }
 
 function mean(values: number[]): number {
@@ -277,30 +298,35 @@ export function runClusterEval(options: ClusterEvalOptions): ClusterEvalResult {
   if (options.orders > 0) {
     const m = descriptorMatrix(faces.map((f) => f.descriptor));
     const truth = faces.map((f) => f.identity);
-    const plain: ClusterScores[] = [],
-      again: ClusterScores[] = [];
     const micros: number[] = [];
-    let reclusters = 0;
+    const runs = STREAM_POLICIES.map(() => ({ scores: [] as ClusterScores[], reclusters: 0, sinceLast: 0 }));
     for (let seed = 1; seed <= options.orders; seed++) {
-      options.onPhase?.(`incremental: order ${seed} of ${options.orders}`);
       const order = shuffled(faces.length, seed);
-      const stream = streamIncremental(m, faces, model, order, { ...(options.rule ? { rule: options.rule } : {}) });
-      plain.push(scoreClustering(stream.labels, truth));
-      micros.push(...stream.micros);
-      options.onPhase?.(`incremental with re-clustering: order ${seed} of ${options.orders}`);
-      const withFull = streamIncremental(m, faces, model, order, { ...(options.rule ? { rule: options.rule } : {}), reclusterFrom: 100 });
-      again.push(scoreClustering(withFull.labels, truth));
-      reclusters = withFull.reclusters;
+      STREAM_POLICIES.forEach((policy, p) => {
+        options.onPhase?.(`stream ${seed} of ${options.orders}: ${policy.name}`);
+        const stream = streamIncremental(m, faces, model, order, {
+          ...(options.rule ? { rule: options.rule } : {}),
+          ...(policy.growth ? { reclusterGrowth: policy.growth } : {}),
+        });
+        runs[p]!.scores.push(scoreClustering(stream.labels, truth));
+        runs[p]!.reclusters += stream.reclusters / options.orders;
+        runs[p]!.sinceLast += stream.sinceLast / options.orders;
+        if (!policy.growth) micros.push(...stream.micros);
+      });
     }
-    const summary = (scores: ClusterScores[]) => ({
-      pairwise: { precision: mean(scores.map((s) => s.pairwise.precision)), recall: mean(scores.map((s) => s.pairwise.recall)) },
-      bcubed: { f1: mean(scores.map((s) => s.bcubed.f1)) },
-    });
     const sorted = micros.slice().sort((a, b) => a - b);
     incremental = {
       orders: options.orders,
-      scores: summary(plain),
-      withRecluster: { ...summary(again), reclusters },
+      policies: STREAM_POLICIES.map((policy, p) => {
+        const scores = runs[p]!.scores;
+        return {
+          name: policy.name,
+          pairwise: { precision: mean(scores.map((s) => s.pairwise.precision)), recall: mean(scores.map((s) => s.pairwise.recall)) },
+          bcubed: { f1: mean(scores.map((s) => s.bcubed.f1)) },
+          reclusters: runs[p]!.reclusters,
+          sinceLast: runs[p]!.sinceLast,
+        };
+      }),
       decisionMicros: { mean: mean(micros), p99: sorted[Math.floor(0.99 * (sorted.length - 1))] ?? 0 },
     };
   }
