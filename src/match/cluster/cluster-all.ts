@@ -41,6 +41,8 @@ export interface FoundCluster {
   linkage: number;
   /** Share of its faces' possible in-cluster neighbours that are within the threshold (0..1): higher is tighter. */
   cohesion: number;
+  /** Shown to a user as a suggested person: not pinned, and at least params.minClusterSize faces. */
+  suggested: boolean;
 }
 
 export interface ClusterAssignment {
@@ -205,6 +207,7 @@ export function clusterAll(nodes: readonly ClusterNode[], graph: KnnGraph, param
       ...(pinned[root] ? { pinned: pinned[root] } : {}),
       linkage: 0,
       cohesion: 0,
+      suggested: !pinned[root] && group.length >= params.minClusterSize,
     });
   }
   for (const c of clusters) Object.assign(c, tightness(c.members, cluster, graph, scales, params));

@@ -37,8 +37,12 @@ export const CLUSTER_RULE: Readonly<ClusterRule> = {
   minFaces: 1000,
   /** The share of a merge's known pairs that may lie beyond the verify threshold (ClusterParams.maxConflict). */
   maxConflict: 0.25,
-  /** Faces under this quality (0..1, the product's own measure of a sighting) are kept alone. */
-  minQuality: 0,
+  /**
+   * Faces under this quality are kept alone. The product's quality of a sighting: 1 when it passes the enrollment
+   * gates (size, score, sharpness, pose), 0 when it fails one: a cluster is a suggestion to enroll, and a face that
+   * could not be enrolled should neither start nor grow one. LFW's subject faces all pass.
+   */
+  minQuality: 0.5,
   /** Clusters smaller than this are not suggested to a user (they wait for more faces). */
   minClusterSize: 2,
 };

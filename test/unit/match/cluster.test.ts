@@ -76,6 +76,7 @@ describe('full clustering on synthetic descriptors with a known answer', () => {
     for (const c of result.clusters) {
       expect(c.members).toHaveLength(6);
       expect(c.cohesion).toBe(1);
+      expect(c.suggested).toBe(true);
       expect(c.linkage).toBeLessThan(CLUSTER_RULE.linkThreshold);
     }
   });
@@ -163,6 +164,10 @@ describe('full clustering on synthetic descriptors with a known answer', () => {
     // Person 1 is still found, apart.
     expect(new Set(Array.from(result.cluster.subarray(6, 12))).size).toBe(1);
     expect(result.clusters[result.cluster[6]!]!.pinned).toBeUndefined();
+    expect(result.clusters[result.cluster[6]!]!.suggested).toBe(true);
+    expect(named.suggested).toBe(false);
+    // minClusterSize: person 1's six faces are not suggested under a minimum of seven.
+    expect(cluster(s, { minClusterSize: 7 }).result.clusters.find((c) => c.members.includes(6))!.suggested).toBe(false);
   });
 
   it('gives the same assignment for any model scale: distances come from the model, not constants', () => {
