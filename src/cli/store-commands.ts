@@ -37,13 +37,13 @@ export interface DbOptions {
   json?: boolean;
 }
 
-const print = (text: string): void => {
+export const print = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 const fixed = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
 /** Opens the database (and the engine, when `workers` is given: 0 = this thread), runs `fn`, and closes both. */
-async function withFacerec<T>(
+export async function withFacerec<T>(
   config: Config,
   opts: DbOptions,
   workers: number | undefined,
@@ -179,11 +179,28 @@ export async function importCommand(
 export async function identifyCommand(
   config: Config,
   image: string,
-  opts: DbOptions & { threshold?: string; topK?: string | number; maxFaces?: string; annotate?: string; landmarks?: boolean },
+  opts: DbOptions & {
+    threshold?: string;
+    topK?: string | number;
+    maxFaces?: string;
+    annotate?: string;
+    landmarks?: boolean;
+    keepSightings?: string;
+    source?: string;
+  },
 ): Promise<void> {
   const input = parseOptions(
     IdentifyInput,
-    { gallery: opts.gallery, threshold: opts.threshold, topK: opts.topK, maxFaces: opts.maxFaces, includeLandmarks: opts.landmarks },
+    {
+      gallery: opts.gallery,
+      threshold: opts.threshold,
+      topK: opts.topK,
+      maxFaces: opts.maxFaces,
+      includeLandmarks: opts.landmarks,
+      keepSightings: opts.keepSightings,
+      // A kept face's source is the path that was read, unless told otherwise.
+      source: opts.source ?? (opts.keepSightings && opts.keepSightings !== 'off' ? image : undefined),
+    },
     { includeLandmarks: '--landmarks' },
   );
   const ext = opts.annotate ? path.extname(opts.annotate).toLowerCase() : '';

@@ -18,6 +18,7 @@ import { checkMetadata, LIMITS } from './limits.js';
 import { checkName, ExternalId, PersonName } from './names.js';
 import { resolvePerson } from './people.service.js';
 import { bindGalleryModel, galleryModel, type ModelSettings } from './models.service.js';
+import { relabelMatches } from './clusters.service.js';
 
 export type RejectionCode =
   | 'NO_FACE'
@@ -116,7 +117,7 @@ function reject(photo: Photo, index: number, code: RejectionCode, message: strin
 
 /** The quality gate a face fails first, if any. Thresholds: config FACEREC_ENROLL_* (docs/configuration.md). */
 export function qualityRejection(
-  face: Face,
+  face: Pick<Face, 'score' | 'quality'>,
   gates: EnrollmentGates,
 ): { code: RejectionCode; message: string; details: Record<string, unknown> } | undefined {
   const q = face.quality;
@@ -363,7 +364,11 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
       if (faces.length > 0 && !created) await touchPerson(tx, person.id);
       return { person: { ...person, faceCount: person.faceCount + faces.length }, created, faces, rejected };
     });
-    if (result.faces.length > 0) galleriesChanged(ctx.db);
+    if (result.faces.length > 0) {
+      galleriesChanged(ctx.db);
+      // Faces seen of this person before they were enrolled are theirs now (and leave their clusters).
+      await relabelMatches(ctx, result.person.galleryId, result.person.id);
+    }
     return result;
   } catch (err) {
     // Two concurrent calls with the same new image for one person: the loser sees the unique index.
