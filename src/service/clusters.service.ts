@@ -80,7 +80,7 @@ export const ListClustersInput = z.object({
     .transform((v) => v === true || v === 'true')
     .optional()
     .meta({ type: 'boolean', description: 'List the ignored clusters instead' }),
-  samples: decimalInteger(0, 50).prefault(6).meta({ description: 'Sample faces per cluster, best quality first' }),
+  samples: decimalInteger(0, 10_000).prefault(6).meta({ description: 'Sample faces per cluster, best quality first' }),
   limit: decimalInteger(1, 500).prefault(50),
   offset: decimalInteger(0, 10_000_000).prefault(0),
 });
