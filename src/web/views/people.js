@@ -1,16 +1,33 @@
 /** People: the gallery's enrolled people with a face thumbnail each; details to rename, delete, add and remove faces. */
-/** @import { Face, ListedPerson, PersonDetail, Rejection } from '../api.js' */
-import { api } from '../api.js';
-import { $, confirmAction, errorMessage, h, initials, loading, message, plural, show, toast, withBusy } from '../dom.js';
+/** @import { App } from '../app.js' */
+/** @import { Face, ListedPerson, PersonDetail, PersonRef, Rejection } from '../api.js' */
+import { api, ApiError } from '../api.js';
+import {
+  $,
+  ask,
+  confirmAction,
+  errorMessage,
+  formatDistance,
+  h,
+  initials,
+  loading,
+  message,
+  plural,
+  show,
+  toast,
+  withBusy,
+} from '../dom.js';
+import { explainThreshold } from '../explain.js';
 import { reasonFor } from '../messages.js';
 import { bindDropzone } from '../photos.js';
+import { serverSettings } from '../settings.js';
 import { formatRate } from './identify.js';
 
 const PAGE = 24;
 // Thumbnails are fetched with the API key, a few at a time, and kept as object URLs by thumbnail URL (one per face).
 const CONCURRENT_THUMBNAILS = 4;
 
-/** @param {{ gallery: () => string, onChange: () => void }} app */
+/** @param {App} app */
 export function peopleView(app) {
   const grid = $('#people-grid');
   const count = $('#people-count');
@@ -68,10 +85,13 @@ export function peopleView(app) {
     const picture = h('span', { className: 'avatar' }, avatar(person.name, undefined));
     const button = h(
       'button',
-      { type: 'button', className: 'person-card', 'data-person-id': person.id },
+      { type: 'button', className: `person-card${person.faceCount ? '' : ' faceless'}`, 'data-person-id': person.id },
       picture,
       h('span', { className: 'person-name' }, person.name),
-      h('span', { className: 'muted small' }, plural(person.faceCount, 'face')),
+      // A person without a face can never be recognised: say so on the card, not only in the counts.
+      person.faceCount
+        ? h('span', { className: 'muted small' }, plural(person.faceCount, 'face'))
+        : h('span', { className: 'no-face small' }, 'No face: cannot be recognised'),
     );
     button.addEventListener('click', () => openPerson(person.id));
     // The list names each person's thumbnail: no request per person, only the image itself (initials stay on failure).
@@ -88,20 +108,35 @@ export function peopleView(app) {
     return h('li', {}, button);
   }
 
-  /** The gallery's size, identify's threshold in force and the expected false-match rate (GET /v1/galleries/{id}/threshold). */
+  /**
+   * What Identify will do in this gallery, in plain words: its threshold in force and the share of strangers it
+   * expects to name (GET /v1/galleries/{id}/threshold). Nothing for a gallery without faces: nothing to promise yet.
+   */
   async function loadThreshold() {
     const mine = generation;
     try {
-      const t = await api.galleryThreshold(app.gallery());
+      const [t, verify] = await Promise.all([
+        api.galleryThreshold(app.gallery()),
+        serverSettings().then(
+          (s) => s.threshold,
+          () => undefined,
+        ),
+      ]);
       if (mine !== generation) return;
-      thresholdLine.textContent =
-        `${t.people === 1 ? '1 person' : `${t.people} people`}, ${plural(t.faces, 'face')} · identify threshold ${t.threshold.toFixed(3)} ` +
-        `(${t.source === 'gallery-calibrated' ? 'learned from this gallery' : `for its size at a ${formatRate(t.targetFpir)} target`}) · ` +
-        `expected false-match rate ${formatRate(t.expectedFpir)} of strangers · expected to recognise ${formatRate(t.expectedDir)} of known faces` +
-        ` · descriptor model ${t.model}`;
       thresholdLine.dataset.source = t.source;
+      if (t.faces === 0) return show(thresholdLine);
+      const how =
+        t.source === 'gallery-calibrated'
+          ? 'learned from this gallery’s own faces'
+          : `set for ${t.people === 1 ? '1 person' : `${t.people} people`}`;
+      show(
+        thresholdLine,
+        `Identify names a face when it is within ${formatDistance(t.threshold)} of someone here (${how}), so that about `,
+        `${formatRate(t.expectedFpir)} of strangers get a name. `,
+        explainThreshold({ identify: { threshold: t.threshold, people: t.people, automatic: true }, verify }),
+      );
     } catch {
-      if (mine === generation) thresholdLine.textContent = '';
+      if (mine === generation) show(thresholdLine);
     }
   }
 
@@ -128,9 +163,7 @@ export function peopleView(app) {
         ? `${page.total === 1 ? '1 person' : `${page.total} people`} matching “${term}”`
         : page.total === 0
           ? ''
-          : page.total === 1
-            ? '1 person enrolled'
-            : `${page.total} people enrolled`;
+          : countLine(page.total);
       empty.hidden = page.total > 0;
       if (page.total === 0) {
         show(
@@ -151,6 +184,13 @@ export function peopleView(app) {
       empty.hidden = true;
       show(errorRegion, errorMessage(error, 'Could not load people.'));
     }
+  }
+
+  /** The people and faces of the gallery, and who of them has no face, in one line. @param {number} people */
+  function countLine(people) {
+    const known = app.galleries().find((g) => g.name === app.gallery());
+    const line = `${people === 1 ? '1 person' : `${people} people`} enrolled`;
+    return known && known.people === people ? `${line}, ${plural(known.faces, 'face')}` : line;
   }
 
   let debounce = 0;
@@ -237,19 +277,61 @@ export function peopleView(app) {
   /** @param {Face} face @param {number} n */
   async function removeFace(face, n) {
     if (!current) return;
-    const ok = await confirmAction({
-      title: `Remove face ${n}?`,
-      message: `This face of ${current.name} is erased for good: its descriptor and thumbnail.`,
-      confirm: 'Remove face',
-    });
-    if (!ok) return;
+    const person = current;
+    if (person.faces.length === 1) {
+      // The last face: without one, the person stays listed but can never be recognised. Say so, and offer the alternative.
+      const answer = await ask({
+        title: `Remove ${person.name}’s last face?`,
+        message: [
+          h(
+            'p',
+            {},
+            `This is the only face of ${person.name}. Without a face, ${person.name} stays in the list but can never be recognised.`,
+          ),
+          h('p', {}, 'Add another photo first to replace it, or delete the person altogether.'),
+        ],
+        choices: [
+          { value: 'face', label: 'Remove the face, keep the person', kind: 'danger' },
+          { value: 'person', label: `Delete ${person.name}`, kind: 'danger' },
+        ],
+      });
+      if (answer === 'person') return deletePersonNow(person);
+      if (answer !== 'face') return;
+    } else {
+      const ok = await confirmAction({
+        title: `Remove face ${n}?`,
+        message: `This face of ${person.name} is erased for good: its descriptor and thumbnail.`,
+        confirm: 'Remove face',
+      });
+      if (!ok) return;
+    }
     try {
-      await api.removeFace(current.id, face.id);
+      await api.removeFace(person.id, face.id);
       forgetThumbnail(face);
       toast('Face removed', 'success');
       await refreshPerson();
     } catch (error) {
       show(dialogError, errorMessage(error, 'Could not remove the face.'));
+    }
+  }
+
+  /**
+   * Adds the photos; a face that is already someone else's (DUPLICATE_PERSON) is a question, not a dead end.
+   * @param {PersonDetail} person @param {File[]} files
+   */
+  async function addPhotos(person, files) {
+    try {
+      return await api.addFaces(person.id, app.gallery(), files);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== 'DUPLICATE_PERSON') throw error;
+      const other = /** @type {{ person?: PersonRef }} */ (error.details).person;
+      const answer = await ask({
+        title: `This face is already enrolled as ${other?.name ?? 'someone else'}`,
+        message: h('p', {}, `Adding it to ${person.name} too would give two people one face: Identify would then be unsure between them.`),
+        choices: [{ value: 'override', label: `Add to ${person.name} anyway` }],
+      });
+      if (answer !== 'override') return undefined;
+      return api.addFaces(person.id, app.gallery(), files, { allowDuplicatePerson: true });
     }
   }
 
@@ -259,13 +341,23 @@ export function peopleView(app) {
     show(addResult, loading(`Checking ${plural(files.length, 'photo')}…`));
     show(dialogError);
     try {
-      const result = await api.addFaces(person.id, app.gallery(), files);
+      const result = await addPhotos(person, files);
+      if (!result) return show(addResult, message('info', h('p', {}, 'No photo was added.')));
       const rejected = result.rejected;
+      const warned = result.faces.filter((f) => f.warnings?.length);
       show(
         addResult,
         message(
-          rejected.length ? 'warn' : 'success',
+          rejected.length || warned.length ? 'warn' : 'success',
           h('p', {}, `Added ${plural(result.faces.length, 'face')}.`),
+          ...warned.map((f) =>
+            h(
+              'p',
+              {},
+              `${files[f.index]?.name ?? `Photo ${f.index + 1}`} also looks like ${f.warnings[0]?.person.name} ` +
+                `(distance ${formatDistance(f.warnings[0]?.distance)}): if it is not ${person.name}, remove that face.`,
+            ),
+          ),
           ...rejected.map((r) => h('p', {}, `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`)),
         ),
       );
@@ -320,7 +412,12 @@ export function peopleView(app) {
       message: `This erases ${person.name} and all ${plural(n, 'face')}: every face descriptor and thumbnail. It cannot be undone.`,
       confirm: 'Delete for good',
     });
-    if (!ok) return;
+    if (ok) await deletePersonNow(person);
+  });
+
+  /** @param {PersonDetail} person */
+  async function deletePersonNow(person) {
+    const n = person.faces.length;
     try {
       await withBusy(deleteButton, 'Deleting…', () => api.deletePerson(person.id, app.gallery()));
       person.faces.forEach(forgetThumbnail);
@@ -330,13 +427,13 @@ export function peopleView(app) {
     } catch (error) {
       show(dialogError, errorMessage(error, 'Could not delete.'));
     }
-  });
+  }
 
   dialog.querySelector('[data-close]')?.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => {
     if (!changed) return;
-    app.onChange();
-    load(true);
+    // The counts in the picker and above the list come from the same fresh answer.
+    void app.onChange().then(() => load(true));
   });
 
   return {
