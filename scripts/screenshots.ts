@@ -233,7 +233,11 @@ async function main(): Promise<void> {
         await page.emulateMedia({ colorScheme: 'light', reducedMotion: 'reduce' });
         await shot.setUp(page, server.url);
         // Toasts come and go: not in a picture meant to last.
-        await page.addStyleTag({ content: '#toasts { display: none !important; }' });
+        await page.evaluate(() => {
+          const doc = (globalThis as unknown as { document: { querySelector(s: string): { style: { display: string } } | null } }).document;
+          const toasts = doc.querySelector('#toasts');
+          if (toasts) toasts.style.display = 'none';
+        });
         const png = await page.screenshot({ fullPage: shot.fullPage ?? false, animations: 'disabled' });
         const file = path.join(OUT, `${shot.name}.png`);
         await writeFile(file, await sharp(png).png({ palette: true, quality: 90, effort: 10 }).toBuffer());

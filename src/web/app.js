@@ -11,7 +11,7 @@ import { store } from './store.js';
  * What every page may ask of the app.
  * @typedef {{
  *   gallery: () => string,
- *   galleries: () => Gallery[],
+ *   galleries: () => Promise<Gallery[]>,
  *   useGallery: (name: string) => void,
  *   onChange: () => Promise<void>,
  * }} App
@@ -25,6 +25,8 @@ const gallerySelect = /** @type {HTMLSelectElement} */ ($('#gallery'));
 const alertBanner = $('#app-alert');
 /** @type {Gallery[]} */
 let galleries = [];
+/** The latest listing of the galleries, done or under way. @type {Promise<void>} */
+let listing = Promise.resolve();
 
 async function loadGalleries() {
   try {
@@ -67,18 +69,24 @@ let current = '';
 /** @type {App} */
 const app = {
   gallery: () => gallerySelect.value || store.gallery,
-  galleries: () => galleries,
+  /** The galleries with their counts, as the latest listing gave them (empty when the key may not list them). */
+  galleries: () => listing.then(() => galleries),
   /** Switches the whole app to another gallery, as the picker does. */
   useGallery(name) {
     store.gallery = name;
     gallerySelect.value = name;
     if (gallerySelect.value !== name) gallerySelect.append(h('option', { value: name, selected: true }, name));
-    void loadGalleries();
+    void refresh();
     views[current]?.show();
   },
   /** People, galleries or settings changed: refresh the gallery counts. */
-  onChange: () => loadGalleries(),
+  onChange: () => refresh(),
 };
+
+function refresh() {
+  listing = loadGalleries();
+  return listing;
+}
 
 for (const page of PAGES) views[page.name] = page.create(app);
 $('.tabs').replaceChildren(
@@ -110,5 +118,5 @@ gallerySelect.addEventListener('change', () => {
 window.addEventListener('hashchange', () => route(true));
 
 gallerySelect.replaceChildren(h('option', { value: store.gallery, selected: true }, store.gallery));
+void refresh();
 route(false);
-loadGalleries();

@@ -713,6 +713,9 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     await sheet.getByRole('button', { name: 'Close' }).click();
     await waitForText(card, /No face: cannot be recognised/, 10_000);
     expect(await card.locator('.initials').textContent()).toBe('KA');
+    // The counts agree, and say why Identify counts one person fewer.
+    await waitForText(page.locator('#people-threshold'), /\(set for 1 person\).*1 person has no face and cannot be recognised\./, 10_000);
+    expect(await page.locator('#people-count').innerText()).toBe('2 people enrolled, 2 faces');
 
     // Delete instead, from the same question on another person.
     const kit = (await people()).people.find((p) => p.name === 'Kit (actor)')!;
@@ -897,7 +900,14 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
     await waitForCount(page.locator('#identify-faces li'), 3);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await shot(page, 'phone-identify');
+    // A group photo to pick a face from fits too.
     await goto('enroll');
+    await newEnrollment();
+    await page.locator('#enroll-files').setInputFiles(OBAMA_AND_BIDEN);
+    await waitForText(page.locator('#enroll-photos li'), /3 faces: click the one to enroll/);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    const picked = (await page.locator('.face-pick').first().boundingBox())!;
+    expect(picked.width, 'a face to tap is not too small').toBeGreaterThan(20);
     await shot(page, 'phone-enroll');
     await page.emulateMedia({ colorScheme: 'dark' });
     await goto('identify');

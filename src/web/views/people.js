@@ -122,9 +122,13 @@ export function peopleView(app) {
           () => undefined,
         ),
       ]);
+      const listed = (await app.galleries()).find((g) => g.name === app.gallery());
       if (mine !== generation) return;
       thresholdLine.dataset.source = t.source;
-      if (t.faces === 0) return show(thresholdLine);
+      // People without a face count in the list but not for Identify: say so, so that the numbers agree.
+      const faceless = listed ? listed.people - t.people : 0;
+      const note = faceless > 0 ? ` ${faceless === 1 ? '1 person has' : `${faceless} people have`} no face and cannot be recognised.` : '';
+      if (t.faces === 0) return show(thresholdLine, note.trim());
       const how =
         t.source === 'gallery-calibrated'
           ? 'learned from this gallery’s own faces'
@@ -132,7 +136,7 @@ export function peopleView(app) {
       show(
         thresholdLine,
         `Identify names a face when it is within ${formatDistance(t.threshold)} of someone here (${how}), so that about `,
-        `${formatRate(t.expectedFpir)} of strangers get a name. `,
+        `${formatRate(t.expectedFpir)} of strangers get a name.${note} `,
         explainThreshold({ identify: { threshold: t.threshold, people: t.people, automatic: true }, verify }),
       );
     } catch {
@@ -159,11 +163,13 @@ export function peopleView(app) {
       page.people.forEach((p) => grid.append(card(p)));
       offset += page.people.length;
       more.hidden = offset >= page.total;
-      count.textContent = term
+      const line = term
         ? `${page.total === 1 ? '1 person' : `${page.total} people`} matching “${term}”`
         : page.total === 0
           ? ''
-          : countLine(page.total);
+          : await countLine(page.total);
+      if (mine !== generation) return;
+      count.textContent = line;
       empty.hidden = page.total > 0;
       if (page.total === 0) {
         show(
@@ -186,9 +192,9 @@ export function peopleView(app) {
     }
   }
 
-  /** The people and faces of the gallery, and who of them has no face, in one line. @param {number} people */
-  function countLine(people) {
-    const known = app.galleries().find((g) => g.name === app.gallery());
+  /** The people and faces of the gallery in one line. @param {number} people */
+  async function countLine(people) {
+    const known = (await app.galleries()).find((g) => g.name === app.gallery());
     const line = `${people === 1 ? '1 person' : `${people} people`} enrolled`;
     return known && known.people === people ? `${line}, ${plural(known.faces, 'face')}` : line;
   }
