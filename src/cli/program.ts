@@ -109,6 +109,7 @@ function buildProgram(config: Config): Command {
     .option('--save <file>', 'save every image’s descriptors as JSONL')
     .option('--load <file>', 'score descriptors saved by --save instead of computing them')
     .option('--no-baseline', 'skip plain face-api, the baseline (a third of the time)')
+    .option('--via-thumbnail', 'also describe each face again from its stored 150 px thumbnail, as `gallery reembed` does')
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalLfwCommand(config, opts));
@@ -201,7 +202,8 @@ function buildProgram(config: Config): Command {
         'the face to enroll in a photo of several, by its box as facerec detect prints it; once per photo, in order ("auto": the default rule)',
         (value: string, previous: string[] = []) => [...previous, value],
       )
-      .option('--force', 'enroll faces even when they look unlike the person’s other faces'),
+      .option('--force', 'enroll faces even when they look unlike the person’s other faces')
+      .option('--allow-duplicate-person', 'enroll a face already enrolled as another person (refused as DUPLICATE_PERSON without it)'),
   ).action((images: string[], opts) => enrollCommand(config, images, opts));
 
   withDb(
@@ -303,7 +305,10 @@ function buildProgram(config: Config): Command {
           'until all are done, then switches at once. Run it again to resume after a stop',
       )
       .requiredOption('--model <model>', 'the descriptor model to move to, by name or id (facerec models)')
-      .option('--drop-failed', 'switch even if some faces could not be described again, deleting them (they are listed)')
+      .option(
+        '--drop-failed <token|ids>',
+        'switch without the faces a stalled run listed, deleting exactly those: the listing’s drop token, or their face ids (comma-separated)',
+      )
       .addOption(workersOption()),
   ).action((opts) => reembedCommand(config, opts));
 

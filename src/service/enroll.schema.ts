@@ -35,6 +35,11 @@ export const EnrollInput = z.object({
   largestFace: boolish.optional().meta({ description: 'Take the largest face of a photo with several' }),
   faceBoxes: FaceBoxes.optional(),
   force: boolish.optional().meta({ description: 'Enroll faces that look unlike the person’s existing faces' }),
+  allowDuplicatePerson: boolish.optional().meta({
+    description:
+      'Enroll a face that is already enrolled as another person of the gallery (the same photo under two names); refused as ' +
+      '409 DUPLICATE_PERSON without it',
+  }),
 });
 
 /** A new person, with the options of the photos enrolled with them. */

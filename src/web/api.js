@@ -9,7 +9,7 @@ import { store } from './store.js';
  * @typedef {{ id: string, name: string }} PersonRef
  * @typedef {{ size: number, score: number, sharpness: number, yaw: number, roll: number }} Quality size: shorter box side (px); yaw, roll in degrees
  * @typedef {{ id: string, name: string, people: number, faces: number, descriptorModel: string | null, createdAt: string }} Gallery descriptorModel: null until its first enrollment binds one
- * @typedef {{ id: string, name: string, dims: number, metric: string, default: boolean, source: string, license: string, shipped: boolean }} DescriptorModel GET /v1/models
+ * @typedef {{ id: string, name: string, dims: number, metric: string, default: boolean, source: string, license: string, shipped: boolean, usable?: boolean, unusableReason?: string }} DescriptorModel GET /v1/models; usable false: it cannot run here (unusableReason says why)
  * @typedef {{ id: string, galleryId: string, name: string, externalId: string | null, metadata: Record<string, unknown>, faceCount: number, createdAt: string, updatedAt: string }} Person
  * @typedef {Person & { thumbnailUrl: string | null }} ListedPerson a person in a page of people, with the thumbnail of their first face that has one
  * @typedef {{ people: ListedPerson[], total: number, limit: number, offset: number }} PeoplePage

@@ -46,6 +46,25 @@ export function precheck(faces, largestFace, g, chosen) {
   return { state: 'ok', text: `Face ${readingOrder(faces.map((f) => f.box)).indexOf(chosen) + 1} of ${faces.length} chosen` };
 }
 
+/**
+ * The face of a photo that the server refused as already another person's (DUPLICATE_PERSON): as the error itself
+ * (409, every photo refused, that one first), or among the rejections of an error or of a partial enrollment.
+ * @param {unknown} source an ApiError, or an enrollment's rejections
+ * @returns {{ person: PersonRef, image: number } | undefined}
+ */
+export function duplicatePerson(source) {
+  /** @type {Rejection[]} */
+  let rejected = [];
+  if (source instanceof ApiError) {
+    const details = /** @type {{ person?: PersonRef, image?: number, rejected?: Rejection[] }} */ (source.details);
+    if (source.code === 'DUPLICATE_PERSON' && details.person) return { person: details.person, image: details.image ?? 0 };
+    rejected = details.rejected ?? [];
+  } else if (Array.isArray(source)) rejected = source;
+  const first = rejected.find((r) => r.code === 'DUPLICATE_PERSON');
+  const person = /** @type {{ person?: PersonRef } | undefined} */ (first?.details)?.person;
+  return first && person ? { person, image: first.index } : undefined;
+}
+
 /** @param {App} app */
 export function enrollView(app) {
   const form = /** @type {HTMLFormElement} */ ($('#enroll-form'));
@@ -346,11 +365,10 @@ export function enrollView(app) {
             : await api.addFaces(target.person.id, gallery, files, { faceBoxes, allowDuplicatePerson, largestFace: largest.checked });
         return { response, target };
       } catch (error) {
-        if (!(error instanceof ApiError) || error.code !== 'DUPLICATE_PERSON' || allowDuplicatePerson) throw error;
-        const details = /** @type {{ person?: PersonRef, image?: number }} */ (error.details);
-        const other = details.person;
-        if (!other) throw error;
-        const photo = details.image === undefined ? undefined : sent[details.image];
+        const duplicate = allowDuplicatePerson ? undefined : duplicatePerson(error);
+        if (!duplicate) throw error;
+        const other = duplicate.person;
+        const photo = sent[duplicate.image];
         const answer = await ask({
           title: `This face is already enrolled as ${other.name}`,
           message: [
@@ -396,6 +414,8 @@ export function enrollView(app) {
     );
     const warned = response.faces.filter((f) => f.warnings?.length);
     const twin = warned[0]?.warnings[0];
+    const refused = duplicatePerson(response.rejected);
+    if (refused) return showRefused(response, refused, sent, headline, links);
     if (!twin) {
       show(
         result,
@@ -488,6 +508,72 @@ export function enrollView(app) {
       }),
     );
     show(result, panel);
+  }
+
+  /**
+   * Some photos enrolled, and one refused because its face is already someone else's: said, with the override at hand.
+   * @param {EnrollResult} response @param {{ person: PersonRef, image: number }} refused @param {Photo[]} sent
+   * @param {string} headline @param {HTMLElement} links
+   */
+  function showRefused(response, refused, sent, headline, links) {
+    const person = response.person;
+    const indices = response.rejected.filter((r) => r.code === 'DUPLICATE_PERSON').map((r) => r.index);
+    const photos = indices.map((i) => /** @type {Photo} */ (sent[i]));
+    const names = photos.map((p) => p.file.name).join(', ');
+    const anyway = h(
+      'button',
+      { type: 'button', className: 'button' },
+      `Add ${photos.length === 1 ? 'it' : 'them'} to ${person.name} anyway`,
+    );
+    anyway.addEventListener('click', () =>
+      withBusy(anyway, 'Adding…', async () => {
+        try {
+          const added = await api.addFaces(
+            person.id,
+            app.gallery(),
+            photos.map((p) => p.file),
+            {
+              faceBoxes: faceBoxesOf(photos),
+              largestFace: largest.checked,
+              allowDuplicatePerson: true,
+            },
+          );
+          applyVerdicts(added.faces, added.rejected, photos);
+          show(
+            result,
+            message(
+              'success',
+              h(
+                'p',
+                {},
+                h('strong', {}, `${plural(added.faces.length, 'face')} added to ${person.name} on purpose`),
+                ` (${plural(added.person.faceCount, 'face')} in all).`,
+              ),
+              links,
+            ),
+          );
+        } catch (error) {
+          show(result, errorMessage(error, 'Could not add the photos.'));
+        }
+        render();
+        void app.onChange();
+      }),
+    );
+    show(
+      result,
+      message(
+        'warn',
+        h('p', {}, h('strong', {}, headline)),
+        h(
+          'p',
+          { id: 'enroll-duplicate-refused' },
+          h('strong', {}, `${names} ${photos.length === 1 ? 'was' : 'were'} not used: already enrolled as ${refused.person.name}. `),
+          `The same face under two names would make Identify unsure between ${person.name} and ${refused.person.name}.`,
+        ),
+        h('div', { className: 'row' }, anyway),
+        links,
+      ),
+    );
   }
 
   bindDropzone($('#enroll-drop'), filesInput, (files) => void addFiles(files));

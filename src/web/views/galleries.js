@@ -21,12 +21,17 @@ export function galleriesView(app) {
   async function loadModels() {
     try {
       ({ models } = await api.models());
+      // A model that cannot run here is listed, greyed out, with the reason: a gallery cannot be bound to it.
       modelSelect.replaceChildren(
         ...models.map((m) =>
-          h('option', { value: m.name, selected: m.default }, `${m.name} · ${m.dims}-d${m.default ? ' (the server’s default)' : ''}`),
+          h(
+            'option',
+            { value: m.name, selected: m.default && m.usable !== false, disabled: m.usable === false, title: m.unusableReason ?? '' },
+            `${m.name} · ${m.dims}-d${m.default ? ' (the server’s default)' : ''}${m.usable === false ? ' · cannot run here' : ''}`,
+          ),
         ),
       );
-      modelSelect.disabled = models.length < 2;
+      modelSelect.disabled = models.filter((m) => m.usable !== false).length < 2;
     } catch {
       modelSelect.replaceChildren(h('option', { value: '' }, 'The server’s default'));
     }

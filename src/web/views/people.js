@@ -1,7 +1,7 @@
 /** People: the gallery's enrolled people with a face thumbnail each; details to rename, delete, add and remove faces. */
 /** @import { App } from '../app.js' */
 /** @import { Face, ListedPerson, PersonDetail, PersonRef, Rejection } from '../api.js' */
-import { api, ApiError } from '../api.js';
+import { api } from '../api.js';
 import {
   $,
   ask,
@@ -21,6 +21,7 @@ import { explainThreshold } from '../explain.js';
 import { reasonFor } from '../messages.js';
 import { bindDropzone } from '../photos.js';
 import { serverSettings } from '../settings.js';
+import { duplicatePerson } from './enroll.js';
 import { formatRate } from './identify.js';
 
 const PAGE = 24;
@@ -329,8 +330,9 @@ export function peopleView(app) {
     try {
       return await api.addFaces(person.id, app.gallery(), files);
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== 'DUPLICATE_PERSON') throw error;
-      const other = /** @type {{ person?: PersonRef }} */ (error.details).person;
+      const duplicate = duplicatePerson(error);
+      if (!duplicate) throw error;
+      const other = duplicate.person;
       const answer = await ask({
         title: `This face is already enrolled as ${other?.name ?? 'someone else'}`,
         message: h('p', {}, `Adding it to ${person.name} too would give two people one face: Identify would then be unsure between them.`),
