@@ -423,8 +423,8 @@ describe.skipIf(skipReason !== undefined)('web UI in Chromium', () => {
       /Different people.*Distance\s*\?\s*\d\.\d{3}\s*Threshold\s*\?\s*0\.590\s*Confidence\s*\?\s*<?\d+%/is,
     );
     // Why Verify's threshold is not Identify's, one click away.
-    await page.locator('#verify-result dt', { hasText: 'Threshold' }).locator('summary').click();
-    expect(await page.locator('#verify-result .help-body').innerText()).toMatch(
+    await page.locator('#verify-result').getByLabel('What is the threshold?').click();
+    expect(await page.locator('#verify-result details[open] .help-body').innerText()).toMatch(
       /Identify compares a face with everyone in the gallery.*\(0\.590\)/s,
     );
     await shot(page, 'verify');

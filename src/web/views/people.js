@@ -343,6 +343,20 @@ export function peopleView(app) {
     }
   }
 
+  /**
+   * One rejected photo in words; a group photo says where its face can be picked.
+   * @param {Rejection} r @param {File[]} files @param {PersonDetail} person
+   */
+  const rejectionLine = (r, files, person) =>
+    h(
+      'p',
+      {},
+      `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`,
+      r.code === 'MULTIPLE_FACES'
+        ? ` (to pick the face, add it in Enroll under the name ${person.name}: it offers to add the photos to ${person.name})`
+        : '',
+    );
+
   bindDropzone(addLabel, addInput, async (files) => {
     if (!current) return;
     const person = current;
@@ -366,7 +380,7 @@ export function peopleView(app) {
                 `(distance ${formatDistance(f.warnings[0]?.distance)}): if it is not ${person.name}, remove that face.`,
             ),
           ),
-          ...rejected.map((r) => h('p', {}, `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`)),
+          ...rejected.map((r) => rejectionLine(r, files, person)),
         ),
       );
       await refreshPerson();
@@ -375,11 +389,7 @@ export function peopleView(app) {
       show(
         addResult,
         rejected
-          ? message(
-              'error',
-              h('p', {}, h('strong', {}, 'No photo was added. ')),
-              ...rejected.map((r) => h('p', {}, `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`)),
-            )
+          ? message('error', h('p', {}, h('strong', {}, 'No photo was added. ')), ...rejected.map((r) => rejectionLine(r, files, person)))
           : errorMessage(error, 'Could not add the photos.'),
       );
     }
