@@ -1,6 +1,6 @@
 /** People: the gallery's enrolled people with a face thumbnail each; details to rename, delete, add and remove faces. */
 /** @import { App } from '../app.js' */
-/** @import { Face, ListedPerson, PersonDetail, PersonRef, Rejection } from '../api.js' */
+/** @import { Face, ListedPerson, PersonDetail, Rejection } from '../api.js' */
 import { api } from '../api.js';
 import {
   $,
