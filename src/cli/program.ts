@@ -6,6 +6,7 @@ import { DetectorInput } from '../service/detect.service.js';
 import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
+import { addEvalClusterCommand } from './eval-cluster.js';
 import { decimalOption, integerOption } from './options.js';
 import {
   annotateCommand,
@@ -166,6 +167,7 @@ function buildProgram(config: Config): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalDetectCommand(config, opts));
+  addEvalClusterCommand(evalCmd, config);
 
   // Options of every command that uses the gallery database.
   function withDb(cmd: Command, gallery = true): Command {
