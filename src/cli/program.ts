@@ -212,6 +212,11 @@ function buildProgram(config: Config): Command {
       .option('--metadata <json>', 'a JSON object stored with the new person')
       .option('--skip-rejected', 'enroll the acceptable photos and report the others, instead of failing')
       .option('--largest-face', 'take the largest face of a photo with several')
+      .option(
+        '--face-box <x,y,w,h>',
+        'the face to enroll in a photo of several, by its box as facerec detect prints it; once per photo, in order ("auto": the default rule)',
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
       .option('--force', 'enroll faces even when they look unlike the person’s other faces')
       .option('--allow-duplicate-person', 'enroll a face already enrolled as another person (refused as DUPLICATE_PERSON without it)'),
   ).action((images: string[], opts) => enrollCommand(config, images, opts));
@@ -281,7 +286,7 @@ function buildProgram(config: Config): Command {
   const galleriesCmd = program
     .command('galleries')
     .alias('gallery')
-    .description('list, create, delete galleries, and move one to another descriptor model');
+    .description('list, create, rename, delete galleries, and move one to another descriptor model');
   withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) =>
     galleriesCommand(config, 'list', undefined, opts),
   );
@@ -293,6 +298,14 @@ function buildProgram(config: Config): Command {
       .option('--model <model>', 'descriptor model, by name or id (facerec models; default FACEREC_DESCRIPTOR_MODEL)'),
     false,
   ).action((name: string, opts) => galleriesCommand(config, 'create', name, opts));
+  withDb(
+    galleriesCmd
+      .command('rename')
+      .description('rename a gallery (not the default one); its people, faces and model stay')
+      .argument('<name-or-id>', 'gallery')
+      .argument('<new-name>', 'its new name'),
+    false,
+  ).action((name: string, newName: string, opts) => galleriesCommand(config, 'rename', name, { ...opts, newName }));
   withDb(
     galleriesCmd
       .command('delete')

@@ -72,6 +72,23 @@ export async function createGallery(q: Queryable, name: string, descriptorModel:
   }
 }
 
+/** Renames a gallery (not the default one); GALLERY_EXISTS when another has the name, regardless of case. */
+export async function renameGallery(q: Queryable, idOrName: string, name: string): Promise<Gallery> {
+  const gallery = await findGallery(q, idOrName);
+  if (gallery.name === DEFAULT_GALLERY)
+    throw new FacerecError('INVALID_ARGUMENT', 'The default gallery cannot be renamed', { gallery: gallery.id });
+  try {
+    await q.query('UPDATE galleries SET name = $2 WHERE id = $1', [gallery.id, name]);
+  } catch (err) {
+    if (isUniqueViolation(err))
+      throw new FacerecError('GALLERY_EXISTS', `A gallery named "${name}" already exists (names are compared regardless of case)`, {
+        name,
+      });
+    throw err;
+  }
+  return { ...gallery, name };
+}
+
 /** Deletes a gallery with its people and faces; the default gallery stays, and a non-empty one needs `force`. */
 export async function deleteGallery(q: Queryable, idOrName: string, force: boolean): Promise<Gallery> {
   const gallery = await findGallery(q, idOrName);
