@@ -129,9 +129,9 @@ describeEachDatabase('faces seen over HTTP', (kind) => {
     const [first, second] = listed.body.clusters;
     const thumb = await fetch(`${server.url}${first.samples[0].thumbnailUrl}`);
     expect(thumb.headers.get('content-type')).toBe('image/jpeg');
-    expect(first.samples.every((s: { photo: { source: string } }) => personOf(s.photo.source) === personOf(first.samples[0].photo.source))).toBe(
-      true,
-    );
+    expect(
+      first.samples.every((s: { photo: { source: string } }) => personOf(s.photo.source) === personOf(first.samples[0].photo.source)),
+    ).toBe(true);
 
     // Bad input: each with its code, nothing changed.
     expect((await api('/v1/clusters/00000000-0000-4000-8000-000000000000')).body.error.code).toBe('CLUSTER_NOT_FOUND');
@@ -150,10 +150,15 @@ describeEachDatabase('faces seen over HTTP', (kind) => {
     expect(remaining).not.toContain(second.id);
 
     // Identify keeps the unknown faces of a gallery that asks for them, and a correction is kept as the user's word.
-    expect((await api('/v1/galleries/events/sightings', { method: 'PATCH', json: { keepSightings: 'unknown' } })).body.gallery).toMatchObject({
+    expect(
+      (await api('/v1/galleries/events/sightings', { method: 'PATCH', json: { keepSightings: 'unknown' } })).body.gallery,
+    ).toMatchObject({
       keepSightings: 'unknown',
     });
-    const seen = await api('/v1/identify?gallery=events', { method: 'POST', body: form({ image: await readFile(photo('Tiger_Woods', 1)) }) });
+    const seen = await api('/v1/identify?gallery=events', {
+      method: 'POST',
+      body: form({ image: await readFile(photo('Tiger_Woods', 1)) }),
+    });
     const sightingId = seen.body.faces[0].sightingId;
     expect(sightingId).toBeTruthy();
     const corrected = await api(`/v1/sightings/${sightingId}`, { method: 'PATCH', json: { personId: named.body.person.id } });
