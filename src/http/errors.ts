@@ -11,6 +11,7 @@ export type HttpErrorCode =
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TOO_MANY_FILES'
   | 'MISSING_IMAGE'
   | 'TIMEOUT';
@@ -116,10 +117,7 @@ export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
     return status === 500 ? internal() : new HttpError(status, err.code, err.message, err.details);
   }
   if (err instanceof multer.MulterError) return multerError(err, maxImageBytes);
-  const e = err as { type?: string; status?: number; message?: string };
-  // body-parser: malformed JSON, or a body over the limit.
-  if (e?.type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
-  if (e?.type === 'entity.parse.failed') return new HttpError(400, 'INVALID_ARGUMENT', 'The request body is not valid JSON');
+  const e = err as { status?: number; message?: string };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
     return new HttpError(e.status, 'INVALID_ARGUMENT', e.message ?? 'Bad request');
   if (/Multipart: Boundary not found|Unexpected end of form|Malformed part header/i.test(e?.message ?? ''))
