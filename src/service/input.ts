@@ -43,7 +43,12 @@ export const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL
 // and variant digits, and would refuse an id such as 11111111-1111-1111-1111-111111111111 instead of finding nothing.
 export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex digits)' });
 
-export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name (in any case) or id; default: "default"' });
+export const GalleryRef = text()
+  .trim()
+  .normalize('NFC')
+  .min(1)
+  .max(100)
+  .meta({ description: 'Gallery name (in any case) or id; default: "default"' });
 
 /** A descriptor model by name or id (facerec models); without one, FACEREC_DESCRIPTOR_MODEL's. */
 export const ModelRef = text()
@@ -59,6 +64,12 @@ export const MaxFaces = decimalInteger(LIMITS.maxFaces.min, LIMITS.maxFaces.max)
 export const LargestFace = boolish
   .optional()
   .meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
+
+/** The stable code a rule gave its issue (`params.code`, as the name rules do), if it gave one. */
+export const issueCode = (issue: z.core.$ZodIssue): { code?: string } => {
+  const code = (issue as { params?: { code?: unknown } }).params?.code;
+  return typeof code === 'string' ? { code } : {};
+};
 
 const TYPE_NAMES: Record<string, string> = { number: 'a number', boolean: 'true or false', object: 'a JSON object' };
 
@@ -95,7 +106,7 @@ export function parseInput<T extends z.ZodType>(
     ? options.typed
       ? textInJson(options.typed, result.data)
       : []
-    : result.error.issues.map((i) => ({ path: i.path.length ? label(i.path.join('.')) : '', message: i.message }));
+    : result.error.issues.map((i) => ({ path: i.path.length ? label(i.path.join('.')) : '', message: i.message, ...issueCode(i) }));
   if (result.success && issues.length === 0) return result.data;
   const first = issues[0]!;
   const where = options.what ? `Invalid ${options.what}: ` : '';
