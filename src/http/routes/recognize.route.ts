@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { Config } from '../../config/index.js';
 import { compare, CompareInput } from '../../service/compare.service.js';
 import { detect, DetectInput } from '../../service/detect.service.js';
@@ -19,6 +19,14 @@ function acceptedImage(req: Request): 'jpeg' | 'png' | 'webp' | undefined {
   return accepted === 'image/png' ? 'png' : accepted === 'image/webp' ? 'webp' : accepted === 'image/jpeg' ? 'jpeg' : undefined;
 }
 
+/** An image answer has no JSON to carry warnings: their codes go in a header (FIRST_FRAME_ONLY; frames=12). */
+function warned(res: Response, result: { warnings?: Array<{ code: string; frames: number }> }): Response {
+  if (result.warnings?.length) res.setHeader(WARNINGS_HEADER, result.warnings.map((w) => `${w.code}; frames=${w.frames}`).join(', '));
+  return res;
+}
+
+export const WARNINGS_HEADER = 'Facerec-Warnings';
+
 export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[] {
   return [
     route({
@@ -38,7 +46,9 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
         const wanted = acceptedImage(req);
         if (wanted) {
           const format = input.format ?? wanted;
-          return void res.type(MIME[format]).send(await drawIdentification(config, bytes, result, format));
+          return void warned(res, result)
+            .type(MIME[format])
+            .send(await drawIdentification(config, bytes, result, format));
         }
         return result;
       },
@@ -56,7 +66,9 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
         const bytes = requireImage(req, 'image');
         const result = await identify(ctx, bytes, input);
         const format = input.format ?? acceptedImage(req) ?? 'jpeg';
-        res.type(MIME[format]).send(await drawIdentification(config, bytes, result, format));
+        warned(res, result)
+          .type(MIME[format])
+          .send(await drawIdentification(config, bytes, result, format));
       },
     }),
     route({
