@@ -12,7 +12,7 @@ import type { Config } from '../config/index.js';
 import type { ServiceContext } from '../service/context.js';
 import { createAuth } from './auth.js';
 import { declaredSizeLimit, jsonBody } from './body.js';
-import { errorHandler, HttpError, notFound, sendError } from './errors.js';
+import { errorHandler, HttpError, loggedError, notFound, sendError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountRoutes, openApiDocument, type AnyRoute } from './route.js';
 import { galleryRoutes } from './routes/galleries.route.js';
@@ -77,6 +77,11 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      // A 4xx or 503 says why: the code and message it answered (a 503 with a code is the service working as designed).
+      customProps: (_req, res) => {
+        const error = loggedError(res as unknown as express.Response);
+        return error ? { error } : {};
       },
       customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
