@@ -189,6 +189,11 @@ export const CalibrationResponse = z
         crossPersonDistances: z.number(),
         tailMeanSe: z.number().meta({ description: 'Standard error of the re-centred mean, which widens inForce.sd (0: not re-centred)' }),
         minPeopleForGallery: z.number(),
+        sameFacePairs: z.number().meta({ description: 'Pairs of the sample that are one face under two names, left out of it' }),
+        notCalibrated: z
+          .string()
+          .optional()
+          .meta({ description: 'Why the gallery keeps the shipped tail although it has the people to calibrate itself' }),
       }),
       fixedThreshold: z.object({ threshold: z.number(), expectedFpir: z.number(), expectedDir: z.number() }),
     }),

@@ -30,6 +30,11 @@ export const modelFilter = (modelId: string): string => `model_id = ${sqlLiteral
 /** Creates the model's index unless it exists; cheap while the model has no faces. */
 export async function ensureDescriptorIndex(q: Queryable, model: IndexedModel): Promise<void> {
   if (LEGACY[model.id]) return;
+  // CREATE INDEX takes a SHARE lock on faces before IF NOT EXISTS finds the index there, and the lock lasts until the
+  // transaction ends: two enrollments in a gallery of such a model then deadlock on their inserts (seen on PostgreSQL,
+  // issue 22). The catalog says whether it exists without locking anything.
+  const [found] = await q.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [indexName(model.id)]);
+  if (found?.exists) return;
   await q.query(
     `CREATE INDEX IF NOT EXISTS ${indexName(model.id)} ON faces USING hnsw (${descriptorExpr(model.output.dims)} vector_l2_ops) ` +
       `WHERE ${modelFilter(model.id)}`,
