@@ -3,6 +3,9 @@ import decodeIco from 'decode-ico';
 import sharp, { type Metadata } from 'sharp';
 import { FacerecError, ImageTooLargeError, UnsupportedImageError } from '../errors.js';
 
+// Every photo is new: libvips' operation cache would only keep the last ones' pixels (up to 50 MB) for nothing.
+sharp.cache(false);
+
 /** A decoded photo: packed 8-bit RGB, row-major, upright (EXIF orientation applied). */
 export interface RgbImage {
   width: number;

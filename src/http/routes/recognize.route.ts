@@ -61,7 +61,14 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       summary: 'The photo with boxes, names (or Unknown) and distances drawn',
       input: IdentifyBody,
       files: ONE_IMAGE,
-      responses: { 200: { description: 'The annotated image, the size of the input (JPEG by default; format=png|webp)', image: true } },
+      responses: {
+        200: {
+          description:
+            'The annotated image (JPEG by default; format=png|webp), the size of the photo up to 4096 px on the long side, larger photos at ' +
+            '4096 (the working resolution); a Facerec-Warnings header when the photo was used in part (FIRST_FRAME_ONLY)',
+          image: true,
+        },
+      },
       handler: async ({ input, req, res }) => {
         const bytes = requireImage(req, 'image');
         const result = await identify(ctx, bytes, input);
