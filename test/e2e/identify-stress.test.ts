@@ -80,15 +80,15 @@ describeEachDatabase('identify during enrollment bursts and a re-embed start', (
       const popular = await Promise.all(Array.from({ length: 10 }, (_, i) => portrait(`p${i}`, {}, { take: 'popular' })));
       for (const [i, photo] of popular.entries()) await createPersonOverHttp(`popular ${i}`, photo);
       const failures: string[] = [];
-      async function createPersonOverHttp(name: string, photo: Uint8Array): Promise<number> {
+      async function createPersonOverHttp(name: string, photo: Uint8Array, fields: Record<string, string> = {}): Promise<number> {
         const id = requestId();
         const res = await fetch(`${app.url}/v1/people?gallery=${GALLERY}`, {
           method: 'POST',
           headers: { 'x-request-id': id },
-          body: form({ images: photo }, { name }),
+          body: form({ images: photo }, { name, ...fields }),
         });
         const text = await res.text();
-        if (res.status >= 500) {
+        if (res.status !== 201) {
           const lines = app.logs.filter((l) => (l.req as { id?: string } | undefined)?.id === id);
           failures.push(
             `${name}: ${res.status} ${text.slice(0, 200)} | log: ${JSON.stringify(lines.map((l) => l.err ?? l.error)).slice(0, 1500)}`,
@@ -101,8 +101,11 @@ describeEachDatabase('identify during enrollment bursts and a re-embed start', (
           await Promise.all([
             createPersonOverHttp(`new ${burst}`, await portrait(`new-${burst}`)).then((s) => enrollments.new!.push(s)),
             createPersonOverHttp(`alias ${burst}`, await portrait(`p${burst % PEOPLE}`)).then((s) => enrollments.alias!.push(s)),
+            // Refused as DUPLICATE_PERSON by default since issue 22; the admin's override stores them, as the attack's were.
             ...popular.map((photo, i) =>
-              createPersonOverHttp(`popular ${i} again ${burst}`, photo).then((s) => enrollments.samePhoto!.push(s)),
+              createPersonOverHttp(`popular ${i} again ${burst}`, photo, { allowDuplicatePerson: 'true' }).then((s) =>
+                enrollments.samePhoto!.push(s),
+              ),
             ),
           ]);
           await new Promise((resolve) => setTimeout(resolve, 100));
@@ -129,10 +132,9 @@ describeEachDatabase('identify during enrollment bursts and a re-embed start', (
       });
       expect(refused.length, `${refused.length} of ${identifies.length} identifies refused:\n${why.join('\n')}`).toBe(0);
       expect(identifies.length).toBeGreaterThan(SECONDS);
-      // New people are enrolled; a second name for a face is enrolled with a warning or refused, never a 5xx.
+      // Every enrollment is stored: new people, a second name for a person (with a warning), the same photo again with
+      // the override; never a 5xx (enrollments deadlocked on PostgreSQL before, in a gallery of a non-default model).
       expect(failures).toEqual([]);
-      expect(new Set(enrollments.new)).toEqual(new Set([201]));
-      for (const status of [...enrollments.alias!, ...enrollments.samePhoto!]) expect([201, 409]).toContain(status);
     },
   );
 });
