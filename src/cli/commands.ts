@@ -42,6 +42,7 @@ import { databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../serv
 import { listModels } from '../service/models.service.js';
 import { detect, DetectInput, DetectorInput, engineReport, type Detection } from '../service/detect.service.js';
 import { drawDetections } from '../service/draw.service.js';
+import { withWarnings, type PhotoWarning } from '../service/warnings.js';
 import { readUserFile } from './files.js';
 import { parseOptions } from './options.js';
 
@@ -131,8 +132,17 @@ export async function detectCommand(
   );
   const bytes = await readUserFile(image);
   const detection = await withAnalyzer(config, (ctx) => detect(ctx, bytes, input));
-  if (opts.json) return print(JSON.stringify({ width: detection.width, height: detection.height, faces: detection.faces.map(faceJson) }));
+  if (opts.json)
+    return print(
+      JSON.stringify({
+        width: detection.width,
+        height: detection.height,
+        faces: detection.faces.map(faceJson),
+        ...withWarnings(detection.warnings ?? []),
+      }),
+    );
   print(`${image}: ${detection.width}x${detection.height}, ${detection.faces.length} face(s)`);
+  printWarnings(detection.warnings);
   detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(
@@ -159,6 +169,7 @@ export async function compareCommand(
         model: result.model,
         boxes: result.boxes,
         facesInPhotos: result.facesInPhotos,
+        ...withWarnings(result.warnings ?? []),
       }),
     );
   const largest = [a, b].flatMap((name, i) =>
@@ -167,6 +178,12 @@ export async function compareCommand(
   print(
     `${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})${largest.length ? `; compared ${largest.join(' and ')}` : ''}`,
   );
+  printWarnings(result.warnings);
+}
+
+/** A photo used only in part, said under the answer as enroll says its warnings. */
+export function printWarnings(warnings: readonly PhotoWarning[] | undefined): void {
+  for (const w of warnings ?? []) print(`  warning ${w.code}: ${w.message}`);
 }
 
 export async function annotateCommand(

@@ -30,6 +30,8 @@ import { parseOptions } from './options.js';
 import { startServer } from '../http/server.js';
 import { createApiKey, CreateKeyInput, listKeys, revokeKey, RevokeKeyInput } from '../service/keys.service.js';
 import { enrollmentJson } from '../service/views.js';
+import { withWarnings } from '../service/warnings.js';
+import { printWarnings } from './commands.js';
 
 export interface DbOptions {
   db?: string;
@@ -240,6 +242,7 @@ export async function identifyCommand(
         thresholdSource: result.thresholdSource,
         expectedFpir: result.expectedFpir,
         gallery: result.gallery,
+        ...withWarnings(result.warnings ?? []),
       }),
     );
   const promise = result.expectedFpir === null ? '' : `, expected FPIR ${(result.expectedFpir * 100).toFixed(2)}%`;
@@ -252,6 +255,7 @@ export async function identifyCommand(
       `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`,
     );
   });
+  printWarnings(result.warnings);
   if (opts.annotate) print(`annotated image written to ${opts.annotate}`);
 }
 
@@ -268,6 +272,7 @@ export async function verifyCommand(
   print(
     `${result.match ? 'match' : 'no match'}: ${image}${which} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`,
   );
+  printWarnings(result.warnings);
 }
 
 export async function peopleCommand(

@@ -32,6 +32,21 @@ const Quality = z.object({ size: z.number(), score: z.number(), sharpness: z.num
 });
 const PersonRef = z.object({ id: Uuid, name: z.string() });
 
+/** A photo used only in part: FIRST_FRAME_ONLY (an animation, or a photo of several pages). */
+const PhotoWarning = z
+  .object({
+    code: z.literal('FIRST_FRAME_ONLY'),
+    message: z.string(),
+    format: z.string(),
+    frames: z.number().meta({ description: 'Frames (or pages) the photo holds; only the first was used' }),
+    image: z.string().optional().meta({ description: 'Which photo (compare: image A or image B)' }),
+  })
+  .meta({ id: 'PhotoWarning' });
+const PhotoWarnings = z
+  .array(PhotoWarning)
+  .optional()
+  .meta({ description: 'Present when a photo was not used whole: an animated GIF, WebP or PNG, or a TIFF or HEIF of several pages' });
+
 export const ErrorResponse = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
   .meta({ id: 'Error' });
@@ -93,7 +108,10 @@ export const AcceptedFace = FaceRecord.extend({
   index: z.number().meta({ description: 'Position of the photo in the request' }),
   file: z.string().optional().meta({ description: 'The photo’s file name, when it was sent with one' }),
   warnings: z.array(
-    z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
+    z.union([
+      z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
+      PhotoWarning,
+    ]),
   ),
 }).meta({ id: 'AcceptedFace' });
 
@@ -149,6 +167,7 @@ export const IdentifyResponse = z
     gallery: PersonRef,
     width: z.number(),
     height: z.number(),
+    warnings: PhotoWarnings,
   })
   .meta({ id: 'IdentifyResult' });
 
@@ -174,6 +193,11 @@ export const CalibrationResponse = z
         crossPersonDistances: z.number(),
         tailMeanSe: z.number().meta({ description: 'Standard error of the re-centred mean, which widens inForce.sd (0: not re-centred)' }),
         minPeopleForGallery: z.number(),
+        sameFacePairs: z.number().meta({ description: 'Pairs of the sample that are one face under two names, left out of it' }),
+        notCalibrated: z
+          .string()
+          .optional()
+          .meta({ description: 'Why the gallery keeps the shipped tail although it has the people to calibrate itself' }),
       }),
       fixedThreshold: z.object({ threshold: z.number(), expectedFpir: z.number(), expectedDir: z.number() }),
     }),
@@ -205,6 +229,7 @@ export const VerifyResponse = MatchResponse.extend({
   person: PersonRef,
   box: Box.meta({ description: 'The face compared: the only one, or with largestFace the largest; [x, y, width, height] in pixels' }),
   facesInPhoto: FacesInPhoto,
+  warnings: PhotoWarnings,
 }).meta({ id: 'VerifyResult' });
 
 export const CompareResponse = MatchResponse.extend({
@@ -213,6 +238,7 @@ export const CompareResponse = MatchResponse.extend({
     .tuple([Box, Box])
     .meta({ description: 'The face compared in imageA and in imageB: the only one, or with largestFace the largest' }),
   facesInPhotos: z.tuple([FacesInPhoto, FacesInPhoto]).meta({ description: 'Faces found in imageA and in imageB' }),
+  warnings: PhotoWarnings,
 }).meta({ id: 'CompareResult' });
 
 export const DetectResponse = z
@@ -228,6 +254,7 @@ export const DetectResponse = z
         landmarks: z.array(Point).optional(),
       }),
     ),
+    warnings: PhotoWarnings,
   })
   .meta({ id: 'DetectResult' });
 

@@ -19,6 +19,7 @@ import { resolvePerson } from './people.service.js';
 import { galleryModel, galleryStillOn, modelMismatch, type ModelSettings } from './models.service.js';
 import { imageSha256 } from './enroll.service.js';
 import { keepFaces, KeepSightingsSetting, SourceRef, type KeepSightings } from './sightings.service.js';
+import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
 /** identify's input, as the HTTP API and the CLI take it. */
 export const IdentifyInput = z.object({
@@ -83,6 +84,8 @@ export interface IdentifyResult {
   /** The share of strangers the impostor model expects to be given a name at this threshold in this gallery. */
   expectedFpir: number | null;
   faces: IdentifiedFace[];
+  /** Present when the photo was not used whole: FIRST_FRAME_ONLY for an animation or a photo of several pages. */
+  warnings?: PhotoWarning[];
 }
 
 export const DEFAULT_TOP_K = LIMITS.topK.default;
@@ -123,6 +126,7 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   if (options.threshold !== undefined) thresholdOf(options.threshold, model.verifyThreshold);
   const limit = neighbourLimit(topK);
   const keep = options.keepSightings ?? gallery.keepSightings;
+  const warnings = photoWarnings(bytes);
   // A gallery moved to another model while the photo was being described (gallery reembed) is searched again with
   // the new one: its faces no longer hold the old model's descriptors.
   for (let attempt = 0; ; attempt++) {
@@ -167,7 +171,10 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       continue;
     }
     if (!perFace) throw modelMismatch(gallery.name, gallery.descriptorModel, model.card.id);
-    const result = await decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK);
+    const result = {
+      ...(await decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK)),
+      ...withWarnings(await warnings),
+    };
     if (keep === 'off') return result;
     const ids = await keepFaces(ctx, {
       gallery,
@@ -275,6 +282,8 @@ export interface VerifyResult {
   box: Box;
   /** Faces found in the photo; over 1 only with `largestFace`. */
   facesInPhoto: number;
+  /** Present when the photo was not used whole (FIRST_FRAME_ONLY). */
+  warnings?: PhotoWarning[];
 }
 
 /** Is the face of the photo (its only one, or with `largestFace` its largest) this enrolled person? */
@@ -288,6 +297,7 @@ export async function verify(
   let model = galleryModel(ctx, gallery);
   thresholdOf(options.threshold, model.verifyThreshold);
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
+  const warnings = photoWarnings(bytes);
   let faces: Face[], distances: number[] | null;
   // As identify: a gallery moved to another model meanwhile is compared again with the new one.
   for (let attempt = 0; ; attempt++) {
@@ -326,5 +336,6 @@ export async function verify(
     person: { id: person.id, name: person.name },
     box: face.box,
     facesInPhoto: faces.length,
+    ...withWarnings(await warnings),
   };
 }

@@ -141,6 +141,18 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
     refused(await facerec('keys', 'create', '--role', 'admin', '--name', 'ops\u0007'), 2, /^facerec: INVALID_ARGUMENT: --name: .*control/);
     refused(await facerec('enroll', '--name', 'Ada\u009b31m', photo), 2, /^facerec: INVALID_ARGUMENT: --name: .*control characters/);
     refused(await facerec('people', 'rename', 'kit', 'Kit\u0085'), 2, /^facerec: INVALID_ARGUMENT: <new-name>: .*control characters/);
+    // Bidirectional controls, invisible characters and U+FFFD (what Node makes of argv bytes that are not UTF-8).
+    refused(
+      await facerec('galleries', 'create', 'staff\u202e'),
+      2,
+      /^facerec: INVALID_ARGUMENT: <name>: .*U\+202E, a bidirectional control/,
+    );
+    refused(
+      await facerec('enroll', '--name', 'Ada\u200bLovelace', photo),
+      2,
+      /^facerec: INVALID_ARGUMENT: --name: .*U\+200B, an invisible/,
+    );
+    refused(await facerec('people', 'rename', 'kit', 'Zo\ufffd'), 2, /^facerec: INVALID_ARGUMENT: <new-name>: .*U\+FFFD.*not valid UTF-8/);
 
     expect(json(await facerec('galleries', 'create', ' Night Shift ', '--json')).name).toBe('Night Shift');
     expect(json(await facerec('people', 'list', '--json', '--gallery', 'NIGHT SHIFT')).total).toBe(0);
