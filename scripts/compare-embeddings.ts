@@ -124,12 +124,20 @@ for (const [name, g, p] of runs) {
 // DevTest's TAR at FAR 0.1% is the share of its 500 genuine pairs closer than its single closest impostor pair (0 of
 // 500 accepted): one pair moves it by points. All 3,200 pairs together (1,600 impostors, one accepted) are steadier.
 console.log(`\nall View 1 pairs (DevTrain + DevTest: 1,600 genuine, 1,600 impostor), threshold-free`);
-console.log(`${'run'.padEnd(40)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'genuine median'.padStart(15)} ${'impostor 1st pct'.padStart(17)}`);
+console.log(
+  `${'run'.padEnd(40)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'genuine median'.padStart(15)} ${'impostor 1st pct'.padStart(17)}`,
+);
 for (const [name, g, p] of runs) {
   const all = scored([...train, ...test], g, p);
   const report = verificationReport(all);
-  const genuine = all.filter((q) => q.same).map((q) => q.distance).sort((x, y) => x - y);
-  const impostor = all.filter((q) => !q.same).map((q) => q.distance).sort((x, y) => x - y);
+  const genuine = all
+    .filter((q) => q.same)
+    .map((q) => q.distance)
+    .sort((x, y) => x - y);
+  const impostor = all
+    .filter((q) => !q.same)
+    .map((q) => q.distance)
+    .sort((x, y) => x - y);
   console.log(
     `${name.padEnd(40)} ${pct(report.tarAtFar001).padStart(9)} ${pct(report.tarAtFar01).padStart(8)} ${quantile(genuine, 0.5).toFixed(4).padStart(15)} ${quantile(impostor, 0.01).toFixed(4).padStart(17)}`,
   );
