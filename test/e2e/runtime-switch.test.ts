@@ -19,7 +19,7 @@ describeWithDatasets('FACEREC_RUNTIME', () => {
   let dir: string;
   const facerec = (runtime: 'onnx' | 'tfjs', ...args: string[]) =>
     runFacerec(args[0] === 'info' ? args : [...args, '--db', dir], {
-      // ONNX Runtime at face-api's own precision and input size (int8 and the sized input: precision-switch.test.ts, int8-equivalence.test.ts).
+      // ONNX Runtime at face-api's own precision and input size (int8, sized input: precision-switch, int8-equivalence).
       env: {
         ...process.env,
         FACEREC_RUNTIME: runtime,
