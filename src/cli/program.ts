@@ -45,6 +45,8 @@ function buildProgram(config: Config): Command {
   const detectorOption = () =>
     new Option('--detector <name>', 'face detector').choices(DetectorInput.shape.detector.unwrap().options).default(config.detector);
   const minScoreOption = () => new Option('--min-score <score>', 'minimum detection score (0..1)').default(config.minScore);
+  const attributesOption = (what: string) =>
+    new Option('--attributes <list>', `estimate per face, comma-separated: age, gender, expression, or all (${what})`);
 
   program
     .command('info')
@@ -64,6 +66,7 @@ function buildProgram(config: Config): Command {
     .argument('<image>', 'image file')
     .option('--json', 'print JSON: {"faces": [{"box": [x, y, w, h], "score", "quality"}]}')
     .option('--landmarks', 'include the 68 landmarks')
+    .addOption(attributesOption('none by default'))
     .addOption(detectorOption())
     .addOption(minScoreOption())
     .action((image: string, opts) => detectCommand(config, image, opts));
@@ -85,6 +88,7 @@ function buildProgram(config: Config): Command {
     .argument('<image>', 'image file')
     .requiredOption('-o, --out <file>', 'output image (.jpg or .png)')
     .option('--no-landmarks', 'do not draw landmarks')
+    .addOption(attributesOption('drawn under each box'))
     .addOption(detectorOption())
     .addOption(minScoreOption())
     .action((image: string, opts) => annotateCommand(config, image, opts));
@@ -220,6 +224,7 @@ function buildProgram(config: Config): Command {
       )
       .option('--max-faces <n>', `look at the largest N faces only (${LIMITS.maxFaces.min}..${LIMITS.maxFaces.max})`)
       .option('--landmarks', 'include the 68 landmarks in --json')
+      .addOption(attributesOption('also drawn by --annotate'))
       .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)'),
   ).action((image: string, opts) => identifyCommand(config, image, opts));
 

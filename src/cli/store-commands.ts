@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
+import { attributesText } from '../core/face.js';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
 import { ReembedInput, reembedGallery } from '../service/reembed.service.js';
 import { drawIdentification } from '../service/draw.service.js';
@@ -177,11 +178,25 @@ export async function importCommand(
 export async function identifyCommand(
   config: Config,
   image: string,
-  opts: DbOptions & { threshold?: string; topK?: string | number; maxFaces?: string; annotate?: string; landmarks?: boolean },
+  opts: DbOptions & {
+    threshold?: string;
+    topK?: string | number;
+    maxFaces?: string;
+    annotate?: string;
+    landmarks?: boolean;
+    attributes?: string;
+  },
 ): Promise<void> {
   const input = parseOptions(
     IdentifyInput,
-    { gallery: opts.gallery, threshold: opts.threshold, topK: opts.topK, maxFaces: opts.maxFaces, includeLandmarks: opts.landmarks },
+    {
+      gallery: opts.gallery,
+      threshold: opts.threshold,
+      topK: opts.topK,
+      maxFaces: opts.maxFaces,
+      includeLandmarks: opts.landmarks,
+      attributes: opts.attributes,
+    },
     { includeLandmarks: '--landmarks' },
   );
   const ext = opts.annotate ? path.extname(opts.annotate).toLowerCase() : '';
@@ -207,7 +222,7 @@ export async function identifyCommand(
   result.faces.forEach((f, i) => {
     const others = f.candidates.map((c) => `${c.person.name} ${fixed(c.distance, 3)}`).join(', ');
     print(
-      `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`,
+      `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}${f.attributes ? `  ${attributesText(f.attributes)}` : ''}`,
     );
   });
   if (opts.annotate) print(`annotated image written to ${opts.annotate}`);

@@ -10,6 +10,7 @@ export interface AnnotationFace {
   distance?: number; // shown as "name 0.42" (2 decimals) when present
   known?: boolean; // true = known colour, false = unknown colour; undefined = neutral detection colour
   landmarks?: Array<[number, number]>; // 68 points, drawn as small dots when present
+  detail?: string; // a second line under the box, e.g. the face's attributes ("~31 y · female 93% · happy 99%")
 }
 export type AnnotateFormat = 'jpeg' | 'png' | 'webp';
 
@@ -36,15 +37,31 @@ export function annotationScale(width: number, height: number): { lineWidth: num
   return { lineWidth: Math.max(2, Math.round(s / 300)), fontSize: Math.max(12, Math.round(s / 45)) };
 }
 
-function drawLabel(ctx: SKRSContext2D, face: AnnotationFace, text: string, img: RgbImage, lineWidth: number, fontSize: number): void {
-  const [x, y] = face.box;
+function drawLabel(
+  ctx: SKRSContext2D,
+  face: AnnotationFace,
+  text: string,
+  img: RgbImage,
+  lineWidth: number,
+  fontSize: number,
+  below = false,
+): void {
+  const [x, y, , bh] = face.box;
   const style = styleFor(face);
   const pad = Math.round(fontSize * 0.3);
   const w = Math.ceil(ctx.measureText(text).width) + 2 * pad;
   const h = Math.round(fontSize * 1.25);
   const top = y - lineWidth / 2;
-  // Above the box when it fits, otherwise just inside its top edge.
-  const ly = top - h >= 0 ? top - h : Math.max(0, top);
+  const bottom = y + bh + lineWidth / 2;
+  // The label above the box when it fits, otherwise just inside its top edge; the detail under the box when it fits,
+  // otherwise just inside its bottom edge.
+  const ly = below
+    ? bottom + h <= img.height
+      ? bottom
+      : Math.max(0, Math.min(img.height, bottom) - h)
+    : top - h >= 0
+      ? top - h
+      : Math.max(0, top);
   const lx = Math.min(Math.max(0, x - lineWidth / 2), Math.max(0, img.width - w));
   ctx.fillStyle = style.box;
   ctx.fillRect(lx, ly, w, h);
@@ -94,6 +111,10 @@ export async function annotateImage(
     const text = labelText(face);
     if (text) drawLabel(ctx, face, text, image, lineWidth, fontSize);
   }
+  // The detail line is smaller: it is read after the name.
+  ctx.font = `${Math.max(10, Math.round(fontSize * 0.8))}px ${family}`;
+  for (const face of faces)
+    if (face.detail) drawLabel(ctx, face, face.detail, image, lineWidth, Math.max(10, Math.round(fontSize * 0.8)), true);
   if (options.format === 'png') return canvas.encode('png');
   return canvas.encode(options.format ?? 'jpeg', options.quality ?? DEFAULT_JPEG_QUALITY);
 }

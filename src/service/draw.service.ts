@@ -1,5 +1,6 @@
 /** Annotated photos: boxes, names, distances and landmarks drawn on the photo. */
 import { imageLimits, type Config } from '../config/index.js';
+import { attributesText } from '../core/face.js';
 import { decodeImage } from '../image/decode.js';
 import { annotateImage, type AnnotateFormat, type AnnotationFace } from '../render/annotate.js';
 import type { Analyzer } from './context.js';
@@ -11,7 +12,10 @@ export type { AnnotateFormat };
 /** How an annotated image labels a face that cannot be recognised. */
 export const REASON_TEXT: Record<FaceReason, string> = { FACE_TOO_SMALL: 'too small' };
 
-/** What an annotated identification draws per face: its box, its name (or Unknown, and why if it cannot be recognised), distance. */
+/**
+ * What an annotated identification draws per face: its box, its name (or Unknown, and why if it cannot be recognised),
+ * distance, and under the box the attributes the request asked for.
+ */
 export function identificationAnnotations(result: IdentifyResult): AnnotationFace[] {
   return result.faces.map((f) => ({
     box: f.box,
@@ -19,6 +23,7 @@ export function identificationAnnotations(result: IdentifyResult): AnnotationFac
     distance: f.distance ?? undefined,
     known: f.outcome === 'match',
     landmarks: f.landmarks,
+    ...(f.attributes ? { detail: attributesText(f.attributes) } : {}),
   }));
 }
 
@@ -33,7 +38,10 @@ export async function drawIdentification(
   return annotateImage(image, identificationAnnotations(result), { format });
 }
 
-/** The photo with every face found boxed, a face too small to recognise labelled so (and landmarks, on request); no database. */
+/**
+ * The photo with every face found boxed, a face too small to recognise labelled so (and landmarks and attributes, on
+ * request); no database.
+ */
 export async function drawDetections(
   ctx: { analyzer: Analyzer; config: Config },
   bytes: Uint8Array,
@@ -43,7 +51,12 @@ export async function drawDetections(
   const detection = await detect(ctx, bytes, { ...detectOptions, includeLandmarks: landmarks });
   const image = await annotateImage(
     await decodeImage(bytes, imageLimits(ctx.config)),
-    detection.faces.map((f) => ({ box: f.box, landmarks: f.landmarks, ...(f.reason ? { label: REASON_TEXT[f.reason] } : {}) })),
+    detection.faces.map((f) => ({
+      box: f.box,
+      landmarks: f.landmarks,
+      ...(f.reason ? { label: REASON_TEXT[f.reason] } : {}),
+      ...(f.attributes ? { detail: attributesText(f.attributes) } : {}),
+    })),
     { format },
   );
   return { image, faces: detection.faces.length };

@@ -1,6 +1,7 @@
 /** Identification (1:N against a gallery) and verification (1:1 against one enrolled person). */
 import { z } from 'zod';
 import type { Point } from '../engine/align.js';
+import type { AttributeName, FaceAttributes } from '../core/face.js';
 import type { Box, Face } from '../engine/face-engine.js';
 import type { FaceQuality } from '../engine/quality.js';
 import { FacerecError, NoFaceError } from '../errors.js';
@@ -12,7 +13,7 @@ import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery, type Gallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
 import { faceReason, type FaceReason } from './detect.service.js';
-import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
+import { Attributes, boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
@@ -30,6 +31,7 @@ export const IdentifyInput = z.object({
     .optional()
     .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),
+  attributes: Attributes,
 });
 
 /** verify's options, as the HTTP API and the CLI take them; each names the person its own way (an id, or any reference). */
@@ -46,6 +48,8 @@ export interface IdentifyOptions {
   /** Ignore faces smaller than this (shorter box side, px). */
   minFaceSize?: number;
   includeLandmarks?: boolean;
+  /** Age, gender, expression per face: only those named are computed (none by default). */
+  attributes?: readonly AttributeName[];
 }
 
 export interface IdentifiedFace extends FaceMatch {
@@ -55,6 +59,8 @@ export interface IdentifiedFace extends FaceMatch {
   /** Present when the face cannot be recognised: it is then unknown, with no candidates, whatever the gallery. */
   reason?: FaceReason;
   landmarks?: Point[];
+  /** The attributes asked for (IdentifyOptions.attributes). */
+  attributes?: FaceAttributes;
 }
 
 export interface IdentifyResult {
@@ -84,7 +90,7 @@ async function facesOf(
   ctx: ServiceContext,
   bytes: Uint8Array,
   model: ModelSettings,
-  options: { maxFaces?: number; minFaceSize?: number },
+  options: { maxFaces?: number; minFaceSize?: number; attributes?: readonly AttributeName[] },
 ): Promise<{ width: number; height: number; faces: Face[] }> {
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: true,
@@ -92,6 +98,7 @@ async function facesOf(
     detector: ctx.config.detector,
     minScore: ctx.config.minScore,
     ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
+    ...(options.attributes?.length ? { attributes: options.attributes } : {}),
   });
   const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
   if (faces.length === 0) throw new NoFaceError('the photo', analysis.faces.length > 0 ? { smallerThan: options.minFaceSize } : {});
@@ -170,6 +177,7 @@ async function decide(
       ...(reasons[i] ? { reason: reasons[i] } : {}),
       ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
       ...rounded(matches[i]!),
+      ...(face.attributes ? { attributes: face.attributes } : {}),
     })),
   };
 }

@@ -5,6 +5,7 @@
  * as JSON values, so numbers and booleans are read from text here, by one rule.
  */
 import { z } from 'zod';
+import { ATTRIBUTE_NAMES, type AttributeName } from '../core/face.js';
 import { InvalidArgumentError } from '../errors.js';
 import { LIMITS } from './limits.js';
 
@@ -58,6 +59,43 @@ export const MaxFaces = decimalInteger(LIMITS.maxFaces.min, LIMITS.maxFaces.max)
 export const LargestFace = boolish
   .optional()
   .meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
+
+const ATTRIBUTE_VALUES = [...ATTRIBUTE_NAMES, 'all'] as const;
+
+/**
+ * Face attributes to compute, as text ("age,gender,expression", "all"), a list of such, or repeated fields: the
+ * attributes in a fixed order, each once, or none. Anything else names the allowed values.
+ */
+export const Attributes = z
+  .union([text(), z.array(text())])
+  .transform((value, ctx): AttributeName[] => {
+    const words = (Array.isArray(value) ? value : [value])
+      .flatMap((v) => v.split(','))
+      .map((w) => w.trim())
+      .filter((w) => w !== '');
+    const unknown = words.filter((w) => !(ATTRIBUTE_VALUES as readonly string[]).includes(w));
+    if (unknown.length > 0 || words.length === 0) {
+      const what = unknown.length
+        ? `unknown attribute${unknown.length > 1 ? 's' : ''} ${unknown.map((w) => `'${w}'`).join(', ')}`
+        : 'no attribute named';
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what}; allowed: ${ATTRIBUTE_VALUES.join(', ')} (comma-separated)`,
+        params: { allowed: ATTRIBUTE_VALUES },
+      });
+      return z.NEVER;
+    }
+    return ATTRIBUTE_NAMES.filter((name) => words.includes(name) || words.includes('all'));
+  })
+  .optional()
+  .meta({
+    type: 'string',
+    pattern: `^\\s*(${ATTRIBUTE_VALUES.join('|')})\\s*(,\\s*(${ATTRIBUTE_VALUES.join('|')})\\s*)*$`,
+    examples: ['age,gender,expression', 'all', 'expression'],
+    description:
+      'Face attributes to estimate per face, comma-separated: age, gender, expression, or all. None by default (and then none is ' +
+      'computed). Estimates with measured limits: gender and expression accuracy in docs/accuracy.md; age is uncalibrated, not measured here',
+  });
 
 /**
  * `value` as a use case's input schema parses it, or INVALID_ARGUMENT with every issue in `details.issues`. `what`

@@ -4,6 +4,7 @@
  */
 /** @import { AcceptedFace, DetectedFace, EnrollmentGates, Rejection } from '../api.js' */
 import { api } from '../api.js';
+import { attributesLine } from '../attributes.js';
 import { $, errorMessage, h, loading, message, plural, show, withBusy } from '../dom.js';
 import { reasonFor } from '../messages.js';
 import { bindDropzone, hasCamera, openCamera } from '../photos.js';
@@ -12,7 +13,7 @@ import { serverSettings } from '../settings.js';
 
 /**
  * @typedef {'checking' | 'ok' | 'warn' | 'bad' | 'unchecked' | 'enrolled' | 'rejected'} PhotoState
- * @typedef {{ file: File, url: string, state: PhotoState, text: string }} Photo
+ * @typedef {{ file: File, url: string, state: PhotoState, text: string, face?: DetectedFace }} Photo the face: the largest the check found
  */
 
 const ICONS = { checking: '', ok: '✓', warn: '!', bad: '✕', unchecked: '?', enrolled: '✓', rejected: '✕' };
@@ -84,6 +85,7 @@ export function enrollView(app) {
                 : h('span', { className: 'status-icon', 'aria-hidden': 'true' }, ICONS[photo.state]),
               h('span', { className: 'status-text' }, photo.text),
             ),
+            attributesLine(photo.face?.attributes),
           ),
           saved ? null : remove,
         );
@@ -104,8 +106,9 @@ export function enrollView(app) {
       const photo = checkQueue.shift();
       if (!photo || !photos.includes(photo) || photo.state !== 'checking') continue;
       try {
-        const [detection, settings] = await Promise.all([api.detect(photo.file), serverSettings()]);
-        if (photo.state === 'checking') Object.assign(photo, precheck(detection.faces, largest.checked, settings.enrollment));
+        const [detection, settings] = await Promise.all([api.detect(photo.file, { attributes: 'all' }), serverSettings()]);
+        if (photo.state === 'checking')
+          Object.assign(photo, precheck(detection.faces, largest.checked, settings.enrollment), { face: detection.faces[0] });
       } catch (error) {
         const code = /** @type {{ code?: string }} */ (error).code ?? '';
         if (photo.state === 'checking') {

@@ -4,6 +4,7 @@
  */
 /** @import { IdentifiedFace, IdentifyResult } from '../api.js' */
 import { api } from '../api.js';
+import { attributesLine } from '../attributes.js';
 import { $, errorMessage, formatDistance, formatPercent, h, message, plural, show } from '../dom.js';
 import { bindDropzone, hasCamera, openCamera } from '../photos.js';
 import { store } from '../store.js';
@@ -118,6 +119,7 @@ export function identifyView(app) {
                 face.reason === 'FACE_TOO_SMALL' ? 'Too small' : OUTCOME_TEXT[face.outcome],
               ),
             ),
+            attributesLine(face.attributes),
             face.distance === null
               ? null
               : h(
@@ -185,7 +187,11 @@ export function identifyView(app) {
       h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, 'Looking for faces…')),
     );
     try {
-      const result = await api.identify(file, { gallery: app.gallery(), threshold: thresholdChosen ? Number(slider.value) : undefined });
+      const result = await api.identify(file, {
+        gallery: app.gallery(),
+        threshold: thresholdChosen ? Number(slider.value) : undefined,
+        attributes: 'all',
+      });
       if (mine !== run) return;
       if (!thresholdChosen) setSlider(result.threshold);
       render(result);
