@@ -18,7 +18,7 @@ import {
 } from './nets.js';
 import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
-import type { AttributeName, Box, FaceAttributes } from '../core/face.js';
+import { ATTRIBUTE_NAMES, type AttributeName, type Box, type FaceAttributes } from '../core/face.js';
 import { InvalidArgumentError } from '../errors.js';
 import { BUILTIN_DEFAULT_NAME } from './descriptor-models.js';
 import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from './self-test.js';
@@ -275,17 +275,21 @@ export class FaceEngine {
   }
 
   /**
-   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor), so that
+   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor; with `attributes`, also age, gender and expression), so that
    * an engine whose runtime or weights went bad fails here instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
    */
-  async selfTest(): Promise<SelfTestResult> {
+  async selfTest(options: { attributes?: boolean } = {}): Promise<SelfTestResult> {
     const t0 = performance.now();
     this.selfTestFiles ??= loadSelfTest(this.modelsDir);
     this.selfTestFiles.catch(() => (this.selfTestFiles = undefined));
     const { photo, record } = await this.selfTestFiles;
     checkSelfTest(
       record,
-      await this.analyzeBytes(photo, { model: this.models.get(BUILTIN_DEFAULT_NAME).id }),
+      await this.analyzeBytes(photo, {
+        model: this.models.get(BUILTIN_DEFAULT_NAME).id,
+        // The attribute nets too, when asked (`facerec info`); the workers' own self-tests leave them unloaded.
+        ...(options.attributes ? { attributes: ATTRIBUTE_NAMES } : {}),
+      }),
       this.info().descriptorModelId,
     );
     return { ms: Math.round(performance.now() - t0) };
