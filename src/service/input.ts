@@ -69,14 +69,12 @@ const ATTRIBUTE_VALUES = [...ATTRIBUTE_NAMES, 'all'] as const;
 export const Attributes = z
   .union([text(), z.array(text())])
   .transform((value, ctx): AttributeName[] => {
-    const words = (Array.isArray(value) ? value : [value])
-      .flatMap((v) => v.split(','))
-      .map((w) => w.trim())
-      .filter((w) => w !== '');
+    const words = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((w) => w.trim());
     const unknown = words.filter((w) => !(ATTRIBUTE_VALUES as readonly string[]).includes(w));
     if (unknown.length > 0 || words.length === 0) {
-      const what = unknown.length
-        ? `unknown attribute${unknown.length > 1 ? 's' : ''} ${unknown.map((w) => `'${w}'`).join(', ')}`
+      const named = unknown.map((w) => (w ? `'${w}'` : 'an empty name'));
+      const what = words.some((w) => w !== '')
+        ? `unknown attribute${unknown.length > 1 ? 's' : ''} ${named.join(', ')}`
         : 'no attribute named';
       ctx.addIssue({
         code: 'custom',

@@ -62,6 +62,13 @@ describe('facerec, before any database or photo', () => {
     refused(await facerec('detect', path.join(tmp, 'nope.jpg')), 4, /^facerec: FILE_NOT_FOUND: /);
     refused(await facerec('detect', '--no-such-flag', 'x.jpg'), 2, /^facerec: INVALID_ARGUMENT: .*--no-such-flag/);
     refused(await facerec('detect', photo, '--detector', 'mtcnn'), 2, /^facerec: INVALID_ARGUMENT: .*ssd, tiny/);
+    // A bad --attributes names the allowed values, before the photo is read (the file named here does not exist).
+    refused(
+      await facerec('detect', path.join(tmp, 'nope.jpg'), '--attributes', 'age,race'),
+      2,
+      /^facerec: INVALID_ARGUMENT: --attributes: unknown attribute 'race'; allowed: age, gender, expression, all/,
+    );
+    refused(await facerec('annotate', photo, '-o', 'out.jpg', '--attributes', ''), 2, /--attributes: no attribute named; allowed: /);
     refused(await facerec('annotate', path.join(tmp, 'nope.jpg'), '-o', 'out.jpg'), 4, /^facerec: FILE_NOT_FOUND: /);
     expect((await facerec('--help')).code).toBe(0);
   });
@@ -153,6 +160,7 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
       [['calibrate', '--far', '2'], /--far: Too big/],
       [['keys', 'revoke', 'not-a-uuid'], /<id>: /],
       [['galleries', 'create', 'a/b'], /<name>: must not contain \/ \? or #/],
+      [['identify', photo, '--attributes', 'mood'], /--attributes: unknown attribute 'mood'; allowed: age, gender, expression, all/],
     ];
     for (const [args, message] of cases) {
       const run = await facerec(...args);

@@ -108,7 +108,8 @@ describe('face-api’s own crop', () => {
         expect(Math.abs(a.age! - r.age)).toBeLessThanOrEqual(0.05 + MAX_AGE);
         expect(a.gender!.label).toBe(r.gender);
         expect(Math.abs(a.gender!.probability - r.genderProbability)).toBeLessThanOrEqual(MAX_PROBABILITY);
-        for (const e of EXPRESSIONS) expect(Math.abs(a.expression!.probabilities[e] - r.expressions[e])).toBeLessThanOrEqual(MAX_PROBABILITY);
+        for (const e of EXPRESSIONS)
+          expect(Math.abs(a.expression!.probabilities[e] - r.expressions[e])).toBeLessThanOrEqual(MAX_PROBABILITY);
         expect(a.expression!.label).toBe(r.expressions.asSortedArray()[0]!.expression);
       });
       compared += results.length;
@@ -165,10 +166,7 @@ describe('attributes on request only', () => {
     const sample = await readFile(path.join(FACE_API_DEMO, 'sample3.jpg'));
     expect((await broken.analyzeBytes(sample)).faces).toHaveLength(3);
     await broken.selfTest();
-    for (const attempt of [
-      () => broken.analyzeBytes(sample, { attributes: ['gender'] }),
-      () => broken.selfTest({ attributes: true }),
-    ]) {
+    for (const attempt of [() => broken.analyzeBytes(sample, { attributes: ['gender'] }), () => broken.selfTest({ attributes: true })]) {
       const err = await attempt().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FacerecError);
       expect(err).toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
