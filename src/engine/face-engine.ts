@@ -275,8 +275,9 @@ export class FaceEngine {
   }
 
   /**
-   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor; with `attributes`, also age, gender and expression), so that
-   * an engine whose runtime or weights went bad fails here instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
+   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor; with
+   * `attributes`, also age, gender and expression), so that an engine whose runtime or weights went bad fails here
+   * instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
    */
   async selfTest(options: { attributes?: boolean } = {}): Promise<SelfTestResult> {
     const t0 = performance.now();
