@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { DetectorInput } from '../service/detect.service.js';
 import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
+import { evalAttributesCommand } from './attributes-command.js';
 import { describeCliError } from './errors.js';
 import { decimalOption, integerOption } from './options.js';
 import {
@@ -169,6 +170,19 @@ function buildProgram(config: Config): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalDetectCommand(config, opts));
+
+  evalCmd
+    .command('attributes')
+    .description(
+      'age, gender and expression on every labelled set within reach (yalefaces expressions, gender labelled by hand): accuracy ' +
+        'with 95% intervals, per group, expected calibration error; face-api’s crop beside dlib’s aligned chip',
+    )
+    .option('--datasets <dir>', 'the shared datasets folder (yalefaces, lfw-view1, bbt, face-recognition-examples)', '../shared/datasets')
+    .option('--labels <file>', 'gender labels, set<TAB>person<TAB>female|male|- (default: test/fixtures/gender-labels.tsv of the checkout)')
+    .option('--plot <file>', 'write the reliability diagram of the shipped crop as PNG')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
+    .action((opts) => evalAttributesCommand(config, opts));
 
   // Options of every command that uses the gallery database.
   function withDb(cmd: Command, gallery = true): Command {
