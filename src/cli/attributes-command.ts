@@ -7,13 +7,18 @@ import {
   AGE_BANDS,
   ATTRIBUTE_CROP,
   ATTRIBUTE_CROPS,
+  compareCrops,
   labelledPhotos,
+  loadRun,
   measurePhotos,
   parseGenderLabels,
+  savedRun,
   scoreCrop,
   YALE_EXPRESSIONS,
   type Accuracy,
+  type CropComparison,
   type CropReport,
+  type PhotoAttributes,
 } from '../eval/attributes.js';
 import { DEFAULT_GENDER_LABELS_FILE, evalPool, renderReliabilityPlot } from '../eval/setup.js';
 import { readUserFile } from './files.js';
@@ -22,6 +27,8 @@ export interface EvalAttributesFlags {
   datasets: string;
   labels?: string;
   plot?: string;
+  save?: string;
+  load?: string;
   json?: boolean;
   workers: number;
 }
@@ -56,19 +63,26 @@ export async function evalAttributesCommand(config: Config, opts: EvalAttributes
         datasets: opts.datasets,
       },
     );
-  const pool = await evalPool(config, opts.workers);
-  const bar = progress();
   const t0 = performance.now();
-  let measured;
-  try {
-    bar.start(photos.length);
-    measured = await measurePhotos(pool, photos, (d) => bar.update(d));
-  } finally {
-    bar.stop();
-    await pool.close();
+  let measured: PhotoAttributes[];
+  if (opts.load) {
+    await readUserFile(opts.load);
+    measured = loadRun(opts.datasets, photos, await readFile(opts.load, 'utf8'));
+  } else {
+    const pool = await evalPool(config, opts.workers);
+    const bar = progress();
+    try {
+      bar.start(photos.length);
+      measured = await measurePhotos(pool, photos, (d) => bar.update(d));
+    } finally {
+      bar.stop();
+      await pool.close();
+    }
+    if (opts.save) await writeFile(opts.save, savedRun(opts.datasets, photos, measured));
   }
   const seconds = (performance.now() - t0) / 1000;
   const reports = ATTRIBUTE_CROPS.map((crop) => scoreCrop(photos, measured, crop));
+  const comparison = compareCrops(photos, measured, ATTRIBUTE_CROPS[0]!, ATTRIBUTE_CROPS[1]!);
   const shipped = reports.find((r) => r.crop === ATTRIBUTE_CROP)!;
   if (opts.plot) {
     const png = await renderReliabilityPlot(
@@ -83,12 +97,12 @@ export async function evalAttributesCommand(config: Config, opts: EvalAttributes
     );
     await writeFile(opts.plot, png);
   }
-  if (opts.json) return print(JSON.stringify({ shippedCrop: ATTRIBUTE_CROP, seconds, reports }, null, 2));
-  printReport(reports, photos.length, seconds);
+  if (opts.json) return print(JSON.stringify({ shippedCrop: ATTRIBUTE_CROP, seconds, reports, comparison }, null, 2));
+  printReport(reports, comparison, photos.length, seconds);
   if (opts.plot) print(`\nreliability plot written to ${opts.plot}`);
 }
 
-function printReport(reports: CropReport[], photos: number, seconds: number): void {
+function printReport(reports: CropReport[], comparison: CropComparison, photos: number, seconds: number): void {
   const mapped = Object.entries(YALE_EXPRESSIONS)
     .map(([label, cls]) => (cls ? `${label}→${cls}` : `${label}→(none)`))
     .join(', ');
@@ -131,6 +145,12 @@ function printReport(reports: CropReport[], photos: number, seconds: number): vo
     );
     for (const [set, a] of Object.entries(g.bySet)) print([name, set, '', '', acc(a), '', '', '', ''].join(' | '));
   }
+  const diff = ({ difference, ci }: CropComparison['gender']) =>
+    `${(difference * 100).toFixed(2)} points [${(ci[0] * 100).toFixed(2)}, ${(ci[1] * 100).toFixed(2)}]`;
+  print('');
+  print(
+    `${comparison.a} − ${comparison.b} on the same faces: gender ${diff(comparison.gender)}, expression ${diff(comparison.expression)}`,
+  );
   const shipped = reports.find((r) => r.crop === ATTRIBUTE_CROP)!;
   print('');
   print(`Gender by the net's own age estimate (crop ${shipped.crop}; no set within reach labels age):`);

@@ -180,6 +180,8 @@ function buildProgram(config: Config): Command {
     .option('--datasets <dir>', 'the shared datasets folder (yalefaces, lfw-view1, bbt, face-recognition-examples)', '../shared/datasets')
     .option('--labels <file>', 'gender labels, set<TAB>person<TAB>female|male|- (default: test/fixtures/gender-labels.tsv of the checkout)')
     .option('--plot <file>', 'write the reliability diagram of the shipped crop as PNG')
+    .option('--save <file>', 'save what the engine gave every photo (JSONL) for --load')
+    .option('--load <file>', 'score a run saved by --save against the labels as they are now, computing nothing')
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalAttributesCommand(config, opts));

@@ -134,6 +134,36 @@ export async function measurePhotos(
   return results;
 }
 
+/** A photo's key in a saved run: its set, person and path under the datasets folder (not the machine's own path). */
+export const photoKey = (datasets: string, photo: LabelledPhoto): string =>
+  `${photo.set}\t${photo.person}\t${path.relative(datasets, photo.file)}`;
+
+/** A run as JSON lines (`--save`): one photo's key and what the engine gave it per line. */
+export function savedRun(datasets: string, photos: readonly LabelledPhoto[], measured: readonly PhotoAttributes[]): string {
+  return photos.map((p, i) => `${JSON.stringify({ key: photoKey(datasets, p), ...measured[i] })}\n`).join('');
+}
+
+/**
+ * What a saved run (`--load`) gave each photo, in the photos' order; the labels come from the sets as they are now, so
+ * that labels corrected after a run score again without computing anything. A photo the run lacks is refused.
+ */
+export function loadRun(datasets: string, photos: readonly LabelledPhoto[], text: string): PhotoAttributes[] {
+  const byKey = new Map<string, PhotoAttributes>();
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const { key, ...result } = JSON.parse(line) as PhotoAttributes & { key: string };
+    byKey.set(key, result);
+  }
+  return photos.map((p) => {
+    const found = byKey.get(photoKey(datasets, p));
+    if (!found)
+      throw new FacerecError('INVALID_ARGUMENT', `The saved run has no result for ${path.relative(datasets, p.file)}: run without --load`, {
+        file: p.file,
+      });
+    return found;
+  });
+}
+
 // ---- scoring (pure) -------------------------------------------------------------------------------------------------
 
 /** One decision: whose face it was (the bootstrap's cluster), whether it was right, and the probability given to the answer. */
@@ -219,6 +249,45 @@ export function gapOf(
   const at = (q: number) => gaps[Math.round(q * (gaps.length - 1))]!;
   const share = (outcomes: readonly Outcome[]) => outcomes.filter((o) => o.correct).length / outcomes.length;
   return { gap: share(a) - share(b), ci: [at(0.025), at(0.975)] };
+}
+
+/**
+ * The difference in accuracy between two answers on the same photos (a − b), with a 95% interval from resampling the
+ * people: `a[i]` and `b[i]` are the same photo, so each person's photos move together.
+ */
+export function pairedDifferenceOf(
+  a: readonly Outcome[],
+  b: readonly Outcome[],
+  draws = BOOTSTRAP_DRAWS,
+  seed = 27,
+): { difference: number; ci: [number, number] } {
+  const byPerson = new Map<string, [number, number, number]>();
+  a.forEach((o, i) => {
+    const c = byPerson.get(o.person) ?? [0, 0, 0];
+    c[0] += o.correct ? 1 : 0;
+    c[1] += b[i]!.correct ? 1 : 0;
+    c[2] += 1;
+    byPerson.set(o.person, c);
+  });
+  const clusters = [...byPerson.values()];
+  const random = rng(seed);
+  const differences: number[] = [];
+  for (let d = 0; d < draws; d++) {
+    let ra = 0,
+      rb = 0,
+      total = 0;
+    for (let k = 0; k < clusters.length; k++) {
+      const [x, y, t] = clusters[Math.floor(random() * clusters.length)]!;
+      ra += x;
+      rb += y;
+      total += t;
+    }
+    differences.push((ra - rb) / total);
+  }
+  differences.sort((x, y) => x - y);
+  const at = (q: number) => differences[Math.round(q * (differences.length - 1))]!;
+  const right = (outcomes: readonly Outcome[]) => outcomes.filter((o) => o.correct).length;
+  return { difference: (right(a) - right(b)) / a.length, ci: [at(0.025), at(0.975)] };
 }
 
 export interface ReliabilityBin {
@@ -388,4 +457,35 @@ export function scoreCrop(photos: readonly LabelledPhoto[], measured: readonly P
       reliability: expressionCalibration.bins,
     },
   };
+}
+
+export interface CropComparison {
+  a: AttributeCrop;
+  b: AttributeCrop;
+  /** Accuracy of a − accuracy of b on the same faces, with a 95% interval (bootstrap over people). */
+  gender: { difference: number; ci: [number, number] };
+  expression: { difference: number; ci: [number, number] };
+}
+
+/** Two crops on the same faces: the paired difference of their gender and expression accuracies. */
+export function compareCrops(
+  photos: readonly LabelledPhoto[],
+  measured: readonly PhotoAttributes[],
+  a: AttributeCrop,
+  b: AttributeCrop,
+): CropComparison {
+  const gender: [Outcome[], Outcome[]] = [[], []],
+    expression: [Outcome[], Outcome[]] = [[], []];
+  photos.forEach((photo, i) => {
+    const found = measured[i]?.byCrop;
+    if (!found) return;
+    const person = personKey(photo);
+    [a, b].forEach((crop, k) => {
+      const f = found[crop];
+      if (photo.gender && f.gender) gender[k]!.push({ person, correct: f.gender.label === photo.gender, confidence: f.gender.probability });
+      if (photo.expression && f.expression)
+        expression[k]!.push({ person, correct: f.expression.label === photo.expression, confidence: f.expression.probability });
+    });
+  });
+  return { a, b, gender: pairedDifferenceOf(...gender), expression: pairedDifferenceOf(...expression) };
 }
