@@ -14,6 +14,7 @@ export const EXIT_CODES = {
   BLURRY: 3,
   EXTREME_POSE: 3,
   DUPLICATE_IMAGE: 3,
+  DUPLICATE_PERSON: 10,
   INCONSISTENT_IDENTITY: 3,
   FILE_NOT_FOUND: 4,
   UNSUPPORTED_IMAGE: 5,
@@ -39,7 +40,9 @@ export const EXIT_CODES = {
   EXTERNAL_ID_TAKEN: 10,
   MODEL_MISMATCH: 10,
   REEMBED_NOT_POSSIBLE: 10,
+  REEMBED_LISTING_CHANGED: 10,
   UNKNOWN_MODEL: 2,
+  MODEL_UNUSABLE: 7,
   // The engine was busy, restarting or stopped under the command: running it again may work.
   QUEUE_FULL: 11,
   WORKER_CRASHED: 11,

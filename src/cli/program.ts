@@ -7,6 +7,7 @@ import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
 import { evalAttributesCommand } from './attributes-command.js';
 import { describeCliError } from './errors.js';
+import { addEvalClusterCommand } from './eval-cluster.js';
 import { decimalOption, integerOption } from './options.js';
 import {
   annotateCommand,
@@ -114,6 +115,7 @@ function buildProgram(config: Config): Command {
     .option('--save <file>', 'save every image’s descriptors as JSONL')
     .option('--load <file>', 'score descriptors saved by --save instead of computing them')
     .option('--no-baseline', 'skip plain face-api, the baseline (a third of the time)')
+    .option('--via-thumbnail', 'also describe each face again from its stored 150 px thumbnail, as `gallery reembed` does')
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalLfwCommand(config, opts));
@@ -170,6 +172,7 @@ function buildProgram(config: Config): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalDetectCommand(config, opts));
+  addEvalClusterCommand(evalCmd, config);
 
   evalCmd
     .command('attributes')
@@ -216,7 +219,8 @@ function buildProgram(config: Config): Command {
       .option('--metadata <json>', 'a JSON object stored with the new person')
       .option('--skip-rejected', 'enroll the acceptable photos and report the others, instead of failing')
       .option('--largest-face', 'take the largest face of a photo with several')
-      .option('--force', 'enroll faces even when they look unlike the person’s other faces'),
+      .option('--force', 'enroll faces even when they look unlike the person’s other faces')
+      .option('--allow-duplicate-person', 'enroll a face already enrolled as another person (refused as DUPLICATE_PERSON without it)'),
   ).action((images: string[], opts) => enrollCommand(config, images, opts));
 
   withDb(
@@ -311,7 +315,10 @@ function buildProgram(config: Config): Command {
           'until all are done, then switches at once. Run it again to resume after a stop',
       )
       .requiredOption('--model <model>', 'the descriptor model to move to, by name or id (facerec models)')
-      .option('--drop-failed', 'switch even if some faces could not be described again, deleting them (they are listed)')
+      .option(
+        '--drop-failed <token|ids>',
+        'switch without the faces a stalled run listed, deleting exactly those: the listing’s drop token, or their face ids (comma-separated)',
+      )
       .addOption(workersOption()),
   ).action((opts) => reembedCommand(config, opts));
 

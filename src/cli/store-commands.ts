@@ -82,6 +82,7 @@ export async function enrollCommand(
     skipRejected?: boolean;
     largestFace?: boolean;
     force?: boolean;
+    allowDuplicatePerson?: boolean;
   },
 ): Promise<void> {
   if (!opts.name === !opts.person)
@@ -91,6 +92,7 @@ export async function enrollCommand(
     onReject: opts.skipRejected ? 'skip' : 'fail',
     largestFace: opts.largestFace,
     force: opts.force,
+    allowDuplicatePerson: opts.allowDuplicatePerson,
   };
   const flags = { onReject: '--skip-rejected' };
   // Parsed before any photo is read: a bad name or metadata fails at once.
@@ -320,9 +322,11 @@ export async function galleriesCommand(
 
 export async function reembedCommand(
   config: Config,
-  opts: DbOptions & { model?: string; dropFailed?: boolean; workers?: number },
+  opts: DbOptions & { model?: string; dropFailed?: string; workers?: number },
 ): Promise<void> {
-  const input = parseOptions(ReembedInput, { gallery: opts.gallery, model: opts.model, dropFailed: opts.dropFailed });
+  // A drop token is 16 hex digits; anything else is a list of face ids.
+  const dropFailed = opts.dropFailed === undefined || /^[0-9a-f]{16}$/.test(opts.dropFailed) ? opts.dropFailed : opts.dropFailed.split(',');
+  const input = parseOptions(ReembedInput, { gallery: opts.gallery, model: opts.model, dropFailed });
   const bar = process.stderr.isTTY
     ? new SingleBar(
         { format: 'reembed [{bar}] {value}/{total} faces {percentage}% eta {eta_formatted}', stream: process.stderr },
@@ -335,6 +339,7 @@ export async function reembedCommand(
         ...input,
         onProgress: (staged, total) => {
           if (bar && !bar.isActive) bar.start(total, staged);
+          bar?.setTotal(total);
           bar?.update(staged);
         },
       });
@@ -342,17 +347,28 @@ export async function reembedCommand(
       bar?.stop();
     }
   });
-  if (opts.json) return print(JSON.stringify(status));
-  if (status.state === 'done')
-    return print(`gallery ${status.gallery.name} now uses ${status.model}: ${status.staged} faces described again`);
-  if (status.state === 'idle') return print(`gallery ${status.gallery.name} already uses ${status.model}`);
-  print(`gallery ${status.gallery.name} still uses ${status.model}: ${status.staged} of ${status.total} faces staged for ${status.target}`);
-  for (const f of status.failed) print(`  face ${f.faceId} (person ${f.personId}): ${f.code}: ${f.message}`);
-  if (status.failed.length)
+  if (opts.json) print(JSON.stringify(status));
+  else if (status.state === 'done') {
+    print(`gallery ${status.gallery.name} now uses ${status.model}: ${status.staged} faces described again`);
+    for (const f of status.dropped ?? []) print(`  dropped face ${f.faceId} of ${f.personName} (${f.personId}): ${f.code}`);
+    for (const p of status.leftWithoutFaces ?? []) print(`  ${p.name} (${p.personId}) has no face left: enroll a photo of them again`);
+  } else if (status.state === 'idle') print(`gallery ${status.gallery.name} already uses ${status.model}`);
+  else {
+    print(
+      `gallery ${status.gallery.name} still uses ${status.model}: ${status.staged} of ${status.total} faces staged for ${status.target}, ` +
+        `${status.failed.length} failed`,
+    );
+    for (const f of status.failed) print(`  face ${f.faceId} of ${f.personName} (${f.personId}): ${f.code}: ${f.message}`);
+    for (const p of status.wouldLeaveWithoutFaces ?? [])
+      print(`  dropping them leaves ${p.name} (${p.personId}) without any face (the person is kept)`);
+  }
+  // A move that did not switch is a failure for scripts, whatever the output format.
+  if (status.state === 'stalled')
     throw new FacerecError(
       'REEMBED_NOT_POSSIBLE',
-      `${status.failed.length} faces could not be described again; re-enroll those people, or switch without them with --drop-failed`,
-      { failed: status.failed.length },
+      `${status.failed.length} faces could not be described again; re-enroll those people, or switch without exactly those faces with ` +
+        `--drop-failed ${status.dropToken}`,
+      { failed: status.failed.length, dropToken: status.dropToken },
     );
 }
 

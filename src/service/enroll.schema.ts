@@ -12,6 +12,11 @@ export const EnrollInput = z.object({
     .meta({ description: '"fail": one rejected photo fails the call, nothing is stored; "skip": store the others' }),
   largestFace: boolish.optional().meta({ description: 'Take the largest face of a photo with several' }),
   force: boolish.optional().meta({ description: 'Enroll faces that look unlike the person’s existing faces' }),
+  allowDuplicatePerson: boolish.optional().meta({
+    description:
+      'Enroll a face that is already enrolled as another person of the gallery (the same photo under two names); refused as ' +
+      '409 DUPLICATE_PERSON without it',
+  }),
 });
 
 /** A new person, with the options of the photos enrolled with them. */

@@ -27,6 +27,7 @@ export type RejectionCode =
   | 'BLURRY'
   | 'EXTREME_POSE'
   | 'DUPLICATE_IMAGE'
+  | 'DUPLICATE_PERSON'
   | 'INCONSISTENT_IDENTITY'
   | 'UNSUPPORTED_IMAGE'
   | 'IMAGE_TOO_LARGE';
@@ -44,6 +45,8 @@ export interface EnrollOptions {
   largestFace?: boolean;
   /** Enroll faces that look like someone else than the person's existing faces (no INCONSISTENT_IDENTITY). */
   force?: boolean;
+  /** Enroll a face already enrolled as another person of the gallery (no DUPLICATE_PERSON): the admin means it. */
+  allowDuplicatePerson?: boolean;
 }
 
 export interface NewPersonInput {
@@ -93,6 +96,15 @@ interface Candidate {
 }
 
 type Examined = { ok: true; candidate: Candidate } | { ok: false; rejection: Rejection };
+
+/**
+ * A face this close to another person's enrolled face, in units of the model card's verify threshold (not loosened by
+ * FACEREC_THRESHOLD), is that very face (the
+ * same photo, re-encoded, resized or cropped): DUPLICATE_PERSON. For face-api-128 (0.59) it is 0.13: copies of one
+ * photo lay 0.06 apart (median; 0.108 at most) on 20 LFW photos × 4 copies, distinct photos of one person 0.149 at
+ * the least and 0.185 at the 0.1% quantile over LFW View 1's 3,189 same-person pairs.
+ */
+export const SAME_FACE_FRACTION = 0.22;
 
 /** The photo hash that DUPLICATE_IMAGE compares. */
 export const imageSha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -177,7 +189,11 @@ function failure(rejected: Rejection[], photos: number): FacerecError {
   const first = rejected[0]!;
   const which = photos > 1 ? `Photo ${first.index + 1}${first.file ? ` (${first.file})` : ''} was rejected: ` : '';
   const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more rejected photo${rejected.length > 2 ? 's' : ''})` : '';
-  return new FacerecError(first.code as ErrorCode, `${which}${first.message}${more}`, { rejected });
+  return new FacerecError(first.code as ErrorCode, `${which}${first.message}${more}`, {
+    ...first.details,
+    image: first.index,
+    rejected,
+  });
 }
 
 function validatePhotos(photos: readonly Photo[], min: number): void {
@@ -294,6 +310,26 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
 
       if (!options.force)
         candidates = await consistent(tx, person, candidates, rejected, modelId, threshold, created || person.faceCount === 0);
+      const others = new Map<Candidate, NearestOther>();
+      for (const c of candidates) {
+        const other = await nearestOtherPerson(tx, person, c.face.descriptor, modelId, ctx.config.efSearch);
+        if (other) others.set(c, other);
+      }
+      if (!options.allowDuplicatePerson)
+        candidates = candidates.filter((c) => {
+          const other = others.get(c);
+          if (!other || other.distance > SAME_FACE_FRACTION * model.card.verifyThreshold) return true;
+          rejected.push({
+            index: c.index,
+            ...(c.file ? { file: c.file } : {}),
+            code: 'DUPLICATE_PERSON',
+            message:
+              `This face is already enrolled as ${other.name} (distance ${round3(other.distance)}): the same photo under two names would ` +
+              'make both ambiguous. Add it to that person, or allow a duplicate person if you mean it',
+            details: { person: { id: other.personId, name: other.name }, distance: round3(other.distance) },
+          });
+          return false;
+        });
       settle();
       if (candidates.length > 0) await bindGalleryModel(tx, gallery, model.card);
 
@@ -310,7 +346,18 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
           imageSha256: c.sha256,
           thumbnail: ctx.config.thumbnails && c.face.thumbnail ? c.face.thumbnail : null,
         });
-        const warnings = await possibleDuplicates(tx, person, c.face.descriptor, modelId, threshold, ctx.config.efSearch);
+        const other = others.get(c);
+        const warnings: EnrollWarning[] =
+          other && other.distance <= threshold
+            ? [
+                {
+                  code: 'POSSIBLE_DUPLICATE_PERSON',
+                  message: `This face also matches ${other.name} (distance ${round3(other.distance)}); they may be the same person`,
+                  person: { id: other.personId, name: other.name },
+                  distance: round3(other.distance),
+                },
+              ]
+            : [];
         faces.push({ index: c.index, ...(c.file ? { file: c.file } : {}), face, warnings });
       }
       if (faces.length > 0 && !created) await touchPerson(tx, person.id);
@@ -364,15 +411,20 @@ async function consistent(
   return keep;
 }
 
-/** Another person of the gallery whom this face matches: enrolled anyway, with a warning. */
-async function possibleDuplicates(
+interface NearestOther {
+  personId: string;
+  name: string;
+  distance: number;
+}
+
+/** The gallery's nearest enrolled face of another person than `person`, if any. */
+async function nearestOtherPerson(
   tx: Queryable,
   person: Person,
   descriptor: number[],
   modelId: string,
-  threshold: number,
   efSearch: number,
-): Promise<EnrollWarning[]> {
+): Promise<NearestOther | undefined> {
   const [nearest] = await nearestFaces(tx, {
     galleryId: person.galleryId,
     modelId,
@@ -382,13 +434,5 @@ async function possibleDuplicates(
     excludePersonId: person.id,
     efSearch,
   });
-  if (!nearest || nearest.distance > threshold) return [];
-  return [
-    {
-      code: 'POSSIBLE_DUPLICATE_PERSON',
-      message: `This face also matches ${nearest.name} (distance ${round3(nearest.distance)}); they may be the same person`,
-      person: { id: nearest.personId, name: nearest.name },
-      distance: round3(nearest.distance),
-    },
-  ];
+  return nearest ? { personId: nearest.personId, name: nearest.name, distance: nearest.distance } : undefined;
 }

@@ -121,6 +121,60 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
     expect((await sharp(await readFile(plot)).metadata()).format).toBe('png');
   });
 
+  it(
+    'gallery reembed exits non-zero when it stalls, even with --json, and switches with the listing’s drop token',
+    { timeout: 600_000 },
+    async () => {
+      json(await facerec(db, 'galleries', 'create', 'cli-move', '--json'));
+      json(
+        await facerec(
+          db,
+          'enroll',
+          '--json',
+          '-g',
+          'cli-move',
+          '--name',
+          'biden',
+          KNN('train', 'biden', 'biden.jpg'),
+          KNN('train', 'biden', 'biden2.jpg'),
+        ),
+      );
+      // One stored thumbnail damaged: that face cannot be described again.
+      const damaged = await (async () => {
+        const handle = kind === 'pglite' ? await openDatabase(test.target) : test.db;
+        try {
+          const [face] = await handle.query<{ id: string }>(
+            "SELECT f.id FROM faces f JOIN galleries g ON g.id = f.gallery_id WHERE g.name = 'cli-move' ORDER BY f.id LIMIT 1",
+          );
+          await handle.query('UPDATE faces SET thumbnail = $1 WHERE id = $2', [Buffer.from('damaged'), face!.id]);
+          return face!.id;
+        } finally {
+          if (kind === 'pglite') await handle.close();
+        }
+      })();
+      const stalled = await facerec(db, 'gallery', 'reembed', '-g', 'cli-move', '--model', 'faceplugin-512', '--json');
+      expect(stalled.code, stalled.stderr).toBe(10);
+      const listing = JSON.parse(stalled.stdout);
+      expect(listing).toMatchObject({ state: 'stalled', failed: [{ faceId: damaged, personName: 'biden' }], wouldLeaveWithoutFaces: [] });
+      expect(stalled.stderr).toContain(`--drop-failed ${listing.dropToken}`);
+      const done = json(
+        await facerec(
+          db,
+          'gallery',
+          'reembed',
+          '-g',
+          'cli-move',
+          '--model',
+          'faceplugin-512',
+          '--drop-failed',
+          listing.dropToken,
+          '--json',
+        ),
+      );
+      expect(done).toMatchObject({ state: 'done', staged: 1, total: 2, dropped: [{ faceId: damaged }] });
+    },
+  );
+
   it('reports rejected photos with their code and exit status', async () => {
     const cars = dataset('dlib-examples', 'no-face', 'mmod_cars_test_image.jpg');
     const run = await facerec(db, 'enroll', '--name', 'Cars', cars);

@@ -256,9 +256,22 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     // Even forced: force overrides the identity check, not the duplicate check.
     expect(await codeOf(addFaces(ctx, skipped.person.id, [asPhoto(photo)], { force: true }))).toBe('DUPLICATE_IMAGE');
 
-    // The same photo for a second person is allowed, with a warning that they may be one person.
-    const other = await create('Kai Two', [photo]);
-    expect(other.faces[0]!.warnings).toEqual([
+    // The same photo for a second person is refused (409 over HTTP), naming the person it is enrolled as; nothing is stored.
+    const faces = await count(ctx.db, 'faces');
+    const refused = await rejection(create('Kai Two', [photo]));
+    expect(refused.code).toBe('DUPLICATE_PERSON');
+    expect(refused.message).toContain('Kai');
+    expect(refused.details).toMatchObject({ person: { id: skipped.person.id, name: 'Kai' }, image: 0, distance: 0 });
+    expect(await count(ctx.db, 'faces')).toBe(faces);
+    expect(await count(ctx.db, "people WHERE name = 'Kai Two'")).toBe(0);
+    // Skipped among other photos, it is listed with the rest of the rejections.
+    const mixed = await create('Kai Three', [await portrait('kai'), photo], { onReject: 'skip' });
+    expect(mixed.rejected).toEqual([expect.objectContaining({ index: 1, code: 'DUPLICATE_PERSON' })]);
+    // Another photo of one who looks like Kai is no copy: enrolled, with a warning that they may be one person.
+    expect(mixed.faces[0]!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON' })]);
+    // The admin who means it says so: stored, with the warning.
+    const allowed = await create('Kai Two', [photo], { allowDuplicatePerson: true });
+    expect(allowed.faces[0]!.warnings).toEqual([
       expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: { id: skipped.person.id, name: 'Kai' }, distance: 0 }),
     ]);
   });

@@ -71,6 +71,7 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
             onReject: input.onReject,
             largestFace: input.largestFace,
             force: input.force,
+            allowDuplicatePerson: input.allowDuplicatePerson,
           }),
         );
         return enrollmentJson(result);
