@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'MODEL_MISMATCH',
   'REEMBED_NOT_POSSIBLE',
   'REEMBED_LISTING_CHANGED',
+  'JOB_RUNNING',
   'BACKEND_UNAVAILABLE',
   'QUEUE_FULL',
   'WORKER_CRASHED',
@@ -34,6 +35,9 @@ export const ERROR_CODES = [
   'EXTERNAL_ID_TAKEN',
   'NO_ENROLLED_FACES',
   'KEY_NOT_FOUND',
+  'SIGHTING_NOT_FOUND',
+  'CLUSTER_NOT_FOUND',
+  'WRONG_GALLERY',
   // Enrollment rejections, one per photo.
   'MULTIPLE_FACES',
   'FACE_TOO_SMALL',
@@ -90,7 +94,7 @@ export class InvalidArgumentError extends FacerecError {
 
 export class NotFoundError extends FacerecError {
   constructor(
-    code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND' | 'KEY_NOT_FOUND',
+    code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND' | 'KEY_NOT_FOUND' | 'SIGHTING_NOT_FOUND' | 'CLUSTER_NOT_FOUND',
     what: string,
     details: Record<string, unknown> = {},
   ) {

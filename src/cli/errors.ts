@@ -29,6 +29,9 @@ export const EXIT_CODES = {
   GALLERY_NOT_FOUND: 8,
   FACE_NOT_FOUND: 8,
   KEY_NOT_FOUND: 8,
+  SIGHTING_NOT_FOUND: 8,
+  CLUSTER_NOT_FOUND: 8,
+  WRONG_GALLERY: 10,
   NO_ENROLLED_FACES: 8,
   DATABASE_UNAVAILABLE: 9,
   DATABASE_LOCKED: 9,
@@ -41,6 +44,7 @@ export const EXIT_CODES = {
   MODEL_MISMATCH: 10,
   REEMBED_NOT_POSSIBLE: 10,
   REEMBED_LISTING_CHANGED: 10,
+  JOB_RUNNING: 10,
   UNKNOWN_MODEL: 2,
   MODEL_UNUSABLE: 7,
   // The engine was busy, restarting or stopped under the command: running it again may work.

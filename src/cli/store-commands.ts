@@ -22,6 +22,7 @@ import {
   ListPeopleInput,
   listPeople,
   PatchPersonInput,
+  RenameGalleryInput,
   renamePerson,
   showPerson,
 } from '../service/people.service.js';
@@ -38,13 +39,13 @@ export interface DbOptions {
   json?: boolean;
 }
 
-const print = (text: string): void => {
+export const print = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 const fixed = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
 /** Opens the database (and the engine, when `workers` is given: 0 = this thread), runs `fn`, and closes both. */
-async function withFacerec<T>(
+export async function withFacerec<T>(
   config: Config,
   opts: DbOptions,
   workers: number | undefined,
@@ -81,6 +82,7 @@ export async function enrollCommand(
     metadata?: string;
     skipRejected?: boolean;
     largestFace?: boolean;
+    faceBox?: string[];
     force?: boolean;
     allowDuplicatePerson?: boolean;
   },
@@ -91,10 +93,18 @@ export async function enrollCommand(
     gallery: opts.gallery,
     onReject: opts.skipRejected ? 'skip' : 'fail',
     largestFace: opts.largestFace,
+    faceBoxes: opts.faceBox?.length ? opts.faceBox.map(faceBoxOption) : undefined,
     force: opts.force,
     allowDuplicatePerson: opts.allowDuplicatePerson,
   };
-  const flags = { onReject: '--skip-rejected' };
+  const flags = { onReject: '--skip-rejected', faceBoxes: '--face-box' };
+  if ((opts.faceBox?.length ?? 0) > images.length)
+    throw new InvalidArgumentError(
+      `--face-box is given ${opts.faceBox!.length} times, for ${images.length} photo(s): once per photo at most`,
+      {
+        field: '--face-box',
+      },
+    );
   // Parsed before any photo is read: a bad name or metadata fails at once.
   const input = opts.name
     ? parseOptions(CreatePersonInput, { ...enrollOptions, name: opts.name, externalId: opts.externalId, metadata: opts.metadata }, flags)
@@ -122,6 +132,19 @@ export async function enrollCommand(
     ...rejected.map((r) => ({ index: r.index, lines: [`  rejected ${r.file}: ${r.code}: ${r.message}`] })),
   ].sort((a, b) => a.index - b.index);
   for (const photo of lines) photo.lines.forEach(print);
+}
+
+/** One --face-box: "x,y,width,height" as `facerec detect` prints a box, or "auto" for a photo without a choice. */
+function faceBoxOption(value: string): number[] | null {
+  if (value.trim().toLowerCase() === 'auto') return null;
+  const parts = value.split(',').map((part) => part.trim());
+  const box = parts.map(Number);
+  if (parts.length !== 4 || !parts.every((part) => /^\d+(\.\d+)?$/.test(part)) || !(box[2]! > 0 && box[3]! > 0))
+    throw new InvalidArgumentError(
+      `--face-box must be x,y,width,height with a positive width and height (as facerec detect gives a box) or auto, got "${value}"`,
+      { field: '--face-box' },
+    );
+  return box;
 }
 
 export async function importCommand(
@@ -187,6 +210,8 @@ export async function identifyCommand(
     annotate?: string;
     landmarks?: boolean;
     attributes?: string;
+    keepSightings?: string;
+    source?: string;
   },
 ): Promise<void> {
   const input = parseOptions(
@@ -198,6 +223,9 @@ export async function identifyCommand(
       maxFaces: opts.maxFaces,
       includeLandmarks: opts.landmarks,
       attributes: opts.attributes,
+      keepSightings: opts.keepSightings,
+      // A kept face's source is the path that was read, unless told otherwise.
+      source: opts.source ?? (opts.keepSightings && opts.keepSightings !== 'off' ? image : undefined),
     },
     { includeLandmarks: '--landmarks' },
   );
@@ -295,11 +323,12 @@ export async function peopleCommand(
 
 export async function galleriesCommand(
   config: Config,
-  action: 'list' | 'create' | 'delete',
+  action: 'list' | 'create' | 'rename' | 'delete',
   name: string | undefined,
-  opts: DbOptions & { force?: boolean; model?: string },
+  opts: DbOptions & { force?: boolean; model?: string; newName?: string },
 ): Promise<void> {
   const created = action === 'create' ? parseOptions(CreateGalleryInput, { name, model: opts.model }, { name: '<name>' }) : undefined;
+  const renamed = action === 'rename' ? parseOptions(RenameGalleryInput, { name: opts.newName }, { name: '<new-name>' }) : undefined;
   const deleted = action === 'delete' ? parseOptions(DeleteGalleryInput, { force: opts.force }) : undefined;
   await withFacerec(config, opts, undefined, async (app) => {
     if (action === 'list') {
@@ -312,6 +341,10 @@ export async function galleriesCommand(
     if (created) {
       const g = await galleries.create(app, created.name, created.model);
       return opts.json ? print(JSON.stringify(g)) : print(`created gallery ${g.name} (${g.id}), descriptor model ${g.descriptorModel}`);
+    }
+    if (renamed) {
+      const g = await galleries.rename(app, name!, renamed.name);
+      return opts.json ? print(JSON.stringify({ gallery: g })) : print(`renamed gallery ${name} to ${g.name} (${g.id})`);
     }
     const g = await galleries.delete(app, name!, deleted?.force);
     return opts.json

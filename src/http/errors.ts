@@ -47,6 +47,10 @@ export const STATUS = {
   PERSON_NOT_FOUND: 404,
   FACE_NOT_FOUND: 404,
   KEY_NOT_FOUND: 404,
+  SIGHTING_NOT_FOUND: 404,
+  CLUSTER_NOT_FOUND: 404,
+  // A cluster, sighting or person of one gallery named in a call about another.
+  WRONG_GALLERY: 409,
   PERSON_AMBIGUOUS: 409,
   GALLERY_EXISTS: 409,
   GALLERY_NOT_EMPTY: 409,
@@ -59,6 +63,8 @@ export const STATUS = {
   REEMBED_NOT_POSSIBLE: 409,
   // dropFailed named faces that the stalled listing does not hold (it changed, or was never shown).
   REEMBED_LISTING_CHANGED: 409,
+  // A gallery's job (re-clustering) is already running, here or on another replica.
+  JOB_RUNNING: 409,
   QUEUE_FULL: 503,
   WORKER_CRASHED: 503,
   ENGINE_UNHEALTHY: 503,

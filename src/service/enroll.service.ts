@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EnrollmentGates } from '../config/index.js';
-import type { Box, Face } from '../engine/face-engine.js';
+import { boxIou, type Box, type Face } from '../engine/face-engine.js';
 import { FacerecError, InvalidArgumentError, type ErrorCode } from '../errors.js';
 import { euclidean } from '../match/distance.js';
 import type { Queryable } from '../store/database.js';
@@ -18,6 +18,7 @@ import { checkMetadata, LIMITS } from './limits.js';
 import { checkName, ExternalId, PersonName } from './names.js';
 import { resolvePerson } from './people.service.js';
 import { bindGalleryModel, galleryModel, type ModelSettings } from './models.service.js';
+import { relabelMatches } from './clusters.service.js';
 
 export type RejectionCode =
   | 'NO_FACE'
@@ -43,6 +44,11 @@ export interface EnrollOptions {
   onReject?: 'fail' | 'skip';
   /** Enroll the largest face of a photo with several instead of rejecting it as MULTIPLE_FACES. */
   largestFace?: boolean;
+  /**
+   * The face to enroll in each photo, by the photo's index: the detected face that overlaps this box most (IoU at
+   * least FACE_BOX_MIN_IOU), whatever else the photo shows; null or absent for the default rule.
+   */
+  faceBoxes?: ReadonlyArray<Box | readonly [number, number, number, number] | null>;
   /** Enroll faces that look like someone else than the person's existing faces (no INCONSISTENT_IDENTITY). */
   force?: boolean;
   /** Enroll a face already enrolled as another person of the gallery (no DUPLICATE_PERSON): the admin means it. */
@@ -88,6 +94,9 @@ export interface EnrollResult {
 
 export const MAX_PHOTOS_PER_CALL = LIMITS.photosPerCall;
 
+/** How much a detected face must overlap a chosen box to be the face chosen (the UI sends /v1/detect's own box). */
+export const FACE_BOX_MIN_IOU = 0.5;
+
 interface Candidate {
   index: number;
   file?: string;
@@ -116,7 +125,7 @@ function reject(photo: Photo, index: number, code: RejectionCode, message: strin
 
 /** The quality gate a face fails first, if any. Thresholds: config FACEREC_ENROLL_* (docs/configuration.md). */
 export function qualityRejection(
-  face: Face,
+  face: Pick<Face, 'score' | 'quality'>,
   gates: EnrollmentGates,
 ): { code: RejectionCode; message: string; details: Record<string, unknown> } | undefined {
   const q = face.quality;
@@ -167,6 +176,17 @@ async function examine(ctx: ServiceContext, model: ModelSettings, photo: Photo, 
     throw err; // overload, a crashed worker: the whole call fails and can be retried
   }
   if (faces.length === 0) return reject(photo, index, 'NO_FACE', 'No face was found in the photo');
+  const chosen = options.faceBoxes?.[index];
+  if (chosen) {
+    const box = [...chosen] as Box;
+    const [best] = faces.map((f) => ({ face: f, iou: boxIou(f.box as Box, box) })).sort((a, b) => b.iou - a.iou);
+    if (!best || best.iou < FACE_BOX_MIN_IOU)
+      return reject(photo, index, 'NO_FACE', `No face was found at the chosen box [${box.map(round3).join(', ')}]`, {
+        box,
+        boxes: faces.map((f) => f.box),
+      });
+    faces = [best.face];
+  }
   if (faces.length > 1 && !options.largestFace) {
     return reject(
       photo,
@@ -196,10 +216,23 @@ function failure(rejected: Rejection[], photos: number): FacerecError {
   });
 }
 
-function validatePhotos(photos: readonly Photo[], min: number): void {
+function validatePhotos(photos: readonly Photo[], min: number, options: EnrollOptions): void {
   if (photos.length < min) throw new InvalidArgumentError(`At least ${min} photo${min > 1 ? 's are' : ' is'} needed`, { min });
   if (photos.length > MAX_PHOTOS_PER_CALL)
     throw new InvalidArgumentError(`At most ${MAX_PHOTOS_PER_CALL} photos per call`, { max: MAX_PHOTOS_PER_CALL, got: photos.length });
+  const boxes = options.faceBoxes ?? [];
+  if (boxes.length > photos.length)
+    throw new InvalidArgumentError(`faceBoxes names ${boxes.length} photos, but the call has ${photos.length}`, {
+      field: 'faceBoxes',
+      photos: photos.length,
+      got: boxes.length,
+    });
+  for (const box of boxes) {
+    if (box && !(box.length === 4 && box.every((v) => Number.isFinite(v) && v >= 0) && box[2] > 0 && box[3] > 0))
+      throw new InvalidArgumentError(`A face box is [x, y, width, height] with a positive size, got ${JSON.stringify(box)}`, {
+        field: 'faceBoxes',
+      });
+  }
 }
 
 /** Creates a person, with 0..N photos enrolled in the same transaction. */
@@ -209,7 +242,7 @@ export async function createPerson(
   photos: readonly Photo[] = [],
   options: EnrollOptions = {},
 ): Promise<EnrollResult> {
-  validatePhotos(photos, 0);
+  validatePhotos(photos, 0, options);
   const name = checkName(PersonName, input.name, 'name');
   const externalId = input.externalId == null ? input.externalId : checkName(ExternalId, input.externalId, 'externalId');
   const metadata = input.metadata === undefined ? undefined : checkMetadata(input.metadata);
@@ -224,7 +257,7 @@ export async function addFaces(
   options: EnrollOptions = {},
   gallery?: string,
 ): Promise<EnrollResult> {
-  validatePhotos(photos, 1);
+  validatePhotos(photos, 1, options);
   return enroll(ctx, { personId, gallery }, photos, options);
 }
 
@@ -363,7 +396,11 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
       if (faces.length > 0 && !created) await touchPerson(tx, person.id);
       return { person: { ...person, faceCount: person.faceCount + faces.length }, created, faces, rejected };
     });
-    if (result.faces.length > 0) galleriesChanged(ctx.db);
+    if (result.faces.length > 0) {
+      galleriesChanged(ctx.db);
+      // Faces seen of this person before they were enrolled are theirs now (and leave their clusters).
+      await relabelMatches(ctx, result.person.galleryId, result.person.id);
+    }
     return result;
   } catch (err) {
     // Two concurrent calls with the same new image for one person: the loser sees the unique index.

@@ -34,6 +34,8 @@ const SENTENCES = {
   GALLERY_NOT_FOUND: 'This gallery does not exist. Pick another one.',
   GALLERY_EXISTS: 'A gallery with this name already exists.',
   GALLERY_NOT_EMPTY: 'This gallery still has people in it.',
+  UNKNOWN_MODEL: 'This server does not have that descriptor model.',
+  MODEL_UNUSABLE: 'This descriptor model cannot run on this server; an administrator can see why in facerec models.',
   PERSON_AMBIGUOUS: 'Several people have this name. Pick them from the list instead.',
   EXTERNAL_ID_TAKEN: 'Another person already has this external ID.',
   NOT_FOUND: 'The server does not know this request. Is the app up to date with the server?',
@@ -79,6 +81,8 @@ export function describeError(error) {
 export function reasonFor(code, details = {}) {
   const reason = REASONS[code] ?? describeError({ code }).text;
   if (code === 'MULTIPLE_FACES' && Array.isArray(details.boxes)) return `${reason} (${details.boxes.length})`;
+  const person = /** @type {{ name?: unknown } | undefined} */ (details.person);
+  if (code === 'DUPLICATE_PERSON' && typeof person?.name === 'string') return `Already enrolled as ${person.name}`;
   return reason;
 }
 

@@ -121,6 +121,23 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
     expect((await sharp(await readFile(plot)).metadata()).format).toBe('png');
   });
 
+  it('enrolls the face of a group photo named by --face-box, the box detect printed', { timeout: 300_000 }, async () => {
+    const group = KNN('test', 'obama_and_biden.jpg');
+    const detected = await runFacerec(['detect', '--json', group], { env: { ...process.env, FACEREC_WORKERS: '1' } });
+    const boxes = json(detected).faces.map((f: { box: number[] }) => f.box) as number[][];
+    expect(boxes).toHaveLength(3);
+    // The smallest face, the girl at the right: not what --largest-face would take. (Every refusal: test/medium.)
+    const smallest = [...boxes].sort((a, b) => a[2]! * a[3]! - b[2]! * b[3]!)[0]!;
+    expect(json(await facerec(db, 'galleries', 'create', 'group', '--json')).name).toBe('group');
+    const enrolled = json(
+      await facerec(db, 'enroll', '-g', 'group', '--name', 'Chosen', '--face-box', smallest.join(','), '--json', group),
+    );
+    expect(enrolled.faces.map((f: { box: number[] }) => f.box)).toEqual([smallest]);
+    expect(json(await facerec(db, 'people', 'list', '-g', 'group', '--json')).people.map((p: { name: string }) => p.name)).toEqual([
+      'Chosen',
+    ]);
+  });
+
   it(
     'gallery reembed exits non-zero when it stalls, even with --json, and switches with the listing’s drop token',
     { timeout: 600_000 },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ServiceContext } from '../../service/context.js';
 import { CalibrateInput, calibrateIdentify, calibrationSummary } from '../../service/calibrate.service.js';
-import { CreateGalleryInput, DeleteGalleryInput, galleries } from '../../service/people.service.js';
+import { CreateGalleryInput, DeleteGalleryInput, galleries, RenameGalleryInput } from '../../service/people.service.js';
 import { ReembedInput, reembedStatus, startReembed } from '../../service/reembed.service.js';
 import { route, type AnyRoute } from '../route.js';
 import { CalibrationResponse, Gallery, GalleryParams } from '../schemas.js';
@@ -26,6 +26,17 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       summary: 'List galleries with their people and face counts',
       responses: { 200: { description: 'Galleries', schema: z.object({ galleries: z.array(Gallery) }) } },
       handler: async () => ({ galleries: await galleries.list(ctx) }),
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/galleries/:id',
+      tag: 'galleries',
+      role: 'admin',
+      summary: 'Rename a gallery (not the default one); its people, faces and model stay',
+      params: GalleryParams,
+      input: RenameGalleryInput,
+      responses: { 200: { description: 'Renamed', schema: z.object({ gallery: Gallery }) } },
+      handler: async ({ params, input }) => ({ gallery: await galleries.rename(ctx, params.id, input.name) }),
     }),
     route({
       method: 'delete',

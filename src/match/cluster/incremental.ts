@@ -6,7 +6,8 @@
  * rule reads a face's scale and reach from them at the gallery's current size. A new face enters the lists of the
  * neighbours it is nearer to than their k-th; decideIncremental returns those updated lists, for the store to write
  * with the new sighting. Without the updates a face's scale would stay what it was when the gallery was small, and
- * the rule would be lenient with old faces (measured: pairwise precision 0.78 instead of 0.98 on LFW View 1).
+ * the rule would be lenient with old faces (pairwise precision 0.78 instead of 0.88, streaming LFW View 1's first 3,300
+ * faces).
  */
 import { InvalidArgumentError } from '../../errors.js';
 import {
