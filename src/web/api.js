@@ -177,8 +177,14 @@ export const api = {
   removeFace: (id, faceId) => request('DELETE', `v1/people/${encodeURIComponent(id)}/faces/${encodeURIComponent(faceId)}`),
   /** A face thumbnail as a Blob: fetched with the key, which an <img src> could not send. @param {string} url @returns {Promise<Blob>} */
   thumbnail: (url) => request('GET', url.replace(/^\//, ''), { as: 'blob' }),
-  /** @param {Blob} image @param {{ gallery: string, threshold?: number }} options @returns {Promise<IdentifyResult>} */
-  identify: (image, { gallery, threshold }) => request('POST', 'v1/identify', { form: multipart({ gallery, threshold }, { image }) }),
+  /**
+   * The file's name goes along as the photo's source: a gallery that keeps faces says where each was seen.
+   * @param {Blob} image @param {{ gallery: string, threshold?: number }} options @returns {Promise<IdentifyResult>}
+   */
+  identify: (image, { gallery, threshold }) =>
+    request('POST', 'v1/identify', {
+      form: multipart({ gallery, threshold, source: image instanceof File ? image.name.slice(0, 2000) : undefined }, { image }),
+    }),
   /**
    * @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options
    * @returns {Promise<VerifyResult>}

@@ -50,6 +50,40 @@ export function keptFacesNote(days) {
 /** A photo's source, short: its last two path segments. @param {string | null} source */
 const shortSource = (source) => (source ? source.split(/[\\/]/).filter(Boolean).slice(-2).join('/') : 'a photo without a name');
 
+/**
+ * Where a group's faces were seen, short: a few photos by name, then how many more (photos without a name counted).
+ * @param {Pick<Cluster, 'photos' | 'photoCount'>} cluster
+ */
+export function seenIn({ photos, photoCount }) {
+  const named = photos.flatMap((p) => (p.source ? [shortSource(p.source)] : [])).slice(0, 3);
+  const rest = photoCount - named.length;
+  if (!named.length) return `Seen in ${plural(photoCount, 'photo')} without a name`;
+  return `Seen in ${named.join(', ')}${rest > 0 ? ` and ${plural(rest, 'more photo')}` : ''}`;
+}
+
+/**
+ * Files in batches for the scan: in order, at most `most` files and `bytes` bytes each (a larger file alone).
+ * @template {{ size: number }} F @param {F[]} files @param {{ most?: number, bytes?: number }} [limits] @returns {F[][]}
+ */
+export function batchesOf(files, { most = BATCH_FILES, bytes = BATCH_BYTES } = {}) {
+  /** @type {F[][]} */
+  const batches = [];
+  /** @type {F[]} */
+  let batch = [];
+  let size = 0;
+  for (const file of files) {
+    if (batch.length && (batch.length >= most || size + file.size > bytes)) {
+      batches.push(batch);
+      batch = [];
+      size = 0;
+    }
+    batch.push(file);
+    size += file.size;
+  }
+  if (batch.length) batches.push(batch);
+  return batches;
+}
+
 /** @param {File} file */
 const isImage = (file) =>
   file.type.startsWith('image/') || (file.type === '' && /\.(jpe?g|png|webp|gif|bmp|tiff?|avif|heic)$/i.test(file.name));
@@ -156,13 +190,7 @@ export function unknownFacesView(app) {
       ...cluster.samples.slice(0, SAMPLES).map((s) => faceImage(s.thumbnailUrl, '')),
     );
     mosaic.addEventListener('click', () => void openCluster(cluster.id));
-    const sources = cluster.photos.slice(0, 3).map((p) => shortSource(p.source));
-    const restPhotos = cluster.photoCount - sources.length;
-    const seen = h(
-      'p',
-      { className: 'sources muted small', title: cluster.photos.map((p) => p.source ?? '').join('\n') },
-      `Seen in ${sources.join(', ')}${restPhotos > 0 ? ` and ${plural(restPhotos, 'more photo')}` : ''}`,
-    );
+    const seen = h('p', { className: 'sources muted small', title: cluster.photos.map((p) => p.source ?? '').join('\n') }, seenIn(cluster));
     const actions = h('div', { className: 'row cluster-actions' });
     if (showIgnored) {
       const back = h('button', { type: 'button', className: 'button small' }, 'Bring back');
@@ -762,20 +790,7 @@ export function unknownFacesView(app) {
         message('error', h('p', {}, files.length ? 'None of these files is a photo that can be scanned.' : 'Choose photos to scan.')),
       );
     }
-    /** @type {File[][]} */
-    const batches = [];
-    let batch = /** @type {File[]} */ ([]);
-    let bytes = 0;
-    for (const file of todo) {
-      if (batch.length && (batch.length >= BATCH_FILES || bytes + file.size > BATCH_BYTES)) {
-        batches.push(batch);
-        batch = [];
-        bytes = 0;
-      }
-      batch.push(file);
-      bytes += file.size;
-    }
-    if (batch.length) batches.push(batch);
+    const batches = batchesOf(todo);
 
     scanning = true;
     stopping = false;
