@@ -286,7 +286,23 @@ export async function addFacesTo(
 
 type Target = { create: NewPersonInput } | { personId: string; gallery?: string };
 
+/**
+ * Enrolls, describing the photos with the gallery's model. A re-embed can switch the gallery to another model between
+ * the description and the store (the store then refuses with MODEL_MISMATCH and nothing is kept): the photos are
+ * described again with the gallery's model as it is now, as identify searches again.
+ */
 async function enroll(ctx: ServiceContext, target: Target, photos: readonly Photo[], options: EnrollOptions): Promise<EnrollResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await enrollOnce(ctx, target, photos, options);
+    } catch (err) {
+      if (attempt < 3 && err instanceof FacerecError && err.code === 'MODEL_MISMATCH') continue;
+      throw err;
+    }
+  }
+}
+
+async function enrollOnce(ctx: ServiceContext, target: Target, photos: readonly Photo[], options: EnrollOptions): Promise<EnrollResult> {
   // The gallery's model describes the photos: its own, or the configured one for a gallery not bound yet.
   const gallery = await findGallery(
     ctx.db,
