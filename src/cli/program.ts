@@ -6,6 +6,7 @@ import { DetectorInput } from '../service/detect.service.js';
 import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
+import { registerEvalStream } from './eval-stream.js';
 import { decimalOption, integerOption } from './options.js';
 import {
   annotateCommand,
@@ -144,6 +145,7 @@ function buildProgram(config: Config): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalIdentifyCommand(config, opts));
+  registerEvalStream(evalCmd, config);
 
   evalCmd
     .command('detect')
