@@ -32,8 +32,11 @@ export interface EvalStreamFlags {
   strangerRatio: number;
   cap?: number;
   addFpir?: number;
-  gapSd?: number;
+  gapIqr?: number;
   duplicatePercentile?: number;
+  /** commander's --no-anchor. */
+  anchor: boolean;
+  faceUnits?: boolean;
   targetFpir?: number;
   json?: boolean;
 }
@@ -57,7 +60,7 @@ function printReport(report: StreamReport, flags: EvalStreamFlags, targetFpir: n
       `${first.stream.strangers} single-photo strangers; ${first.heldOutStrangers} further strangers never streamed for FPIR`,
   );
   print(
-    `settings: target FPIR ${targetFpir * 100}%, certain = named at FPIR ${s.addFpir}, others beyond the threshold and ${s.gapSd} sd farther` +
+    `settings: target FPIR ${targetFpir * 100}%${flags.faceUnits ? ' (every face one unit)' : ''}, certain = named at FPIR ${s.addFpir}${s.anchored ? ' (by the enrolled and confirmed faces)' : ' (by any face, learned ones too)'}, others beyond the threshold and ${s.gapIqr} genuine IQR farther` +
       `${s.quality ? ', enrollment quality gates' : ' (no quality in the file: not gated)'}; near-duplicate under ${s.duplicateDistance.toFixed(4)}; ` +
       `cap ${s.cap} templates per person; the human confirms ${s.confirmShare * 100}% of correct matches`,
   );
@@ -92,6 +95,10 @@ function printReport(report: StreamReport, flags: EvalStreamFlags, targetFpir: n
         `${((1000 * r.wrongAdds) / Math.max(1, r.totalAdded)).toFixed(2)} (${(1000 * r.wrongAddRateUpper95).toFixed(2)})`,
         `${r.templatesPerLearner.mean.toFixed(2)} (${r.maxTemplates})`,
       ].join(' | '),
+    );
+  for (const r of report.summary.filter((x) => x.wrongPairs.length > 0))
+    print(
+      `\n${r.mode}: the wrong adds, whose face → whose template (times, over all orders): ${r.wrongPairs.map(([pair, n]) => `${pair} ×${n}`).join(', ')}`,
     );
   const two = report.summary[0]?.twoPhotos;
   if (two)
@@ -139,11 +146,13 @@ export async function evalStreamCommand(config: Config, flags: EvalStreamFlags):
     confirmShare: flags.confirmShare,
     repeatStrangers: flags.repeatStrangers,
     strangerRatio: flags.strangerRatio,
+    perPersonUnits: !flags.faceUnits,
     learn: {
       cap: flags.cap ?? LEARN_DEFAULTS.cap,
       addFpir: flags.addFpir ?? LEARN_DEFAULTS.addFpir,
-      gapSd: flags.gapSd ?? LEARN_DEFAULTS.gapSd,
+      gapIqr: flags.gapIqr ?? LEARN_DEFAULTS.gapIqr,
       duplicatePercentile: flags.duplicatePercentile ?? LEARN_DEFAULTS.duplicatePercentile,
+      anchored: flags.anchor,
       quality: withQuality ? config.enrollment : null,
     },
     onOrder: (order) => {
@@ -188,12 +197,18 @@ export function registerEvalStream(evalCmd: Command, config: Config): void {
     )
     .addOption(new Option('--cap <n>', 'templates per person').argParser(integerOption('--cap', 1, 1000)))
     .addOption(new Option('--add-fpir <rate>', 'FPIR at which a match is certain').argParser(decimalOption('--add-fpir', 1e-9, 0.5)))
-    .addOption(new Option('--gap-sd <n>', 'gap to the next person, in impostor sd').argParser(decimalOption('--gap-sd', 0, 10)))
+    .addOption(
+      new Option('--gap-iqr <n>', 'gap to the next person, in interquartile ranges of genuine distances').argParser(
+        decimalOption('--gap-iqr', 0, 10),
+      ),
+    )
     .addOption(
       new Option('--duplicate-percentile <p>', 'near-duplicate distance: this percentile of genuine distances').argParser(
         integerOption('--duplicate-percentile', 0, 100),
       ),
     )
+    .option('--face-units', 'count every face as one comparison unit, as identify did before faces were learned (for comparison)')
+    .option('--no-anchor', 'judge a certain match against learned faces too (lets one wrong add pull in more)')
     .addOption(
       new Option('--target-fpir <rate>', 'target FPIR of identify (default: FACEREC_TARGET_FPIR)').argParser(
         decimalOption('--target-fpir', 0.0001, 0.5),

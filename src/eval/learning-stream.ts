@@ -15,7 +15,7 @@ import {
   chooseTemplateChange,
   DEFAULT_ADD_FPIR,
   DEFAULT_DUPLICATE_PERCENTILE,
-  DEFAULT_GAP_SD,
+  DEFAULT_GAP_IQR,
   DEFAULT_TEMPLATE_CAP,
   duplicateDistance,
   isCertainMatch,
@@ -26,6 +26,7 @@ import {
   type SightingSource,
   type SkipReason,
   type Template,
+  trustedDistance,
 } from '../match/learn.js';
 import {
   comparisonUnits,
@@ -53,7 +54,7 @@ export interface StreamImage {
 export const LEARN_DEFAULTS = {
   cap: DEFAULT_TEMPLATE_CAP,
   addFpir: DEFAULT_ADD_FPIR,
-  gapSd: DEFAULT_GAP_SD,
+  gapIqr: DEFAULT_GAP_IQR,
   duplicatePercentile: DEFAULT_DUPLICATE_PERCENTILE,
 } as const;
 
@@ -84,8 +85,10 @@ export interface StreamOptions {
   learn: {
     cap: number;
     addFpir: number;
-    gapSd: number;
+    gapIqr: number;
     duplicatePercentile: number;
+    /** Judge a match's distance against the person's enrolled and confirmed faces only (SeenFace.trustedDistance). */
+    anchored: boolean;
     /** The quality gates of a certain match; null when the descriptors carry no quality. */
     quality: QualityGates | null;
   };
@@ -101,6 +104,7 @@ export interface StreamOptions {
   onMatch?: (event: {
     order: number;
     mode: LearnMode;
+    file: string;
     truth: string | null;
     named: string;
     face: FaceMatch;
@@ -137,6 +141,8 @@ export interface ModeResult {
   /** Of the wrong adds: a face of a person never enrolled (a stranger), or of another enrolled person. */
   wrongFromStrangers: number;
   wrongFromEnrolled: number;
+  /** Each wrong add as 'whose face → whose template' (LFW names), with how many times. */
+  wrongPairs: Record<string, number>;
   /** Stream faces that were candidates (confirmed, or certain). */
   confirmed: number;
   certain: number;
@@ -167,6 +173,8 @@ export interface StreamSummary {
   wrongAddRateUpper95: number;
   wrongFromStrangers: number;
   wrongFromEnrolled: number;
+  /** The wrong adds of every order by 'whose face → whose template', most frequent first. */
+  wrongPairs: Array<[pair: string, adds: number]>;
   templatesPerLearner: Spread;
   maxTemplates: number;
   /** FPIR pooled over the orders: false matches / strangers. */
@@ -188,7 +196,15 @@ export interface StreamReport {
   images: number;
   orders: OrderResult[];
   summary: StreamSummary[];
-  settings: { addFpir: number; gapSd: number; duplicateDistance: number; cap: number; confirmShare: number; quality: boolean };
+  settings: {
+    addFpir: number;
+    gapIqr: number;
+    anchored: boolean;
+    duplicateDistance: number;
+    cap: number;
+    confirmShare: number;
+    quality: boolean;
+  };
 }
 
 // --- the gallery in memory ---------------------------------------------------------------------------------------
@@ -199,21 +215,13 @@ interface StoredTemplate extends Template {
   sampleKey: string;
 }
 
-/**
- * The gallery calibration (a re-centred impostor tail from a sample of the gallery's faces) is worked out again once
- * this share of the sample has changed; in between, each add changes only the units. The service works it out on
- * every change, but one face in a sample of hundreds moves the re-centred mean by ~1e-4, and a full calibration per
- * add would make the stream quadratic.
- */
-export const RECALIBRATE_SHARE = 0.02;
-
 class Gallery {
   readonly templates = new Map<string, StoredTemplate>();
   private readonly byPerson = new Map<string, Map<string, StoredTemplate>>();
   private point: OperatingPoint | undefined;
   private version = 0;
   private pointVersion = -1;
-  private calibratedSample = new Set<string>();
+  private calibratedSample = '';
 
   constructor(
     private readonly options: StreamOptions,
@@ -240,29 +248,30 @@ class Gallery {
     return [...(this.byPerson.get(personId)?.values() ?? [])];
   }
 
-  /** identify's operating point for the gallery as it is now: the service's rule over the service's sample. */
+  /**
+   * identify's operating point for the gallery as it is now: the service's rule, its units counted per person, its
+   * tail re-centred on a sample of the faces the user enrolled (the service's sample, ORDER BY md5(id)). Not on
+   * learned faces: they were chosen for being far from everyone else, and would pull the tail (and the threshold) up.
+   */
   operatingPoint(): OperatingPoint {
     if (this.point && this.pointVersion === this.version) return this.point;
     const { options } = this;
-    const all = [...this.templates.values()];
-    const sample =
-      all.length > GALLERY_SAMPLE_FACES
-        ? [...all].sort((a, b) => (a.sampleKey < b.sampleKey ? -1 : 1)).slice(0, GALLERY_SAMPLE_FACES)
-        : all;
+    const enrolled = [...this.templates.values()].filter((t) => t.source === 'enrolled');
+    const sample = [...enrolled].sort((a, b) => (a.sampleKey < b.sampleKey ? -1 : 1)).slice(0, GALLERY_SAMPLE_FACES);
     const histogram = new Map<number, number>();
     for (const own of this.byPerson.values()) if (own.size > 0) histogram.set(own.size, (histogram.get(own.size) ?? 0) + 1);
     const shape = {
       people: this.people,
-      faces: all.length,
+      faces: this.templates.size,
       ...(options.perPersonUnits !== false ? { facesPerPerson: [...histogram] } : {}),
     };
-    const changed = sample.filter((t) => !this.calibratedSample.has(t.id)).length + Math.max(0, this.calibratedSample.size - sample.length);
-    if (!this.point || changed > RECALIBRATE_SHARE * sample.length) {
+    const sampleIds = sample.map((t) => t.id).join('\0');
+    if (!this.point || sampleIds !== this.calibratedSample) {
       const minPeople = options.minPeopleForGallery !== undefined ? { minPeople: options.minPeopleForGallery } : {};
       this.point = operatingPoint(options.model, options.reduction, options.targetFpir, { ...shape, sample }, minPeople);
-      this.calibratedSample = new Set(sample.map((t) => t.id));
+      this.calibratedSample = sampleIds;
     } else {
-      // The same tail, the units of the gallery as it is now: what operatingPoint gives for an unchanged sample.
+      // The same sample gives the same tail: only the units move, as operatingPoint would move them.
       const units = Math.max(1, comparisonUnits(shape, options.reduction)) * (options.model.reductions[options.reduction].unitsFactor ?? 1);
       const threshold = thresholdForFpir(this.point.tail, options.targetFpir, units);
       this.point = { ...this.point, units, threshold, expectedFpir: expectedFpir(this.point.tail, threshold, units) };
@@ -417,6 +426,7 @@ export function runOrder(images: readonly StreamImage[], options: StreamOptions,
       wrongAdds: 0,
       wrongFromStrangers: 0,
       wrongFromEnrolled: 0,
+      wrongPairs: {},
       confirmed: 0,
       certain: 0,
       templatesPerLearner: 0,
@@ -443,6 +453,8 @@ export function runOrder(images: readonly StreamImage[], options: StreamOptions,
       gallery.add(named, `${order}:${mode}:${image.file}`, image.descriptor!, source);
       result.added++;
       if (truth !== named) {
+        const pair = `${image.name} → ${named}`;
+        result.wrongPairs[pair] = (result.wrongPairs[pair] ?? 0) + 1;
         result.wrongAdds++;
         if (truth === null) result.wrongFromStrangers++;
         else result.wrongFromEnrolled++;
@@ -462,13 +474,14 @@ export function runOrder(images: readonly StreamImage[], options: StreamOptions,
         result.confirmed++;
         learnFace(image, named, 'confirmed', truth);
       } else if (mode === 'certain' || mode === 'both') {
-        const rule = certainMatchRule(point, {
+        const rule = certainMatchRule(options.model, point, {
           addFpir: options.learn.addFpir,
-          gapSd: options.learn.gapSd,
+          gapIqr: options.learn.gapIqr,
           quality: options.learn.quality,
         });
-        const verdict = isCertainMatch({ ...face, quality: image.quality ?? null }, rule);
-        options.onMatch?.({ order, mode, truth, named, face, verdict, rule });
+        const anchor = options.learn.anchored ? { trustedDistance: trustedDistance(gallery.of(named), image.descriptor!) } : {};
+        const verdict = isCertainMatch({ ...face, quality: image.quality ?? null, ...anchor }, rule);
+        options.onMatch?.({ order, mode, file: image.file, truth, named, face, verdict, rule });
         if (verdict.certain) {
           result.certain++;
           learnFace(image, named, 'learned', truth);
@@ -567,6 +580,11 @@ export function summarise(orders: readonly OrderResult[], modes: readonly LearnM
       wrongAddRateUpper95: binomialUpper(wrongAdds, totalAdded),
       wrongFromStrangers: results.reduce((s, r) => s + r.wrongFromStrangers, 0),
       wrongFromEnrolled: results.reduce((s, r) => s + r.wrongFromEnrolled, 0),
+      wrongPairs: [
+        ...results
+          .flatMap((r) => Object.entries(r.wrongPairs))
+          .reduce((all, [pair, n]) => all.set(pair, (all.get(pair) ?? 0) + n), new Map<string, number>()),
+      ].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)),
       templatesPerLearner: spread(results.map((r) => r.templatesPerLearner)),
       maxTemplates: Math.max(0, ...results.map((r) => r.maxTemplates)),
       pooledFpir: {
@@ -590,7 +608,8 @@ export function runStream(images: readonly StreamImage[], options: StreamOptions
     summary: summarise(orders, options.modes),
     settings: {
       addFpir: options.learn.addFpir,
-      gapSd: options.learn.gapSd,
+      gapIqr: options.learn.gapIqr,
+      anchored: options.learn.anchored,
       duplicateDistance: duplicateDistance(options.model, options.learn.duplicatePercentile),
       cap: options.learn.cap,
       confirmShare: options.confirmShare,

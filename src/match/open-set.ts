@@ -288,7 +288,11 @@ export interface GalleryShape {
    * counts as one.
    */
   facesPerPerson?: ReadonlyArray<readonly [faces: number, people: number]>;
-  /** Faces of the gallery (all, or a sample) with their person, for the cross-person distances. */
+  /**
+   * Faces the user enrolled in the gallery (all, or a sample) with their person, for the cross-person distances. Not
+   * faces learned from sightings: a certain match is one far from everyone else, so they would pull the tail, and
+   * the threshold, up (docs/accuracy.md#the-threshold-stays-honest).
+   */
   sample?: ReadonlyArray<{ personId: string; descriptor: ArrayLike<number> }>;
 }
 

@@ -38,7 +38,7 @@ const OPTIONS: StreamOptions = {
   confirmShare: 1,
   repeatStrangers: 0,
   strangerRatio: 1,
-  learn: { cap: 10, addFpir: 1e-4, gapSd: 1, duplicatePercentile: 5, quality: null },
+  learn: { cap: 10, addFpir: 1e-4, gapIqr: 1, duplicatePercentile: 5, anchored: true, quality: null },
 };
 
 describe('the learning stream', () => {
@@ -78,9 +78,12 @@ describe('the learning stream', () => {
   it('never adds a lookalike stranger under the certain rule, and counts the wrong adds of a loose one', () => {
     expect(mode('certain').wrongAdds).toBe(0);
     // Certain at the identify threshold itself, no gap: the lookalikes streamed become their lookalike's templates.
-    const loose = runStream(images, { ...OPTIONS, modes: ['certain'], learn: { ...OPTIONS.learn, addFpir: 0.01, gapSd: 0 } }).summary[0]!;
+    const loose = runStream(images, { ...OPTIONS, modes: ['certain'], learn: { ...OPTIONS.learn, addFpir: 0.01, gapIqr: 0 } }).summary[0]!;
     expect(loose.wrongAdds).toBeGreaterThan(0);
     expect(loose.wrongFromStrangers).toBe(loose.wrongAdds);
+    // Each wrong add named: a lookalike stranger's face under the person it looks like.
+    for (const [pair] of loose.wrongPairs) expect(pair).toMatch(/^L(\d) → P\1$/);
+    expect(loose.wrongPairs.reduce((sum, [, n]) => sum + n, 0)).toBe(loose.wrongAdds);
     expect(loose.wrongAddRateUpper95).toBeGreaterThan(loose.wrongAdds / loose.totalAdded);
   });
 

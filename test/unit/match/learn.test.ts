@@ -3,8 +3,11 @@ import {
   certainMatchRule,
   chooseTemplateChange,
   DEFAULT_ADD_FPIR,
+  DEFAULT_GAP_IQR,
   duplicateDistance,
+  genuineIqr,
   isCertainMatch,
+  trustedDistance,
   type SeenFace,
   type Template,
 } from '../../../src/match/learn.js';
@@ -13,6 +16,15 @@ import { codeOf } from '../../helpers/errors.js';
 
 const TAIL = { mean: 0.83, sd: 0.1 };
 const POINT = { threshold: thresholdForFpir(TAIL, 0.01, 300), tail: TAIL, units: 300 };
+
+/** An impostor model: its tail, and genuine distances spread evenly from `from` to `to` (percentiles 0..100 %). */
+function modelOf(tail: { mean: number; sd: number }, from: number, to: number): ImpostorModel {
+  const genuinePercentiles = Array.from({ length: 101 }, (_, i) => from + ((to - from) * i) / 100);
+  const reduction = { tail, genuinePercentiles, impostorDistances: 0, fittedRange: [1e-5, 0.05] as [number, number] };
+  return { descriptorModelId: 'test', source: 'synthetic', reductions: { min: reduction, mean2: reduction } };
+}
+// Genuine distances from 0.25 to 0.45: interquartile range 0.1, the default model's.
+const MODEL = modelOf(TAIL, 0.25, 0.45);
 
 /** identify's answer for a face: matched to `a` at `d1`, the next person `b` at `d2`. */
 function seen(d1: number, d2: number | null, outcome: SeenFace['outcome'] = 'match'): SeenFace {
@@ -25,26 +37,29 @@ function seen(d1: number, d2: number | null, outcome: SeenFace['outcome'] = 'mat
 }
 
 describe('the certain-match rule', () => {
-  const rule = certainMatchRule(POINT);
+  const rule = certainMatchRule(MODEL, POINT);
 
   it('is identify’s threshold at the add FPIR: a stranger passes at that rate by the impostor model', () => {
     expect(rule.addFpir).toBe(DEFAULT_ADD_FPIR);
     expect(rule.maxDistance).toBeLessThan(POINT.threshold);
     expect(expectedFpir(TAIL, rule.maxDistance, POINT.units)).toBeCloseTo(DEFAULT_ADD_FPIR, 8);
     expect(rule.minSecondDistance).toBe(POINT.threshold);
-    expect(rule.minGap).toBeCloseTo(0.5 * TAIL.sd, 10);
+    expect(genuineIqr(MODEL)).toBeCloseTo(0.1, 12);
+    expect(rule.minGap).toBeCloseTo(DEFAULT_GAP_IQR * 0.1, 10);
   });
 
   it('tightens as the gallery grows (more people or templates, more chances for a stranger)', () => {
-    const bigger = certainMatchRule({ ...POINT, units: 3000, threshold: thresholdForFpir(TAIL, 0.01, 3000) });
+    const bigger = certainMatchRule(MODEL, { ...POINT, units: 3000, threshold: thresholdForFpir(TAIL, 0.01, 3000) });
     expect(bigger.maxDistance).toBeLessThan(rule.maxDistance);
-    expect(certainMatchRule(POINT, { addFpir: 1e-3 }).maxDistance).toBeGreaterThan(rule.maxDistance);
+    expect(certainMatchRule(MODEL, POINT, { addFpir: 1e-3 }).maxDistance).toBeLessThan(rule.maxDistance);
   });
 
   it('scales with the descriptor model: the same FPIR on another model’s distances', () => {
     // A 512-d model whose distances are ~1.77× the default's (faceplugin-512: impostor mean 1.466, sd 0.102).
+    // Its photos of one person vary twice as much (genuine interquartile range 0.2): the gap doubles.
     const other = { mean: 1.466, sd: 0.102 };
-    const theirs = certainMatchRule({ threshold: thresholdForFpir(other, 0.01, 300), tail: other, units: 300 });
+    const theirs = certainMatchRule(modelOf(other, 0.5, 0.9), { threshold: thresholdForFpir(other, 0.01, 300), tail: other, units: 300 });
+    expect(theirs.minGap).toBeCloseTo(2 * rule.minGap, 10);
     expect(expectedFpir(other, theirs.maxDistance, 300)).toBeCloseTo(DEFAULT_ADD_FPIR, 8);
     // The same number of impostor standard deviations under the tail's mean as the default's rule.
     expect((other.mean - theirs.maxDistance) / other.sd).toBeCloseTo((TAIL.mean - rule.maxDistance) / TAIL.sd, 10);
@@ -62,8 +77,8 @@ describe('the certain-match rule', () => {
     expect(isCertainMatch(seen(d + 0.001, 0.9), rule).reason).toBe('too-far');
     expect(isCertainMatch(seen(d - 0.05, POINT.threshold - 0.001), rule).reason).toBe('other-person-near');
     // Beyond the threshold but closer than the gap: still too near to call.
-    const tight = certainMatchRule(POINT, { gapSd: 2 });
-    expect(isCertainMatch(seen(d - 0.01, POINT.threshold + 0.01), tight).reason).toBe('other-person-near');
+    expect(isCertainMatch(seen(d - 0.01, POINT.threshold + 0.01), rule).reason).toBe('other-person-near');
+    expect(isCertainMatch(seen(d - 0.01, POINT.threshold + 0.01), certainMatchRule(MODEL, POINT, { gapIqr: 0 })).certain).toBe(true);
     expect(isCertainMatch(seen(0.2, 0.25, 'ambiguous'), rule)).toMatchObject({ certain: false, reason: 'not-a-match', distance: null });
     expect(isCertainMatch(seen(0.5, 0.6, 'unknown'), rule).reason).toBe('not-a-match');
   });
@@ -84,7 +99,7 @@ describe('the certain-match rule', () => {
 
   it('asks for good quality when gates are given, and an unknown quality is not good', () => {
     const gates = { minFaceSize: 40, minScore: 0.5, minSharpness: 10, maxYaw: 45, maxRoll: 45 };
-    const gated = certainMatchRule(POINT, { quality: gates });
+    const gated = certainMatchRule(MODEL, POINT, { quality: gates });
     const good = { size: 120, score: 0.99, sharpness: 300, yaw: 5, roll: 2 };
     const face = seen(gated.maxDistance - 0.05, 0.8);
     expect(isCertainMatch({ ...face, quality: good }, gated).certain).toBe(true);
@@ -94,10 +109,29 @@ describe('the certain-match rule', () => {
     expect(isCertainMatch(face, rule).certain).toBe(true); // no gates: not checked
   });
 
+  it('judges the distance against the faces a human vouched for when told it: a learned face does not vouch for the next', () => {
+    const d = rule.maxDistance;
+    // Near a learned face of the person (d − 0.1) but far from their enrolled one: not certain.
+    expect(isCertainMatch({ ...seen(d - 0.1, 0.8), trustedDistance: d + 0.05 }, rule).reason).toBe('too-far');
+    expect(isCertainMatch({ ...seen(d - 0.1, 0.8), trustedDistance: d - 0.01 }, rule).certain).toBe(true);
+    expect(isCertainMatch({ ...seen(d - 0.1, 0.8), trustedDistance: null }, rule).reason).toBe('too-far'); // no trusted face
+    const templates = [
+      { id: 'e', descriptor: [0, 0], source: 'enrolled' as const },
+      { id: 'l', descriptor: [1, 0], source: 'learned' as const },
+      { id: 'c', descriptor: [0, 3], source: 'confirmed' as const },
+    ];
+    expect(trustedDistance(templates, [1, 0])).toBe(1);
+    expect(trustedDistance(templates, [0, 2.5])).toBe(0.5);
+    expect(trustedDistance(templates.slice(1, 2), [1, 0])).toBeNull();
+  });
+
   it('rejects settings out of range', () => {
-    expect(codeOf(() => certainMatchRule(POINT, { addFpir: 0 }))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => certainMatchRule(POINT, { addFpir: 1 }))).toBe('INVALID_ARGUMENT');
-    expect(codeOf(() => certainMatchRule(POINT, { gapSd: -1 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => certainMatchRule(MODEL, POINT, { addFpir: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => certainMatchRule(MODEL, POINT, { addFpir: 1 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => certainMatchRule(MODEL, POINT, { gapIqr: -1 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => certainMatchRule(modelOf(TAIL, 0, 1), POINT))).toBe('no error');
+    const short = { ...MODEL, reductions: { ...MODEL.reductions, min: { ...MODEL.reductions.min, genuinePercentiles: [0.2, 0.4] } } };
+    expect(codeOf(() => certainMatchRule(short, POINT))).toBe('INVALID_ARGUMENT');
   });
 });
 
