@@ -36,7 +36,7 @@ export interface EvalStreamFlags {
   duplicatePercentile?: number;
   /** commander's --no-anchor. */
   anchor: boolean;
-  faceUnits?: boolean;
+  calibrateOnAll?: boolean;
   targetFpir?: number;
   json?: boolean;
 }
@@ -60,7 +60,7 @@ function printReport(report: StreamReport, flags: EvalStreamFlags, targetFpir: n
       `${first.stream.strangers} single-photo strangers; ${first.heldOutStrangers} further strangers never streamed for FPIR`,
   );
   print(
-    `settings: target FPIR ${targetFpir * 100}%${flags.faceUnits ? ' (every face one unit)' : ''}, certain = named at FPIR ${s.addFpir}${s.anchored ? ' (by the enrolled and confirmed faces)' : ' (by any face, learned ones too)'}, others beyond the threshold and ${s.gapIqr} genuine IQR farther` +
+    `settings: target FPIR ${targetFpir * 100}%${flags.calibrateOnAll ? ' (calibrated on every face, learned ones too)' : ''}, certain = named at FPIR ${s.addFpir}${s.anchored ? ' (by the enrolled and confirmed faces)' : ' (by any face, learned ones too)'}, others beyond the threshold and ${s.gapIqr} genuine IQR farther` +
       `${s.quality ? ', enrollment quality gates' : ' (no quality in the file: not gated)'}; near-duplicate under ${s.duplicateDistance.toFixed(4)}; ` +
       `cap ${s.cap} templates per person; the human confirms ${s.confirmShare * 100}% of correct matches`,
   );
@@ -146,7 +146,7 @@ export async function evalStreamCommand(config: Config, flags: EvalStreamFlags):
     confirmShare: flags.confirmShare,
     repeatStrangers: flags.repeatStrangers,
     strangerRatio: flags.strangerRatio,
-    perPersonUnits: !flags.faceUnits,
+    calibrateOnEnrolled: !flags.calibrateOnAll,
     learn: {
       cap: flags.cap ?? LEARN_DEFAULTS.cap,
       addFpir: flags.addFpir ?? LEARN_DEFAULTS.addFpir,
@@ -207,7 +207,7 @@ export function registerEvalStream(evalCmd: Command, config: Config): void {
         integerOption('--duplicate-percentile', 0, 100),
       ),
     )
-    .option('--face-units', 'count every face as one comparison unit, as identify did before faces were learned (for comparison)')
+    .option('--calibrate-on-all', 're-centre the threshold on every face, learned ones too, not on the enrolled ones (for comparison)')
     .option('--no-anchor', 'judge a certain match against learned faces too (lets one wrong add pull in more)')
     .addOption(
       new Option('--target-fpir <rate>', 'target FPIR of identify (default: FACEREC_TARGET_FPIR)').argParser(

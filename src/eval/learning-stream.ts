@@ -95,10 +95,10 @@ export interface StreamOptions {
   /** Below this many people the threshold stays on the shipped tail (default: the service's). */
   minPeopleForGallery?: number;
   /**
-   * Count a person's faces as personUnits of src/match/open-set.ts (default true), or every face as one unit, as the
-   * rule did before templates were learned (false, for comparison).
+   * Re-centre the threshold's impostor tail on a sample of the enrolled faces only (default true, as the service
+   * should), or of every face, learned ones too (false, for comparison).
    */
-  perPersonUnits?: boolean;
+  calibrateOnEnrolled?: boolean;
   onOrder?: (order: number) => void;
   /** Each stream face matched to someone, with what the certain rule said (for studies of the rule). */
   onMatch?: (event: {
@@ -249,22 +249,16 @@ class Gallery {
   }
 
   /**
-   * identify's operating point for the gallery as it is now: the service's rule, its units counted per person, its
-   * tail re-centred on a sample of the faces the user enrolled (the service's sample, ORDER BY md5(id)). Not on
-   * learned faces: they were chosen for being far from everyone else, and would pull the tail (and the threshold) up.
+   * identify's operating point for the gallery as it is now: the service's rule over all its faces, its tail
+   * re-centred on a sample of the faces the user enrolled (the service's sample, ORDER BY md5(id)). Not on learned
+   * faces: they were chosen for being far from everyone else, and would pull the tail (and the threshold) up.
    */
   operatingPoint(): OperatingPoint {
     if (this.point && this.pointVersion === this.version) return this.point;
     const { options } = this;
-    const enrolled = [...this.templates.values()].filter((t) => t.source === 'enrolled');
+    const enrolled = [...this.templates.values()].filter((t) => options.calibrateOnEnrolled === false || t.source === 'enrolled');
     const sample = [...enrolled].sort((a, b) => (a.sampleKey < b.sampleKey ? -1 : 1)).slice(0, GALLERY_SAMPLE_FACES);
-    const histogram = new Map<number, number>();
-    for (const own of this.byPerson.values()) if (own.size > 0) histogram.set(own.size, (histogram.get(own.size) ?? 0) + 1);
-    const shape = {
-      people: this.people,
-      faces: this.templates.size,
-      ...(options.perPersonUnits !== false ? { facesPerPerson: [...histogram] } : {}),
-    };
+    const shape = { people: this.people, faces: this.templates.size };
     const sampleIds = sample.map((t) => t.id).join('\0');
     if (!this.point || sampleIds !== this.calibratedSample) {
       const minPeople = options.minPeopleForGallery !== undefined ? { minPeople: options.minPeopleForGallery } : {};

@@ -28,8 +28,8 @@ export const SOURCE_RANK: Readonly<Record<FaceSource, number>> = { enrolled: 2, 
 
 /**
  * Templates per person, all sources together (the gallery's cap setting). Ten diverse faces cover a person's usual
- * poses, lights and ages; each is one more chance for a stranger, which the threshold pays for (faces^0.75, see
- * personUnits). On LFW View 1 nobody reaches it: its people have at most eight photos.
+ * poses, lights and ages; each is one more chance for a stranger, which the threshold pays for (every face is one
+ * comparison unit). On LFW View 1 nobody reaches it: its people have at most eight photos.
  */
 export const DEFAULT_TEMPLATE_CAP = 10;
 

@@ -283,12 +283,6 @@ export interface GalleryShape {
   people: number;
   faces: number;
   /**
-   * How many people have how many faces, as [faces, people] pairs (e.g. [[1, 180], [2, 40], [7, 3]]). With it, a
-   * person's faces count as personUnits (a second face adds 0.68 of a unit, a tenth 0.44); without it, every face
-   * counts as one.
-   */
-  facesPerPerson?: ReadonlyArray<readonly [faces: number, people: number]>;
-  /**
    * Faces the user enrolled in the gallery (all, or a sample) with their person, for the cross-person distances. Not
    * faces learned from sightings: a certain match is one far from everyone else, so they would pull the tail, and
    * the threshold, up (docs/accuracy.md#the-threshold-stays-honest).
@@ -296,31 +290,9 @@ export interface GalleryShape {
   sample?: ReadonlyArray<{ personId: string; descriptor: ArrayLike<number> }>;
 }
 
-/**
- * How a person's chances of meeting a stranger grow with their faces under 'min': as faces^0.75, not faces. A
- * person's faces are near each other, so a stranger near one is near the others. On LFW View 1's DevTrain side the
- * closest of a person's two photos falls under a distance 0.84 times as often as two independent faces would at the
- * per-face rate 1e-4 where galleries of 50–300 people decide (docs/accuracy.md#identification-at-a-target-fpir):
- * 2^0.75 = 1.68 = 2 × 0.84. With more photos (3 to 6, per-face rates 1e-3 to 1e-2) it grows as n^0.6 to n^0.7, a
- * little more the deeper into the tail; faces learned from certain matches overlap more than random photos do
- * (docs/accuracy.md#the-threshold-stays-honest).
- */
-export const UNITS_EXPONENT = 0.75;
-
-/** The comparison units of a person with `faces` faces under 'min': faces^UNITS_EXPONENT (one face, one unit). */
-export function personUnits(faces: number, exponent = UNITS_EXPONENT): number {
-  return faces <= 0 ? 0 : faces ** exponent;
-}
-
-/**
- * The comparison units of a gallery under a reduction: every person for 'mean2'; for 'min' every face, or, given how
- * many faces each person has, the sum of their personUnits.
- */
-export function comparisonUnits(gallery: Pick<GalleryShape, 'people' | 'faces' | 'facesPerPerson'>, reduction: Reduction): number {
-  if (reduction !== 'min') return gallery.people;
-  if (!gallery.facesPerPerson) return gallery.faces;
-  return gallery.facesPerPerson.reduce((sum, [faces, people]) => sum + people * personUnits(faces), 0);
-}
+/** The comparison units of a gallery under a reduction: every face for 'min', every person for 'mean2'. */
+export const comparisonUnits = (gallery: { people: number; faces: number }, reduction: Reduction): number =>
+  reduction === 'min' ? gallery.faces : gallery.people;
 
 /**
  * Cross-person and same-person distances among a gallery's sampled faces (each unordered pair once), with the two

@@ -6,9 +6,7 @@ import {
   genuineRate,
   normalCdf,
   normalQuantile,
-  comparisonUnits,
   operatingPoint,
-  personUnits,
   percentiles,
   perUnitRate,
   recentreTail,
@@ -225,37 +223,6 @@ describe('a gallery’s operating point', () => {
     expect(point.threshold).toBeCloseTo(thresholdForFpir(TAIL, 0.01, 20), 12);
     expect(point.expectedFpir).toBeCloseTo(0.01, 6);
     expect(operatingPoint(model, 'mean2', 0.01, { people: 10, faces: 20 }).units).toBe(10);
-  });
-
-  it('counts each person’s faces as faces^0.75 when told how many each has: a person’s faces share their chances', () => {
-    expect(personUnits(1)).toBe(1);
-    expect(personUnits(0)).toBe(0);
-    expect(personUnits(2)).toBeCloseTo(2 * 0.84, 2); // the closest of two photos: 0.84 × two independent faces
-    for (let n = 2; n < 12; n++) {
-      expect(personUnits(n)).toBeLessThan(n);
-      expect(personUnits(n + 1) - personUnits(n)).toBeLessThan(personUnits(n) - personUnits(n - 1)); // each adds less
-    }
-    const shape = {
-      people: 10,
-      faces: 22,
-      facesPerPerson: [
-        [1, 6],
-        [2, 2],
-        [6, 2],
-      ] as Array<[number, number]>,
-    };
-    expect(comparisonUnits(shape, 'min')).toBeCloseTo(6 + 2 * 2 ** 0.75 + 2 * 6 ** 0.75, 12);
-    expect(comparisonUnits({ people: 10, faces: 22 }, 'min')).toBe(22); // without the counts, every face is one
-    expect(comparisonUnits(shape, 'mean2')).toBe(10);
-    // One face each: the same as counting faces, so a gallery without learned faces keeps its threshold.
-    expect(operatingPoint(model, 'min', 0.01, { people: 10, faces: 10, facesPerPerson: [[1, 10]] }).threshold).toBeCloseTo(
-      operatingPoint(model, 'min', 0.01, { people: 10, faces: 10 }).threshold,
-      12,
-    );
-    // Templates added to some people loosen the threshold less than as many new people would.
-    const learned = operatingPoint(model, 'min', 0.01, shape);
-    expect(learned.units).toBeLessThan(22);
-    expect(learned.threshold).toBeGreaterThan(operatingPoint(model, 'min', 0.01, { people: 22, faces: 22 }).threshold);
   });
 
   it('re-centres on the gallery once it has enough people, and reads DIR from its own same-person distances', () => {
