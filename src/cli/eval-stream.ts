@@ -96,6 +96,18 @@ function printReport(report: StreamReport, flags: EvalStreamFlags, targetFpir: n
         `${r.templatesPerLearner.mean.toFixed(2)} (${r.maxTemplates})`,
       ].join(' | '),
     );
+  const groups = Object.keys(report.summary[0]?.before.byStreamPhotos ?? {});
+  if (groups.length > 0) {
+    print('');
+    print(`DIR of the learners by their photos in the stream (people): before → after per mode; two photos`);
+    for (const group of groups) {
+      const first = report.summary[0]!;
+      const after = report.summary.map((r) => `${r.mode} ${(r.after.byStreamPhotos[group]!.dir.mean * 100).toFixed(1)}`).join(', ');
+      print(
+        `  ${group} (${first.before.byStreamPhotos[group]!.people.toFixed(0)}): ${(first.before.byStreamPhotos[group]!.dir.mean * 100).toFixed(1)} → ${after}; two photos ${(first.twoPhotos.byStreamPhotos[group]!.dir.mean * 100).toFixed(1)}`,
+      );
+    }
+  }
   for (const r of report.summary.filter((x) => x.wrongPairs.length > 0))
     print(
       `\n${r.mode}: the wrong adds, whose face → whose template (times, over all orders): ${r.wrongPairs.map(([pair, n]) => `${pair} ×${n}`).join(', ')}`,
