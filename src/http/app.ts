@@ -15,6 +15,7 @@ import { errorHandler, HttpError, notFound, sendError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountRoutes, openApiDocument, type AnyRoute } from './route.js';
 import { galleryRoutes } from './routes/galleries.route.js';
+import { sightingRoutes } from './routes/sightings.route.js';
 import { keyRoutes } from './routes/keys.route.js';
 import { peopleRoutes } from './routes/people.route.js';
 import { recognizeRoutes } from './routes/recognize.route.js';
@@ -130,6 +131,7 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
   const routes = [
     ...galleryRoutes(ctx),
     ...peopleRoutes(ctx, metrics),
+    ...sightingRoutes(ctx),
     ...recognizeRoutes(ctx, config),
     ...keyRoutes(ctx),
     ...settingsRoutes(ctx),
@@ -143,12 +145,19 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
   });
   // Swagger UI from its npm package, pointed at our document: no CDN.
   const swagger = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  // Swagger UI's page, with a way back to the web UI above it (relative: it works behind a path prefix too).
   app.get('/docs/swagger-initializer.js', (_req, res) => {
-    res
-      .type('application/javascript')
-      .send(
-        `window.onload = () => { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true }); };`,
-      );
+    res.type('application/javascript').send(
+      `window.onload = () => {
+  const back = document.createElement('a');
+  back.id = 'back-to-app';
+  back.href = '../';
+  back.textContent = '← Back to the facerec app';
+  back.style.cssText = 'display: inline-block; margin: 16px 20px 0; font: 600 15px system-ui, sans-serif; color: #4338ca;';
+  document.body.prepend(back);
+  window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });
+};`,
+    );
   });
   app.get('/docs', (req, res, next) => (req.path.endsWith('/') ? next() : res.redirect(301, '/docs/')));
   app.use('/docs', express.static(swagger, { index: 'index.html' }));

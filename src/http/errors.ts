@@ -36,6 +36,8 @@ export const STATUS = {
   BLURRY: 422,
   EXTREME_POSE: 422,
   DUPLICATE_IMAGE: 422,
+  // The face is already enrolled as another person: a conflict with what the gallery holds, not a bad photo.
+  DUPLICATE_PERSON: 409,
   INCONSISTENT_IDENTITY: 422,
   NO_ENROLLED_FACES: 422,
   IMAGE_UNPROCESSABLE: 422,
@@ -45,14 +47,24 @@ export const STATUS = {
   PERSON_NOT_FOUND: 404,
   FACE_NOT_FOUND: 404,
   KEY_NOT_FOUND: 404,
+  SIGHTING_NOT_FOUND: 404,
+  CLUSTER_NOT_FOUND: 404,
+  // A cluster, sighting or person of one gallery named in a call about another.
+  WRONG_GALLERY: 409,
   PERSON_AMBIGUOUS: 409,
   GALLERY_EXISTS: 409,
   GALLERY_NOT_EMPTY: 409,
   EXTERNAL_ID_TAKEN: 409,
   UNKNOWN_MODEL: 400,
+  // An installed model whose weights cannot run here (missing, corrupt, not ONNX, not as its card says): the reason is in the body.
+  MODEL_UNUSABLE: 409,
   // A gallery's descriptors are of one model; another model's descriptors or probe cannot be matched there.
   MODEL_MISMATCH: 409,
   REEMBED_NOT_POSSIBLE: 409,
+  // dropFailed named faces that the stalled listing does not hold (it changed, or was never shown).
+  REEMBED_LISTING_CHANGED: 409,
+  // A gallery's job (re-clustering) is already running, here or on another replica.
+  JOB_RUNNING: 409,
   QUEUE_FULL: 503,
   WORKER_CRASHED: 503,
   ENGINE_UNHEALTHY: 503,

@@ -46,6 +46,9 @@ export const Gallery = z
       .string()
       .nullable()
       .meta({ description: 'The descriptor model of its faces (GET /v1/models); null until its first enrollment binds one' }),
+    keepSightings: z.enum(['off', 'unknown', 'all']).meta({
+      description: 'Which faces identify keeps as sightings (faces seen): none (default), those it cannot name, or all',
+    }),
     createdAt: z.string(),
   })
   .meta({ id: 'Gallery' });
@@ -122,6 +125,7 @@ export const IdentifiedFace = z
     confidence: z.number().nullable().meta({ description: 'Probability of the same person at that distance, fitted on LFW (0..1)' }),
     candidates: z.array(Candidate),
     landmarks: z.array(Point).optional(),
+    sightingId: Uuid.optional().meta({ description: 'The sighting the face was kept as (when the gallery or the call keeps them)' }),
   })
   .meta({ id: 'IdentifiedFace' });
 
@@ -238,3 +242,51 @@ export const ApiKey = z
     revokedAt: z.string().nullable(),
   })
   .meta({ id: 'ApiKey' });
+
+// ---- faces seen: sightings and clusters ----
+
+const NamedRef = z.object({ id: Uuid, name: z.string() });
+
+export const SightingJson = z
+  .object({
+    id: Uuid,
+    gallery: Uuid,
+    photo: z.object({ sha256: z.string(), source: z.string().nullable(), width: z.number(), height: z.number() }),
+    faceIndex: z.number(),
+    box: Box,
+    score: z.number(),
+    quality: Quality,
+    attributes: z.record(z.string(), z.unknown()).nullable(),
+    thumbnailUrl: z.string().nullable(),
+    seenAt: z.string(),
+    outcome: z.enum(['match', 'ambiguous', 'unknown']).meta({ description: 'What identify answered when it saw the face' }),
+    matchedPerson: NamedRef.nullable(),
+    distance: z.number().nullable(),
+    person: NamedRef.nullable().meta({ description: 'Who it is now: null while unknown' }),
+    labelledBy: z
+      .enum(['match', 'rematch', 'user'])
+      .nullable()
+      .meta({ description: 'On whose word: identify’s match, a match after a later enrollment, or a user (never overturned)' }),
+    labelledAt: z.string().nullable(),
+    labelledByKey: z.string().nullable().meta({ description: 'The API key (or CLI) of the user who said so' }),
+    clusterId: Uuid.nullable(),
+  })
+  .meta({ id: 'Sighting' });
+
+export const ClusterJson = z
+  .object({
+    id: Uuid,
+    gallery: NamedRef,
+    model: z.string(),
+    size: z.number(),
+    ignored: z.boolean(),
+    ignoredAt: z.string().nullable(),
+    cohesion: z.number().meta({ description: 'Share of its best faces’ pairs within the model’s verify threshold (1: all alike)' }),
+    meanDistance: z.number(),
+    samples: z.array(SightingJson).meta({ description: 'Its faces, best quality first' }),
+    photos: z.array(z.object({ sha256: z.string(), source: z.string().nullable() })),
+    photoCount: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Cluster' });

@@ -14,7 +14,7 @@ import { GalleryRef } from './input.js';
 export const ImportInput = EnrollInput.pick({ largestFace: true, force: true }).extend({ gallery: GalleryRef.optional() });
 
 // Files the decoder may read; anything else in a folder (notes, .DS_Store) is not a photo.
-const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif|bmp|ico)$/i;
+export const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif|bmp|ico)$/i;
 
 export interface ImportedPerson {
   folder: string;
@@ -45,7 +45,7 @@ export interface ImportOptions extends Pick<EnrollOptions, 'largestFace' | 'forc
 }
 
 // Symbolic links count as what they point to, so a folder of links to photos imports like a copy.
-async function entriesOf(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
+export async function entriesOf(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
   const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
   const kinds = await Promise.all(
     names.map((n) =>

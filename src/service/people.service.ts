@@ -5,7 +5,7 @@ import type { Queryable } from '../store/database.js';
 import { deleteFace, getThumbnail, listFaces, type FaceRecord } from '../store/faces.repository.js';
 import { chosenModel } from './models.service.js';
 import { ensureDescriptorIndex } from '../store/descriptor-index.js';
-import { createGallery, deleteGallery, findGallery, listGalleries, type Gallery } from '../store/galleries.repository.js';
+import { createGallery, deleteGallery, findGallery, listGalleries, renameGallery, type Gallery } from '../store/galleries.repository.js';
 import {
   deletePerson as deletePersonRow,
   findPeopleByName,
@@ -51,6 +51,9 @@ export const PatchPersonInput = z
   });
 
 export const CreateGalleryInput = z.object({ name: GalleryName, model: ModelRef });
+
+/** A gallery's new name (the default gallery keeps its own). */
+export const RenameGalleryInput = z.object({ name: GalleryName });
 
 /** force: also a gallery with people, erasing them. */
 export const DeleteGalleryInput = z.object({ force: boolish.optional() });
@@ -158,6 +161,11 @@ export const galleries = {
       await ensureDescriptorIndex(tx, card);
       return createGallery(tx, galleryName, card.id);
     });
+  },
+  /** A new name for a gallery other than the default one; people, faces and its model stay. */
+  rename: (ctx: ServiceContext, ref: string, name: string) => {
+    const galleryName = parseGalleryName(name);
+    return ctx.db.transaction((tx) => renameGallery(tx, ref, galleryName));
   },
   delete: async (ctx: ServiceContext, ref: string, force = false) => {
     const deleted = await ctx.db.transaction((tx) => deleteGallery(tx, ref, force));

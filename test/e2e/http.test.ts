@@ -508,6 +508,19 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     );
     expect(renamed.person.name).toBe('Alex Lacamoire');
 
+    // A gallery renamed keeps its people, by its new name; the default one keeps its name.
+    const moved = await expectJson<{ gallery: GalleryJson }>(
+      await api('/v1/galleries/STUDIO', { method: 'PATCH', json: { name: 'Studio B' } }),
+      200,
+    );
+    expect(moved.gallery).toMatchObject({ id: gallery.id, name: 'Studio B', people: 1, faces: 1 });
+    expect((await identify(photos.alexProbe!, '?gallery=studio%20b')).faces[0]).toMatchObject({ label: 'Alex Lacamoire' });
+    await expectError(await api('/v1/galleries/studio', { method: 'PATCH', json: { name: 'x' } }), 404, 'GALLERY_NOT_FOUND');
+    await expectError(await api('/v1/galleries/default', { method: 'PATCH', json: { name: 'main' } }), 400, 'INVALID_ARGUMENT');
+    await expectError(await api(`/v1/galleries/${gallery.id}`, { method: 'PATCH', json: { name: 'Default' } }), 409, 'GALLERY_EXISTS');
+    await expectError(await api(`/v1/galleries/${gallery.id}`, { method: 'PATCH', json: {} }), 400, 'INVALID_ARGUMENT');
+    await expectJson(await api(`/v1/galleries/${gallery.id}`, { method: 'PATCH', json: { name: 'studio' } }), 200);
+
     await expectError(await api('/v1/galleries/studio', { method: 'DELETE' }), 409, 'GALLERY_NOT_EMPTY');
     await expectError(await api('/v1/galleries', { method: 'POST', json: { name: 'studio' } }), 409, 'GALLERY_EXISTS');
     await expectJson(await api(`/v1/people/${alex.person.id}?gallery=studio`, { method: 'DELETE' }), 200);
