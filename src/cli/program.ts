@@ -8,6 +8,7 @@ import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
 import { addEvalClusterCommand } from './eval-cluster.js';
 import { registerEvalStream } from './eval-stream.js';
+import { registerLearningCommands } from './learning-commands.js';
 import { decimalOption, integerOption } from './options.js';
 import {
   annotateCommand,
@@ -406,7 +407,7 @@ function buildProgram(config: Config): Command {
     reclusterCommand(config, opts),
   );
 
-  const sightings = program.command('sightings').description('faces seen: list them, correct who one is');
+  const sightings = program.command('sightings').description('faces seen: list them, correct or confirm who one is');
   withDb(
     sightings
       .command('list', { isDefault: true })
@@ -434,6 +435,7 @@ function buildProgram(config: Config): Command {
       .argument('<which>', 'off, unknown or all'),
     false,
   ).action((gallery: string, which: string, opts) => keepSightingsCommand(config, gallery, which, opts));
+  registerLearningCommands(config, { program, sightings, galleries: galleriesCmd, withDb });
 
   const keys = program.command('keys').description('create, list and revoke API keys');
   withDb(
