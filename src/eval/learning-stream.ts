@@ -95,8 +95,8 @@ export interface StreamOptions {
   /** Below this many people the threshold stays on the shipped tail (default: the service's). */
   minPeopleForGallery?: number;
   /**
-   * Re-centre the threshold's impostor tail on a sample of the enrolled faces only (default true, as the service
-   * should), or of every face, learned ones too (false, for comparison).
+   * Re-centre the threshold's impostor tail on a sample of the enrolled and confirmed faces only (default true, as
+   * the service does), or of every face, learned ones too (false, for comparison).
    */
   calibrateOnEnrolled?: boolean;
   onOrder?: (order: number) => void;
@@ -250,13 +250,13 @@ class Gallery {
 
   /**
    * identify's operating point for the gallery as it is now: the service's rule over all its faces, its tail
-   * re-centred on a sample of the faces the user enrolled (the service's sample, ORDER BY md5(id)). Not on learned
-   * faces: they were chosen for being far from everyone else, and would pull the tail (and the threshold) up.
+   * re-centred on a sample of the faces the user enrolled or confirmed (sampleGalleryFaces, ORDER BY md5(id)). Not
+   * on learned faces: they were chosen for being far from everyone else, and would pull the tail (and the threshold) up.
    */
   operatingPoint(): OperatingPoint {
     if (this.point && this.pointVersion === this.version) return this.point;
     const { options } = this;
-    const enrolled = [...this.templates.values()].filter((t) => options.calibrateOnEnrolled === false || t.source === 'enrolled');
+    const enrolled = [...this.templates.values()].filter((t) => options.calibrateOnEnrolled === false || t.source !== 'learned');
     const sample = [...enrolled].sort((a, b) => (a.sampleKey < b.sampleKey ? -1 : 1)).slice(0, GALLERY_SAMPLE_FACES);
     const shape = { people: this.people, faces: this.templates.size };
     const sampleIds = sample.map((t) => t.id).join('\0');
