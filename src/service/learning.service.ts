@@ -279,23 +279,23 @@ export async function learnFromMatches(
   for (const [index, face] of photo.faces.entries()) {
     if (!face || face.match.outcome !== 'match' || !face.match.person) continue;
     const personId = face.match.person.id;
+    const seen = {
+      outcome: face.match.outcome,
+      person: face.match.person,
+      distance: face.people.find((p) => p.personId === personId)?.distance ?? face.match.distance,
+      candidates: face.people.map((p) => ({ person: { id: p.personId }, distance: p.distance })),
+      quality: face.quality,
+    };
+    // Most matches fail the rule on what identify found already; only the others read the person's templates.
+    if (!isCertainMatch(seen, rule).certain) continue;
     try {
       const added = await ctx.db.transaction(async (tx) => {
         const templates = await personTemplates(tx, personId, model.card.id);
-        const verdict: CertainVerdict = isCertainMatch(
-          {
-            outcome: face.match.outcome,
-            person: face.match.person,
-            distance: face.people.find((p) => p.personId === personId)?.distance ?? face.match.distance,
-            candidates: face.people.map((p) => ({ person: { id: p.personId }, distance: p.distance })),
-            quality: face.quality,
-            trustedDistance: trustedDistance(
-              templates.map((t) => ({ id: t.id, descriptor: t.descriptor, source: t.origin })),
-              face.descriptor,
-            ),
-          },
-          rule,
+        const trusted = trustedDistance(
+          templates.map((t) => ({ id: t.id, descriptor: t.descriptor, source: t.origin })),
+          face.descriptor,
         );
+        const verdict: CertainVerdict = isCertainMatch({ ...seen, trustedDistance: trusted }, rule);
         if (!verdict.certain) return null;
         return addTemplate(ctx, tx, model, {
           personId,
