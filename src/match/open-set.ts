@@ -285,7 +285,7 @@ export interface GalleryShape {
   /**
    * Faces the user enrolled in the gallery (all, or a sample) with their person, for the cross-person distances. Not
    * faces learned from sightings: a certain match is one far from everyone else, so they would pull the tail, and
-   * the threshold, up (docs/accuracy.md#the-threshold-stays-honest).
+   * the threshold, up (docs/accuracy.md#a-gallery-that-learns).
    */
   sample?: ReadonlyArray<{ personId: string; descriptor: ArrayLike<number> }>;
 }
