@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
 import { bulkQueueSize, type Config } from '../config/index.js';
+import { attributesText } from '../core/face.js';
 import { FacerecError } from '../errors.js';
 import {
   runIdentificationEval,
@@ -42,6 +43,7 @@ import { databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../serv
 import { listModels } from '../service/models.service.js';
 import { detect, DetectInput, DetectorInput, engineReport, type Detection } from '../service/detect.service.js';
 import { drawDetections } from '../service/draw.service.js';
+import { withWarnings, type PhotoWarning } from '../service/warnings.js';
 import { readUserFile } from './files.js';
 import { parseOptions } from './options.js';
 
@@ -102,6 +104,7 @@ function faceJson(face: Detection['faces'][number]) {
     quality: face.quality,
     ...(face.reason ? { reason: face.reason } : {}),
     ...(face.landmarks ? { landmarks: face.landmarks } : {}),
+    ...(face.attributes ? { attributes: face.attributes } : {}),
   };
 }
 
@@ -122,21 +125,30 @@ async function withAnalyzer<T>(
 export async function detectCommand(
   config: Config,
   image: string,
-  opts: DetectorFlags & { json?: boolean; landmarks?: boolean },
+  opts: DetectorFlags & { json?: boolean; landmarks?: boolean; attributes?: string },
 ): Promise<void> {
   const input = parseOptions(
     DetectInput.extend(DetectorInput.shape),
-    { detector: opts.detector, minScore: opts.minScore, includeLandmarks: opts.landmarks },
+    { detector: opts.detector, minScore: opts.minScore, includeLandmarks: opts.landmarks, attributes: opts.attributes },
     { includeLandmarks: '--landmarks' },
   );
   const bytes = await readUserFile(image);
   const detection = await withAnalyzer(config, (ctx) => detect(ctx, bytes, input));
-  if (opts.json) return print(JSON.stringify({ width: detection.width, height: detection.height, faces: detection.faces.map(faceJson) }));
+  if (opts.json)
+    return print(
+      JSON.stringify({
+        width: detection.width,
+        height: detection.height,
+        faces: detection.faces.map(faceJson),
+        ...withWarnings(detection.warnings ?? []),
+      }),
+    );
   print(`${image}: ${detection.width}x${detection.height}, ${detection.faces.length} face(s)`);
+  printWarnings(detection.warnings);
   detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(
-      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
+      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°${f.attributes ? `  ${attributesText(f.attributes)}` : ''}`,
     );
   });
 }
@@ -159,6 +171,7 @@ export async function compareCommand(
         model: result.model,
         boxes: result.boxes,
         facesInPhotos: result.facesInPhotos,
+        ...withWarnings(result.warnings ?? []),
       }),
     );
   const largest = [a, b].flatMap((name, i) =>
@@ -167,14 +180,24 @@ export async function compareCommand(
   print(
     `${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})${largest.length ? `; compared ${largest.join(' and ')}` : ''}`,
   );
+  printWarnings(result.warnings);
+}
+
+/** A photo used only in part, said under the answer as enroll says its warnings. */
+export function printWarnings(warnings: readonly PhotoWarning[] | undefined): void {
+  for (const w of warnings ?? []) print(`  warning ${w.code}: ${w.message}`);
 }
 
 export async function annotateCommand(
   config: Config,
   image: string,
-  opts: DetectorFlags & { out: string; landmarks: boolean },
+  opts: DetectorFlags & { out: string; landmarks: boolean; attributes?: string },
 ): Promise<void> {
-  const detector = parseOptions(DetectorInput, { detector: opts.detector, minScore: opts.minScore });
+  const detector = parseOptions(DetectorInput.extend({ attributes: DetectInput.shape.attributes }), {
+    detector: opts.detector,
+    minScore: opts.minScore,
+    attributes: opts.attributes,
+  });
   const bytes = await readUserFile(image);
   const ext = path.extname(opts.out).toLowerCase();
   if (!['.jpg', '.jpeg', '.png'].includes(ext))

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
+import { attributesText } from '../core/face.js';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
 import { ReembedInput, reembedGallery } from '../service/reembed.service.js';
 import { drawIdentification } from '../service/draw.service.js';
@@ -30,6 +31,8 @@ import { parseOptions } from './options.js';
 import { startServer } from '../http/server.js';
 import { createApiKey, CreateKeyInput, listKeys, revokeKey, RevokeKeyInput } from '../service/keys.service.js';
 import { enrollmentJson } from '../service/views.js';
+import { withWarnings } from '../service/warnings.js';
+import { printWarnings } from './commands.js';
 
 export interface DbOptions {
   db?: string;
@@ -208,6 +211,7 @@ export async function identifyCommand(
     maxFaces?: string;
     annotate?: string;
     landmarks?: boolean;
+    attributes?: string;
     keepSightings?: string;
     source?: string;
   },
@@ -220,6 +224,7 @@ export async function identifyCommand(
       topK: opts.topK,
       maxFaces: opts.maxFaces,
       includeLandmarks: opts.landmarks,
+      attributes: opts.attributes,
       keepSightings: opts.keepSightings,
       // A kept face's source is the path that was read, unless told otherwise.
       source: opts.source ?? (opts.keepSightings && opts.keepSightings !== 'off' ? image : undefined),
@@ -240,6 +245,7 @@ export async function identifyCommand(
         thresholdSource: result.thresholdSource,
         expectedFpir: result.expectedFpir,
         gallery: result.gallery,
+        ...withWarnings(result.warnings ?? []),
       }),
     );
   const promise = result.expectedFpir === null ? '' : `, expected FPIR ${(result.expectedFpir * 100).toFixed(2)}%`;
@@ -249,9 +255,10 @@ export async function identifyCommand(
   result.faces.forEach((f, i) => {
     const others = f.candidates.map((c) => `${c.person.name} ${fixed(c.distance, 3)}`).join(', ');
     print(
-      `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`,
+      `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}${f.attributes ? `  ${attributesText(f.attributes)}` : ''}`,
     );
   });
+  printWarnings(result.warnings);
   if (opts.annotate) print(`annotated image written to ${opts.annotate}`);
 }
 
@@ -268,6 +275,7 @@ export async function verifyCommand(
   print(
     `${result.match ? 'match' : 'no match'}: ${image}${which} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`,
   );
+  printWarnings(result.warnings);
 }
 
 export async function peopleCommand(

@@ -11,6 +11,7 @@ export type HttpErrorCode =
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TOO_MANY_FILES'
   | 'MISSING_IMAGE'
   | 'TIMEOUT';
@@ -130,10 +131,7 @@ export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
     return status === 500 ? internal() : new HttpError(status, err.code, err.message, err.details);
   }
   if (err instanceof multer.MulterError) return multerError(err, maxImageBytes);
-  const e = err as { type?: string; status?: number; message?: string };
-  // body-parser: malformed JSON, or a body over the limit.
-  if (e?.type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
-  if (e?.type === 'entity.parse.failed') return new HttpError(400, 'INVALID_ARGUMENT', 'The request body is not valid JSON');
+  const e = err as { status?: number; message?: string };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
     return new HttpError(e.status, 'INVALID_ARGUMENT', e.message ?? 'Bad request');
   if (/Multipart: Boundary not found|Unexpected end of form|Malformed part header/i.test(e?.message ?? ''))
@@ -147,7 +145,19 @@ type Res = Parameters<RequestHandler>[1];
 const requestIdOf = (res: Res): string =>
   String((res.req as { id?: unknown } | undefined)?.id ?? res.getHeader('X-Request-Id') ?? 'unknown');
 
+/** What the request's log line says of an error answer: its code and message (never a key, a photo or a body). */
+export interface LoggedError {
+  code: string;
+  message: string;
+}
+
+/** The error answered to this request, if any, as its log line records it. */
+export const loggedError = (res: { locals?: Record<string, unknown> }): LoggedError | undefined =>
+  res.locals?.error as LoggedError | undefined;
+
 export function sendError(res: Res, err: HttpError): void {
+  // The request's log line (pino-http, app.ts) carries the code and the message: a 4xx is a reason, not just a status.
+  res.locals.error = { code: err.code, message: err.message } satisfies LoggedError;
   // A 500 reveals nothing (a worker's message, a driver's, a stack): its cause stays in the log under the request id.
   if (err.status === 500 || err.code === 'INTERNAL') {
     res
@@ -164,11 +174,9 @@ export function sendError(res: Res, err: HttpError): void {
 export function errorHandler(maxImageBytes: number): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = toHttpError(err, maxImageBytes);
-    // A 503 with a code (overload, a replaced worker, the database away) is the service working as designed.
-    // The whole error (message, details, stack) goes to the log line that carries the request id, and nowhere else.
+    // The whole error of a 500 (message, details, stack) goes to a log line that carries the request id, and nowhere
+    // else. Every other error is the request's own log line's `error` (code and message; see sendError).
     if (httpError.code === 'INTERNAL') req.log?.error({ err }, 'request failed');
-    else if (httpError.status >= 500) req.log?.warn({ code: httpError.code }, 'request refused');
-    else req.log?.info({ code: httpError.code }, 'request rejected');
     // Already answered (the deadline's 503, say): nothing more to send, and nothing for express to print to stderr.
     if (res.headersSent) {
       if (!res.writableEnded) res.destroy();

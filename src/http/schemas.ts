@@ -4,6 +4,7 @@
  * from both, so the document and the validation cannot drift apart.
  */
 import { z } from 'zod';
+import { EXPRESSIONS, GENDERS, type Expression } from '../core/face.js';
 import { IdentifyInput, VerifyInput } from '../service/identify.service.js';
 import { FACE_REASONS } from '../service/detect.service.js';
 import { GalleryRef, Uuid } from '../service/input.js';
@@ -31,6 +32,57 @@ const Quality = z.object({ size: z.number(), score: z.number(), sharpness: z.num
   description: 'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees',
 });
 const PersonRef = z.object({ id: Uuid, name: z.string() });
+
+/** A photo used only in part: FIRST_FRAME_ONLY (an animation, or a photo of several pages). */
+const PhotoWarning = z
+  .object({
+    code: z.literal('FIRST_FRAME_ONLY'),
+    message: z.string(),
+    format: z.string(),
+    frames: z.number().meta({ description: 'Frames (or pages) the photo holds; only the first was used' }),
+    image: z.string().optional().meta({ description: 'Which photo (compare: image A or image B)' }),
+  })
+  .meta({ id: 'PhotoWarning' });
+const PhotoWarnings = z
+  .array(PhotoWarning)
+  .optional()
+  .meta({ description: 'Present when a photo was not used whole: an animated GIF, WebP or PNG, or a TIFF or HEIF of several pages' });
+const Probability = z.number().min(0).max(1);
+export const FaceAttributes = z
+  .object({
+    age: z.number().optional().meta({
+      description:
+        'Apparent age in years (face-api’s ageGenderNet), one decimal. Uncalibrated, not measured here: no age-labelled set was within reach',
+    }),
+    gender: z
+      .object({ label: z.enum(GENDERS), probability: Probability.meta({ description: 'Of the label (0.5..1)' }) })
+      .optional()
+      .meta({
+        description:
+          'The more likely of female and male, as face-api’s ageGenderNet estimates it from the face alone; on LFW right for ' +
+          '93% of women’s faces and 99% of men’s (docs/accuracy.md)',
+      }),
+    expression: z
+      .object({
+        label: z.enum(EXPRESSIONS),
+        probability: Probability.meta({ description: 'Of the label' }),
+        probabilities: z
+          .object(Object.fromEntries(EXPRESSIONS.map((e) => [e, Probability])) as Record<Expression, typeof Probability>)
+          .meta({ description: 'All seven, summing to 1' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'The most likely of face-api’s seven expressions (faceExpressionNet); measured on posed faces only, where sad is ' +
+          'mostly read as neutral (docs/accuracy.md)',
+      }),
+  })
+  .meta({
+    id: 'FaceAttributes',
+    description:
+      'Estimates from the face alone, present only when the request asked for them (attributes=…), each only if named. ' +
+      'Accuracy, calibration and their limits: docs/accuracy.md (Face attributes)',
+  });
 
 export const ErrorResponse = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
@@ -107,7 +159,10 @@ export const AcceptedFace = FaceRecord.extend({
   index: z.number().meta({ description: 'Position of the photo in the request' }),
   file: z.string().optional().meta({ description: 'The photo’s file name, when it was sent with one' }),
   warnings: z.array(
-    z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
+    z.union([
+      z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
+      PhotoWarning,
+    ]),
   ),
 }).meta({ id: 'AcceptedFace' });
 
@@ -139,6 +194,7 @@ export const IdentifiedFace = z
     confidence: z.number().nullable().meta({ description: 'Probability of the same person at that distance, fitted on LFW (0..1)' }),
     candidates: z.array(Candidate),
     landmarks: z.array(Point).optional(),
+    attributes: FaceAttributes.optional(),
     sightingId: Uuid.optional().meta({ description: 'The sighting the face was kept as (when the gallery or the call keeps them)' }),
     learnedFaceId: Uuid.optional().meta({
       description: 'The template this face became: a certain match in a gallery that learns (listed in its learned faces)',
@@ -166,6 +222,7 @@ export const IdentifyResponse = z
     gallery: PersonRef,
     width: z.number(),
     height: z.number(),
+    warnings: PhotoWarnings,
   })
   .meta({ id: 'IdentifyResult' });
 
@@ -191,6 +248,11 @@ export const CalibrationResponse = z
         crossPersonDistances: z.number(),
         tailMeanSe: z.number().meta({ description: 'Standard error of the re-centred mean, which widens inForce.sd (0: not re-centred)' }),
         minPeopleForGallery: z.number(),
+        sameFacePairs: z.number().meta({ description: 'Pairs of the sample that are one face under two names, left out of it' }),
+        notCalibrated: z
+          .string()
+          .optional()
+          .meta({ description: 'Why the gallery keeps the shipped tail although it has the people to calibrate itself' }),
       }),
       fixedThreshold: z.object({ threshold: z.number(), expectedFpir: z.number(), expectedDir: z.number() }),
     }),
@@ -222,6 +284,7 @@ export const VerifyResponse = MatchResponse.extend({
   person: PersonRef,
   box: Box.meta({ description: 'The face compared: the only one, or with largestFace the largest; [x, y, width, height] in pixels' }),
   facesInPhoto: FacesInPhoto,
+  warnings: PhotoWarnings,
 }).meta({ id: 'VerifyResult' });
 
 export const CompareResponse = MatchResponse.extend({
@@ -230,6 +293,7 @@ export const CompareResponse = MatchResponse.extend({
     .tuple([Box, Box])
     .meta({ description: 'The face compared in imageA and in imageB: the only one, or with largestFace the largest' }),
   facesInPhotos: z.tuple([FacesInPhoto, FacesInPhoto]).meta({ description: 'Faces found in imageA and in imageB' }),
+  warnings: PhotoWarnings,
 }).meta({ id: 'CompareResult' });
 
 export const DetectResponse = z
@@ -243,8 +307,10 @@ export const DetectResponse = z
         quality: Quality,
         reason: FaceReasonSchema.optional(),
         landmarks: z.array(Point).optional(),
+        attributes: FaceAttributes.optional(),
       }),
     ),
+    warnings: PhotoWarnings,
   })
   .meta({ id: 'DetectResult' });
 

@@ -16,6 +16,7 @@ import type { ServiceContext } from './context.js';
 import { galleriesChanged } from './open-set.service.js';
 import { checkMetadata, LIMITS } from './limits.js';
 import { checkName, ExternalId, PersonName } from './names.js';
+import { photoWarnings, type PhotoWarning } from './warnings.js';
 import { resolvePerson } from './people.service.js';
 import { bindGalleryModel, galleryModel, type ModelSettings } from './models.service.js';
 import { relabelMatches } from './clusters.service.js';
@@ -81,7 +82,7 @@ export interface AcceptedFace {
   index: number;
   file?: string;
   face: FaceRecord;
-  warnings: EnrollWarning[];
+  warnings: Array<EnrollWarning | PhotoWarning>;
 }
 
 export interface EnrollResult {
@@ -102,6 +103,8 @@ interface Candidate {
   file?: string;
   sha256: string;
   face: Face & { descriptor: number[] };
+  /** About the photo itself (FIRST_FRAME_ONLY). */
+  warnings: PhotoWarning[];
 }
 
 type Examined = { ok: true; candidate: Candidate } | { ok: false; rejection: Rejection };
@@ -160,6 +163,7 @@ export function qualityRejection(
 /** Analyses one photo and applies the per-photo rules that need no database. */
 async function examine(ctx: ServiceContext, model: ModelSettings, photo: Photo, index: number, options: EnrollOptions): Promise<Examined> {
   let faces: Face[];
+  const warnings = photoWarnings(photo.bytes);
   try {
     faces = (
       await ctx.analyzer.analyze(photo.bytes, {
@@ -201,7 +205,13 @@ async function examine(ctx: ServiceContext, model: ModelSettings, photo: Photo, 
   if (gate) return reject(photo, index, gate.code, gate.message, { ...gate.details, box: face.box });
   return {
     ok: true,
-    candidate: { index, ...(photo.name ? { file: photo.name } : {}), sha256: imageSha256(photo.bytes), face: face as Candidate['face'] },
+    candidate: {
+      index,
+      ...(photo.name ? { file: photo.name } : {}),
+      sha256: imageSha256(photo.bytes),
+      face: face as Candidate['face'],
+      warnings: await warnings,
+    },
   };
 }
 
@@ -391,7 +401,7 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
                 },
               ]
             : [];
-        faces.push({ index: c.index, ...(c.file ? { file: c.file } : {}), face, warnings });
+        faces.push({ index: c.index, ...(c.file ? { file: c.file } : {}), face, warnings: [...c.warnings, ...warnings] });
       }
       if (faces.length > 0 && !created) await touchPerson(tx, person.id);
       return { person: { ...person, faceCount: person.faceCount + faces.length }, created, faces, rejected };

@@ -1,6 +1,7 @@
 /** Identification (1:N against a gallery) and verification (1:1 against one enrolled person). */
 import { z } from 'zod';
 import type { Point } from '../engine/align.js';
+import type { AttributeName, FaceAttributes } from '../core/face.js';
 import type { Box, Face } from '../engine/face-engine.js';
 import type { FaceQuality } from '../engine/quality.js';
 import { FacerecError, NoFaceError } from '../errors.js';
@@ -12,7 +13,7 @@ import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery, type Gallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
 import { faceReason, type FaceReason } from './detect.service.js';
-import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
+import { Attributes, boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
@@ -20,6 +21,7 @@ import { galleryModel, galleryStillOn, modelMismatch, type ModelSettings } from 
 import { imageSha256 } from './enroll.service.js';
 import { learnFromMatches } from './learning.service.js';
 import { keepFaces, KeepSightingsSetting, SourceRef, type KeepSightings } from './sightings.service.js';
+import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
 /** identify's input, as the HTTP API and the CLI take it. */
 export const IdentifyInput = z.object({
@@ -33,6 +35,7 @@ export const IdentifyInput = z.object({
     .optional()
     .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),
+  attributes: Attributes,
   keepSightings: KeepSightingsSetting.optional().meta({
     description:
       'Keep this photo’s faces as sightings: off, unknown (those not named), all; default: the gallery’s setting (off unless set)',
@@ -54,6 +57,8 @@ export interface IdentifyOptions {
   /** Ignore faces smaller than this (shorter box side, px). */
   minFaceSize?: number;
   includeLandmarks?: boolean;
+  /** Age, gender, expression per face: only those named are computed (none by default). */
+  attributes?: readonly AttributeName[];
   /** Keep the faces as sightings (default: the gallery's setting). */
   keepSightings?: KeepSightings;
   /** The caller's reference of the photo, kept with its sightings. */
@@ -67,6 +72,8 @@ export interface IdentifiedFace extends FaceMatch {
   /** Present when the face cannot be recognised: it is then unknown, with no candidates, whatever the gallery. */
   reason?: FaceReason;
   landmarks?: Point[];
+  /** The attributes asked for (IdentifyOptions.attributes). */
+  attributes?: FaceAttributes;
   /** The sighting this face was kept as, when the gallery or the call keeps them. */
   sightingId?: string;
   /** The template this face became (a certain match in a gallery that learns: origin 'learned'). */
@@ -86,6 +93,8 @@ export interface IdentifyResult {
   /** The share of strangers the impostor model expects to be given a name at this threshold in this gallery. */
   expectedFpir: number | null;
   faces: IdentifiedFace[];
+  /** Present when the photo was not used whole: FIRST_FRAME_ONLY for an animation or a photo of several pages. */
+  warnings?: PhotoWarning[];
 }
 
 export const DEFAULT_TOP_K = LIMITS.topK.default;
@@ -100,7 +109,7 @@ async function facesOf(
   ctx: ServiceContext,
   bytes: Uint8Array,
   model: ModelSettings,
-  options: { maxFaces?: number; minFaceSize?: number; thumbnails?: boolean },
+  options: { maxFaces?: number; minFaceSize?: number; thumbnails?: boolean; attributes?: readonly AttributeName[] },
 ): Promise<{ width: number; height: number; faces: Face[]; found: number }> {
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: true,
@@ -109,6 +118,7 @@ async function facesOf(
     minScore: ctx.config.minScore,
     ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
     ...(options.thumbnails ? { thumbnails: true } : {}),
+    ...(options.attributes?.length ? { attributes: options.attributes } : {}),
   });
   const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
   return { width: analysis.width, height: analysis.height, faces, found: analysis.faces.length };
@@ -126,6 +136,7 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   if (options.threshold !== undefined) thresholdOf(options.threshold, model.verifyThreshold);
   const limit = neighbourLimit(topK);
   const keep = options.keepSightings ?? gallery.keepSightings;
+  const warnings = photoWarnings(bytes);
   // A gallery moved to another model while the photo was being described (gallery reembed) is searched again with
   // the new one: its faces no longer hold the old model's descriptors.
   for (let attempt = 0; ; attempt++) {
@@ -171,7 +182,10 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       continue;
     }
     if (!perFace) throw modelMismatch(gallery.name, gallery.descriptorModel, model.card.id);
-    const result = await decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK);
+    const result = {
+      ...(await decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK)),
+      ...withWarnings(await warnings),
+    };
     if (keep === 'off' && gallery.learn === 'off') return result;
     const sha256 = imageSha256(bytes);
     const ids =
@@ -250,6 +264,7 @@ async function decide(
       ...(reasons[i] ? { reason: reasons[i] } : {}),
       ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
       ...rounded(matches[i]!),
+      ...(face.attributes ? { attributes: face.attributes } : {}),
     })),
   };
 }
@@ -312,6 +327,8 @@ export interface VerifyResult {
   box: Box;
   /** Faces found in the photo; over 1 only with `largestFace`. */
   facesInPhoto: number;
+  /** Present when the photo was not used whole (FIRST_FRAME_ONLY). */
+  warnings?: PhotoWarning[];
 }
 
 /** Is the face of the photo (its only one, or with `largestFace` its largest) this enrolled person? */
@@ -325,6 +342,7 @@ export async function verify(
   let model = galleryModel(ctx, gallery);
   thresholdOf(options.threshold, model.verifyThreshold);
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
+  const warnings = photoWarnings(bytes);
   let faces: Face[], distances: number[] | null;
   // As identify: a gallery moved to another model meanwhile is compared again with the new one.
   for (let attempt = 0; ; attempt++) {
@@ -363,5 +381,6 @@ export async function verify(
     person: { id: person.id, name: person.name },
     box: face.box,
     facesInPhoto: faces.length,
+    ...withWarnings(await warnings),
   };
 }

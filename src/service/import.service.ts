@@ -96,7 +96,8 @@ export async function importFolder(ctx: ServiceContext, dir: string, options: Im
   async function one(folder: { name: string; files: string[] }): Promise<ImportedPerson> {
     const result: ImportedPerson = { folder: folder.name, enrolled: 0, alreadyEnrolled: 0, rejected: [] };
     try {
-      const existing = await findPeopleByName(ctx.db, gallery.id, folder.name);
+      // Names are stored trimmed and in NFC; macOS file systems may give the folder's name decomposed (NFD).
+      const existing = await findPeopleByName(ctx.db, gallery.id, folder.name.trim().normalize('NFC'));
       if (existing.length > 1) throw new FacerecError('PERSON_AMBIGUOUS', `${existing.length} people are named "${folder.name}"`, {});
       const person: Person | undefined = existing[0];
       const known = person ? await imageHashes(ctx.db, person.id) : new Set<string>();

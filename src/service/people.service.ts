@@ -33,7 +33,7 @@ export const GalleryInput = z.object({ gallery: GalleryRef.optional() });
 
 export const ListPeopleInput = z.object({
   gallery: GalleryRef.optional(),
-  search: text().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
+  search: text().normalize('NFC').max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
   limit: decimalInteger(LIMITS.pageSize.min, LIMITS.pageSize.max).prefault(LIMITS.pageSize.default),
   offset: decimalInteger(LIMITS.offset.min, LIMITS.offset.max).prefault(LIMITS.offset.default),
 });
@@ -60,6 +60,8 @@ export const DeleteGalleryInput = z.object({ force: boolish.optional() });
 
 /** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
 export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
+  // Names are stored in NFC: a reference typed with combining accents finds them too.
+  ref = ref.normalize('NFC');
   // An id first; a UUID that is no person's id may still be someone's external id (systems often use UUIDs).
   if (isUuid(ref)) {
     try {

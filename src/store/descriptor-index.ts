@@ -37,9 +37,15 @@ export const modelFilter = (modelId: string): string => `model_id = ${sqlLiteral
 /** Creates the model's indexes (faces and sightings) unless they exist; cheap while the model has no rows. */
 export async function ensureDescriptorIndex(q: Queryable, model: IndexedModel): Promise<void> {
   if (model.id === DEFAULT_MODEL) return;
-  for (const table of DESCRIPTOR_TABLES)
+  for (const table of DESCRIPTOR_TABLES) {
+    // CREATE INDEX takes a SHARE lock on the table before IF NOT EXISTS finds the index there, and the lock lasts until
+    // the transaction ends: two enrollments in a gallery of such a model then deadlocked on their inserts (seen on
+    // PostgreSQL, issue 22). The catalog says whether it exists without locking anything.
+    const [found] = await q.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [indexName(model.id, table)]);
+    if (found?.exists) continue;
     await q.query(
       `CREATE INDEX IF NOT EXISTS ${indexName(model.id, table)} ON ${table} USING hnsw (${descriptorExpr(model.output.dims)} vector_l2_ops) ` +
         `WHERE ${modelFilter(model.id)}`,
     );
+  }
 }

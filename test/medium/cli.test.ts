@@ -62,6 +62,13 @@ describe('facerec, before any database or photo', () => {
     refused(await facerec('detect', path.join(tmp, 'nope.jpg')), 4, /^facerec: FILE_NOT_FOUND: /);
     refused(await facerec('detect', '--no-such-flag', 'x.jpg'), 2, /^facerec: INVALID_ARGUMENT: .*--no-such-flag/);
     refused(await facerec('detect', photo, '--detector', 'mtcnn'), 2, /^facerec: INVALID_ARGUMENT: .*ssd, tiny/);
+    // A bad --attributes names the allowed values, before the photo is read (the file named here does not exist).
+    refused(
+      await facerec('detect', path.join(tmp, 'nope.jpg'), '--attributes', 'age,race'),
+      2,
+      /^facerec: INVALID_ARGUMENT: --attributes: unknown attribute 'race'; allowed: age, gender, expression, all/,
+    );
+    refused(await facerec('annotate', photo, '-o', 'out.jpg', '--attributes', ''), 2, /--attributes: no attribute named; allowed: /);
     refused(await facerec('annotate', path.join(tmp, 'nope.jpg'), '-o', 'out.jpg'), 4, /^facerec: FILE_NOT_FOUND: /);
     expect((await facerec('--help')).code).toBe(0);
   });
@@ -141,6 +148,18 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
     refused(await facerec('keys', 'create', '--role', 'admin', '--name', 'ops\u0007'), 2, /^facerec: INVALID_ARGUMENT: --name: .*control/);
     refused(await facerec('enroll', '--name', 'Ada\u009b31m', photo), 2, /^facerec: INVALID_ARGUMENT: --name: .*control characters/);
     refused(await facerec('people', 'rename', 'kit', 'Kit\u0085'), 2, /^facerec: INVALID_ARGUMENT: <new-name>: .*control characters/);
+    // Bidirectional controls, invisible characters and U+FFFD (what Node makes of argv bytes that are not UTF-8).
+    refused(
+      await facerec('galleries', 'create', 'staff\u202e'),
+      2,
+      /^facerec: INVALID_ARGUMENT: <name>: .*U\+202E, a bidirectional control/,
+    );
+    refused(
+      await facerec('enroll', '--name', 'Ada\u200bLovelace', photo),
+      2,
+      /^facerec: INVALID_ARGUMENT: --name: .*U\+200B, an invisible/,
+    );
+    refused(await facerec('people', 'rename', 'kit', 'Zo\ufffd'), 2, /^facerec: INVALID_ARGUMENT: <new-name>: .*U\+FFFD.*not valid UTF-8/);
 
     expect(json(await facerec('galleries', 'create', ' Night Shift ', '--json')).name).toBe('Night Shift');
     expect(json(await facerec('people', 'list', '--json', '--gallery', 'NIGHT SHIFT')).total).toBe(0);
@@ -170,6 +189,7 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
       [['enroll', '--name', 'Ada', '--face-box', '1,2,3,-4', photo], /--face-box must be x,y,width,height/],
       [['enroll', '--name', 'Ada', '--face-box', '1,2,0,4', photo], /--face-box must be .*positive width/],
       [['enroll', '--name', 'Ada', '--face-box', 'auto', '--face-box', '1,2,3,4', photo], /--face-box is given 2 times, for 1 photo/],
+      [['identify', photo, '--attributes', 'mood'], /--attributes: unknown attribute 'mood'; allowed: age, gender, expression, all/],
     ];
     for (const [args, message] of cases) {
       const run = await facerec(...args);
