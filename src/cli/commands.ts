@@ -247,7 +247,7 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
               w: a.width,
               h: a.height,
               model: a.descriptorModelId,
-              faces: a.faces.map((x) => ({ box: x.box, score: x.score, descriptor: x.descriptor })),
+              faces: a.faces.map((x) => ({ box: x.box, score: x.score, quality: x.quality, descriptor: x.descriptor })),
             };
           } catch (err) {
             failed++;

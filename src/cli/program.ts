@@ -8,6 +8,8 @@ import { LIMITS } from '../service/limits.js';
 import { evalAttributesCommand } from './attributes-command.js';
 import { describeCliError } from './errors.js';
 import { addEvalClusterCommand } from './eval-cluster.js';
+import { registerEvalStream } from './eval-stream.js';
+import { registerLearningCommands } from './learning-commands.js';
 import { decimalOption, integerOption } from './options.js';
 import {
   annotateCommand,
@@ -164,6 +166,7 @@ function buildProgram(config: Config): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalIdentifyCommand(config, opts));
+  registerEvalStream(evalCmd, config);
 
   evalCmd
     .command('detect')
@@ -425,7 +428,7 @@ function buildProgram(config: Config): Command {
     reclusterCommand(config, opts),
   );
 
-  const sightings = program.command('sightings').description('faces seen: list them, correct who one is');
+  const sightings = program.command('sightings').description('faces seen: list them, correct or confirm who one is');
   withDb(
     sightings
       .command('list', { isDefault: true })
@@ -453,6 +456,7 @@ function buildProgram(config: Config): Command {
       .argument('<which>', 'off, unknown or all'),
     false,
   ).action((gallery: string, which: string, opts) => keepSightingsCommand(config, gallery, which, opts));
+  registerLearningCommands(config, { program, sightings, galleries: galleriesCmd, withDb });
 
   const keys = program.command('keys').description('create, list and revoke API keys');
   withDb(

@@ -310,7 +310,8 @@ export async function peopleCommand(
       print(`  metadata ${JSON.stringify(person.metadata)}`);
       for (const f of person.faces)
         print(
-          `  face ${f.id}  box [${f.box.map(Math.round).join(', ')}]  size ${f.quality.size}px  sharpness ${f.quality.sharpness}  ${f.createdAt}`,
+          `  face ${f.id}  box [${f.box.map(Math.round).join(', ')}]  size ${f.quality.size}px  sharpness ${f.quality.sharpness}  ${f.createdAt}  ` +
+            `${f.origin}${f.sightingId ? ` from sighting ${f.sightingId}` : ''}`,
         );
       return;
     }

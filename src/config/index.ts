@@ -46,6 +46,8 @@ const schema = z.object({
   FACEREC_THUMBNAILS: bool(true),
   // Faces seen (sightings) are purged this many days after they were last seen (docs/configuration.md says why 30).
   FACEREC_SIGHTING_RETENTION_DAYS: int(30).pipe(z.number().min(1).max(3650)),
+  // Templates per person in a gallery that learns: enrolled, confirmed and learned faces together (src/match/learn.ts).
+  FACEREC_TEMPLATE_CAP: int(10).pipe(z.number().max(100)),
   FACEREC_PORT: int(3000).pipe(z.number().max(65535)),
   FACEREC_HOST: z.string().optional(),
   FACEREC_MAX_FILES: int(20),
@@ -89,6 +91,8 @@ export type Config = Readonly<{
   thumbnails: boolean;
   /** Days a sighting (a face seen, kept when a gallery or call asks) is kept after it was last seen. */
   sightingRetentionDays: number;
+  /** Templates per person that confirmed and learned faces may fill (enrolled faces are never displaced). */
+  templateCap: number;
   enrollment: EnrollmentGates;
   http: HttpConfig;
 }>;
@@ -167,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrate: e.FACEREC_MIGRATE,
     thumbnails: e.FACEREC_THUMBNAILS,
     sightingRetentionDays: e.FACEREC_SIGHTING_RETENTION_DAYS,
+    templateCap: e.FACEREC_TEMPLATE_CAP,
     enrollment: Object.freeze({
       minFaceSize: e.FACEREC_ENROLL_MIN_FACE_SIZE,
       minScore: e.FACEREC_ENROLL_MIN_SCORE,

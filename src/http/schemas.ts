@@ -101,6 +101,9 @@ export const Gallery = z
     keepSightings: z.enum(['off', 'unknown', 'all']).meta({
       description: 'Which faces identify keeps as sightings (faces seen): none (default), those it cannot name, or all',
     }),
+    learn: z.enum(['off', 'certain']).meta({
+      description: 'Whether identify adds certain matches as templates of their person: off (default) or certain',
+    }),
     createdAt: z.string(),
   })
   .meta({ id: 'Gallery' });
@@ -119,7 +122,18 @@ export const Person = z
   .meta({ id: 'Person' });
 
 export const FaceRecord = z
-  .object({ id: Uuid, box: Box, score: z.number(), quality: Quality, createdAt: z.string(), thumbnailUrl: z.string().nullable() })
+  .object({
+    id: Uuid,
+    box: Box,
+    score: z.number(),
+    quality: Quality,
+    origin: z.enum(['enrolled', 'confirmed', 'learned']).meta({
+      description: 'enrolled: a photo a user enrolled; confirmed: a face seen that a user confirmed; learned: a certain match',
+    }),
+    sightingId: Uuid.nullable().meta({ description: 'The sighting a confirmed or learned face came from (null once purged)' }),
+    createdAt: z.string(),
+    thumbnailUrl: z.string().nullable(),
+  })
   .meta({ id: 'Face' });
 
 export const ListedPerson = Person.extend({
@@ -182,6 +196,9 @@ export const IdentifiedFace = z
     landmarks: z.array(Point).optional(),
     attributes: FaceAttributes.optional(),
     sightingId: Uuid.optional().meta({ description: 'The sighting the face was kept as (when the gallery or the call keeps them)' }),
+    learnedFaceId: Uuid.optional().meta({
+      description: 'The template this face became: a certain match in a gallery that learns (listed in its learned faces)',
+    }),
   })
   .meta({ id: 'IdentifiedFace' });
 

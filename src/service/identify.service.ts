@@ -19,6 +19,7 @@ import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
 import { galleryModel, galleryStillOn, modelMismatch, type ModelSettings } from './models.service.js';
 import { imageSha256 } from './enroll.service.js';
+import { learnFromMatches } from './learning.service.js';
 import { keepFaces, KeepSightingsSetting, SourceRef, type KeepSightings } from './sightings.service.js';
 import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
@@ -75,6 +76,8 @@ export interface IdentifiedFace extends FaceMatch {
   attributes?: FaceAttributes;
   /** The sighting this face was kept as, when the gallery or the call keeps them. */
   sightingId?: string;
+  /** The template this face became (a certain match in a gallery that learns: origin 'learned'). */
+  learnedFaceId?: string;
 }
 
 export interface IdentifyResult {
@@ -137,7 +140,8 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   // A gallery moved to another model while the photo was being described (gallery reembed) is searched again with
   // the new one: its faces no longer hold the old model's descriptors.
   for (let attempt = 0; ; attempt++) {
-    const { width, height, faces, found } = await facesOf(ctx, bytes, model, { ...options, thumbnails: keep !== 'off' });
+    const thumbnails = keep !== 'off' || (gallery.learn === 'certain' && ctx.config.thumbnails);
+    const { width, height, faces, found } = await facesOf(ctx, bytes, model, { ...options, thumbnails });
     if (faces.length === 0) {
       // A photo without a face is seen all the same (a scan skips it next time).
       if (keep !== 'off')
@@ -182,18 +186,51 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       ...(await decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK)),
       ...withWarnings(await warnings),
     };
-    if (keep === 'off') return result;
-    const ids = await keepFaces(ctx, {
-      gallery,
-      modelId: model.card.id,
-      sha256: imageSha256(bytes),
-      width,
-      height,
-      faces: faces.map((face, i) => ({ face, ...(reasons[i] ? {} : { match: result.faces[i]! }) })),
-      keep,
-      source: options.source,
-    });
-    return { ...result, faces: result.faces.map((f, i) => (ids[i] ? { ...f, sightingId: ids[i] } : f)) };
+    if (keep === 'off' && gallery.learn === 'off') return result;
+    const sha256 = imageSha256(bytes);
+    const ids =
+      keep === 'off'
+        ? faces.map(() => null)
+        : await keepFaces(ctx, {
+            gallery,
+            modelId: model.card.id,
+            sha256,
+            width,
+            height,
+            faces: faces.map((face, i) => ({ face, ...(reasons[i] ? {} : { match: result.faces[i]! }) })),
+            keep,
+            source: options.source,
+          });
+    // A gallery that learns: certain matches become templates of their person (issue 24).
+    let next = 0;
+    const people = reasons.map((reason) => (reason ? null : perFace[next++]!));
+    const learned =
+      gallery.learn === 'certain'
+        ? await learnFromMatches(ctx, gallery, model, {
+            sha256,
+            faces: faces.map((face, i) =>
+              people[i]
+                ? {
+                    descriptor: face.descriptor!,
+                    box: face.box,
+                    score: face.score,
+                    quality: face.quality,
+                    thumbnail: face.thumbnail ?? null,
+                    match: result.faces[i]!,
+                    people: people[i],
+                    sightingId: ids[i] ?? null,
+                  }
+                : null,
+            ),
+          })
+        : [];
+    return {
+      ...result,
+      faces: result.faces.map((f, i) => {
+        const learnedFaceId = learned.find((l) => l.index === i)?.faceId;
+        return { ...f, ...(ids[i] ? { sightingId: ids[i] } : {}), ...(learnedFaceId ? { learnedFaceId } : {}) };
+      }),
+    };
   }
 }
 

@@ -138,6 +138,9 @@ describeWithDatasets('facerec CLI on the datasets', () => {
     expect(lines.map((l) => l.f)).toEqual(files);
     expect(lines.map((l) => l.faces.length)).toEqual([1, 0, 2]);
     expect(lines[0].faces[0].descriptor).toHaveLength(128);
+    // The quality the enrollment gates read, so that a learning evaluation can gate on it (eval stream).
+    expect(lines[0].faces[0].quality.size).toBeGreaterThan(40);
+    expect(lines[0].faces[0].quality.sharpness).toBeGreaterThan(0);
     expect(lines[0].w).toBeGreaterThan(0);
   });
 

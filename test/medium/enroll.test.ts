@@ -216,6 +216,8 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
         box: [10, 10, 120, 144],
         score: expect.any(Number),
         quality: expect.objectContaining({ size: 120 }),
+        origin: 'enrolled',
+        sightingId: null,
         createdAt: expect.any(String),
         thumbnailUrl: null,
         warnings: [],

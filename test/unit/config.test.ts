@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       migrate: true,
       thumbnails: true,
       sightingRetentionDays: 30,
+      templateCap: 10,
       enrollment: { minFaceSize: 40, minScore: 0.5, minSharpness: 10, maxYaw: 45, maxRoll: 45 },
       http: {
         port: 3000,
