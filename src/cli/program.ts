@@ -157,6 +157,11 @@ function buildProgram(config: Config): Command {
     )
     .option('--boxes <file>', 'annotations of the sets without their own (default: test/fixtures/detection-boxes.json of the checkout)')
     .option('--no-large', 'skip the synthesised large photos (group photos upscaled to 4000 px, 2×2 mosaics)')
+    .option(
+      '--no-face-free',
+      "skip the face-free photos (Debian's wallpapers, synthetic textures of 12–45 MP, the datasets' photos without a face)",
+    )
+    .option('--wallpapers <dirs...>', 'folders of face-free wallpapers (default: where gnome-backgrounds and desktop-base install them)')
     .option('--misses', 'list every missed face and false face of the shipped detector')
     .option(
       '--tuning <json>',

@@ -53,6 +53,9 @@ export async function evalModelSettings(config: Config) {
 /** The annotations of the detection benchmark's sets without boxes of their own, in the checkout. */
 export const DEFAULT_BOXES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'detection-boxes.json');
 
+/** The LFW faces of the pasted-faces set (pasted-faces.ts), in the checkout. */
+export const DEFAULT_PASTED_FACES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'pasted-faces.json');
+
 /** face-api's demo folder (its sample photos); face-api has no "exports" map, so its package.json resolves. */
 export const FACE_API_DEMO_DIR = path.join(
   path.dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
