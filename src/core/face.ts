@@ -13,4 +13,6 @@ export interface FaceQuality {
   sharpness: number;
   yaw: number;
   roll: number;
+  /** How wide a face the landmarks outline, over the box's width (engine/face-check.ts); absent on faces enrolled before it. */
+  landmarkSpan?: number;
 }

@@ -7,7 +7,7 @@ import { store } from './store.js';
 /**
  * The API's JSON, as src/http/schemas.ts declares it (GET /openapi.json shows the same).
  * @typedef {{ id: string, name: string }} PersonRef
- * @typedef {{ size: number, score: number, sharpness: number, yaw: number, roll: number }} Quality size: shorter box side (px); yaw, roll in degrees
+ * @typedef {{ size: number, score: number, sharpness: number, yaw: number, roll: number, landmarkSpan?: number }} Quality size: shorter box side (px); yaw, roll in degrees; landmarkSpan: how wide a face the landmarks outline over the box width
  * @typedef {{ id: string, name: string, people: number, faces: number, createdAt: string }} Gallery
  * @typedef {{ id: string, galleryId: string, name: string, externalId: string | null, metadata: Record<string, unknown>, faceCount: number, createdAt: string, updatedAt: string }} Person
  * @typedef {Person & { thumbnailUrl: string | null }} ListedPerson a person in a page of people, with the thumbnail of their first face that has one
