@@ -45,6 +45,8 @@ export interface FakeFace {
   yaw?: number;
   /** Tilt of the eye line, degrees (default 0; enrollment's gate is ±45). */
   roll?: number;
+  /** How wide a face the landmarks outline over the box width (default 1.2; enrollment's gate is 0.8). */
+  landmarkSpan?: number;
 }
 
 export interface FakePhotoSpec {
@@ -71,7 +73,15 @@ const MAGIC = [0x46, 0x52, 0x46, 0x31]; // "FRF1"
 const HEADER = MAGIC.length + 2; // magic, then the JSON's length (uint16, big-endian)
 const MARGIN = 10;
 const BACKGROUND = 0x6e;
-const DEFAULTS: Omit<Required<FakeFace>, 'identity'> = { drift: DEFAULT_DRIFT, size: 120, score: 0.99, sharpness: 250, yaw: 0, roll: 0 };
+const DEFAULTS: Omit<Required<FakeFace>, 'identity'> = {
+  drift: DEFAULT_DRIFT,
+  size: 120,
+  score: 0.99,
+  sharpness: 250,
+  yaw: 0,
+  roll: 0,
+  landmarkSpan: 1.2,
+};
 
 let takes = 0;
 
@@ -296,6 +306,7 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
               sharpness: round(face.sharpness, 1),
               yaw: round(face.yaw, 1),
               roll: round(face.roll, 1),
+              landmarkSpan: round(face.landmarkSpan, 2),
             },
           };
           // Each model its own space: the same face, rotated by a model-seeded sign flip per dimension.
