@@ -6,7 +6,8 @@
  * - one the whole-frame pass saw (plain face-api's one look) is judged by its score, as face-api judges it, and a
  *   doubtful one (under the minimum score) by a zoomed second look;
  * - one that only a tile saw is a small face or nothing: a box too large to have escaped the frame pass goes, and the
- *   rest must agree with a zoomed second look, at a threshold raised for the tiles' extra looks;
+ *   rest must agree with a zoomed second look (at the minimum score: a threshold raised with the number of looks,
+ *   tileConfirmStep, was measured and lost a real face, so it is off);
  * - every face's 68 landmarks must span its box as a face's do: on textures the landmark net's points collapse.
  */
 import type { Box, Point } from '../core/face.js';
@@ -41,8 +42,9 @@ export const FACE_CHECK: Readonly<FaceCheckTuning> = Object.freeze({
 
 /**
  * How wide a face the 68 landmarks describe, relative to the detection box: the side of dlib's aligned chip that they
- * call for (their similarity fit to dlib's mean face) over the box's width. Faces measured 0.86–1.67 (LFW View 1, the
- * annotated sets); the landmark net's points collapse towards the middle of a texture's box: 0.15–0.57.
+ * call for (their similarity fit to dlib's mean face) over the box's width. Faces measured 0.74–1.85 (LFW View 1's
+ * subjects) and 0.88–1.67 (the annotated sets); the landmark net's points collapse towards the middle of a texture's
+ * box: 0.15–0.57.
  */
 export function landmarkSpan(landmarks: readonly Point[], box: Box): number {
   const toImage = chipToImage(landmarks as Point[]);

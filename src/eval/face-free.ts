@@ -118,7 +118,12 @@ export async function faceFreePhotos(options: FaceFreeOptions): Promise<{ photos
   const missing: string[] = [];
   const dirs = options.wallpaperDirs ?? WALLPAPER_DIRS;
   const wallpapers = await wallpaperFiles(dirs);
-  if (wallpapers.length === 0) missing.push(`no wallpapers under ${dirs.join(', ')} (apt-get install ${WALLPAPER_PACKAGES})`);
+  // Each folder that gave none is named, with its package when it is Debian's: half the set is still a different set.
+  for (const dir of dirs) {
+    if (wallpapers.some((w) => w.file.startsWith(dir + path.sep))) continue;
+    const pkg = WALLPAPER_PACKAGES.split(' ')[(WALLPAPER_DIRS as readonly string[]).indexOf(dir)];
+    missing.push(`no wallpapers under ${dir}${pkg ? ` (apt-get install ${pkg})` : ''}`);
+  }
   const photos = wallpapers.map((w) => faceFree(FACE_FREE_SETS.wallpapers, w.name, () => photoBytes(w.file)));
   for (const p of syntheticPatterns()) photos.push(faceFree(FACE_FREE_SETS.synthetic, p.name, p.bytes));
   for (const f of DATASET_NO_FACE) {

@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../../src/core/face.js';
 import {
@@ -11,6 +15,7 @@ import {
   scorePhoto,
   tallyRows,
 } from '../../../src/eval/detection.js';
+import { FACE_FREE_SETS, faceFreePhotos } from '../../../src/eval/face-free.js';
 
 describe('parseImglabXml', () => {
   it("reads dlib imglab's boxes as [x, y, w, h], ignored ones apart", () => {
@@ -131,5 +136,26 @@ describe('tallies', () => {
     expect(falsePer100Mp(all.plain03)).toBe(10);
     expect(falsePer100Mp(all.plain05)).toBe(0);
     expect(falsePer100Mp(emptyTally())).toBe(0);
+  });
+});
+
+describe('faceFreePhotos', () => {
+  it('names each wallpaper folder that gives no photo, and reads those that do', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'facerec-wallpapers-'));
+    try {
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } })
+        .png()
+        .toFile(path.join(dir, 'blue.png'));
+      const absent = path.join(dir, 'absent');
+      const { photos, missing } = await faceFreePhotos({ datasets: path.join(dir, 'no-datasets'), wallpaperDirs: [dir, absent] });
+      expect(photos.filter((p) => p.set === FACE_FREE_SETS.wallpapers).map((p) => p.name)).toEqual([
+        path.join(path.basename(dir), 'blue.png'),
+      ]);
+      expect(missing).toContain(`no wallpapers under ${absent}`);
+      expect(missing.some((m) => m.includes(`under ${dir} `) || m.endsWith(`under ${dir}`))).toBe(false);
+      expect(photos.some((p) => p.set === FACE_FREE_SETS.synthetic)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
