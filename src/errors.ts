@@ -9,8 +9,11 @@ export const ERROR_CODES = [
   'MODEL_CHECKSUM_MISMATCH',
   'MODEL_LOAD_FAILED',
   'UNKNOWN_MODEL',
+  'MODEL_UNUSABLE',
   'MODEL_MISMATCH',
   'REEMBED_NOT_POSSIBLE',
+  'REEMBED_LISTING_CHANGED',
+  'JOB_RUNNING',
   'BACKEND_UNAVAILABLE',
   'QUEUE_FULL',
   'WORKER_CRASHED',
@@ -32,6 +35,9 @@ export const ERROR_CODES = [
   'EXTERNAL_ID_TAKEN',
   'NO_ENROLLED_FACES',
   'KEY_NOT_FOUND',
+  'SIGHTING_NOT_FOUND',
+  'CLUSTER_NOT_FOUND',
+  'WRONG_GALLERY',
   // Enrollment rejections, one per photo.
   'MULTIPLE_FACES',
   'FACE_TOO_SMALL',
@@ -39,6 +45,7 @@ export const ERROR_CODES = [
   'BLURRY',
   'EXTREME_POSE',
   'DUPLICATE_IMAGE',
+  'DUPLICATE_PERSON',
   'INCONSISTENT_IDENTITY',
   'INTERNAL',
 ] as const;
@@ -87,7 +94,7 @@ export class InvalidArgumentError extends FacerecError {
 
 export class NotFoundError extends FacerecError {
   constructor(
-    code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND' | 'KEY_NOT_FOUND',
+    code: 'GALLERY_NOT_FOUND' | 'PERSON_NOT_FOUND' | 'FACE_NOT_FOUND' | 'KEY_NOT_FOUND' | 'SIGHTING_NOT_FOUND' | 'CLUSTER_NOT_FOUND',
     what: string,
     details: Record<string, unknown> = {},
   ) {

@@ -43,10 +43,11 @@ import {
 } from '../eval/setup.js';
 import { DEFAULT_TOP_K } from '../service/identify.service.js';
 import { compare, CompareInput } from '../service/compare.service.js';
-import { configuredModels, databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
+import { databaseTarget, openAnalyzer, openFacerec, type Facerec } from '../service/context.js';
 import { listModels } from '../service/models.service.js';
 import { detect, DetectInput, DetectorInput, engineReport, type Detection } from '../service/detect.service.js';
 import { drawDetections } from '../service/draw.service.js';
+import { withWarnings, type PhotoWarning } from '../service/warnings.js';
 import { readUserFile } from './files.js';
 import { parseOptions } from './options.js';
 
@@ -71,11 +72,19 @@ function progress(label: string) {
 }
 
 export async function modelsCommand(config: Config, opts: { json?: boolean }): Promise<void> {
-  const rows = listModels({ analyzer: { models: await configuredModels(config) } });
+  // One engine worker loads and tries every model, as a server does at start, so that the list says which cannot run.
+  const analyzer = await openAnalyzer(config, { workers: 1 });
+  let rows;
+  try {
+    rows = listModels({ analyzer });
+  } finally {
+    await analyzer.close();
+  }
   if (opts.json) return print(JSON.stringify(rows, null, 2));
   for (const m of rows) {
     print(`${m.default ? '*' : ' '} ${m.name.padEnd(16)} ${String(m.dims).padStart(4)}-d ${m.metric.padEnd(9)} ${m.id}`);
     print(`  ${''.padEnd(16)} ${m.source}${m.shipped ? '' : ' (brought by you)'}`);
+    if (m.unusableReason) print(`  ${''.padEnd(16)} UNUSABLE: ${m.unusableReason}`);
   }
 }
 
@@ -128,8 +137,17 @@ export async function detectCommand(
   );
   const bytes = await readUserFile(image);
   const detection = await withAnalyzer(config, (ctx) => detect(ctx, bytes, input));
-  if (opts.json) return print(JSON.stringify({ width: detection.width, height: detection.height, faces: detection.faces.map(faceJson) }));
+  if (opts.json)
+    return print(
+      JSON.stringify({
+        width: detection.width,
+        height: detection.height,
+        faces: detection.faces.map(faceJson),
+        ...withWarnings(detection.warnings ?? []),
+      }),
+    );
   print(`${image}: ${detection.width}x${detection.height}, ${detection.faces.length} face(s)`);
+  printWarnings(detection.warnings);
   detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(
@@ -156,6 +174,7 @@ export async function compareCommand(
         model: result.model,
         boxes: result.boxes,
         facesInPhotos: result.facesInPhotos,
+        ...withWarnings(result.warnings ?? []),
       }),
     );
   const largest = [a, b].flatMap((name, i) =>
@@ -164,6 +183,12 @@ export async function compareCommand(
   print(
     `${result.match ? 'same person' : 'different people'}: distance ${result.distance.toFixed(4)} (threshold ${result.threshold})${largest.length ? `; compared ${largest.join(' and ')}` : ''}`,
   );
+  printWarnings(result.warnings);
+}
+
+/** A photo used only in part, said under the answer as enroll says its warnings. */
+export function printWarnings(warnings: readonly PhotoWarning[] | undefined): void {
+  for (const w of warnings ?? []) print(`  warning ${w.code}: ${w.message}`);
 }
 
 export async function annotateCommand(
@@ -256,6 +281,7 @@ export async function evalLfwCommand(
     save?: string;
     load?: string;
     baseline?: boolean;
+    viaThumbnail?: boolean;
     json?: boolean;
     workers: number;
   },
@@ -302,13 +328,13 @@ export async function evalLfwCommand(
   );
   if (result.unreadable.length) print(`unreadable images: ${result.unreadable.length} (${result.unreadable.slice(0, 5).join(', ')})`);
   print(
-    `${'pipeline'.padEnd(38)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`,
+    `${'pipeline'.padEnd(44)} ${'accuracy'.padStart(9)} ${'TAR@0.1%'.padStart(9)} ${'TAR@1%'.padStart(8)} ${'no face'.padStart(8)} ${'pairs w/o'.padStart(9)} ${'threshold'.padStart(9)}`,
   );
   for (const p of result.pipelines) {
     const r = p.report;
     const acc = r.foldStd !== undefined ? `${pct(r.accuracy)}±${pct(r.foldStd)}` : pct(r.accuracy);
     print(
-      `${(p.name + (p.shipped ? ' *' : '')).padEnd(38)} ${acc.padStart(9)} ${pct(r.tarAtFar001).padStart(9)} ${pct(r.tarAtFar01).padStart(8)} ${String(p.imagesWithoutFace).padStart(8)} ${String(r.pairsMissingFace).padStart(9)} ${r.threshold.toFixed(4).padStart(9)}`,
+      `${(p.name + (p.shipped ? ' *' : '')).padEnd(44)} ${acc.padStart(9)} ${pct(r.tarAtFar001).padStart(9)} ${pct(r.tarAtFar01).padStart(8)} ${String(p.imagesWithoutFace).padStart(8)} ${String(r.pairsMissingFace).padStart(9)} ${r.threshold.toFixed(4).padStart(9)}`,
     );
   }
   const shipped = result.pipelines.find((p) => p.shipped)!;

@@ -6,6 +6,7 @@ import { DetectorInput } from '../service/detect.service.js';
 import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
 import { describeCliError } from './errors.js';
+import { addEvalClusterCommand } from './eval-cluster.js';
 import { decimalOption, integerOption } from './options.js';
 import {
   annotateCommand,
@@ -31,6 +32,19 @@ import {
   serveCommand,
   verifyCommand,
 } from './store-commands.js';
+import {
+  clustersIgnoreCommand,
+  clustersListCommand,
+  clustersMergeCommand,
+  clustersNameCommand,
+  clustersRemoveCommand,
+  clustersShowCommand,
+  keepSightingsCommand,
+  reclusterCommand,
+  scanCommand,
+  sightingsCorrectCommand,
+  sightingsListCommand,
+} from './sightings-commands.js';
 
 /**
  * The command tree; option defaults come from the configuration. The commands parse their options with the use
@@ -109,6 +123,7 @@ function buildProgram(config: Config): Command {
     .option('--save <file>', 'save every image’s descriptors as JSONL')
     .option('--load <file>', 'score descriptors saved by --save instead of computing them')
     .option('--no-baseline', 'skip plain face-api, the baseline (a third of the time)')
+    .option('--via-thumbnail', 'also describe each face again from its stored 150 px thumbnail, as `gallery reembed` does')
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalLfwCommand(config, opts));
@@ -170,6 +185,7 @@ function buildProgram(config: Config): Command {
     .option('--json', 'print JSON')
     .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
     .action((opts) => evalDetectCommand(config, opts));
+  addEvalClusterCommand(evalCmd, config);
 
   // Options of every command that uses the gallery database.
   function withDb(cmd: Command, gallery = true): Command {
@@ -201,7 +217,13 @@ function buildProgram(config: Config): Command {
       .option('--metadata <json>', 'a JSON object stored with the new person')
       .option('--skip-rejected', 'enroll the acceptable photos and report the others, instead of failing')
       .option('--largest-face', 'take the largest face of a photo with several')
-      .option('--force', 'enroll faces even when they look unlike the person’s other faces'),
+      .option(
+        '--face-box <x,y,w,h>',
+        'the face to enroll in a photo of several, by its box as facerec detect prints it; once per photo, in order ("auto": the default rule)',
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
+      .option('--force', 'enroll faces even when they look unlike the person’s other faces')
+      .option('--allow-duplicate-person', 'enroll a face already enrolled as another person (refused as DUPLICATE_PERSON without it)'),
   ).action((images: string[], opts) => enrollCommand(config, images, opts));
 
   withDb(
@@ -225,7 +247,9 @@ function buildProgram(config: Config): Command {
       )
       .option('--max-faces <n>', `look at the largest N faces only (${LIMITS.maxFaces.min}..${LIMITS.maxFaces.max})`)
       .option('--landmarks', 'include the 68 landmarks in --json')
-      .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)'),
+      .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)')
+      .option('--keep-sightings <which>', "keep the faces as sightings: off, unknown or all (default: the gallery's setting)")
+      .option('--source <ref>', 'the photo’s reference kept with its sightings (default: the path given)'),
   ).action((image: string, opts) => identifyCommand(config, image, opts));
 
   withDb(
@@ -267,7 +291,7 @@ function buildProgram(config: Config): Command {
   const galleriesCmd = program
     .command('galleries')
     .alias('gallery')
-    .description('list, create, delete galleries, and move one to another descriptor model');
+    .description('list, create, rename, delete galleries, and move one to another descriptor model');
   withDb(galleriesCmd.command('list').description('list galleries with their counts'), false).action((opts) =>
     galleriesCommand(config, 'list', undefined, opts),
   );
@@ -279,6 +303,14 @@ function buildProgram(config: Config): Command {
       .option('--model <model>', 'descriptor model, by name or id (facerec models; default FACEREC_DESCRIPTOR_MODEL)'),
     false,
   ).action((name: string, opts) => galleriesCommand(config, 'create', name, opts));
+  withDb(
+    galleriesCmd
+      .command('rename')
+      .description('rename a gallery (not the default one); its people, faces and model stay')
+      .argument('<name-or-id>', 'gallery')
+      .argument('<new-name>', 'its new name'),
+    false,
+  ).action((name: string, newName: string, opts) => galleriesCommand(config, 'rename', name, { ...opts, newName }));
   withDb(
     galleriesCmd
       .command('delete')
@@ -295,7 +327,10 @@ function buildProgram(config: Config): Command {
           'until all are done, then switches at once. Run it again to resume after a stop',
       )
       .requiredOption('--model <model>', 'the descriptor model to move to, by name or id (facerec models)')
-      .option('--drop-failed', 'switch even if some faces could not be described again, deleting them (they are listed)')
+      .option(
+        '--drop-failed <token|ids>',
+        'switch without the faces a stalled run listed, deleting exactly those: the listing’s drop token, or their face ids (comma-separated)',
+      )
       .addOption(workersOption()),
   ).action((opts) => reembedCommand(config, opts));
 
@@ -320,6 +355,88 @@ function buildProgram(config: Config): Command {
       .addOption(workersOption()),
     false,
   ).action((opts) => serveCommand(config, opts));
+
+  withDb(
+    program
+      .command('scan')
+      .description(
+        'every face of every photo under DIR (and its sub-folders) becomes a sighting of the gallery, its path as the source; ' +
+          'photos seen before are skipped, so a second run only does the new work',
+      )
+      .argument('<dir>', 'folder of photos')
+      .addOption(workersOption()),
+  ).action((dir: string, opts) => scanCommand(config, dir, opts));
+
+  const clusters = program.command('clusters').description('review the clusters of unknown faces: list, name, merge, ignore, re-cluster');
+  withDb(
+    clusters
+      .command('list', { isDefault: true })
+      .description('clusters of unknown faces worth naming, largest first, each with its faces and their sources')
+      .option('--min-size <n>', 'clusters with at least this many faces (default 2)')
+      .option('--ignored', 'list the ignored clusters instead')
+      .option('--faces <n>', 'faces shown per cluster, best first (default all)'),
+  ).action((opts) => clustersListCommand(config, opts));
+  withDb(clusters.command('show').description('one cluster with all its faces').argument('<cluster>', 'cluster id')).action(
+    (id: string, opts) => clustersShowCommand(config, id, opts),
+  );
+  withDb(
+    clusters
+      .command('name')
+      .description('name a cluster: enroll a new or existing person from its best faces, and label all its faces')
+      .argument('<cluster>', 'cluster id')
+      .option('--name <name>', 'a new person of this name')
+      .option('--person <name-or-id>', 'an existing person: id, external id or exact name')
+      .option('--force', 'enroll the faces even where they look unlike the person’s existing faces'),
+  ).action((id: string, opts) => clustersNameCommand(config, id, opts));
+  withDb(
+    clusters.command('merge').description('merge clusters into the largest').argument('<clusters...>', 'two or more cluster ids'),
+  ).action((ids: string[], opts) => clustersMergeCommand(config, ids, opts));
+  withDb(
+    clusters
+      .command('ignore')
+      .description('never suggest a cluster again (faces that join it later stay ignored)')
+      .argument('<cluster>', 'cluster id')
+      .option('--undo', 'suggest it again'),
+  ).action((id: string, opts) => clustersIgnoreCommand(config, id, opts));
+  withDb(
+    clusters
+      .command('remove')
+      .description('take a face out of a cluster (it becomes its own)')
+      .argument('<cluster>', 'cluster id')
+      .argument('<sighting>', 'sighting id'),
+  ).action((id: string, sighting: string, opts) => clustersRemoveCommand(config, id, sighting, opts));
+  withDb(clusters.command('recluster').description('re-cluster every unknown face of the gallery from scratch')).action((opts) =>
+    reclusterCommand(config, opts),
+  );
+
+  const sightings = program.command('sightings').description('faces seen: list them, correct who one is');
+  withDb(
+    sightings
+      .command('list', { isDefault: true })
+      .description('faces seen in the gallery, latest first')
+      .option('--outcome <outcome>', 'match, ambiguous or unknown: what identify answered')
+      .option('--unknown', 'only those nobody is named for')
+      .option('--since <time>', 'seen at or after this ISO 8601 time')
+      .option('--limit <n>', 'at most this many (default 50)')
+      .option('--offset <n>', 'skip this many'),
+  ).action((opts) => sightingsListCommand(config, opts));
+  withDb(
+    sightings
+      .command('correct')
+      .description('say who a sighting is (kept as your word), or that it is nobody enrolled')
+      .argument('<sighting>', 'sighting id')
+      .option('--person <id>', 'the person it is')
+      .option('--unknown', 'nobody enrolled'),
+    false,
+  ).action((id: string, opts) => sightingsCorrectCommand(config, id, opts));
+  withDb(
+    galleriesCmd
+      .command('keep-sightings')
+      .description('which faces identify keeps in the gallery as sightings: off (default), unknown, all')
+      .argument('<gallery>', 'gallery')
+      .argument('<which>', 'off, unknown or all'),
+    false,
+  ).action((gallery: string, which: string, opts) => keepSightingsCommand(config, gallery, which, opts));
 
   const keys = program.command('keys').description('create, list and revoke API keys');
   withDb(

@@ -21,6 +21,7 @@ import {
   ListPeopleInput,
   listPeople,
   PatchPersonInput,
+  RenameGalleryInput,
   renamePerson,
   showPerson,
 } from '../service/people.service.js';
@@ -29,6 +30,8 @@ import { parseOptions } from './options.js';
 import { startServer } from '../http/server.js';
 import { createApiKey, CreateKeyInput, listKeys, revokeKey, RevokeKeyInput } from '../service/keys.service.js';
 import { enrollmentJson } from '../service/views.js';
+import { withWarnings } from '../service/warnings.js';
+import { printWarnings } from './commands.js';
 
 export interface DbOptions {
   db?: string;
@@ -37,13 +40,13 @@ export interface DbOptions {
   json?: boolean;
 }
 
-const print = (text: string): void => {
+export const print = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 const fixed = (v: number | null | undefined, digits = 4): string => (v === null || v === undefined ? '-' : v.toFixed(digits));
 
 /** Opens the database (and the engine, when `workers` is given: 0 = this thread), runs `fn`, and closes both. */
-async function withFacerec<T>(
+export async function withFacerec<T>(
   config: Config,
   opts: DbOptions,
   workers: number | undefined,
@@ -80,7 +83,9 @@ export async function enrollCommand(
     metadata?: string;
     skipRejected?: boolean;
     largestFace?: boolean;
+    faceBox?: string[];
     force?: boolean;
+    allowDuplicatePerson?: boolean;
   },
 ): Promise<void> {
   if (!opts.name === !opts.person)
@@ -89,9 +94,18 @@ export async function enrollCommand(
     gallery: opts.gallery,
     onReject: opts.skipRejected ? 'skip' : 'fail',
     largestFace: opts.largestFace,
+    faceBoxes: opts.faceBox?.length ? opts.faceBox.map(faceBoxOption) : undefined,
     force: opts.force,
+    allowDuplicatePerson: opts.allowDuplicatePerson,
   };
-  const flags = { onReject: '--skip-rejected' };
+  const flags = { onReject: '--skip-rejected', faceBoxes: '--face-box' };
+  if ((opts.faceBox?.length ?? 0) > images.length)
+    throw new InvalidArgumentError(
+      `--face-box is given ${opts.faceBox!.length} times, for ${images.length} photo(s): once per photo at most`,
+      {
+        field: '--face-box',
+      },
+    );
   // Parsed before any photo is read: a bad name or metadata fails at once.
   const input = opts.name
     ? parseOptions(CreatePersonInput, { ...enrollOptions, name: opts.name, externalId: opts.externalId, metadata: opts.metadata }, flags)
@@ -119,6 +133,19 @@ export async function enrollCommand(
     ...rejected.map((r) => ({ index: r.index, lines: [`  rejected ${r.file}: ${r.code}: ${r.message}`] })),
   ].sort((a, b) => a.index - b.index);
   for (const photo of lines) photo.lines.forEach(print);
+}
+
+/** One --face-box: "x,y,width,height" as `facerec detect` prints a box, or "auto" for a photo without a choice. */
+function faceBoxOption(value: string): number[] | null {
+  if (value.trim().toLowerCase() === 'auto') return null;
+  const parts = value.split(',').map((part) => part.trim());
+  const box = parts.map(Number);
+  if (parts.length !== 4 || !parts.every((part) => /^\d+(\.\d+)?$/.test(part)) || !(box[2]! > 0 && box[3]! > 0))
+    throw new InvalidArgumentError(
+      `--face-box must be x,y,width,height with a positive width and height (as facerec detect gives a box) or auto, got "${value}"`,
+      { field: '--face-box' },
+    );
+  return box;
 }
 
 export async function importCommand(
@@ -177,11 +204,28 @@ export async function importCommand(
 export async function identifyCommand(
   config: Config,
   image: string,
-  opts: DbOptions & { threshold?: string; topK?: string | number; maxFaces?: string; annotate?: string; landmarks?: boolean },
+  opts: DbOptions & {
+    threshold?: string;
+    topK?: string | number;
+    maxFaces?: string;
+    annotate?: string;
+    landmarks?: boolean;
+    keepSightings?: string;
+    source?: string;
+  },
 ): Promise<void> {
   const input = parseOptions(
     IdentifyInput,
-    { gallery: opts.gallery, threshold: opts.threshold, topK: opts.topK, maxFaces: opts.maxFaces, includeLandmarks: opts.landmarks },
+    {
+      gallery: opts.gallery,
+      threshold: opts.threshold,
+      topK: opts.topK,
+      maxFaces: opts.maxFaces,
+      includeLandmarks: opts.landmarks,
+      keepSightings: opts.keepSightings,
+      // A kept face's source is the path that was read, unless told otherwise.
+      source: opts.source ?? (opts.keepSightings && opts.keepSightings !== 'off' ? image : undefined),
+    },
     { includeLandmarks: '--landmarks' },
   );
   const ext = opts.annotate ? path.extname(opts.annotate).toLowerCase() : '';
@@ -198,6 +242,7 @@ export async function identifyCommand(
         thresholdSource: result.thresholdSource,
         expectedFpir: result.expectedFpir,
         gallery: result.gallery,
+        ...withWarnings(result.warnings ?? []),
       }),
     );
   const promise = result.expectedFpir === null ? '' : `, expected FPIR ${(result.expectedFpir * 100).toFixed(2)}%`;
@@ -210,6 +255,7 @@ export async function identifyCommand(
       `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`,
     );
   });
+  printWarnings(result.warnings);
   if (opts.annotate) print(`annotated image written to ${opts.annotate}`);
 }
 
@@ -226,6 +272,7 @@ export async function verifyCommand(
   print(
     `${result.match ? 'match' : 'no match'}: ${image}${which} ${result.match ? 'is' : 'is not'} ${result.person.name}, distance ${fixed(result.distance)} (threshold ${result.threshold}, confidence ${fixed(result.confidence, 2)})`,
   );
+  printWarnings(result.warnings);
 }
 
 export async function peopleCommand(
@@ -278,11 +325,12 @@ export async function peopleCommand(
 
 export async function galleriesCommand(
   config: Config,
-  action: 'list' | 'create' | 'delete',
+  action: 'list' | 'create' | 'rename' | 'delete',
   name: string | undefined,
-  opts: DbOptions & { force?: boolean; model?: string },
+  opts: DbOptions & { force?: boolean; model?: string; newName?: string },
 ): Promise<void> {
   const created = action === 'create' ? parseOptions(CreateGalleryInput, { name, model: opts.model }, { name: '<name>' }) : undefined;
+  const renamed = action === 'rename' ? parseOptions(RenameGalleryInput, { name: opts.newName }, { name: '<new-name>' }) : undefined;
   const deleted = action === 'delete' ? parseOptions(DeleteGalleryInput, { force: opts.force }) : undefined;
   await withFacerec(config, opts, undefined, async (app) => {
     if (action === 'list') {
@@ -296,6 +344,10 @@ export async function galleriesCommand(
       const g = await galleries.create(app, created.name, created.model);
       return opts.json ? print(JSON.stringify(g)) : print(`created gallery ${g.name} (${g.id}), descriptor model ${g.descriptorModel}`);
     }
+    if (renamed) {
+      const g = await galleries.rename(app, name!, renamed.name);
+      return opts.json ? print(JSON.stringify({ gallery: g })) : print(`renamed gallery ${name} to ${g.name} (${g.id})`);
+    }
     const g = await galleries.delete(app, name!, deleted?.force);
     return opts.json
       ? print(JSON.stringify({ deleted: g }))
@@ -305,9 +357,11 @@ export async function galleriesCommand(
 
 export async function reembedCommand(
   config: Config,
-  opts: DbOptions & { model?: string; dropFailed?: boolean; workers?: number },
+  opts: DbOptions & { model?: string; dropFailed?: string; workers?: number },
 ): Promise<void> {
-  const input = parseOptions(ReembedInput, { gallery: opts.gallery, model: opts.model, dropFailed: opts.dropFailed });
+  // A drop token is 16 hex digits; anything else is a list of face ids.
+  const dropFailed = opts.dropFailed === undefined || /^[0-9a-f]{16}$/.test(opts.dropFailed) ? opts.dropFailed : opts.dropFailed.split(',');
+  const input = parseOptions(ReembedInput, { gallery: opts.gallery, model: opts.model, dropFailed });
   const bar = process.stderr.isTTY
     ? new SingleBar(
         { format: 'reembed [{bar}] {value}/{total} faces {percentage}% eta {eta_formatted}', stream: process.stderr },
@@ -320,6 +374,7 @@ export async function reembedCommand(
         ...input,
         onProgress: (staged, total) => {
           if (bar && !bar.isActive) bar.start(total, staged);
+          bar?.setTotal(total);
           bar?.update(staged);
         },
       });
@@ -327,17 +382,28 @@ export async function reembedCommand(
       bar?.stop();
     }
   });
-  if (opts.json) return print(JSON.stringify(status));
-  if (status.state === 'done')
-    return print(`gallery ${status.gallery.name} now uses ${status.model}: ${status.staged} faces described again`);
-  if (status.state === 'idle') return print(`gallery ${status.gallery.name} already uses ${status.model}`);
-  print(`gallery ${status.gallery.name} still uses ${status.model}: ${status.staged} of ${status.total} faces staged for ${status.target}`);
-  for (const f of status.failed) print(`  face ${f.faceId} (person ${f.personId}): ${f.code}: ${f.message}`);
-  if (status.failed.length)
+  if (opts.json) print(JSON.stringify(status));
+  else if (status.state === 'done') {
+    print(`gallery ${status.gallery.name} now uses ${status.model}: ${status.staged} faces described again`);
+    for (const f of status.dropped ?? []) print(`  dropped face ${f.faceId} of ${f.personName} (${f.personId}): ${f.code}`);
+    for (const p of status.leftWithoutFaces ?? []) print(`  ${p.name} (${p.personId}) has no face left: enroll a photo of them again`);
+  } else if (status.state === 'idle') print(`gallery ${status.gallery.name} already uses ${status.model}`);
+  else {
+    print(
+      `gallery ${status.gallery.name} still uses ${status.model}: ${status.staged} of ${status.total} faces staged for ${status.target}, ` +
+        `${status.failed.length} failed`,
+    );
+    for (const f of status.failed) print(`  face ${f.faceId} of ${f.personName} (${f.personId}): ${f.code}: ${f.message}`);
+    for (const p of status.wouldLeaveWithoutFaces ?? [])
+      print(`  dropping them leaves ${p.name} (${p.personId}) without any face (the person is kept)`);
+  }
+  // A move that did not switch is a failure for scripts, whatever the output format.
+  if (status.state === 'stalled')
     throw new FacerecError(
       'REEMBED_NOT_POSSIBLE',
-      `${status.failed.length} faces could not be described again; re-enroll those people, or switch without them with --drop-failed`,
-      { failed: status.failed.length },
+      `${status.failed.length} faces could not be described again; re-enroll those people, or switch without exactly those faces with ` +
+        `--drop-failed ${status.dropToken}`,
+      { failed: status.failed.length, dropToken: status.dropToken },
     );
 }
 

@@ -44,6 +44,8 @@ const schema = z.object({
   FACEREC_DATA_DIR: z.string().default('./data'),
   FACEREC_MIGRATE: bool(true),
   FACEREC_THUMBNAILS: bool(true),
+  // Faces seen (sightings) are purged this many days after they were last seen (docs/configuration.md says why 30).
+  FACEREC_SIGHTING_RETENTION_DAYS: int(30).pipe(z.number().min(1).max(3650)),
   FACEREC_PORT: int(3000).pipe(z.number().max(65535)),
   FACEREC_HOST: z.string().optional(),
   FACEREC_MAX_FILES: int(20),
@@ -87,6 +89,8 @@ export type Config = Readonly<{
   dataDir: string;
   migrate: boolean;
   thumbnails: boolean;
+  /** Days a sighting (a face seen, kept when a gallery or call asks) is kept after it was last seen. */
+  sightingRetentionDays: number;
   enrollment: EnrollmentGates;
   http: HttpConfig;
 }>;
@@ -166,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.FACEREC_DATA_DIR,
     migrate: e.FACEREC_MIGRATE,
     thumbnails: e.FACEREC_THUMBNAILS,
+    sightingRetentionDays: e.FACEREC_SIGHTING_RETENTION_DAYS,
     enrollment: Object.freeze({
       minFaceSize: e.FACEREC_ENROLL_MIN_FACE_SIZE,
       minScore: e.FACEREC_ENROLL_MIN_SCORE,

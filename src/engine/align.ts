@@ -31,6 +31,14 @@ const MEAN_FACE_Y = [
 export const CHIP_SIZE = 150;
 export const CHIP_PADDING = 0.25;
 
+/**
+ * Where the detector's box of a face falls in that face's own chip (150 px, padding 0.25), as fractions of the chip's
+ * side: the median of 529 LFW faces' SSD boxes mapped into their chips (x 10.2, y −7.9, w 128.2, h 152.0 px; the
+ * top reaches past the chip, as the forehead does). A stored chip is described again from the landmarks found in
+ * this box, with no second detection, which misses 7% of 150 px chips (re-embedding, docs/models.md).
+ */
+export const CHIP_FACE_BOX: readonly [number, number, number, number] = [0.068, -0.053, 0.855, 1.013];
+
 // Like dlib's get_face_chip_details: eyebrows (17-26) and the lower lip (55-59, 65-67) move too much to anchor on.
 const ANCHORS = Array.from({ length: 51 }, (_, k) => k + 17).filter((i) => !(i <= 26 || (i >= 55 && i <= 59) || i >= 65));
 

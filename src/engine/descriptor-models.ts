@@ -87,6 +87,8 @@ export interface DescriptorRegistry {
   /** A model by id or name; UNKNOWN_MODEL names the ones there are. */
   get(idOrName: string): DescriptorModelCard;
   has(id: string): boolean;
+  /** Why an installed model cannot run here (its file missing or corrupt, not ONNX, unlike its card), or undefined. */
+  unusable(id: string): string | undefined;
 }
 
 export interface RegistryOptions {
@@ -169,7 +171,12 @@ export function makeRegistry(cards: DescriptorModelCard[], defaultModel?: string
       dir: modelsDir,
     });
   const chosen = defaultModel ? get(defaultModel) : builtin;
-  return { cards, default: chosen, get, has: (id) => cards.some((c) => c.id === id) };
+  return { cards, default: chosen, get, has: (id) => cards.some((c) => c.id === id), unusable: () => undefined };
+}
+
+/** The registry, with the models that a worker found unable to run (by id, with the reason). */
+export function withUnusable(registry: DescriptorRegistry, reasons: Readonly<Record<string, string>>): DescriptorRegistry {
+  return { ...registry, unusable: (id) => reasons[id] ?? registry.unusable(id) };
 }
 
 /** Scales, in place, a descriptor to unit length (cosine models' storage form). */
@@ -190,5 +197,7 @@ export function modelSummary(card: DescriptorModelCard, registry: DescriptorRegi
     source: card.source,
     license: card.license,
     shipped: card.shipped,
+    usable: registry.unusable(card.id) === undefined,
+    ...(registry.unusable(card.id) ? { unusableReason: registry.unusable(card.id) } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { encodeThumbnail } from '../image/thumbnail.js';
-import { arcfaceToImage, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
+import { arcfaceToImage, CHIP_FACE_BOX, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
 import { loadRegistry, normalizeL2, type DescriptorModelCard, type DescriptorRegistry } from './descriptor-models.js';
 import { OnnxDescriber } from './onnx-describer.js';
 import { DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
@@ -19,7 +19,7 @@ import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
 import { confirmThreshold, FACE_CHECK, firstVerdict, landmarkSpan, type FaceCheckTuning } from './face-check.js';
 import type { Box } from '../core/face.js';
-import { InvalidArgumentError } from '../errors.js';
+import { FacerecError, InvalidArgumentError } from '../errors.js';
 import { BUILTIN_DEFAULT_NAME } from './descriptor-models.js';
 import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from './self-test.js';
 
@@ -45,6 +45,11 @@ export interface AnalyzeOptions {
   singlePass?: boolean;
   /** Attach a JPEG thumbnail of each aligned face chip. */
   thumbnails?: boolean;
+  /**
+   * The image is a stored thumbnail (a face's aligned dlib chip, any size): no detection; its one face is where a
+   * chip holds it (CHIP_FACE_BOX), and is described from its landmarks there. Re-embedding describes stored faces so.
+   */
+  storedChip?: boolean;
   /** Detection's levers, other than DETECTION_TUNING: for `facerec eval detect --tuning` to measure them; the service never sets them. */
   detection?: Partial<DetectionTuning>;
 }
@@ -80,6 +85,8 @@ export interface EngineInfo extends RuntimeInfo {
   descriptorModelId: string;
   /** Its short name. */
   descriptorModel: string;
+  /** Descriptor models installed but unable to run here, by id, with the reason (from the pool's model check). */
+  unusableModels?: Record<string, string>;
 }
 
 export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' | 'model' | 'detection'>> = Object.freeze({
@@ -90,6 +97,7 @@ export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' |
   mirror: true,
   singlePass: false,
   thumbnails: false,
+  storedChip: false,
 });
 
 export interface Candidate {
@@ -195,17 +203,49 @@ export class FaceEngine {
     return this.loaded.reduce((n, d) => n + d.liveTensors, 0);
   }
 
+  /** A descriptor model's session, loaded once; one that cannot load is MODEL_UNUSABLE with the reason. */
   private describer(card: DescriptorModelCard): Promise<OnnxDescriber> {
     let d = this.describers.get(card.id);
     if (!d) {
-      d = OnnxDescriber.load(card, this.threads).then((loaded) => {
-        this.loaded.push(loaded);
-        return loaded;
-      });
+      d = OnnxDescriber.load(card, this.threads).then(
+        (loaded) => {
+          this.loaded.push(loaded);
+          return loaded;
+        },
+        (err: unknown) => {
+          throw unusable(card, err);
+        },
+      );
       d.catch(() => this.describers.delete(card.id));
       this.describers.set(card.id, d);
     }
     return d;
+  }
+
+  /**
+   * Loads every descriptor model with a file of its own and describes one blank face with it, so that a model that
+   * cannot run (missing or corrupt file, not ONNX, shapes unlike its card's) is known at start. Returns the reasons by
+   * model id; the sessions of the models checked, but the default's, are released again.
+   */
+  async checkModels(): Promise<Record<string, string>> {
+    const reasons: Record<string, string> = {};
+    for (const card of this.models.cards) {
+      if (!('file' in card.weights) || card.id === this.models.default.id) continue;
+      try {
+        const d = await this.describer(card);
+        try {
+          const blank = new Float32Array(card.input.size * card.input.size * 3);
+          await d.describe([blank, blank]);
+        } finally {
+          this.describers.delete(card.id);
+          this.loaded = this.loaded.filter((l) => l !== d);
+          await d.release();
+        }
+      } catch (err) {
+        reasons[card.id] = err instanceof FacerecError ? String(err.details.reason ?? err.message) : String(err);
+      }
+    }
+    return reasons;
   }
 
   get imageLimits(): ImageLimits {
@@ -259,7 +299,7 @@ export class FaceEngine {
     const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options, mirror: options.mirror ?? card.mirror };
     const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
     let t = performance.now();
-    const detected = await this.detect(image, opts);
+    const detected = opts.storedChip ? await this.chipFaces(image) : await this.detect(image, opts);
     const candidates = opts.maxFaces !== undefined ? detected.faces.slice(0, opts.maxFaces) : detected.faces;
     const landmarks = candidates.map((c) => c.landmarks);
     // Landmarks are found while detecting: the face check needs them.
@@ -332,7 +372,13 @@ export class FaceEngine {
     if (mirror) inputs.push(...toImage.map((t) => extractChip(image, t, size, true)));
     const describer = await this.describer(card);
     const raw: number[][] = [];
-    for (const batch of chunks(inputs, BATCH)) raw.push(...(await describer.describe(batch)).map((d) => Array.from(d)));
+    for (const batch of chunks(inputs, BATCH)) {
+      // A model that loads but cannot run as its card says (another output size, an op the runtime refuses) is the model's fault.
+      const described = await describer.describe(batch).catch((err: unknown) => {
+        throw unusable(card, err);
+      });
+      raw.push(...described.map((d) => Array.from(d)));
+    }
     const cosine = card.output.metric === 'cosine';
     return landmarks.map((_, i) => {
       let d = raw[i]!;
@@ -357,6 +403,14 @@ export class FaceEngine {
     // One batch: the chips, then their mirror images.
     const raw = await this.describeInputs([...chips, ...transforms.map((toImage) => extractChip(image, toImage, CHIP_SIZE, true))]);
     return raw.slice(0, chips.length).map((d, i) => meanOf(d, raw[chips.length + i]!));
+  }
+
+  /** A stored chip's one face, where the chip holds it, with its landmarks: no detection, so no face check. */
+  private async chipFaces(image: RgbImage): Promise<{ faces: Array<Candidate & { landmarks: Point[] }>; landmarkMs: number }> {
+    const started = performance.now();
+    const face = chipFace(image);
+    const [points] = await this.landmarks(image, [face.box]);
+    return { faces: [{ ...face, landmarks: points! }], landmarkMs: performance.now() - started };
   }
 
   /**
@@ -551,6 +605,19 @@ export class FaceEngine {
     for (const batch of chunks(inputs, BATCH)) descriptors.push(...(await this.nets.describe(batch)).map((d) => Array.from(d)));
     return descriptors;
   }
+}
+
+/** MODEL_UNUSABLE for a descriptor model that failed to load or run, with the reason; a domain error already is one. */
+function unusable(card: DescriptorModelCard, err: unknown): FacerecError {
+  if (err instanceof FacerecError && err.code === 'MODEL_UNUSABLE') return err;
+  const reason = (err as Error)?.message ?? String(err);
+  return new FacerecError('MODEL_UNUSABLE', `The descriptor model ${card.name} cannot run here: ${reason}`, { model: card.name, reason });
+}
+
+/** The face of a stored chip, where the chip holds it, as if the detector had found it there with certainty. */
+function chipFace(image: RgbImage): Candidate {
+  const [x, y, w, h] = CHIP_FACE_BOX;
+  return { box: [x * image.width, y * image.height, w * image.width, h * image.height], score: 1 };
 }
 
 /**

@@ -23,8 +23,8 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
   }
 }
 
-/** Reads a model file and checks it against the manifest's sha256; a mismatch names the file. */
-export async function readVerified(dir: string, file: string, sha256: string): Promise<Buffer> {
+/** Reads a model file and checks it against its sha256 (from `source`: manifest.json, or a model card); a mismatch names the file. */
+export async function readVerified(dir: string, file: string, sha256: string, source = 'manifest.json'): Promise<Buffer> {
   const full = path.join(dir, file);
   let bytes: Buffer;
   try {
@@ -36,7 +36,7 @@ export async function readVerified(dir: string, file: string, sha256: string): P
   if (actual !== sha256) {
     throw new FacerecError(
       'MODEL_CHECKSUM_MISMATCH',
-      `Model file ${full} does not match its checksum in manifest.json (expected sha256 ${sha256}, got ${actual})`,
+      `Model file ${full} does not match its checksum in ${source} (expected sha256 ${sha256}, got ${actual})`,
       {
         file: full,
         expected: sha256,

@@ -25,7 +25,7 @@ export class OnnxDescriber {
   static async load(card: DescriptorModelCard, threads: number): Promise<OnnxDescriber> {
     if (!('file' in card.weights)) throw new Error(`${card.name} has builtin weights`);
     const file = card.weights.file;
-    const bytes = await readVerified(card.dir, file, card.weights.sha256);
+    const bytes = await readVerified(card.dir, file, card.weights.sha256, `its model card (${card.name})`);
     let session: ort.InferenceSession;
     try {
       session = await nativeCall(() => ort.InferenceSession.create(bytes, onnxSessionOptions('cpu', threads)));

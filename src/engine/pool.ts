@@ -132,6 +132,9 @@ export class WorkerPool {
   private lastStartError?: string;
   private closed = false;
   private engineInfo?: EngineInfo;
+  // Descriptor models that could not run in the worker that checked them all (the first one started).
+  private unusableModels?: Record<string, string>;
+  private modelsChecked = false;
   private readonly entry: { source: string; eval: boolean };
 
   private constructor(
@@ -192,7 +195,7 @@ export class WorkerPool {
   }
 
   get info(): EngineInfo {
-    return this.engineInfo!;
+    return { ...this.engineInfo!, unusableModels: this.unusableModels ?? {} };
   }
 
   health(): PoolHealth {
@@ -354,7 +357,12 @@ export class WorkerPool {
   /** Starts a worker: models loaded and self-test passed, then it joins the rotation. */
   private async startWorker(): Promise<void> {
     const guard = newGuard();
-    const worker = new Worker(this.entry.source, { workerData: { ...this.init, guard } satisfies WorkerInit, eval: this.entry.eval });
+    const checkModels = !this.modelsChecked;
+    this.modelsChecked = true;
+    const worker = new Worker(this.entry.source, {
+      workerData: { ...this.init, guard, checkModels } satisfies WorkerInit,
+      eval: this.entry.eval,
+    });
     this.guards.set(worker, guard);
     const slot: Slot = { worker, selfTesting: false, lastSelfTest: 0, retired: false };
     this.workers.add(worker);
@@ -386,6 +394,7 @@ export class WorkerPool {
           const status = outcome.message as WorkerStatus;
           if (!status.ready) return reject(errorFromJSON(status.error));
           this.engineInfo ??= status.info;
+          if (status.info.unusableModels) this.unusableModels = status.info.unusableModels;
           resolve();
         };
       });

@@ -14,6 +14,8 @@ export interface WorkerInit {
   /** The default descriptor model and the user's model cards (FACEREC_DESCRIPTOR_MODEL, FACEREC_DESCRIPTOR_MODELS_DIR). */
   descriptorModel?: string;
   descriptorModelsDir?: string;
+  /** Load every descriptor model once and report those that cannot run (the pool asks its first worker). */
+  checkModels?: boolean;
 }
 
 /** The production engine's operations (worker.ts); an evaluation or test entry may serve more (worker-host.ts). */

@@ -52,5 +52,6 @@ export async function hostEngine(extra: Record<string, ExtraOp> = {}): Promise<v
     }
     port.postMessage(response);
   });
-  port.postMessage({ ready: true, info: engine.info() } satisfies WorkerStatus);
+  const info = init.checkModels ? { ...engine.info(), unusableModels: await engine.checkModels() } : engine.info();
+  port.postMessage({ ready: true, info } satisfies WorkerStatus);
 }

@@ -33,6 +33,9 @@ const PIPELINES: Array<{ name: string; shipped: boolean; pick: (s: SubjectDescri
   { name: 'engine, box crop', shipped: false, pick: (s) => s.engine?.box },
   { name: 'engine, dlib chip', shipped: !DEFAULT_ANALYZE_OPTIONS.mirror, pick: (s) => s.engine?.dlib },
   { name: 'engine, dlib chip + mirror', shipped: DEFAULT_ANALYZE_OPTIONS.mirror, pick: (s) => s.engine?.dlibMirror },
+  // --via-thumbnail: what re-embedding gives a gallery, from the 150 px thumbnail stored at enrollment.
+  { name: 'stored thumbnail, no detection (reembed)', shipped: false, pick: (s) => s.thumbnail?.chip },
+  { name: 'stored thumbnail, detected again', shipped: false, pick: (s) => s.thumbnail?.detected },
 ];
 
 const SHIPPED = PIPELINES.find((p) => p.shipped)!;
@@ -53,6 +56,8 @@ export async function computeSubjects(options: {
   save?: string;
   /** Also run plain face-api, the baseline (default true); identification needs only the engine. */
   baseline?: boolean;
+  /** Also describe each subject again from its stored thumbnail, as re-embedding does. */
+  viaThumbnail?: boolean;
   onStart?: (images: number) => void;
   onProgress?: (done: number) => void;
 }): Promise<{ subjects: Subjects; unreadable: string[] }> {
@@ -78,6 +83,7 @@ export async function computeSubjects(options: {
         const s = await pool.runExtra<SubjectDescriptors>('subject', {
           bytes: await readFile(path.join(root, f)),
           baseline: options.baseline ?? true,
+          viaThumbnail: options.viaThumbnail ?? false,
         });
         subjects.set(f, s);
         out?.write(`${JSON.stringify({ f, ...s })}\n`);
@@ -130,6 +136,8 @@ export async function runLfwEval(options: {
   load?: string;
   /** Also run plain face-api, the baseline (default true; three times the time). */
   baseline?: boolean;
+  /** Also score the subjects described again from their stored thumbnails (re-embedding). */
+  viaThumbnail?: boolean;
   onStart?: (images: number) => void;
   onProgress?: (done: number) => void;
 }): Promise<LfwEvalResult> {

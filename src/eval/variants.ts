@@ -26,6 +26,12 @@ export interface SubjectDescriptors {
   subject: { box: Face['box']; landmarks: Face['landmarks'] } | null;
   /** Plain face-api usage: detectAllFaces(SSD, minConfidence 0.3).withFaceLandmarks().withFaceDescriptors(). */
   plain: number[] | null;
+  /**
+   * The subject described again from its stored thumbnail (the JPEG of its 150×150 chip that enrollment keeps), as
+   * re-embedding does (`chip`: no detection) and as it did before (`detected`: the thumbnail searched as a photo);
+   * null where that gives no face. Only with `viaThumbnail`.
+   */
+  thumbnail?: { chip: number[] | null; detected: number[] | null };
 }
 
 // face-api's documented example threshold for SsdMobilenetv1Options.
@@ -70,10 +76,15 @@ async function plainDescriptor(plain: Runtime, image: Awaited<ReturnType<typeof 
  * alignment variants on the face nearest the centre. Without `plain` (identification needs only the engine's
  * descriptors) the baseline is skipped and `plain` is null: about a third of the time.
  */
-export async function subjectDescriptors(engine: FaceEngine, plain: Runtime | null, bytes: Uint8Array): Promise<SubjectDescriptors> {
+export async function subjectDescriptors(
+  engine: FaceEngine,
+  plain: Runtime | null,
+  bytes: Uint8Array,
+  viaThumbnail = false,
+): Promise<SubjectDescriptors> {
   const image = await decodeImage(bytes, engine.imageLimits);
   const plainResult = plain ? await plainDescriptor(plain, image) : null;
-  const analysis = await engine.analyze(image, { descriptors: false });
+  const analysis = await engine.analyze(image, { descriptors: false, thumbnails: viaThumbnail });
   const subject = nearestCentre(analysis.faces, (f) => f.box, image.width, image.height);
   let variants: DescriptorVariants | null = null;
   if (subject) {
@@ -94,5 +105,15 @@ export async function subjectDescriptors(engine: FaceEngine, plain: Runtime | nu
     engine: variants,
     subject: subject ? { box: subject.box, landmarks: subject.landmarks } : null,
     plain: plainResult,
+    ...(viaThumbnail ? { thumbnail: await fromThumbnail(engine, subject?.thumbnail) } : {}),
   };
+}
+
+/** The subject's descriptor from its stored thumbnail: as re-embedding describes it, and searched as a photo. */
+async function fromThumbnail(engine: FaceEngine, thumbnail: Uint8Array | undefined): Promise<SubjectDescriptors['thumbnail']> {
+  if (!thumbnail) return { chip: null, detected: null };
+  const chip = await engine.analyzeBytes(thumbnail, { storedChip: true });
+  const searched = await engine.analyzeBytes(thumbnail, { minScore: 0.3 });
+  const found = nearestCentre(searched.faces, (f) => f.box, searched.width, searched.height);
+  return { chip: chip.faces[0]?.descriptor ?? null, detected: found?.descriptor ?? null };
 }

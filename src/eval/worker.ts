@@ -29,7 +29,12 @@ const PLAIN_MIN_SCORE = 0.3;
 // `baseline: false` skips plain face-api (eval identify needs only the engine's descriptors).
 await hostEngine({
   subject: async (engine, request) =>
-    subjectDescriptors(engine, request.baseline === false ? null : await plainFaceApi(), request.bytes as Uint8Array),
+    subjectDescriptors(
+      engine,
+      request.baseline === false ? null : await plainFaceApi(),
+      request.bytes as Uint8Array,
+      request.viaThumbnail === true,
+    ),
   detect: async (engine, request): Promise<PhotoDetections> => {
     const bytes = request.bytes as Uint8Array;
     const detection = request.tuning as AnalyzeOptions['detection'];

@@ -11,15 +11,18 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from '../config/index.js';
 import type { ServiceContext } from '../service/context.js';
 import { createAuth } from './auth.js';
-import { errorHandler, HttpError, notFound, sendError } from './errors.js';
+import { declaredSizeLimit, jsonBody } from './body.js';
+import { errorHandler, HttpError, loggedError, notFound, sendError } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountRoutes, openApiDocument, type AnyRoute } from './route.js';
 import { galleryRoutes } from './routes/galleries.route.js';
+import { sightingRoutes } from './routes/sightings.route.js';
 import { keyRoutes } from './routes/keys.route.js';
 import { peopleRoutes } from './routes/people.route.js';
 import { recognizeRoutes } from './routes/recognize.route.js';
 import { healthRoutes } from './routes/health.route.js';
 import { settingsRoutes } from './routes/settings.route.js';
+import { formBytes } from './upload.js';
 
 const WEB_DIR = fileURLToPath(new URL('../../src/web/', import.meta.url));
 // Same-origin only: the UI loads no CDN, inline script or style; blob: for photo previews, the camera and thumbnails.
@@ -76,13 +79,22 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
+      // A 4xx or 503 says why: the code and message it answered (a 503 with a code is the service working as designed).
+      customProps: (_req, res) => {
+        const error = loggedError(res as unknown as express.Response);
+        return error ? { error } : {};
+      },
       customLogLevel: (_req, res, err) => (res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : 'info'),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
     }),
   );
   app.use(metrics.middleware);
   app.use(requestTimeout(config.http.requestTimeoutMs));
-  app.use(express.json({ limit: config.http.jsonLimitBytes }));
+  // The largest body any request may carry: a JSON body's limit, or the largest form (enrollment's photos).
+  const uploadLimits = { fileBytes: config.maxImageBytes, files: config.http.maxFiles };
+  const largestForm = formBytes(uploadLimits, config.http.maxFiles);
+  app.use(declaredSizeLimit((req) => (req.is('application/json') ? config.http.jsonLimitBytes : largestForm)));
+  app.use(jsonBody(config.http.jsonLimitBytes));
 
   // ---- service endpoints (no key) ----
   app.get('/healthz', (_req, res) => {
@@ -130,12 +142,13 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
   const routes = [
     ...galleryRoutes(ctx),
     ...peopleRoutes(ctx, metrics),
+    ...sightingRoutes(ctx),
     ...recognizeRoutes(ctx, config),
     ...keyRoutes(ctx),
     ...settingsRoutes(ctx),
     ...healthRoutes(ctx),
   ];
-  mountRoutes(app, routes, auth, { fileBytes: config.maxImageBytes, files: config.http.maxFiles }, limiter);
+  mountRoutes(app, routes, auth, uploadLimits, limiter);
 
   const document = openApiDocument(routes, { version: PACKAGE_VERSION });
   app.get('/openapi.json', (_req, res) => {
@@ -143,12 +156,19 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
   });
   // Swagger UI from its npm package, pointed at our document: no CDN.
   const swagger = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  // Swagger UI's page, with a way back to the web UI above it (relative: it works behind a path prefix too).
   app.get('/docs/swagger-initializer.js', (_req, res) => {
-    res
-      .type('application/javascript')
-      .send(
-        `window.onload = () => { window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true }); };`,
-      );
+    res.type('application/javascript').send(
+      `window.onload = () => {
+  const back = document.createElement('a');
+  back.id = 'back-to-app';
+  back.href = '../';
+  back.textContent = '← Back to the facerec app';
+  back.style.cssText = 'display: inline-block; margin: 16px 20px 0; font: 600 15px system-ui, sans-serif; color: #4338ca;';
+  document.body.prepend(back);
+  window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: true });
+};`,
+    );
   });
   app.get('/docs', (req, res, next) => (req.path.endsWith('/') ? next() : res.redirect(301, '/docs/')));
   app.use('/docs', express.static(swagger, { index: 'index.html' }));

@@ -11,6 +11,7 @@ export type HttpErrorCode =
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'TOO_MANY_FILES'
   | 'MISSING_IMAGE'
   | 'TIMEOUT';
@@ -36,6 +37,8 @@ export const STATUS = {
   BLURRY: 422,
   EXTREME_POSE: 422,
   DUPLICATE_IMAGE: 422,
+  // The face is already enrolled as another person: a conflict with what the gallery holds, not a bad photo.
+  DUPLICATE_PERSON: 409,
   INCONSISTENT_IDENTITY: 422,
   NO_ENROLLED_FACES: 422,
   IMAGE_UNPROCESSABLE: 422,
@@ -45,14 +48,24 @@ export const STATUS = {
   PERSON_NOT_FOUND: 404,
   FACE_NOT_FOUND: 404,
   KEY_NOT_FOUND: 404,
+  SIGHTING_NOT_FOUND: 404,
+  CLUSTER_NOT_FOUND: 404,
+  // A cluster, sighting or person of one gallery named in a call about another.
+  WRONG_GALLERY: 409,
   PERSON_AMBIGUOUS: 409,
   GALLERY_EXISTS: 409,
   GALLERY_NOT_EMPTY: 409,
   EXTERNAL_ID_TAKEN: 409,
   UNKNOWN_MODEL: 400,
+  // An installed model whose weights cannot run here (missing, corrupt, not ONNX, not as its card says): the reason is in the body.
+  MODEL_UNUSABLE: 409,
   // A gallery's descriptors are of one model; another model's descriptors or probe cannot be matched there.
   MODEL_MISMATCH: 409,
   REEMBED_NOT_POSSIBLE: 409,
+  // dropFailed named faces that the stalled listing does not hold (it changed, or was never shown).
+  REEMBED_LISTING_CHANGED: 409,
+  // A gallery's job (re-clustering) is already running, here or on another replica.
+  JOB_RUNNING: 409,
   QUEUE_FULL: 503,
   WORKER_CRASHED: 503,
   ENGINE_UNHEALTHY: 503,
@@ -116,10 +129,7 @@ export function toHttpError(err: unknown, maxImageBytes: number): HttpError {
     return status === 500 ? internal() : new HttpError(status, err.code, err.message, err.details);
   }
   if (err instanceof multer.MulterError) return multerError(err, maxImageBytes);
-  const e = err as { type?: string; status?: number; message?: string };
-  // body-parser: malformed JSON, or a body over the limit.
-  if (e?.type === 'entity.too.large') return new HttpError(413, 'PAYLOAD_TOO_LARGE', 'The request body is too large');
-  if (e?.type === 'entity.parse.failed') return new HttpError(400, 'INVALID_ARGUMENT', 'The request body is not valid JSON');
+  const e = err as { status?: number; message?: string };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
     return new HttpError(e.status, 'INVALID_ARGUMENT', e.message ?? 'Bad request');
   if (/Multipart: Boundary not found|Unexpected end of form|Malformed part header/i.test(e?.message ?? ''))
@@ -133,7 +143,19 @@ type Res = Parameters<RequestHandler>[1];
 const requestIdOf = (res: Res): string =>
   String((res.req as { id?: unknown } | undefined)?.id ?? res.getHeader('X-Request-Id') ?? 'unknown');
 
+/** What the request's log line says of an error answer: its code and message (never a key, a photo or a body). */
+export interface LoggedError {
+  code: string;
+  message: string;
+}
+
+/** The error answered to this request, if any, as its log line records it. */
+export const loggedError = (res: { locals?: Record<string, unknown> }): LoggedError | undefined =>
+  res.locals?.error as LoggedError | undefined;
+
 export function sendError(res: Res, err: HttpError): void {
+  // The request's log line (pino-http, app.ts) carries the code and the message: a 4xx is a reason, not just a status.
+  res.locals.error = { code: err.code, message: err.message } satisfies LoggedError;
   // A 500 reveals nothing (a worker's message, a driver's, a stack): its cause stays in the log under the request id.
   if (err.status === 500 || err.code === 'INTERNAL') {
     res
@@ -150,11 +172,9 @@ export function sendError(res: Res, err: HttpError): void {
 export function errorHandler(maxImageBytes: number): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = toHttpError(err, maxImageBytes);
-    // A 503 with a code (overload, a replaced worker, the database away) is the service working as designed.
-    // The whole error (message, details, stack) goes to the log line that carries the request id, and nowhere else.
+    // The whole error of a 500 (message, details, stack) goes to a log line that carries the request id, and nowhere
+    // else. Every other error is the request's own log line's `error` (code and message; see sendError).
     if (httpError.code === 'INTERNAL') req.log?.error({ err }, 'request failed');
-    else if (httpError.status >= 500) req.log?.warn({ code: httpError.code }, 'request refused');
-    else req.log?.info({ code: httpError.code }, 'request rejected');
     // Already answered (the deadline's 503, say): nothing more to send, and nothing for express to print to stderr.
     if (res.headersSent) {
       if (!res.writableEnded) res.destroy();

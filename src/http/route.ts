@@ -54,12 +54,15 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Aut
     chain.push(async (req: Request, res: Response) => {
       const params = spec.params ? parseInput(spec.params, req.params, { what: 'path parameter' }) : {};
       const body = req.body && typeof req.body === 'object' && !Buffer.isBuffer(req.body) ? (req.body as Record<string, unknown>) : {};
+      // A form's fields are text, as the query's are; a JSON body's are typed (no "0.1" for 0.1).
+      const typed = req.is('application/json') ? body : undefined;
       const input = spec.input
         ? parseInput(
             spec.input,
             { ...(req.query as Record<string, unknown>), ...body },
             {
               what: spec.method === 'get' || spec.method === 'delete' ? 'query' : 'request',
+              ...(typed ? { typed } : {}),
             },
           )
         : {};

@@ -42,6 +42,21 @@ const Quality = z
   });
 const PersonRef = z.object({ id: Uuid, name: z.string() });
 
+/** A photo used only in part: FIRST_FRAME_ONLY (an animation, or a photo of several pages). */
+const PhotoWarning = z
+  .object({
+    code: z.literal('FIRST_FRAME_ONLY'),
+    message: z.string(),
+    format: z.string(),
+    frames: z.number().meta({ description: 'Frames (or pages) the photo holds; only the first was used' }),
+    image: z.string().optional().meta({ description: 'Which photo (compare: image A or image B)' }),
+  })
+  .meta({ id: 'PhotoWarning' });
+const PhotoWarnings = z
+  .array(PhotoWarning)
+  .optional()
+  .meta({ description: 'Present when a photo was not used whole: an animated GIF, WebP or PNG, or a TIFF or HEIF of several pages' });
+
 export const ErrorResponse = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
   .meta({ id: 'Error' });
@@ -56,6 +71,9 @@ export const Gallery = z
       .string()
       .nullable()
       .meta({ description: 'The descriptor model of its faces (GET /v1/models); null until its first enrollment binds one' }),
+    keepSightings: z.enum(['off', 'unknown', 'all']).meta({
+      description: 'Which faces identify keeps as sightings (faces seen): none (default), those it cannot name, or all',
+    }),
     createdAt: z.string(),
   })
   .meta({ id: 'Gallery' });
@@ -100,7 +118,10 @@ export const AcceptedFace = FaceRecord.extend({
   index: z.number().meta({ description: 'Position of the photo in the request' }),
   file: z.string().optional().meta({ description: 'The photo’s file name, when it was sent with one' }),
   warnings: z.array(
-    z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
+    z.union([
+      z.object({ code: z.literal('POSSIBLE_DUPLICATE_PERSON'), message: z.string(), person: PersonRef, distance: z.number() }),
+      PhotoWarning,
+    ]),
   ),
 }).meta({ id: 'AcceptedFace' });
 
@@ -132,6 +153,7 @@ export const IdentifiedFace = z
     confidence: z.number().nullable().meta({ description: 'Probability of the same person at that distance, fitted on LFW (0..1)' }),
     candidates: z.array(Candidate),
     landmarks: z.array(Point).optional(),
+    sightingId: Uuid.optional().meta({ description: 'The sighting the face was kept as (when the gallery or the call keeps them)' }),
   })
   .meta({ id: 'IdentifiedFace' });
 
@@ -155,6 +177,7 @@ export const IdentifyResponse = z
     gallery: PersonRef,
     width: z.number(),
     height: z.number(),
+    warnings: PhotoWarnings,
   })
   .meta({ id: 'IdentifyResult' });
 
@@ -180,6 +203,11 @@ export const CalibrationResponse = z
         crossPersonDistances: z.number(),
         tailMeanSe: z.number().meta({ description: 'Standard error of the re-centred mean, which widens inForce.sd (0: not re-centred)' }),
         minPeopleForGallery: z.number(),
+        sameFacePairs: z.number().meta({ description: 'Pairs of the sample that are one face under two names, left out of it' }),
+        notCalibrated: z
+          .string()
+          .optional()
+          .meta({ description: 'Why the gallery keeps the shipped tail although it has the people to calibrate itself' }),
       }),
       fixedThreshold: z.object({ threshold: z.number(), expectedFpir: z.number(), expectedDir: z.number() }),
     }),
@@ -211,6 +239,7 @@ export const VerifyResponse = MatchResponse.extend({
   person: PersonRef,
   box: Box.meta({ description: 'The face compared: the only one, or with largestFace the largest; [x, y, width, height] in pixels' }),
   facesInPhoto: FacesInPhoto,
+  warnings: PhotoWarnings,
 }).meta({ id: 'VerifyResult' });
 
 export const CompareResponse = MatchResponse.extend({
@@ -219,6 +248,7 @@ export const CompareResponse = MatchResponse.extend({
     .tuple([Box, Box])
     .meta({ description: 'The face compared in imageA and in imageB: the only one, or with largestFace the largest' }),
   facesInPhotos: z.tuple([FacesInPhoto, FacesInPhoto]).meta({ description: 'Faces found in imageA and in imageB' }),
+  warnings: PhotoWarnings,
 }).meta({ id: 'CompareResult' });
 
 export const DetectResponse = z
@@ -234,6 +264,7 @@ export const DetectResponse = z
         landmarks: z.array(Point).optional(),
       }),
     ),
+    warnings: PhotoWarnings,
   })
   .meta({ id: 'DetectResult' });
 
@@ -248,3 +279,51 @@ export const ApiKey = z
     revokedAt: z.string().nullable(),
   })
   .meta({ id: 'ApiKey' });
+
+// ---- faces seen: sightings and clusters ----
+
+const NamedRef = z.object({ id: Uuid, name: z.string() });
+
+export const SightingJson = z
+  .object({
+    id: Uuid,
+    gallery: Uuid,
+    photo: z.object({ sha256: z.string(), source: z.string().nullable(), width: z.number(), height: z.number() }),
+    faceIndex: z.number(),
+    box: Box,
+    score: z.number(),
+    quality: Quality,
+    attributes: z.record(z.string(), z.unknown()).nullable(),
+    thumbnailUrl: z.string().nullable(),
+    seenAt: z.string(),
+    outcome: z.enum(['match', 'ambiguous', 'unknown']).meta({ description: 'What identify answered when it saw the face' }),
+    matchedPerson: NamedRef.nullable(),
+    distance: z.number().nullable(),
+    person: NamedRef.nullable().meta({ description: 'Who it is now: null while unknown' }),
+    labelledBy: z
+      .enum(['match', 'rematch', 'user'])
+      .nullable()
+      .meta({ description: 'On whose word: identify’s match, a match after a later enrollment, or a user (never overturned)' }),
+    labelledAt: z.string().nullable(),
+    labelledByKey: z.string().nullable().meta({ description: 'The API key (or CLI) of the user who said so' }),
+    clusterId: Uuid.nullable(),
+  })
+  .meta({ id: 'Sighting' });
+
+export const ClusterJson = z
+  .object({
+    id: Uuid,
+    gallery: NamedRef,
+    model: z.string(),
+    size: z.number(),
+    ignored: z.boolean(),
+    ignoredAt: z.string().nullable(),
+    cohesion: z.number().meta({ description: 'Share of its best faces’ pairs within the model’s verify threshold (1: all alike)' }),
+    meanDistance: z.number(),
+    samples: z.array(SightingJson).meta({ description: 'Its faces, best quality first' }),
+    photos: z.array(z.object({ sha256: z.string(), source: z.string().nullable() })),
+    photoCount: z.number(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Cluster' });

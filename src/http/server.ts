@@ -6,6 +6,7 @@ import type { Config } from '../config/index.js';
 import { FacerecError } from '../errors.js';
 import { databaseTarget, openFacerec, type DatabaseTarget, type Facerec, type OpenOptions } from '../service/context.js';
 import { activeKeyCount } from '../service/keys.service.js';
+import { maintainSightings } from '../service/sightings.service.js';
 import { createApp, type App } from './app.js';
 
 export interface ServeOptions {
@@ -31,6 +32,8 @@ export interface RunningServer {
   /** Stops accepting, lets in-flight requests finish (up to the deadline), closes the pool and the database. */
   close(): Promise<void>;
 }
+
+const SIGHTING_MAINTENANCE_MS = 3_600_000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/;
 
@@ -90,9 +93,21 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
       'facerec listening',
     );
 
+    // Faces seen: retention's purge and any clustering left waiting, at start and hourly.
+    const maintain = () =>
+      maintainSightings(facerec)
+        .then(({ purged, clustered }) => {
+          if (purged.sightings || purged.photos || clustered) logger.info({ purged, clustered }, 'sightings maintained');
+        })
+        .catch((err: unknown) => logger.warn({ err }, 'sightings maintenance failed; it runs again within the hour'));
+    let maintaining = maintain();
+    const maintenance = setInterval(() => (maintaining = maintain()), SIGHTING_MAINTENANCE_MS);
+    maintenance.unref();
+
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
+        clearInterval(maintenance);
         draining = true;
         logger.info('shutting down: finishing in-flight requests');
         const finished = new Promise<void>((resolve) => listening.close(() => resolve()));
@@ -100,6 +115,7 @@ export async function startServer(config: Config, options: ServeOptions = {}): P
         const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.http.shutdownTimeoutMs).unref());
         await Promise.race([finished, deadline]);
         listening.closeAllConnections();
+        await maintaining;
         await facerec.close();
         logger.info('stopped');
       })());

@@ -3,6 +3,9 @@ import decodeIco from 'decode-ico';
 import sharp, { type Metadata } from 'sharp';
 import { FacerecError, ImageTooLargeError, UnsupportedImageError } from '../errors.js';
 
+// Every photo is new: libvips' operation cache would only keep the last ones' pixels (up to 50 MB) for nothing.
+sharp.cache(false);
+
 /** A decoded photo: packed 8-bit RGB, row-major, upright (EXIF orientation applied). */
 export interface RgbImage {
   width: number;
@@ -146,4 +149,51 @@ async function decodeLegacy(bytes: Uint8Array, format: LegacyFormat, limits: Ima
     format,
     original: { width: rgba.width, height: rgba.height },
   };
+}
+
+/** A photo of several frames or pages (an animation, a multi-page TIFF), of which decodeImage reads only the first. */
+export interface FramedImage {
+  format: string;
+  frames: number;
+}
+
+/**
+ * Whether the photo holds more frames than the first one decodeImage reads: animated GIF, WebP and PNG (APNG),
+ * multi-page TIFF, HEIF/AVIF sequences. Cheap for the rest: formats that cannot hold frames (JPEG, BMP…) are told by
+ * their first bytes and never parsed. Undefined for a still image, or bytes that are no image at all.
+ */
+export async function extraFrames(bytes: Uint8Array): Promise<FramedImage | undefined> {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 16));
+  if (head.subarray(0, 8).equals(PNG_SIGNATURE)) {
+    const frames = apngFrames(bytes);
+    return frames > 1 ? { format: 'png', frames } : undefined;
+  }
+  const multiFrame =
+    head.toString('latin1', 0, 4) === 'GIF8' ||
+    (head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WEBP') ||
+    head.toString('latin1', 0, 4) === 'II*\0' ||
+    head.toString('latin1', 0, 4) === 'MM\0*' ||
+    head.toString('latin1', 4, 8) === 'ftyp';
+  if (!multiFrame) return undefined;
+  try {
+    const metadata = await sharp(bytes, { limitInputPixels: false }).metadata();
+    return metadata.pages && metadata.pages > 1 ? { format: metadata.format ?? 'unknown', frames: metadata.pages } : undefined;
+  } catch {
+    return undefined; // not an image: decoding says so, with its own code
+  }
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The frames an APNG's acTL chunk declares (it comes before the image data), or 1. libvips reads the still image only. */
+function apngFrames(bytes: Uint8Array): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 8; at + 12 <= bytes.byteLength;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(bytes[at + 4]!, bytes[at + 5]!, bytes[at + 6]!, bytes[at + 7]!);
+    if (type === 'acTL' && length >= 8 && at + 12 <= bytes.byteLength) return view.getUint32(at + 8);
+    if (type === 'IDAT' || type === 'IEND') return 1;
+    at += 12 + length;
+  }
+  return 1;
 }

@@ -63,6 +63,10 @@ export interface OperatingPoint {
   tailMeanSe: number;
   /** Cross-person distances of the gallery's own faces that re-centred the tail (0: the shipped tail as it is). */
   crossPersonDistances: number;
+  /** Pairs of the sample that are one face under two names (closer than sameFaceDistance), left out of it. */
+  sameFacePairs: number;
+  /** Why a gallery large enough to calibrate itself keeps the shipped tail, when it does. */
+  notCalibrated?: string;
 }
 
 // --- the normal distribution ----------------------------------------------------------------------------------
@@ -291,18 +295,39 @@ export const comparisonUnits = (gallery: { people: number; faces: number }, redu
   reduction === 'min' ? gallery.faces : gallery.people;
 
 /**
- * Cross-person and same-person distances among a gallery's sampled faces (each unordered pair once), with the two
- * people of each cross-person pair (indices from 0 to people − 1) for the bootstrap of galleryTail.
+ * Two faces of two people closer than this are one photo enrolled under two names (or a copy of it), not two people:
+ * half the distance that 99% of genuine pairs (two photos of one person) exceed. No pair of strangers comes near it
+ * (dlib's model: 0.11, 7 sd under the impostor mean), so leaving such pairs out of the impostor sample loses none.
  */
-export function sampleDistances(sample: NonNullable<GalleryShape['sample']>): {
+export const sameFaceDistance = (fitted: { genuinePercentiles: readonly number[] }): number => (fitted.genuinePercentiles[1] ?? 0) / 2;
+
+/**
+ * How far down, in the shipped tail's sd, a gallery's own distances may move the impostor mean before they are not
+ * used: random LFW galleries differ by 0.1 sd (docs/accuracy.md), a population unlike LFW's by a few tenths; a gallery
+ * whose different people lie much closer than that is not a sample of different people (one person under many
+ * names), and its threshold would name no one, or go negative. (Up, a gallery only asks for a looser threshold.)
+ */
+export const MAX_RECENTRE_SHIFT_SDS = 3;
+
+/**
+ * Cross-person and same-person distances among a gallery's sampled faces (each unordered pair once), with the two
+ * people of each cross-person pair (indices from 0 to people − 1) for the bootstrap of galleryTail. Cross-person
+ * pairs under `sameFaceBelow` (sameFaceDistance) are one face under two names: counted in `sameFace`, left out.
+ */
+export function sampleDistances(
+  sample: NonNullable<GalleryShape['sample']>,
+  sameFaceBelow = 0,
+): {
   crossPerson: number[];
   samePerson: number[];
   pairs: { distances: number[]; a: number[]; b: number[]; people: number };
+  sameFace: number;
 } {
   const crossPerson: number[] = [],
     samePerson: number[] = [],
     a: number[] = [],
     b: number[] = [];
+  let sameFace = 0;
   const personIndex = new Map<string, number>();
   const index = sample.map((f) => personIndex.get(f.personId) ?? personIndex.set(f.personId, personIndex.size).get(f.personId)!);
   for (let i = 0; i < sample.length; i++) {
@@ -311,21 +336,25 @@ export function sampleDistances(sample: NonNullable<GalleryShape['sample']>): {
       const y = sample[j]!.descriptor;
       let sum = 0;
       for (let k = 0; k < x.length; k++) sum += (x[k]! - y[k]!) ** 2;
-      if (index[i] === index[j]) samePerson.push(Math.sqrt(sum));
+      const distance = Math.sqrt(sum);
+      if (index[i] === index[j]) samePerson.push(distance);
+      else if (distance < sameFaceBelow) sameFace++;
       else {
-        crossPerson.push(Math.sqrt(sum));
+        crossPerson.push(distance);
         a.push(index[i]!);
         b.push(index[j]!);
       }
     }
   }
-  return { crossPerson, samePerson, pairs: { distances: crossPerson, a, b, people: personIndex.size } };
+  return { crossPerson, samePerson, pairs: { distances: crossPerson, a, b, people: personIndex.size }, sameFace };
 }
 
 /**
  * The identify threshold for a gallery at `targetFpir`: from the shipped tail, or, once the gallery has
  * MIN_PEOPLE_FOR_GALLERY_CALIBRATION people and a sample of its faces is given, from the tail re-centred on them.
- * Only under 'min', whose unit is one face as the sample's distances are; 'mean2' keeps the shipped tail.
+ * Only under 'min', whose unit is one face as the sample's distances are; 'mean2' keeps the shipped tail. Pairs of one
+ * face under two names are left out of the sample (sameFaceDistance); a gallery whose own distances would move the
+ * mean by more than MAX_RECENTRE_SHIFT_SDS, or give no positive threshold, keeps the shipped tail and says why.
  */
 export function operatingPoint(
   model: ImpostorModel,
@@ -342,13 +371,26 @@ export function operatingPoint(
   let genuine: number[] | undefined;
   let used = 0;
   let tailMeanSe = 0;
+  let sameFacePairs = 0;
+  let notCalibrated: string | undefined;
   if (reduction === 'min' && gallery.sample && gallery.people >= (options.minPeople ?? MIN_PEOPLE_FOR_GALLERY_CALIBRATION)) {
-    const { crossPerson, samePerson, pairs } = sampleDistances(gallery.sample);
+    const { crossPerson, samePerson, pairs, sameFace } = sampleDistances(gallery.sample, sameFaceDistance(fitted));
+    sameFacePairs = sameFace;
     if (crossPerson.length > 20 / 0.05) {
-      ({ predictive: tail, se: tailMeanSe } = galleryTail(fitted.tail, pairs));
-      source = 'gallery-calibrated';
-      used = crossPerson.length;
-      if (samePerson.length >= 20) genuine = samePerson;
+      const calibrated = galleryTail(fitted.tail, pairs);
+      const shift = (calibrated.recentred.mean - fitted.tail.mean) / fitted.tail.sd;
+      if (shift < -MAX_RECENTRE_SHIFT_SDS) {
+        notCalibrated =
+          `the gallery's cross-person distances would move the impostor mean down by ${(-shift).toFixed(1)} sd (at most ` +
+          `${MAX_RECENTRE_SHIFT_SDS}): its people are not like different people (one person under several names?)`;
+      } else if (!(thresholdForFpir(calibrated.predictive, targetFpir, units) > 0)) {
+        notCalibrated = "the gallery's cross-person distances give no positive threshold";
+      } else {
+        ({ predictive: tail, se: tailMeanSe } = calibrated);
+        source = 'gallery-calibrated';
+        used = crossPerson.length;
+        if (samePerson.length >= 20) genuine = samePerson;
+      }
     }
   }
   const threshold = thresholdForFpir(tail, targetFpir, units);
@@ -364,5 +406,7 @@ export function operatingPoint(
     tail,
     tailMeanSe,
     crossPersonDistances: used,
+    sameFacePairs,
+    ...(notCalibrated ? { notCalibrated } : {}),
   };
 }

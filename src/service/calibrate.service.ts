@@ -80,6 +80,10 @@ export interface IdentifyCalibration {
     tailMeanSe: number;
     /** People a gallery needs before it calibrates itself. */
     minPeopleForGallery: number;
+    /** Pairs of the gallery's sample that are one face under two names (the same photo twice), left out of it. */
+    sameFacePairs: number;
+    /** Why the gallery keeps the shipped tail although it has the people to calibrate itself, when it does. */
+    notCalibrated?: string;
   };
   /** The model's 1:1 threshold (its card's, or FACEREC_THRESHOLD) used for identification here would give this FPIR and DIR. */
   fixedThreshold: { threshold: number; expectedFpir: number; expectedDir: number };
@@ -112,6 +116,8 @@ export async function calibrateIdentify(ctx: ServiceContext, options: { gallery?
       crossPersonDistances: point.crossPersonDistances,
       tailMeanSe: point.tailMeanSe,
       minPeopleForGallery: MIN_PEOPLE_FOR_GALLERY_CALIBRATION,
+      sameFacePairs: point.sameFacePairs,
+      ...(point.notCalibrated ? { notCalibrated: point.notCalibrated } : {}),
     },
     fixedThreshold: {
       threshold: fixed,

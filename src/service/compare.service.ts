@@ -10,6 +10,7 @@ import { round4, soleFace } from './identify.service.js';
 import { LargestFace, ModelRef, Threshold } from './input.js';
 import { chosenModel } from './models.service.js';
 import { thresholdOf } from './limits.js';
+import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
 /** compare's options, as the HTTP API and the CLI take them. */
 export const CompareInput = z.object({ threshold: Threshold, largestFace: LargestFace, model: ModelRef });
@@ -25,6 +26,8 @@ export interface CompareResult {
   boxes: [Box, Box];
   /** Faces found in each photo; over 1 only with `largestFace`. */
   facesInPhotos: [number, number];
+  /** Present when a photo was not used whole (FIRST_FRAME_ONLY), naming it. */
+  warnings?: PhotoWarning[];
 }
 
 /** The face of a photo to compare, and how many it shows; NO_FACE or MULTIPLE_FACES name the photo. */
@@ -55,9 +58,11 @@ export async function compare(
   const model = chosenModel(ctx, options.model);
   const threshold = thresholdOf(options.threshold, model.verifyThreshold);
   const [nameA, nameB] = options.names ?? ['image A', 'image B'];
-  const [pa, pb] = await Promise.all([
+  const [pa, pb, warnedA, warnedB] = await Promise.all([
     photoFace(ctx.analyzer, ctx.config, model.card.id, a, nameA, options.largestFace),
     photoFace(ctx.analyzer, ctx.config, model.card.id, b, nameB, options.largestFace),
+    photoWarnings(a, nameA),
+    photoWarnings(b, nameB),
   ]);
   const distance = round4(euclidean(pa.face.descriptor!, pb.face.descriptor!));
   return {
@@ -68,5 +73,6 @@ export async function compare(
     model: model.card.name,
     boxes: [pa.face.box, pb.face.box],
     facesInPhotos: [pa.faces, pb.faces],
+    ...withWarnings([...warnedA, ...warnedB]),
   };
 }

@@ -4,7 +4,7 @@ import { imageLimits, type Config } from '../config/index.js';
 import type { Analysis, AnalyzeOptions, EngineInfo } from '../engine/face-engine.js';
 import { FaceEngine } from '../engine/face-engine.js';
 import { DEFAULT_MODELS_DIR } from '../engine/models.js';
-import { loadRegistry, type DescriptorRegistry } from '../engine/descriptor-models.js';
+import { loadRegistry, withUnusable, type DescriptorRegistry } from '../engine/descriptor-models.js';
 import { REPLACEMENT_CAUSES, WorkerPool, type PoolOptions, type Replacement, type ReplacementCause } from '../engine/pool.js';
 import { analyzeFaces } from '../store/faces.repository.js';
 import { migrate, type MigrationResult } from '../store/migrations.js';
@@ -63,12 +63,13 @@ export interface PoolAnalyzer extends Analyzer {
   readonly pool: WorkerPool;
 }
 
-export function poolAnalyzer(pool: WorkerPool, models: DescriptorRegistry): PoolAnalyzer {
+export function poolAnalyzer(pool: WorkerPool, registry: DescriptorRegistry): PoolAnalyzer {
   return {
     pool,
     analyze: (bytes, options = {}) => pool.run('analyze', { bytes, options }, callerSignal.getStore()),
     descriptorModelId: pool.info.descriptorModelId,
-    models,
+    // The pool's first worker loaded every model once: those that could not run are known by now.
+    models: withUnusable(registry, pool.info.unusableModels ?? {}),
     engine: pool.info,
     status: () => {
       const { size, healthy, queueDepth, closed, selfTestAgeMs, replacements, startFailures, lastStartError } = pool.health();

@@ -5,6 +5,7 @@ import { FaceEngine, type DetectorName, type EngineInfo, type Face } from '../en
 import type { Analyzer } from './context.js';
 import { boolish, decimalNumber, MaxFaces } from './input.js';
 import { checkRange, LIMITS } from './limits.js';
+import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
 /** detect's options, as the HTTP API and the CLI take them. */
 export const DetectInput = z.object({ maxFaces: MaxFaces, includeLandmarks: boolish.optional() });
@@ -31,6 +32,8 @@ export interface Detection {
   width: number;
   height: number;
   faces: Array<Pick<Face, 'box' | 'score' | 'quality'> & { landmarks?: Face['landmarks']; reason?: FaceReason }>;
+  /** Present when the photo was not used whole (FIRST_FRAME_ONLY). */
+  warnings?: PhotoWarning[];
 }
 
 export interface DetectOptions {
@@ -48,12 +51,15 @@ export async function detect(
   options: DetectOptions = {},
 ): Promise<Detection> {
   if (options.maxFaces !== undefined) checkRange(options.maxFaces, LIMITS.maxFaces, 'maxFaces', true);
-  const analysis = await ctx.analyzer.analyze(bytes, {
-    descriptors: false,
-    detector: options.detector ?? ctx.config.detector,
-    minScore: options.minScore ?? ctx.config.minScore,
-    ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
-  });
+  const [analysis, warnings] = await Promise.all([
+    ctx.analyzer.analyze(bytes, {
+      descriptors: false,
+      detector: options.detector ?? ctx.config.detector,
+      minScore: options.minScore ?? ctx.config.minScore,
+      ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
+    }),
+    photoWarnings(bytes),
+  ]);
   return {
     width: analysis.width,
     height: analysis.height,
@@ -67,6 +73,7 @@ export async function detect(
         ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}),
       };
     }),
+    ...withWarnings(warnings),
   };
 }
 

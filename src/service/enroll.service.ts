@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EnrollmentGates } from '../config/index.js';
-import type { Box, Face } from '../engine/face-engine.js';
+import { boxIou, type Box, type Face } from '../engine/face-engine.js';
 import { FacerecError, InvalidArgumentError, type ErrorCode } from '../errors.js';
 import { euclidean } from '../match/distance.js';
 import type { Queryable } from '../store/database.js';
@@ -16,8 +16,10 @@ import type { ServiceContext } from './context.js';
 import { galleriesChanged } from './open-set.service.js';
 import { checkMetadata, LIMITS } from './limits.js';
 import { checkName, ExternalId, PersonName } from './names.js';
+import { photoWarnings, type PhotoWarning } from './warnings.js';
 import { resolvePerson } from './people.service.js';
 import { bindGalleryModel, galleryModel, type ModelSettings } from './models.service.js';
+import { relabelMatches } from './clusters.service.js';
 
 export type RejectionCode =
   | 'NO_FACE'
@@ -27,6 +29,7 @@ export type RejectionCode =
   | 'BLURRY'
   | 'EXTREME_POSE'
   | 'DUPLICATE_IMAGE'
+  | 'DUPLICATE_PERSON'
   | 'INCONSISTENT_IDENTITY'
   | 'UNSUPPORTED_IMAGE'
   | 'IMAGE_TOO_LARGE';
@@ -42,8 +45,15 @@ export interface EnrollOptions {
   onReject?: 'fail' | 'skip';
   /** Enroll the largest face of a photo with several instead of rejecting it as MULTIPLE_FACES. */
   largestFace?: boolean;
+  /**
+   * The face to enroll in each photo, by the photo's index: the detected face that overlaps this box most (IoU at
+   * least FACE_BOX_MIN_IOU), whatever else the photo shows; null or absent for the default rule.
+   */
+  faceBoxes?: ReadonlyArray<Box | readonly [number, number, number, number] | null>;
   /** Enroll faces that look like someone else than the person's existing faces (no INCONSISTENT_IDENTITY). */
   force?: boolean;
+  /** Enroll a face already enrolled as another person of the gallery (no DUPLICATE_PERSON): the admin means it. */
+  allowDuplicatePerson?: boolean;
 }
 
 export interface NewPersonInput {
@@ -72,7 +82,7 @@ export interface AcceptedFace {
   index: number;
   file?: string;
   face: FaceRecord;
-  warnings: EnrollWarning[];
+  warnings: Array<EnrollWarning | PhotoWarning>;
 }
 
 export interface EnrollResult {
@@ -85,14 +95,28 @@ export interface EnrollResult {
 
 export const MAX_PHOTOS_PER_CALL = LIMITS.photosPerCall;
 
+/** How much a detected face must overlap a chosen box to be the face chosen (the UI sends /v1/detect's own box). */
+export const FACE_BOX_MIN_IOU = 0.5;
+
 interface Candidate {
   index: number;
   file?: string;
   sha256: string;
   face: Face & { descriptor: number[] };
+  /** About the photo itself (FIRST_FRAME_ONLY). */
+  warnings: PhotoWarning[];
 }
 
 type Examined = { ok: true; candidate: Candidate } | { ok: false; rejection: Rejection };
+
+/**
+ * A face this close to another person's enrolled face, in units of the model card's verify threshold (not loosened by
+ * FACEREC_THRESHOLD), is that very face (the
+ * same photo, re-encoded, resized or cropped): DUPLICATE_PERSON. For face-api-128 (0.59) it is 0.13: copies of one
+ * photo lay 0.06 apart (median; 0.108 at most) on 20 LFW photos × 4 copies, distinct photos of one person 0.149 at
+ * the least and 0.185 at the 0.1% quantile over LFW View 1's 3,189 same-person pairs.
+ */
+export const SAME_FACE_FRACTION = 0.22;
 
 /** The photo hash that DUPLICATE_IMAGE compares. */
 export const imageSha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
@@ -104,7 +128,7 @@ function reject(photo: Photo, index: number, code: RejectionCode, message: strin
 
 /** The quality gate a face fails first, if any. Thresholds: config FACEREC_ENROLL_* (docs/configuration.md). */
 export function qualityRejection(
-  face: Face,
+  face: Pick<Face, 'score' | 'quality'>,
   gates: EnrollmentGates,
 ): { code: RejectionCode; message: string; details: Record<string, unknown> } | undefined {
   const q = face.quality;
@@ -146,6 +170,7 @@ export function qualityRejection(
 /** Analyses one photo and applies the per-photo rules that need no database. */
 async function examine(ctx: ServiceContext, model: ModelSettings, photo: Photo, index: number, options: EnrollOptions): Promise<Examined> {
   let faces: Face[];
+  const warnings = photoWarnings(photo.bytes);
   try {
     faces = (
       await ctx.analyzer.analyze(photo.bytes, {
@@ -162,6 +187,17 @@ async function examine(ctx: ServiceContext, model: ModelSettings, photo: Photo, 
     throw err; // overload, a crashed worker: the whole call fails and can be retried
   }
   if (faces.length === 0) return reject(photo, index, 'NO_FACE', 'No face was found in the photo');
+  const chosen = options.faceBoxes?.[index];
+  if (chosen) {
+    const box = [...chosen] as Box;
+    const [best] = faces.map((f) => ({ face: f, iou: boxIou(f.box as Box, box) })).sort((a, b) => b.iou - a.iou);
+    if (!best || best.iou < FACE_BOX_MIN_IOU)
+      return reject(photo, index, 'NO_FACE', `No face was found at the chosen box [${box.map(round3).join(', ')}]`, {
+        box,
+        boxes: faces.map((f) => f.box),
+      });
+    faces = [best.face];
+  }
   if (faces.length > 1 && !options.largestFace) {
     return reject(
       photo,
@@ -176,7 +212,13 @@ async function examine(ctx: ServiceContext, model: ModelSettings, photo: Photo, 
   if (gate) return reject(photo, index, gate.code, gate.message, { ...gate.details, box: face.box });
   return {
     ok: true,
-    candidate: { index, ...(photo.name ? { file: photo.name } : {}), sha256: imageSha256(photo.bytes), face: face as Candidate['face'] },
+    candidate: {
+      index,
+      ...(photo.name ? { file: photo.name } : {}),
+      sha256: imageSha256(photo.bytes),
+      face: face as Candidate['face'],
+      warnings: await warnings,
+    },
   };
 }
 
@@ -184,13 +226,30 @@ function failure(rejected: Rejection[], photos: number): FacerecError {
   const first = rejected[0]!;
   const which = photos > 1 ? `Photo ${first.index + 1}${first.file ? ` (${first.file})` : ''} was rejected: ` : '';
   const more = rejected.length > 1 ? ` (and ${rejected.length - 1} more rejected photo${rejected.length > 2 ? 's' : ''})` : '';
-  return new FacerecError(first.code as ErrorCode, `${which}${first.message}${more}`, { rejected });
+  return new FacerecError(first.code as ErrorCode, `${which}${first.message}${more}`, {
+    ...first.details,
+    image: first.index,
+    rejected,
+  });
 }
 
-function validatePhotos(photos: readonly Photo[], min: number): void {
+function validatePhotos(photos: readonly Photo[], min: number, options: EnrollOptions): void {
   if (photos.length < min) throw new InvalidArgumentError(`At least ${min} photo${min > 1 ? 's are' : ' is'} needed`, { min });
   if (photos.length > MAX_PHOTOS_PER_CALL)
     throw new InvalidArgumentError(`At most ${MAX_PHOTOS_PER_CALL} photos per call`, { max: MAX_PHOTOS_PER_CALL, got: photos.length });
+  const boxes = options.faceBoxes ?? [];
+  if (boxes.length > photos.length)
+    throw new InvalidArgumentError(`faceBoxes names ${boxes.length} photos, but the call has ${photos.length}`, {
+      field: 'faceBoxes',
+      photos: photos.length,
+      got: boxes.length,
+    });
+  for (const box of boxes) {
+    if (box && !(box.length === 4 && box.every((v) => Number.isFinite(v) && v >= 0) && box[2] > 0 && box[3] > 0))
+      throw new InvalidArgumentError(`A face box is [x, y, width, height] with a positive size, got ${JSON.stringify(box)}`, {
+        field: 'faceBoxes',
+      });
+  }
 }
 
 /** Creates a person, with 0..N photos enrolled in the same transaction. */
@@ -200,7 +259,7 @@ export async function createPerson(
   photos: readonly Photo[] = [],
   options: EnrollOptions = {},
 ): Promise<EnrollResult> {
-  validatePhotos(photos, 0);
+  validatePhotos(photos, 0, options);
   const name = checkName(PersonName, input.name, 'name');
   const externalId = input.externalId == null ? input.externalId : checkName(ExternalId, input.externalId, 'externalId');
   const metadata = input.metadata === undefined ? undefined : checkMetadata(input.metadata);
@@ -215,7 +274,7 @@ export async function addFaces(
   options: EnrollOptions = {},
   gallery?: string,
 ): Promise<EnrollResult> {
-  validatePhotos(photos, 1);
+  validatePhotos(photos, 1, options);
   return enroll(ctx, { personId, gallery }, photos, options);
 }
 
@@ -301,6 +360,26 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
 
       if (!options.force)
         candidates = await consistent(tx, person, candidates, rejected, modelId, threshold, created || person.faceCount === 0);
+      const others = new Map<Candidate, NearestOther>();
+      for (const c of candidates) {
+        const other = await nearestOtherPerson(tx, person, c.face.descriptor, modelId, ctx.config.efSearch);
+        if (other) others.set(c, other);
+      }
+      if (!options.allowDuplicatePerson)
+        candidates = candidates.filter((c) => {
+          const other = others.get(c);
+          if (!other || other.distance > SAME_FACE_FRACTION * model.card.verifyThreshold) return true;
+          rejected.push({
+            index: c.index,
+            ...(c.file ? { file: c.file } : {}),
+            code: 'DUPLICATE_PERSON',
+            message:
+              `This face is already enrolled as ${other.name} (distance ${round3(other.distance)}): the same photo under two names would ` +
+              'make both ambiguous. Add it to that person, or allow a duplicate person if you mean it',
+            details: { person: { id: other.personId, name: other.name }, distance: round3(other.distance) },
+          });
+          return false;
+        });
       settle();
       if (candidates.length > 0) await bindGalleryModel(tx, gallery, model.card);
 
@@ -317,13 +396,28 @@ async function enroll(ctx: ServiceContext, target: Target, photos: readonly Phot
           imageSha256: c.sha256,
           thumbnail: ctx.config.thumbnails && c.face.thumbnail ? c.face.thumbnail : null,
         });
-        const warnings = await possibleDuplicates(tx, person, c.face.descriptor, modelId, threshold, ctx.config.efSearch);
-        faces.push({ index: c.index, ...(c.file ? { file: c.file } : {}), face, warnings });
+        const other = others.get(c);
+        const warnings: EnrollWarning[] =
+          other && other.distance <= threshold
+            ? [
+                {
+                  code: 'POSSIBLE_DUPLICATE_PERSON',
+                  message: `This face also matches ${other.name} (distance ${round3(other.distance)}); they may be the same person`,
+                  person: { id: other.personId, name: other.name },
+                  distance: round3(other.distance),
+                },
+              ]
+            : [];
+        faces.push({ index: c.index, ...(c.file ? { file: c.file } : {}), face, warnings: [...c.warnings, ...warnings] });
       }
       if (faces.length > 0 && !created) await touchPerson(tx, person.id);
       return { person: { ...person, faceCount: person.faceCount + faces.length }, created, faces, rejected };
     });
-    if (result.faces.length > 0) galleriesChanged(ctx.db);
+    if (result.faces.length > 0) {
+      galleriesChanged(ctx.db);
+      // Faces seen of this person before they were enrolled are theirs now (and leave their clusters).
+      await relabelMatches(ctx, result.person.galleryId, result.person.id);
+    }
     return result;
   } catch (err) {
     // Two concurrent calls with the same new image for one person: the loser sees the unique index.
@@ -371,15 +465,20 @@ async function consistent(
   return keep;
 }
 
-/** Another person of the gallery whom this face matches: enrolled anyway, with a warning. */
-async function possibleDuplicates(
+interface NearestOther {
+  personId: string;
+  name: string;
+  distance: number;
+}
+
+/** The gallery's nearest enrolled face of another person than `person`, if any. */
+async function nearestOtherPerson(
   tx: Queryable,
   person: Person,
   descriptor: number[],
   modelId: string,
-  threshold: number,
   efSearch: number,
-): Promise<EnrollWarning[]> {
+): Promise<NearestOther | undefined> {
   const [nearest] = await nearestFaces(tx, {
     galleryId: person.galleryId,
     modelId,
@@ -389,13 +488,5 @@ async function possibleDuplicates(
     excludePersonId: person.id,
     efSearch,
   });
-  if (!nearest || nearest.distance > threshold) return [];
-  return [
-    {
-      code: 'POSSIBLE_DUPLICATE_PERSON',
-      message: `This face also matches ${nearest.name} (distance ${round3(nearest.distance)}); they may be the same person`,
-      person: { id: nearest.personId, name: nearest.name },
-      distance: round3(nearest.distance),
-    },
-  ];
+  return nearest ? { personId: nearest.personId, name: nearest.name, distance: nearest.distance } : undefined;
 }

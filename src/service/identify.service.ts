@@ -17,6 +17,9 @@ import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
 import { galleryModel, galleryStillOn, modelMismatch, type ModelSettings } from './models.service.js';
+import { imageSha256 } from './enroll.service.js';
+import { keepFaces, KeepSightingsSetting, SourceRef, type KeepSightings } from './sightings.service.js';
+import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
 /** identify's input, as the HTTP API and the CLI take it. */
 export const IdentifyInput = z.object({
@@ -30,6 +33,11 @@ export const IdentifyInput = z.object({
     .optional()
     .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),
+  keepSightings: KeepSightingsSetting.optional().meta({
+    description:
+      'Keep this photo’s faces as sightings: off, unknown (those not named), all; default: the gallery’s setting (off unless set)',
+  }),
+  source: SourceRef.optional(),
 });
 
 /** verify's options, as the HTTP API and the CLI take them; each names the person its own way (an id, or any reference). */
@@ -46,6 +54,10 @@ export interface IdentifyOptions {
   /** Ignore faces smaller than this (shorter box side, px). */
   minFaceSize?: number;
   includeLandmarks?: boolean;
+  /** Keep the faces as sightings (default: the gallery's setting). */
+  keepSightings?: KeepSightings;
+  /** The caller's reference of the photo, kept with its sightings. */
+  source?: string;
 }
 
 export interface IdentifiedFace extends FaceMatch {
@@ -55,6 +67,8 @@ export interface IdentifiedFace extends FaceMatch {
   /** Present when the face cannot be recognised: it is then unknown, with no candidates, whatever the gallery. */
   reason?: FaceReason;
   landmarks?: Point[];
+  /** The sighting this face was kept as, when the gallery or the call keeps them. */
+  sightingId?: string;
 }
 
 export interface IdentifyResult {
@@ -70,6 +84,8 @@ export interface IdentifyResult {
   /** The share of strangers the impostor model expects to be given a name at this threshold in this gallery. */
   expectedFpir: number | null;
   faces: IdentifiedFace[];
+  /** Present when the photo was not used whole: FIRST_FRAME_ONLY for an animation or a photo of several pages. */
+  warnings?: PhotoWarning[];
 }
 
 export const DEFAULT_TOP_K = LIMITS.topK.default;
@@ -84,19 +100,21 @@ async function facesOf(
   ctx: ServiceContext,
   bytes: Uint8Array,
   model: ModelSettings,
-  options: { maxFaces?: number; minFaceSize?: number },
-): Promise<{ width: number; height: number; faces: Face[] }> {
+  options: { maxFaces?: number; minFaceSize?: number; thumbnails?: boolean },
+): Promise<{ width: number; height: number; faces: Face[]; found: number }> {
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: true,
     model: model.card.id,
     detector: ctx.config.detector,
     minScore: ctx.config.minScore,
     ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
+    ...(options.thumbnails ? { thumbnails: true } : {}),
   });
   const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
-  if (faces.length === 0) throw new NoFaceError('the photo', analysis.faces.length > 0 ? { smallerThan: options.minFaceSize } : {});
-  return { width: analysis.width, height: analysis.height, faces };
+  return { width: analysis.width, height: analysis.height, faces, found: analysis.faces.length };
 }
+
+const noFace = (found: number, minFaceSize?: number) => new NoFaceError('the photo', found > 0 ? { smallerThan: minFaceSize } : {});
 
 /** Names every face of a photo that matches an enrolled person of the gallery; the rest are Unknown. */
 export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: IdentifyOptions = {}): Promise<IdentifyResult> {
@@ -107,10 +125,27 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   let model = galleryModel(ctx, gallery);
   if (options.threshold !== undefined) thresholdOf(options.threshold, model.verifyThreshold);
   const limit = neighbourLimit(topK);
+  const keep = options.keepSightings ?? gallery.keepSightings;
+  const warnings = photoWarnings(bytes);
   // A gallery moved to another model while the photo was being described (gallery reembed) is searched again with
   // the new one: its faces no longer hold the old model's descriptors.
   for (let attempt = 0; ; attempt++) {
-    const { width, height, faces } = await facesOf(ctx, bytes, model, options);
+    const { width, height, faces, found } = await facesOf(ctx, bytes, model, { ...options, thumbnails: keep !== 'off' });
+    if (faces.length === 0) {
+      // A photo without a face is seen all the same (a scan skips it next time).
+      if (keep !== 'off')
+        await keepFaces(ctx, {
+          gallery,
+          modelId: model.card.id,
+          sha256: imageSha256(bytes),
+          width,
+          height,
+          faces: [],
+          keep,
+          source: options.source,
+        });
+      throw noFace(found, options.minFaceSize);
+    }
     // A face too small to recognise is not searched: it is unknown with its reason instead of a guess.
     const reasons = faces.map((face) => faceReason(face, ctx.config));
     const searched = faces.filter((_, i) => !reasons[i]);
@@ -136,7 +171,22 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       continue;
     }
     if (!perFace) throw modelMismatch(gallery.name, gallery.descriptorModel, model.card.id);
-    return decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK);
+    const result = {
+      ...(await decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK)),
+      ...withWarnings(await warnings),
+    };
+    if (keep === 'off') return result;
+    const ids = await keepFaces(ctx, {
+      gallery,
+      modelId: model.card.id,
+      sha256: imageSha256(bytes),
+      width,
+      height,
+      faces: faces.map((face, i) => ({ face, ...(reasons[i] ? {} : { match: result.faces[i]! }) })),
+      keep,
+      source: options.source,
+    });
+    return { ...result, faces: result.faces.map((f, i) => (ids[i] ? { ...f, sightingId: ids[i] } : f)) };
   }
 }
 
@@ -232,6 +282,8 @@ export interface VerifyResult {
   box: Box;
   /** Faces found in the photo; over 1 only with `largestFace`. */
   facesInPhoto: number;
+  /** Present when the photo was not used whole (FIRST_FRAME_ONLY). */
+  warnings?: PhotoWarning[];
 }
 
 /** Is the face of the photo (its only one, or with `largestFace` its largest) this enrolled person? */
@@ -245,10 +297,13 @@ export async function verify(
   let model = galleryModel(ctx, gallery);
   thresholdOf(options.threshold, model.verifyThreshold);
   const person = await resolvePerson(ctx.db, gallery.id, personRef);
+  const warnings = photoWarnings(bytes);
   let faces: Face[], distances: number[] | null;
   // As identify: a gallery moved to another model meanwhile is compared again with the new one.
   for (let attempt = 0; ; attempt++) {
-    ({ faces } = await facesOf(ctx, bytes, model, {}));
+    let found: number;
+    ({ faces, found } = await facesOf(ctx, bytes, model, {}));
+    if (faces.length === 0) throw noFace(found);
     const face = soleFace(faces, { largestFace: options.largestFace, what: 'the photo' });
     const modelId = model.card.id;
     distances = await ctx.db.transaction(async (tx) =>
@@ -281,5 +336,6 @@ export async function verify(
     person: { id: person.id, name: person.name },
     box: face.box,
     facesInPhoto: faces.length,
+    ...withWarnings(await warnings),
   };
 }

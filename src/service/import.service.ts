@@ -14,7 +14,7 @@ import { GalleryRef } from './input.js';
 export const ImportInput = EnrollInput.pick({ largestFace: true, force: true }).extend({ gallery: GalleryRef.optional() });
 
 // Files the decoder may read; anything else in a folder (notes, .DS_Store) is not a photo.
-const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif|bmp|ico)$/i;
+export const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif|heic|heif|bmp|ico)$/i;
 
 export interface ImportedPerson {
   folder: string;
@@ -45,7 +45,7 @@ export interface ImportOptions extends Pick<EnrollOptions, 'largestFace' | 'forc
 }
 
 // Symbolic links count as what they point to, so a folder of links to photos imports like a copy.
-async function entriesOf(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
+export async function entriesOf(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
   const names = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort((a, b) => a.localeCompare(b));
   const kinds = await Promise.all(
     names.map((n) =>
@@ -96,7 +96,8 @@ export async function importFolder(ctx: ServiceContext, dir: string, options: Im
   async function one(folder: { name: string; files: string[] }): Promise<ImportedPerson> {
     const result: ImportedPerson = { folder: folder.name, enrolled: 0, alreadyEnrolled: 0, rejected: [] };
     try {
-      const existing = await findPeopleByName(ctx.db, gallery.id, folder.name);
+      // Names are stored trimmed and in NFC; macOS file systems may give the folder's name decomposed (NFD).
+      const existing = await findPeopleByName(ctx.db, gallery.id, folder.name.trim().normalize('NFC'));
       if (existing.length > 1) throw new FacerecError('PERSON_AMBIGUOUS', `${existing.length} people are named "${folder.name}"`, {});
       const person: Person | undefined = existing[0];
       const known = person ? await imageHashes(ctx.db, person.id) : new Set<string>();

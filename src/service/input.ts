@@ -2,7 +2,8 @@
  * What every use case's input schema is built from, and the one way to parse with those schemas. The schemas live
  * beside their use cases (`*.service.ts`, `enroll.schema.ts`); HTTP validates requests and generates /openapi.json
  * with them, and the CLI parses its options with them. Both receive text (form fields, query strings, argv) as well
- * as JSON values, so numbers and booleans are read from text here, by one rule.
+ * as JSON values, so numbers and booleans are read from text here, by one rule; parseInput refuses that reading for
+ * the fields of a JSON body, which are typed.
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
@@ -42,7 +43,12 @@ export const text = () => z.string().regex(/^[^\0]*$/, 'must not contain the NUL
 // and variant digits, and would refuse an id such as 11111111-1111-1111-1111-111111111111 instead of finding nothing.
 export const Uuid = z.guid().meta({ description: 'A UUID (any 8-4-4-4-12 hex digits)' });
 
-export const GalleryRef = text().trim().min(1).max(100).meta({ description: 'Gallery name (in any case) or id; default: "default"' });
+export const GalleryRef = text()
+  .trim()
+  .normalize('NFC')
+  .min(1)
+  .max(100)
+  .meta({ description: 'Gallery name (in any case) or id; default: "default"' });
 
 /** A descriptor model by name or id (facerec models); without one, FACEREC_DESCRIPTOR_MODEL's. */
 export const ModelRef = text()
@@ -59,19 +65,49 @@ export const LargestFace = boolish
   .optional()
   .meta({ description: 'With several faces in a photo, compare its largest; without it such a photo is a 422 MULTIPLE_FACES' });
 
+/** The stable code a rule gave its issue (`params.code`, as the name rules do), if it gave one. */
+export const issueCode = (issue: z.core.$ZodIssue): { code?: string } => {
+  const code = (issue as { params?: { code?: unknown } }).params?.code;
+  return typeof code === 'string' ? { code } : {};
+};
+
+const TYPE_NAMES: Record<string, string> = { number: 'a number', boolean: 'true or false', object: 'a JSON object' };
+
+/**
+ * The fields of a JSON body that the schema read from text: a string where a number, a boolean or an object was
+ * meant. The schemas take text because forms, query strings and argv are text; a JSON body has types of its own, so
+ * `{"far": "0.1"}` is a mistake to refuse there, as `{"name": 42}` is.
+ */
+function textInJson(typed: Record<string, unknown>, parsed: unknown): Array<{ path: string; message: string }> {
+  if (!parsed || typeof parsed !== 'object') return [];
+  const out = parsed as Record<string, unknown>;
+  return Object.entries(typed)
+    .filter(([key, given]) => typeof given === 'string' && out[key] !== undefined && out[key] !== null && typeof out[key] !== 'string')
+    .map(([key, given]) => ({
+      path: key,
+      message: `must be ${TYPE_NAMES[typeof out[key]] ?? typeof out[key]}, not the string ${JSON.stringify(given).slice(0, 40)}: JSON bodies are typed (forms and query strings send text)`,
+    }));
+}
+
 /**
  * `value` as a use case's input schema parses it, or INVALID_ARGUMENT with every issue in `details.issues`. `what`
  * names the input in the message ("request", "query"); `label` names a field as the caller knows it (a CLI flag).
+ * `typed` is the part of `value` that came as JSON (a JSON request body): its fields must have their own type, where
+ * the text of forms, query strings and argv is read as numbers, booleans and objects.
  */
 export function parseInput<T extends z.ZodType>(
   schema: T,
   value: unknown,
-  options: { what?: string; label?: (field: string) => string } = {},
+  options: { what?: string; label?: (field: string) => string; typed?: Record<string, unknown> } = {},
 ): z.output<T> {
   const result = schema.safeParse(value);
-  if (result.success) return result.data;
   const label = options.label ?? ((field: string) => field);
-  const issues = result.error.issues.map((i) => ({ path: i.path.length ? label(i.path.join('.')) : '', message: i.message }));
+  const issues = result.success
+    ? options.typed
+      ? textInJson(options.typed, result.data)
+      : []
+    : result.error.issues.map((i) => ({ path: i.path.length ? label(i.path.join('.')) : '', message: i.message, ...issueCode(i) }));
+  if (result.success && issues.length === 0) return result.data;
   const first = issues[0]!;
   const where = options.what ? `Invalid ${options.what}: ` : '';
   throw new InvalidArgumentError(`${where}${first.path ? `${first.path}: ` : ''}${first.message}`, { issues });

@@ -32,9 +32,20 @@ export function settingsOf(ctx: Pick<ServiceContext, 'analyzer' | 'config'>, car
   };
 }
 
-/** The configured model (FACEREC_DESCRIPTOR_MODEL), or the one named. */
+/**
+ * The configured model (FACEREC_DESCRIPTOR_MODEL), or the one named; MODEL_UNUSABLE, with the reason, for an installed
+ * model that cannot run here (nothing is bound to it or described with it).
+ */
 export function chosenModel(ctx: Pick<ServiceContext, 'analyzer' | 'config'>, model?: string): ModelSettings {
-  return settingsOf(ctx, model ? ctx.analyzer.models.get(model) : ctx.analyzer.models.default);
+  const { models } = ctx.analyzer;
+  const card = model ? models.get(model) : models.default;
+  const reason = models.unusable(card.id);
+  if (reason)
+    throw new FacerecError('MODEL_UNUSABLE', `The descriptor model ${card.name} is installed but cannot run here: ${reason}`, {
+      model: card.name,
+      reason,
+    });
+  return settingsOf(ctx, card);
 }
 
 /** The model a gallery's searches use: its own, or the configured one while it has none. */

@@ -5,7 +5,7 @@ import type { Queryable } from '../store/database.js';
 import { deleteFace, getThumbnail, listFaces, type FaceRecord } from '../store/faces.repository.js';
 import { chosenModel } from './models.service.js';
 import { ensureDescriptorIndex } from '../store/descriptor-index.js';
-import { createGallery, deleteGallery, findGallery, listGalleries, type Gallery } from '../store/galleries.repository.js';
+import { createGallery, deleteGallery, findGallery, listGalleries, renameGallery, type Gallery } from '../store/galleries.repository.js';
 import {
   deletePerson as deletePersonRow,
   findPeopleByName,
@@ -33,7 +33,7 @@ export const GalleryInput = z.object({ gallery: GalleryRef.optional() });
 
 export const ListPeopleInput = z.object({
   gallery: GalleryRef.optional(),
-  search: text().max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
+  search: text().normalize('NFC').max(200).optional().meta({ description: 'Name contains (case-insensitive)' }),
   limit: decimalInteger(LIMITS.pageSize.min, LIMITS.pageSize.max).prefault(LIMITS.pageSize.default),
   offset: decimalInteger(LIMITS.offset.min, LIMITS.offset.max).prefault(LIMITS.offset.default),
 });
@@ -52,11 +52,16 @@ export const PatchPersonInput = z
 
 export const CreateGalleryInput = z.object({ name: GalleryName, model: ModelRef });
 
+/** A gallery's new name (the default gallery keeps its own). */
+export const RenameGalleryInput = z.object({ name: GalleryName });
+
 /** force: also a gallery with people, erasing them. */
 export const DeleteGalleryInput = z.object({ force: boolish.optional() });
 
 /** A person by id, external id, or exact name (case-insensitive); a name shared by several people is ambiguous. */
 export async function resolvePerson(q: Queryable, galleryId: string, ref: string): Promise<Person> {
+  // Names are stored in NFC: a reference typed with combining accents finds them too.
+  ref = ref.normalize('NFC');
   // An id first; a UUID that is no person's id may still be someone's external id (systems often use UUIDs).
   if (isUuid(ref)) {
     try {
@@ -158,6 +163,11 @@ export const galleries = {
       await ensureDescriptorIndex(tx, card);
       return createGallery(tx, galleryName, card.id);
     });
+  },
+  /** A new name for a gallery other than the default one; people, faces and its model stay. */
+  rename: (ctx: ServiceContext, ref: string, name: string) => {
+    const galleryName = parseGalleryName(name);
+    return ctx.db.transaction((tx) => renameGallery(tx, ref, galleryName));
   },
   delete: async (ctx: ServiceContext, ref: string, force = false) => {
     const deleted = await ctx.db.transaction((tx) => deleteGallery(tx, ref, force));

@@ -4,6 +4,8 @@
  */
 import type { AcceptedFace, EnrollResult, Rejection } from './enroll.service.js';
 import type { FaceRecord, ListedPerson } from './people.service.js';
+import type { Sighting } from './sightings.service.js';
+import type { ClusterView } from './clusters.service.js';
 
 // Where `facerec serve` serves a face's thumbnail; the CLI prints the same path.
 const thumbnailPath = (faceId: string) => `/v1/faces/${faceId}/thumbnail`;
@@ -50,3 +52,28 @@ export const enrollmentJson = (result: EnrollResult) => ({
 });
 
 export type EnrollmentJson = ReturnType<typeof enrollmentJson>;
+
+/** A sighting: no descriptor; its thumbnail's URL. */
+export const sightingJson = (s: Sighting) => ({
+  id: s.id,
+  gallery: s.galleryId,
+  photo: { sha256: s.photo.sha256, source: s.photo.source, width: s.photo.width, height: s.photo.height },
+  faceIndex: s.faceIndex,
+  box: s.box,
+  score: s.score,
+  quality: s.quality,
+  attributes: s.attributes,
+  thumbnailUrl: s.hasThumbnail ? `/v1/sightings/${s.id}/thumbnail` : null,
+  seenAt: s.seenAt,
+  outcome: s.outcome,
+  matchedPerson: s.matchedPerson,
+  distance: s.distance,
+  person: s.person,
+  labelledBy: s.labelledBy,
+  labelledAt: s.labelledAt,
+  labelledByKey: s.labelledByKey,
+  clusterId: s.clusterId,
+});
+
+/** A cluster with its sample faces as sightings. */
+export const clusterJson = (c: ClusterView) => ({ ...c, samples: c.samples.map(sightingJson) });

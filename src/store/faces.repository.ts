@@ -15,7 +15,13 @@ export interface NewFace {
   quality: FaceQuality;
   imageSha256: string;
   thumbnail: Uint8Array | null;
+  /** Where it came from: a photo a user enrolled (default), a sighting a user confirmed, or one learned. */
+  origin?: FaceOrigin;
+  /** The sighting it was made from (confirmed or learned faces). */
+  sightingId?: string | null;
 }
+
+export type FaceOrigin = 'enrolled' | 'confirmed' | 'learned';
 
 export interface FaceRecord {
   id: string;
@@ -27,6 +33,9 @@ export interface FaceRecord {
   quality: FaceQuality;
   imageSha256: string;
   hasThumbnail: boolean;
+  /** Where it came from (a user's photo, a sighting a user confirmed, a sighting learned) and from which sighting. */
+  origin: FaceOrigin;
+  sightingId: string | null;
   createdAt: string;
 }
 
@@ -48,11 +57,13 @@ interface FaceRow {
   quality: FaceQuality;
   image_sha256: string;
   has_thumbnail: boolean;
+  origin: FaceOrigin;
+  sighting_id: string | null;
   created_at: Date;
 }
 
 const COLUMNS =
-  'id, person_id, gallery_id, model_id, box, score, quality, image_sha256, thumbnail IS NOT NULL AS has_thumbnail, created_at';
+  'id, person_id, gallery_id, model_id, box, score, quality, image_sha256, thumbnail IS NOT NULL AS has_thumbnail, origin, sighting_id, created_at';
 
 const toFace = (r: FaceRow): FaceRecord => ({
   id: r.id,
@@ -64,6 +75,8 @@ const toFace = (r: FaceRow): FaceRecord => ({
   quality: r.quality,
   imageSha256: r.image_sha256,
   hasThumbnail: r.has_thumbnail,
+  origin: r.origin,
+  sightingId: r.sighting_id,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -73,8 +86,8 @@ const toFace = (r: FaceRow): FaceRecord => ({
  */
 export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecord> {
   const [row] = await q.query<FaceRow>(
-    `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256, thumbnail)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM galleries WHERE id = $2 AND descriptor_model = $4 FOR SHARE
+    `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256, thumbnail, origin, sighting_id)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM galleries WHERE id = $2 AND descriptor_model = $4 FOR SHARE
      RETURNING ${COLUMNS}`,
     [
       face.personId,
@@ -86,6 +99,8 @@ export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecor
       JSON.stringify(face.quality),
       face.imageSha256,
       face.thumbnail,
+      face.origin ?? 'enrolled',
+      face.sightingId ?? null,
     ],
   );
   if (!row) {
@@ -240,4 +255,17 @@ export async function sampleGalleryFaces(
     [galleryId, modelId, limit],
   );
   return rows.map((r) => ({ personId: r.person_id, descriptor: descriptorOf(r.descriptor) }));
+}
+
+/** A person's descriptors of one model, with their face ids. */
+export async function personDescriptors(
+  q: Queryable,
+  personId: string,
+  modelId: string,
+): Promise<Array<{ faceId: string; descriptor: number[] }>> {
+  const rows = await q.query<{ id: string; descriptor: unknown }>(
+    'SELECT id, descriptor FROM faces WHERE person_id = $1 AND model_id = $2 ORDER BY created_at, id',
+    [personId, modelId],
+  );
+  return rows.map((r) => ({ faceId: r.id, descriptor: descriptorOf(r.descriptor) }));
 }

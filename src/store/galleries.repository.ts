@@ -11,6 +11,8 @@ export interface Gallery {
   faces: number;
   /** The descriptor model of its faces; null until the first enrollment binds one. */
   descriptorModel: string | null;
+  /** Which faces identify keeps as sightings: none (the default), those it cannot name, or all. */
+  keepSightings: 'off' | 'unknown' | 'all';
   createdAt: string;
 }
 
@@ -18,12 +20,13 @@ interface GalleryRow {
   id: string;
   name: string;
   descriptor_model: string | null;
+  keep_sightings: 'off' | 'unknown' | 'all';
   people: number;
   faces: number;
   created_at: Date;
 }
 
-const SELECT = `SELECT g.id, g.name, g.descriptor_model, g.created_at,
+const SELECT = `SELECT g.id, g.name, g.descriptor_model, g.keep_sightings, g.created_at,
   (SELECT count(*)::int FROM people p WHERE p.gallery_id = g.id) AS people,
   (SELECT count(*)::int FROM faces f WHERE f.gallery_id = g.id) AS faces
   FROM galleries g`;
@@ -34,6 +37,7 @@ const toGallery = (r: GalleryRow): Gallery => ({
   people: r.people,
   faces: r.faces,
   descriptorModel: r.descriptor_model,
+  keepSightings: r.keep_sightings,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -68,19 +72,48 @@ export async function createGallery(q: Queryable, name: string, descriptorModel:
   }
 }
 
+/** Renames a gallery (not the default one); GALLERY_EXISTS when another has the name, regardless of case. */
+export async function renameGallery(q: Queryable, idOrName: string, name: string): Promise<Gallery> {
+  const gallery = await findGallery(q, idOrName);
+  if (gallery.name === DEFAULT_GALLERY)
+    throw new FacerecError('INVALID_ARGUMENT', 'The default gallery cannot be renamed', { gallery: gallery.id });
+  try {
+    await q.query('UPDATE galleries SET name = $2 WHERE id = $1', [gallery.id, name]);
+  } catch (err) {
+    if (isUniqueViolation(err))
+      throw new FacerecError('GALLERY_EXISTS', `A gallery named "${name}" already exists (names are compared regardless of case)`, {
+        name,
+      });
+    throw err;
+  }
+  return { ...gallery, name };
+}
+
 /** Deletes a gallery with its people and faces; the default gallery stays, and a non-empty one needs `force`. */
 export async function deleteGallery(q: Queryable, idOrName: string, force: boolean): Promise<Gallery> {
   const gallery = await findGallery(q, idOrName);
   if (gallery.name === DEFAULT_GALLERY)
     throw new FacerecError('INVALID_ARGUMENT', 'The default gallery cannot be deleted', { gallery: gallery.id });
-  if (gallery.people > 0 && !force) {
-    throw new FacerecError('GALLERY_NOT_EMPTY', `Gallery "${gallery.name}" has ${gallery.people} people; delete them first or force it`, {
+  const [{ sightings }] = (await q.query<{ sightings: number }>('SELECT count(*)::int AS sightings FROM sightings WHERE gallery_id = $1', [
+    gallery.id,
+  ])) as [{ sightings: number }];
+  if ((gallery.people > 0 || sightings > 0) && !force) {
+    const what = [gallery.people ? `${gallery.people} people` : '', sightings ? `${sightings} faces seen` : '']
+      .filter(Boolean)
+      .join(' and ');
+    throw new FacerecError('GALLERY_NOT_EMPTY', `Gallery "${gallery.name}" has ${what}; delete them first or force it`, {
       gallery: gallery.id,
       people: gallery.people,
+      sightings,
     });
   }
   await q.query('DELETE FROM galleries WHERE id = $1', [gallery.id]);
   return gallery;
+}
+
+/** Sets which faces identify keeps as sightings in the gallery. */
+export async function setKeepSightings(q: Queryable, galleryId: string, keep: Gallery['keepSightings']): Promise<void> {
+  await q.query('UPDATE galleries SET keep_sightings = $2 WHERE id = $1', [galleryId, keep]);
 }
 
 /** Binds a gallery without a model to `modelId`; returns the model it is bound to now (another one if it had one). */

@@ -8,7 +8,8 @@ import { store } from './store.js';
  * The API's JSON, as src/http/schemas.ts declares it (GET /openapi.json shows the same).
  * @typedef {{ id: string, name: string }} PersonRef
  * @typedef {{ size: number, score: number, sharpness: number, yaw: number, roll: number, landmarkSpan?: number }} Quality size: shorter box side (px); yaw, roll in degrees; landmarkSpan: how wide a face the landmarks outline over the box width
- * @typedef {{ id: string, name: string, people: number, faces: number, createdAt: string }} Gallery
+ * @typedef {{ id: string, name: string, people: number, faces: number, descriptorModel: string | null, createdAt: string }} Gallery descriptorModel: null until its first enrollment binds one
+ * @typedef {{ id: string, name: string, dims: number, metric: string, default: boolean, source: string, license: string, shipped: boolean, usable?: boolean, unusableReason?: string }} DescriptorModel GET /v1/models; usable false: it cannot run here (unusableReason says why)
  * @typedef {{ id: string, galleryId: string, name: string, externalId: string | null, metadata: Record<string, unknown>, faceCount: number, createdAt: string, updatedAt: string }} Person
  * @typedef {Person & { thumbnailUrl: string | null }} ListedPerson a person in a page of people, with the thumbnail of their first face that has one
  * @typedef {{ people: ListedPerson[], total: number, limit: number, offset: number }} PeoplePage
@@ -56,16 +57,17 @@ export class ApiError extends Error {
  * @template T
  * @param {string} method
  * @param {string} path relative to the page, so that the app also works behind a path prefix
- * @param {{ query?: Record<string, string | number | undefined>, json?: unknown, form?: FormData, as?: 'json' | 'blob' }} [options]
+ * @param {{ query?: Record<string, string | number | undefined>, json?: unknown, form?: FormData, as?: 'json' | 'blob', key?: string }} [options]
+ *   key: this API key instead of the saved one
  * @returns {Promise<T>}
  */
-async function request(method, path, { query, json, form, as = 'json' } = {}) {
+async function request(method, path, { query, json, form, as = 'json', key = store.apiKey } = {}) {
   const url = new URL(path, document.baseURI);
   for (const [name, value] of Object.entries(query ?? {}))
     if (value !== undefined && value !== '') url.searchParams.set(name, String(value));
   /** @type {Record<string, string>} */
   const headers = { Accept: as === 'json' ? 'application/json' : '*/*' };
-  if (store.apiKey) headers.Authorization = `Bearer ${store.apiKey}`;
+  if (key) headers.Authorization = `Bearer ${key.trim()}`;
   /** @type {BodyInit | undefined} */
   let body;
   if (form) body = form;
@@ -93,6 +95,18 @@ async function request(method, path, { query, json, form, as = 'json' } = {}) {
   return /** @type {Promise<T>} */ (as === 'blob' ? res.blob() : res.json());
 }
 
+/**
+ * What an enrollment may add to its photos: the face to take in each photo of several (its box from /v1/detect, by
+ * the photo's position; null for the default rule), and the admin's override of DUPLICATE_PERSON.
+ * @typedef {{ faceBoxes?: Array<number[] | null>, allowDuplicatePerson?: boolean }} EnrollChoices
+ */
+
+/** The form fields of EnrollChoices: boxes as a JSON list, and only what is set. @param {EnrollChoices} choices */
+const enrollFields = ({ faceBoxes, allowDuplicatePerson }) => ({
+  faceBoxes: faceBoxes?.some(Boolean) ? JSON.stringify(faceBoxes) : undefined,
+  allowDuplicatePerson: allowDuplicatePerson || undefined,
+});
+
 /** @param {Record<string, string | number | boolean | undefined>} fields @param {Record<string, Blob | Blob[] | undefined>} files */
 function multipart(fields, files) {
   const form = new FormData();
@@ -107,6 +121,18 @@ function multipart(fields, files) {
 export const api = {
   /** @returns {Promise<{ galleries: Gallery[] }>} */
   galleries: () => request('GET', 'v1/galleries'),
+  /** @param {string} name @param {string} [model] @returns {Promise<{ gallery: Gallery }>} */
+  createGallery: (name, model) => request('POST', 'v1/galleries', { json: { name, model } }),
+  /** @param {string} gallery id or name @param {string} name @returns {Promise<{ gallery: Gallery }>} */
+  renameGallery: (gallery, name) => request('PATCH', `v1/galleries/${encodeURIComponent(gallery)}`, { json: { name } }),
+  /**
+   * With force, also a gallery with people in it, erasing them.
+   * @param {string} gallery @param {boolean} force @returns {Promise<{ deleted: Gallery }>}
+   */
+  deleteGallery: (gallery, force) =>
+    request('DELETE', `v1/galleries/${encodeURIComponent(gallery)}`, { query: { force: force ? 'true' : undefined } }),
+  /** @returns {Promise<{ models: DescriptorModel[] }>} */
+  models: () => request('GET', 'v1/models'),
   /** @param {string} gallery @returns {Promise<GalleryThreshold>} */
   galleryThreshold: (gallery) => request('GET', `v1/galleries/${encodeURIComponent(gallery)}/threshold`),
   /** @param {{ gallery: string, search?: string, limit?: number, offset?: number }} q @returns {Promise<PeoplePage>} */
@@ -115,12 +141,23 @@ export const api = {
   person: (id, gallery) => request('GET', `v1/people/${encodeURIComponent(id)}`, { query: { gallery } }),
   /**
    * @param {{ gallery: string, name: string, externalId?: string, largestFace?: boolean }} fields @param {File[]} photos
+   * @param {EnrollChoices} [choices]
    * @returns {Promise<EnrollResult>}
    */
-  createPerson: (fields, photos) => request('POST', 'v1/people', { form: multipart({ ...fields, onReject: 'skip' }, { images: photos }) }),
-  /** @param {string} id @param {string} gallery @param {File[]} photos @returns {Promise<EnrollResult>} */
-  addFaces: (id, gallery, photos) =>
-    request('POST', `v1/people/${encodeURIComponent(id)}/faces`, { form: multipart({ gallery, onReject: 'skip' }, { images: photos }) }),
+  createPerson: (fields, photos, choices = {}) =>
+    request('POST', 'v1/people', { form: multipart({ ...fields, ...enrollFields(choices), onReject: 'skip' }, { images: photos }) }),
+  /**
+   * @param {string} id @param {string} gallery @param {File[]} photos
+   * @param {EnrollChoices & { largestFace?: boolean }} [choices]
+   * @returns {Promise<EnrollResult>}
+   */
+  addFaces: (id, gallery, photos, choices = {}) =>
+    request('POST', `v1/people/${encodeURIComponent(id)}/faces`, {
+      form: multipart(
+        { gallery, largestFace: choices.largestFace || undefined, ...enrollFields(choices), onReject: 'skip' },
+        { images: photos },
+      ),
+    }),
   /** @param {string} id @param {string} gallery @param {string} name @returns {Promise<{ person: Person }>} */
   rename: (id, gallery, name) => request('PATCH', `v1/people/${encodeURIComponent(id)}`, { json: { gallery, name } }),
   /** @param {string} id @param {string} gallery @returns {Promise<{ deleted: Person }>} */
@@ -145,6 +182,20 @@ export const api = {
   detect: (image) => request('POST', 'v1/detect', { form: multipart({}, { image }) }),
   /** @returns {Promise<Readiness>} */
   ready: () => request('GET', 'readyz'),
+  /**
+   * What a key may do here, asked with that key (not the saved one): 'admin' (lists galleries), 'recognize' (refused
+   * that with FORBIDDEN), or 'none' when the server needs no key. A key the server refuses throws UNAUTHORIZED.
+   * @param {string} key @returns {Promise<'admin' | 'recognize' | 'none'>}
+   */
+  keyRole: async (key) => {
+    try {
+      await request('GET', 'v1/galleries', { key });
+      return key ? 'admin' : 'none';
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'FORBIDDEN') return 'recognize';
+      throw error;
+    }
+  },
   /** @returns {Promise<Settings>} */
   settings: () => request('GET', 'v1/settings'),
 };

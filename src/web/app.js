@@ -1,13 +1,21 @@
-/** The web UI's entry: hash routing between the views, the gallery picker, and a last resort for unexpected errors. */
+/** The web UI's entry: hash routing between the pages (pages.js), the gallery picker, and a last resort for unexpected errors. */
+/** @import { Gallery } from './api.js' */
+/** @import { View } from './pages.js' */
 import { api } from './api.js';
 import { $, h, toast } from './dom.js';
 import { describeError } from './messages.js';
+import { PAGES } from './pages.js';
 import { store } from './store.js';
-import { enrollView } from './views/enroll.js';
-import { identifyView } from './views/identify.js';
-import { peopleView } from './views/people.js';
-import { settingsView } from './views/settings.js';
-import { verifyView } from './views/verify.js';
+
+/**
+ * What every page may ask of the app.
+ * @typedef {{
+ *   gallery: () => string,
+ *   galleries: () => Promise<Gallery[]>,
+ *   useGallery: (name: string) => void,
+ *   onChange: () => Promise<void>,
+ * }} App
+ */
 
 // Never a blank screen: anything thrown and not handled by a view is shown in words.
 window.addEventListener('error', (event) => toast(describeError(event.error ?? { message: event.message }).text, 'error'));
@@ -15,10 +23,14 @@ window.addEventListener('unhandledrejection', (event) => toast(describeError(eve
 
 const gallerySelect = /** @type {HTMLSelectElement} */ ($('#gallery'));
 const alertBanner = $('#app-alert');
+/** @type {Gallery[]} */
+let galleries = [];
+/** The latest listing of the galleries, done or under way. @type {Promise<void>} */
+let listing = Promise.resolve();
 
 async function loadGalleries() {
   try {
-    const { galleries } = await api.galleries();
+    ({ galleries } = await api.galleries());
     alertBanner.hidden = true;
     if (!galleries.some((g) => g.name === store.gallery)) store.gallery = 'default';
     gallerySelect.replaceChildren(
@@ -31,6 +43,7 @@ async function loadGalleries() {
       ),
     );
   } catch (error) {
+    galleries = [];
     // A recognition key cannot list galleries: keep the remembered one.
     gallerySelect.replaceChildren(h('option', { value: store.gallery, selected: true }, store.gallery));
     const code = /** @type {{ code?: string }} */ (error).code;
@@ -49,22 +62,37 @@ async function loadGalleries() {
   }
 }
 
+/** @type {Record<string, View>} */
+const views = {};
+let current = '';
+
+/** @type {App} */
 const app = {
   gallery: () => gallerySelect.value || store.gallery,
-  /** People or settings changed: refresh the gallery counts. */
-  onChange: () => void loadGalleries(),
+  /** The galleries with their counts, as the latest listing gave them (empty when the key may not list them). */
+  galleries: () => listing.then(() => galleries),
+  /** Switches the whole app to another gallery, as the picker does. */
+  useGallery(name) {
+    store.gallery = name;
+    gallerySelect.value = name;
+    if (gallerySelect.value !== name) gallerySelect.append(h('option', { value: name, selected: true }, name));
+    void refresh();
+    views[current]?.show();
+  },
+  /** People, galleries or settings changed: refresh the gallery counts. */
+  onChange: () => refresh(),
 };
 
-/** @type {Record<string, { show: () => unknown }>} */
-const views = {
-  people: peopleView(app),
-  enroll: enrollView(app),
-  identify: identifyView(app),
-  verify: verifyView(app),
-  settings: settingsView(app),
-};
+function refresh() {
+  listing = loadGalleries();
+  return listing;
+}
 
-let current = '';
+for (const page of PAGES) views[page.name] = page.create(app);
+$('.tabs').replaceChildren(
+  ...PAGES.filter((p) => p.nav !== false).map((p) => h('a', { href: `#/${p.name}`, 'data-view': p.name }, p.label)),
+);
+
 /** @param {boolean} moveFocus */
 function route(moveFocus) {
   // In-page anchors (the skip link's #main) are not views.
@@ -72,7 +100,7 @@ function route(moveFocus) {
   const wanted = location.hash.replace(/^#\/?/, '');
   const name = wanted in views ? wanted : 'people';
   for (const section of document.querySelectorAll('.view')) /** @type {HTMLElement} */ (section).hidden = section.id !== `view-${name}`;
-  for (const link of document.querySelectorAll('.tabs a')) {
+  for (const link of document.querySelectorAll('.tabs a, .gallery-picker a')) {
     if (link.getAttribute('data-view') === name) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
@@ -90,5 +118,5 @@ gallerySelect.addEventListener('change', () => {
 window.addEventListener('hashchange', () => route(true));
 
 gallerySelect.replaceChildren(h('option', { value: store.gallery, selected: true }, store.gallery));
+void refresh();
 route(false);
-loadGalleries();

@@ -64,26 +64,71 @@ export function show(region, ...content) {
 export const loading = (text) =>
   h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, text));
 
-/** A transient notice in the corner. @param {string} text @param {'info' | 'success' | 'error'} [kind] */
+/** A transient notice in the corner, above any open dialog. @param {string} text @param {'info' | 'success' | 'error'} [kind] */
 export function toast(text, kind = 'info') {
   const el = h('div', { className: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
-  $('#toasts').append(el);
-  setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
+  const toasts = $('#toasts');
+  toasts.append(el);
+  // A modal dialog sits in the top layer, above everything else: the toasts join it, shown again to be the newest.
+  if (toasts.matches(':popover-open')) toasts.hidePopover();
+  toasts.showPopover();
+  setTimeout(
+    () => {
+      el.remove();
+      if (!toasts.childElementCount && toasts.matches(':popover-open')) toasts.hidePopover();
+    },
+    kind === 'error' ? 8000 : 4000,
+  );
+}
+
+/**
+ * @typedef {{ value: string, label: string, kind?: 'primary' | 'danger' | 'ghost' | '' }} Choice
+ */
+
+/**
+ * Asks a question in the confirmation dialog; resolves with the chosen value, or '' when it was dismissed (Cancel,
+ * Escape). A Cancel button is always there, last and focused first, so that Enter never does something by accident.
+ * @param {{ title: string, message: string | Node | Array<string | Node>, choices: Choice[], cancel?: string }} question
+ * @returns {Promise<string>}
+ */
+export function ask({ title, message: body, choices, cancel = 'Cancel' }) {
+  const dialog = /** @type {HTMLDialogElement} */ ($('#confirm-dialog'));
+  $('#confirm-title').textContent = title;
+  $('#confirm-message').replaceChildren(...(Array.isArray(body) ? body : [body]));
+  const cancelButton = h('button', { className: 'button ghost', value: 'cancel', autofocus: true }, cancel);
+  $('#confirm-choices').replaceChildren(
+    ...choices.map((c) => h('button', { className: `button ${c.kind ?? ''}`.trim(), value: c.value }, c.label)),
+    cancelButton,
+  );
+  dialog.returnValue = '';
+  dialog.showModal();
+  cancelButton.focus();
+  return new Promise((resolve) =>
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'cancel' ? '' : dialog.returnValue), { once: true }),
+  );
 }
 
 /**
  * Asks before something irreversible; resolves true when confirmed.
- * @param {{ title: string, message: string, confirm: string }} text
+ * @param {{ title: string, message: string | Node | Array<string | Node>, confirm: string }} text
  * @returns {Promise<boolean>}
  */
-export function confirmAction({ title, message: body, confirm }) {
-  const dialog = /** @type {HTMLDialogElement} */ ($('#confirm-dialog'));
-  $('#confirm-title').textContent = title;
-  $('#confirm-message').textContent = body;
-  $('#confirm-ok').textContent = confirm;
-  dialog.returnValue = '';
-  dialog.showModal();
-  return new Promise((resolve) => dialog.addEventListener('close', () => resolve(dialog.returnValue === 'ok'), { once: true }));
+export async function confirmAction({ title, message: body, confirm }) {
+  return (await ask({ title, message: body, choices: [{ value: 'ok', label: confirm, kind: 'danger' }] })) === 'ok';
+}
+
+/**
+ * A "?" beside a word that opens a short explanation in place (a <details>: keyboard and screen readers know it).
+ * @param {string} topic what it explains, for its accessible name ("What is the distance?")
+ * @param {...(Node | string)} content
+ */
+export function help(topic, ...content) {
+  return h(
+    'details',
+    { className: 'help' },
+    h('summary', { 'aria-label': topic, title: topic }, '?'),
+    h('div', { className: 'help-body' }, ...content),
+  );
 }
 
 /**
@@ -107,17 +152,34 @@ export async function withBusy(button, busyText, work) {
 /** "1 face", "3 faces". @param {number} n @param {string} word */
 export const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** A distance with three decimals. @param {number | null | undefined} d */
+/**
+ * A distance or a threshold: three decimals, the one rounding of every number on a distance scale in this app (the
+ * slider, the notes, the lists, Verify), so that a threshold never reads 0.58 in one place and 0.576 in another.
+ * @param {number | null | undefined} d
+ */
 export const formatDistance = (d) => (typeof d === 'number' ? d.toFixed(3) : '–');
 
-/** A 0..1 probability as a percentage. @param {number | null | undefined} p */
-export const formatPercent = (p) => (typeof p === 'number' ? `${Math.round(p * 100)}%` : '–');
+/**
+ * A 0..1 probability as a percentage. The confidence model never reaches 0 or 1: the ends read "<1%" and ">99%",
+ * not a certainty it does not have.
+ * @param {number | null | undefined} p
+ */
+export function formatPercent(p) {
+  if (typeof p !== 'number') return '–';
+  if (p < 0.005) return '<1%';
+  if (p > 0.995) return '>99%';
+  return `${Math.round(p * 100)}%`;
+}
 
-/** Initials for a face-less avatar. @param {string} name */
+/**
+ * Initials for a face-less avatar: the first letter or digit of the first two words that have one ("Ada (test)"
+ * gives "AT", never "A(").
+ * @param {string} name
+ */
 export const initials = (name) =>
   name
     .split(/\s+/)
+    .map((w) => w.match(/[\p{L}\p{N}]/u)?.[0]?.toUpperCase() ?? '')
     .filter(Boolean)
     .slice(0, 2)
-    .map((w) => w[0]?.toUpperCase() ?? '')
-    .join('');
+    .join('') || '?';

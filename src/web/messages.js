@@ -9,6 +9,7 @@ const SENTENCES = {
   BLURRY: 'The photo is too blurry. Use a sharper photo.',
   EXTREME_POSE: 'The head is turned too far. Use a photo looking at the camera.',
   DUPLICATE_IMAGE: 'This exact photo is already enrolled.',
+  DUPLICATE_PERSON: 'This face is already enrolled as another person.',
   INCONSISTENT_IDENTITY: 'This face does not look like the person’s other photos. Check that it is the right person.',
   NO_ENROLLED_FACES: 'This person has no enrolled faces yet. Add a photo of them first.',
   UNSUPPORTED_IMAGE: 'This file is not an image that can be read. Use a JPEG, PNG or WebP photo.',
@@ -33,6 +34,8 @@ const SENTENCES = {
   GALLERY_NOT_FOUND: 'This gallery does not exist. Pick another one.',
   GALLERY_EXISTS: 'A gallery with this name already exists.',
   GALLERY_NOT_EMPTY: 'This gallery still has people in it.',
+  UNKNOWN_MODEL: 'This server does not have that descriptor model.',
+  MODEL_UNUSABLE: 'This descriptor model cannot run on this server; an administrator can see why in facerec models.',
   PERSON_AMBIGUOUS: 'Several people have this name. Pick them from the list instead.',
   EXTERNAL_ID_TAKEN: 'Another person already has this external ID.',
   NOT_FOUND: 'The server does not know this request. Is the app up to date with the server?',
@@ -48,6 +51,7 @@ const REASONS = {
   BLURRY: 'Too blurry',
   EXTREME_POSE: 'Head turned too far',
   DUPLICATE_IMAGE: 'Same photo twice',
+  DUPLICATE_PERSON: 'Already someone else',
   INCONSISTENT_IDENTITY: 'Looks like someone else',
   UNSUPPORTED_IMAGE: 'Not a readable image',
   IMAGE_TOO_LARGE: 'Image too large',
@@ -77,6 +81,8 @@ export function describeError(error) {
 export function reasonFor(code, details = {}) {
   const reason = REASONS[code] ?? describeError({ code }).text;
   if (code === 'MULTIPLE_FACES' && Array.isArray(details.boxes)) return `${reason} (${details.boxes.length})`;
+  const person = /** @type {{ name?: unknown } | undefined} */ (details.person);
+  if (code === 'DUPLICATE_PERSON' && typeof person?.name === 'string') return `Already enrolled as ${person.name}`;
   return reason;
 }
 

@@ -121,6 +121,77 @@ describeEachDatabase('facerec CLI with a database', (kind) => {
     expect((await sharp(await readFile(plot)).metadata()).format).toBe('png');
   });
 
+  it('enrolls the face of a group photo named by --face-box, the box detect printed', { timeout: 300_000 }, async () => {
+    const group = KNN('test', 'obama_and_biden.jpg');
+    const detected = await runFacerec(['detect', '--json', group], { env: { ...process.env, FACEREC_WORKERS: '1' } });
+    const boxes = json(detected).faces.map((f: { box: number[] }) => f.box) as number[][];
+    expect(boxes).toHaveLength(3);
+    // The smallest face, the girl at the right: not what --largest-face would take. (Every refusal: test/medium.)
+    const smallest = [...boxes].sort((a, b) => a[2]! * a[3]! - b[2]! * b[3]!)[0]!;
+    expect(json(await facerec(db, 'galleries', 'create', 'group', '--json')).name).toBe('group');
+    const enrolled = json(
+      await facerec(db, 'enroll', '-g', 'group', '--name', 'Chosen', '--face-box', smallest.join(','), '--json', group),
+    );
+    expect(enrolled.faces.map((f: { box: number[] }) => f.box)).toEqual([smallest]);
+    expect(json(await facerec(db, 'people', 'list', '-g', 'group', '--json')).people.map((p: { name: string }) => p.name)).toEqual([
+      'Chosen',
+    ]);
+  });
+
+  it(
+    'gallery reembed exits non-zero when it stalls, even with --json, and switches with the listing’s drop token',
+    { timeout: 600_000 },
+    async () => {
+      json(await facerec(db, 'galleries', 'create', 'cli-move', '--json'));
+      json(
+        await facerec(
+          db,
+          'enroll',
+          '--json',
+          '-g',
+          'cli-move',
+          '--name',
+          'biden',
+          KNN('train', 'biden', 'biden.jpg'),
+          KNN('train', 'biden', 'biden2.jpg'),
+        ),
+      );
+      // One stored thumbnail damaged: that face cannot be described again.
+      const damaged = await (async () => {
+        const handle = kind === 'pglite' ? await openDatabase(test.target) : test.db;
+        try {
+          const [face] = await handle.query<{ id: string }>(
+            "SELECT f.id FROM faces f JOIN galleries g ON g.id = f.gallery_id WHERE g.name = 'cli-move' ORDER BY f.id LIMIT 1",
+          );
+          await handle.query('UPDATE faces SET thumbnail = $1 WHERE id = $2', [Buffer.from('damaged'), face!.id]);
+          return face!.id;
+        } finally {
+          if (kind === 'pglite') await handle.close();
+        }
+      })();
+      const stalled = await facerec(db, 'gallery', 'reembed', '-g', 'cli-move', '--model', 'faceplugin-512', '--json');
+      expect(stalled.code, stalled.stderr).toBe(10);
+      const listing = JSON.parse(stalled.stdout);
+      expect(listing).toMatchObject({ state: 'stalled', failed: [{ faceId: damaged, personName: 'biden' }], wouldLeaveWithoutFaces: [] });
+      expect(stalled.stderr).toContain(`--drop-failed ${listing.dropToken}`);
+      const done = json(
+        await facerec(
+          db,
+          'gallery',
+          'reembed',
+          '-g',
+          'cli-move',
+          '--model',
+          'faceplugin-512',
+          '--drop-failed',
+          listing.dropToken,
+          '--json',
+        ),
+      );
+      expect(done).toMatchObject({ state: 'done', staged: 1, total: 2, dropped: [{ faceId: damaged }] });
+    },
+  );
+
   it('reports rejected photos with their code and exit status', async () => {
     const cars = dataset('dlib-examples', 'no-face', 'mmod_cars_test_image.jpg');
     const run = await facerec(db, 'enroll', '--name', 'Cars', cars);

@@ -419,6 +419,75 @@ const CASES: BadInput[] = [
       expect(e.message).toContain('control characters');
     },
   })),
+  // Invisible characters, bidirectional controls and text that was not UTF-8, in any name (issue 22): refused with
+  // the rule's code in the issue, never stored.
+  ...(
+    [
+      [
+        'a person name with U+202E (right-to-left override)',
+        () => json('POST', '/v1/people', { name: 'Ada\u202eecalevoL' }),
+        'name',
+        'BIDI_CONTROL',
+      ],
+      [
+        'a person name with U+200B (multipart)',
+        () => post('/v1/people', form({}, { name: 'Ada\u200bLovelace' })),
+        'name',
+        'INVISIBLE_CHARACTER',
+      ],
+      [
+        'a new name with U+2066 (left-to-right isolate)',
+        (f) => json('PATCH', `/v1/people/${f.personId}`, { name: '\u2066Seed' }),
+        'name',
+        'BIDI_CONTROL',
+      ],
+      [
+        'an external id with U+2060 (word joiner)',
+        () => json('POST', '/v1/people', { name: 'Ada', externalId: 'emp\u206042' }),
+        'externalId',
+        'INVISIBLE_CHARACTER',
+      ],
+      [
+        'a gallery name with U+200F (right-to-left mark)',
+        () => json('POST', '/v1/galleries', { name: 'staff\u200f' }),
+        'name',
+        'BIDI_CONTROL',
+      ],
+      [
+        'a key name with U+FEFF inside',
+        () => json('POST', '/v1/keys', { name: 'kiosk\ufeff1', role: 'recognize' }),
+        'name',
+        'INVISIBLE_CHARACTER',
+      ],
+      ['a person name with a lone surrogate (JSON escape)', () => rawJson('/v1/people', '{"name":"Ada\\ud800"}'), 'name', 'INVALID_UTF8'],
+      [
+        'a person name that is not UTF-8 (multipart, Latin-1 bytes)',
+        () => ({
+          method: 'POST',
+          path: '/v1/people',
+          raw: {
+            body: '--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nZo\xeb\r\n--b--\r\n',
+            type: 'multipart/form-data; boundary=b',
+          },
+        }),
+        'name',
+        'INVALID_UTF8',
+      ],
+    ] as Array<[string, BadInput['request'], string, string]>
+  ).map(([what, request, field, rule]): BadInput => ({
+    name: what,
+    request,
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(e.details.issues).toEqual([{ path: field, message: expect.any(String), code: rule }]),
+  })),
+  {
+    name: 'a JSON body that is not UTF-8',
+    request: () => ({ method: 'POST', path: '/v1/people', raw: { body: '{"name":"Zo\xeb"}', type: 'application/json' } }),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    check: (e) => expect(e.details).toEqual({ reason: 'INVALID_UTF8' }),
+  },
   { name: 'a NUL character in a search', request: () => ({ path: '/v1/people?search=a%00b' }), status: 400, code: 'INVALID_ARGUMENT' },
   {
     name: 'a NUL character in a gallery reference',
@@ -800,8 +869,20 @@ describeEachDatabase('HTTP bad input', (kind) => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('stores names in NFC: a combining accent is the precomposed letter', async () => {
+    const res = await send(json('POST', '/v1/people', { name: 'Jose\u0301 (combining)' }));
+    expect(res.status).toBe(201);
+    const { person } = (await res.json()) as { person: { id: string; name: string } };
+    expect(person.name).toBe('Jos\u00e9 (combining)');
+    const found = (await (await send({ path: `/v1/people?search=${encodeURIComponent('Jose\u0301')}` })).json()) as {
+      people: Array<{ id: string }>;
+    };
+    expect(found.people.map((p) => p.id)).toEqual([person.id]);
+    expect((await send({ method: 'DELETE', path: `/v1/people/${person.id}` })).status).toBe(200);
+  });
+
   it('round-trips Unicode names exactly', async () => {
-    const names = ['Zoë Ångström', '李小龍', 'Влади́мир', 'محمد صلاح', '👩🏽‍🔬 Dr. Emoji', 'e\u0301 (combining) vs \u00e9', 'ǅemal Bijedić'];
+    const names = ['Zoë Ångström', '李小龍', 'Влади́мир', 'محمد صلاح', '👩🏽‍🔬 Dr. Emoji', 'نیک‌نام', 'ǅemal Bijedić', 'Ada 🏴󠁧󠁢󠁳󠁣󠁴󠁿'];
     const ids: string[] = [];
     for (const name of names) {
       const res = await send(json('POST', '/v1/people', { name, metadata: { name } }));

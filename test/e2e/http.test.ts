@@ -33,7 +33,7 @@ interface FaceJson {
 }
 interface EnrollJson {
   person: PersonJson;
-  faces: Array<FaceJson & { index: number }>;
+  faces: Array<FaceJson & { index: number; warnings?: unknown[] }>;
   rejected: Array<{ index: number; code: string }>;
 }
 interface IdentifiedJson {
@@ -356,6 +356,60 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     },
   );
 
+  it('uses an animated GIF by its first frame, and every photo endpoint says so in its answer', HEAVY, async () => {
+    // Three frames: the probe, then a stranger and the probe again, which are never searched.
+    const frame = (bytes: Uint8Array) => sharp(bytes).resize(640, 360, { fit: 'cover' }).png().toBuffer();
+    const gif = await sharp([await frame(photos.obamaProbe!), await frame(photos.stranger!), await frame(photos.obamaProbe!)], {
+      join: { animated: true },
+    })
+      .gif()
+      .toBuffer();
+    const warning = { code: 'FIRST_FRAME_ONLY', message: expect.stringContaining('first of the 3 frames'), format: 'gif', frames: 3 };
+
+    const identified = await identify(gif);
+    expect(identified.faces.map((f) => f.label)).toEqual(['obama']);
+    expect((identified as IdentifyJson & { warnings: unknown }).warnings).toEqual([warning]);
+    const detected = await expectJson<{ faces: unknown[]; warnings: unknown }>(await post('/v1/detect', form({ image: gif })), 200);
+    expect(detected).toMatchObject({ faces: [expect.any(Object)], warnings: [warning] });
+    const verified = await expectJson<{ match: boolean; warnings: unknown }>(
+      await post('/v1/verify', form({ image: gif }, { personId: ids.obama! })),
+      200,
+    );
+    expect(verified).toMatchObject({ match: true, warnings: [warning] });
+    const compared = await expectJson<{ match: boolean; warnings: unknown }>(
+      await post('/v1/compare', form({ imageA: photos.obamaA!, imageB: gif })),
+      200,
+    );
+    expect(compared).toMatchObject({ match: true, warnings: [{ ...warning, image: 'image B' }] });
+    // An image answer carries the codes in a header.
+    for (const res of [
+      await post('/v1/annotate', form({ image: gif })),
+      await post('/v1/identify', form({ image: gif }), { Accept: 'image/jpeg' }),
+    ]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('facerec-warnings')).toBe('FIRST_FRAME_ONLY; frames=3');
+      await res.arrayBuffer();
+    }
+    // Enrollment says it per photo, beside the photos that were whole; a still photo has no warning.
+    await expectJson(await api('/v1/galleries', { method: 'POST', json: { name: 'animated' } }), 201);
+    const enrolled = await expectJson<EnrollJson>(
+      await post('/v1/people?gallery=animated', form({ images: [photos.obamaA!, gif] }, { name: 'obama gif' })),
+      201,
+    );
+    expect(enrolled.faces.map((f) => f.warnings)).toEqual([[], [warning]]);
+    const added = await expectJson<EnrollJson>(
+      await post(
+        `/v1/people/${enrolled.person.id}/faces?gallery=animated`,
+        form({ images: await sharp(gif, { pages: -1 }).webp().toBuffer() }),
+      ),
+      201,
+    );
+    expect(added.faces[0]!.warnings).toEqual([{ ...warning, format: 'webp' }]);
+    expect((await api('/v1/galleries/animated?force=true', { method: 'DELETE' })).status).toBe(200);
+    // A still photo's answer has no warnings at all.
+    expect(await identify(photos.obamaProbe!)).not.toHaveProperty('warnings');
+  });
+
   it('detects every face of a group photo', HEAVY, async () => {
     const res = await expectJson<{ width: number; height: number; faces: Array<{ box: number[]; score: number; landmarks?: number[][] }> }>(
       await post('/v1/detect', form({ image: photos.twoPeople! }, { includeLandmarks: 'true' })),
@@ -507,6 +561,19 @@ describeEachDatabase('HTTP API end to end', (kind) => {
       200,
     );
     expect(renamed.person.name).toBe('Alex Lacamoire');
+
+    // A gallery renamed keeps its people, by its new name; the default one keeps its name.
+    const moved = await expectJson<{ gallery: GalleryJson }>(
+      await api('/v1/galleries/STUDIO', { method: 'PATCH', json: { name: 'Studio B' } }),
+      200,
+    );
+    expect(moved.gallery).toMatchObject({ id: gallery.id, name: 'Studio B', people: 1, faces: 1 });
+    expect((await identify(photos.alexProbe!, '?gallery=studio%20b')).faces[0]).toMatchObject({ label: 'Alex Lacamoire' });
+    await expectError(await api('/v1/galleries/studio', { method: 'PATCH', json: { name: 'x' } }), 404, 'GALLERY_NOT_FOUND');
+    await expectError(await api('/v1/galleries/default', { method: 'PATCH', json: { name: 'main' } }), 400, 'INVALID_ARGUMENT');
+    await expectError(await api(`/v1/galleries/${gallery.id}`, { method: 'PATCH', json: { name: 'Default' } }), 409, 'GALLERY_EXISTS');
+    await expectError(await api(`/v1/galleries/${gallery.id}`, { method: 'PATCH', json: {} }), 400, 'INVALID_ARGUMENT');
+    await expectJson(await api(`/v1/galleries/${gallery.id}`, { method: 'PATCH', json: { name: 'studio' } }), 200);
 
     await expectError(await api('/v1/galleries/studio', { method: 'DELETE' }), 409, 'GALLERY_NOT_EMPTY');
     await expectError(await api('/v1/galleries', { method: 'POST', json: { name: 'studio' } }), 409, 'GALLERY_EXISTS');

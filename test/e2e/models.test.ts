@@ -113,7 +113,12 @@ describeEachDatabase('descriptor models over HTTP', (kind) => {
       expect((await identify(gallery, KNN('test', 'obama1.jpg'))).faces.map((f) => f.label)).toEqual(['obama']);
       status = await ok(await api(`/v1/galleries/${gallery}/reembed`));
     }
-    expect(status, JSON.stringify(status)).toMatchObject({ state: 'idle', model: expect.stringMatching(/^faceplugin/) });
+    expect(status, JSON.stringify(status)).toMatchObject({
+      state: 'done',
+      model: expect.stringMatching(/^faceplugin/),
+      failed: [],
+      dropped: [],
+    });
     const after = await identify(gallery, KNN('test', 'obama_and_biden.jpg'));
     expect(after.model).toBe('faceplugin-512');
     expect(

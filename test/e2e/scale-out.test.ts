@@ -5,72 +5,16 @@
  * is enforced by the other, a person enrolled through one is named by the other, and once deleted through the
  * second the first says Unknown. Each stops cleanly on SIGTERM, as `docker stop` sends it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
 import { readMigrations } from '../../src/store/migrations.js';
 import { createTestDatabase, SKIP_POSTGRES_REASON, TEST_DATABASE_URL, type TestDatabase } from '../helpers/databases.js';
 import { HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
+import { startServeProcess, START_TIMEOUT_MS, stopServeProcess, type ServeProcess as Replica } from '../helpers/serve-process.js';
 import { call, form } from '../helpers/server.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const START_TIMEOUT_MS = 120_000;
-
-interface Replica {
-  name: string;
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-}
-
-/** `facerec serve --port 0` as a child process on DATABASE_URL; resolves once it prints the URL it serves on. */
-function startReplica(name: string, databaseUrl: string): Promise<Replica> {
-  // Only what a container would get: no FACEREC_* of the developer's shell, one engine worker.
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    DATABASE_URL: databaseUrl,
-    FACEREC_WORKERS: '1',
-    FACEREC_LOG_LEVEL: 'warn',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'serve', '--port', '0'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${name} did not start within ${START_TIMEOUT_MS / 1000} s:\n${stderr}`));
-    }, START_TIMEOUT_MS);
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      const url = /facerec serving on (http:\/\/\S+)/.exec(stderr)?.[1];
-      if (url) {
-        clearTimeout(timer);
-        resolve({ name, child, url, stderr: () => stderr });
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (${code ?? signal}) before serving:\n${stderr}`));
-    });
-  });
-}
-
-/** SIGTERM, then the exit code (SIGKILL after the deadline, as Docker does after stop_grace_period). */
-async function stopReplica(replica: Replica, deadlineMs = 30_000): Promise<number | null> {
-  if (replica.child.exitCode !== null || replica.child.signalCode !== null) return replica.child.exitCode;
-  const exited = once(replica.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  replica.child.kill('SIGTERM');
-  const timer = setTimeout(() => replica.child.kill('SIGKILL'), deadlineMs);
-  const [code] = await exited;
-  clearTimeout(timer);
-  return code;
-}
+const startReplica = (name: string, databaseUrl: string) => startServeProcess(name, { DATABASE_URL: databaseUrl });
+const stopReplica = stopServeProcess;
 
 const SKIP = !TEST_DATABASE_URL ? SKIP_POSTGRES_REASON : !HAS_DATASETS ? SKIP_DATASETS_REASON : undefined;
 if (SKIP) console.warn(`skipping scale-out (two app processes on one PostgreSQL): ${SKIP}`);

@@ -269,6 +269,12 @@ function thumbnailSpec(bytes: Uint8Array): EncodedSpec | undefined {
   return identity ? { faces: [{ ...DEFAULTS, identity, drift: 0, size: 24 }], take: 'thumbnail' } : undefined;
 }
 
+/** A stored chip, as the engine reads one: always one face, no detection; one the fake did not make shows a stranger. */
+function storedChipSpec(bytes: Uint8Array): EncodedSpec {
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  return thumbnailSpec(bytes) ?? { faces: [{ ...DEFAULTS, identity: `chip:${sha}`, drift: 0, size: 24 }], take: 'thumbnail' };
+}
+
 /** An Analyzer whose faces and descriptors come from fake photos (fakePhoto), on the calling thread. */
 export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
   const limits = options.limits ?? DEFAULT_IMAGE_LIMITS;
@@ -284,7 +290,7 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
       calls.push({ sha256: createHash('sha256').update(bytes).digest('hex'), options: { ...analyzeOptions } });
       if (closed) throw new FacerecError('POOL_CLOSED', 'The engine pool is closed');
       const image = await decodeImage(bytes, limits);
-      const spec = readSpec(image) ?? thumbnailSpec(bytes) ?? { faces: [], take: 0 };
+      const spec = analyzeOptions.storedChip ? storedChipSpec(bytes) : (readSpec(image) ?? thumbnailSpec(bytes) ?? { faces: [], take: 0 });
       if (spec.error) throw new FacerecError(spec.error, `fake analyzer: ${spec.error} on cue`);
       const minScore = analyzeOptions.minScore ?? 0.5;
       const modelId = models.get(analyzeOptions.model ?? descriptorModelId).id;

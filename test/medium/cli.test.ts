@@ -117,6 +117,18 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
     const galleries = json(await facerec('galleries', 'list', '--json')).galleries;
     expect(galleries.map((g: { name: string }) => g.name)).toEqual(['default', 'staff']);
     expect(galleries[0]).toMatchObject({ people: 3, faces: 4 });
+    expect(json(await facerec('galleries', 'rename', 'STAFF', 'crew', '--json')).gallery).toMatchObject({ name: 'crew', people: 0 });
+    expect(await facerec('galleries', 'rename', 'crew', 'staff')).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^renamed gallery crew to staff /),
+    });
+    refused(await facerec('galleries', 'rename', 'staff', 'default'), 10, /^facerec: GALLERY_EXISTS: /);
+    refused(
+      await facerec('galleries', 'rename', 'default', 'main'),
+      2,
+      /^facerec: INVALID_ARGUMENT: The default gallery cannot be renamed/,
+    );
+    refused(await facerec('galleries', 'rename', 'nowhere', 'main'), 8, /^facerec: GALLERY_NOT_FOUND: /);
     expect(json(await facerec('galleries', 'delete', 'staff', '--json')).deleted.name).toBe('staff');
   });
 
@@ -129,6 +141,18 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
     refused(await facerec('keys', 'create', '--role', 'admin', '--name', 'ops\u0007'), 2, /^facerec: INVALID_ARGUMENT: --name: .*control/);
     refused(await facerec('enroll', '--name', 'Ada\u009b31m', photo), 2, /^facerec: INVALID_ARGUMENT: --name: .*control characters/);
     refused(await facerec('people', 'rename', 'kit', 'Kit\u0085'), 2, /^facerec: INVALID_ARGUMENT: <new-name>: .*control characters/);
+    // Bidirectional controls, invisible characters and U+FFFD (what Node makes of argv bytes that are not UTF-8).
+    refused(
+      await facerec('galleries', 'create', 'staff\u202e'),
+      2,
+      /^facerec: INVALID_ARGUMENT: <name>: .*U\+202E, a bidirectional control/,
+    );
+    refused(
+      await facerec('enroll', '--name', 'Ada\u200bLovelace', photo),
+      2,
+      /^facerec: INVALID_ARGUMENT: --name: .*U\+200B, an invisible/,
+    );
+    refused(await facerec('people', 'rename', 'kit', 'Zo\ufffd'), 2, /^facerec: INVALID_ARGUMENT: <new-name>: .*U\+FFFD.*not valid UTF-8/);
 
     expect(json(await facerec('galleries', 'create', ' Night Shift ', '--json')).name).toBe('Night Shift');
     expect(json(await facerec('people', 'list', '--json', '--gallery', 'NIGHT SHIFT')).total).toBe(0);
@@ -153,6 +177,11 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
       [['calibrate', '--far', '2'], /--far: Too big/],
       [['keys', 'revoke', 'not-a-uuid'], /<id>: /],
       [['galleries', 'create', 'a/b'], /<name>: must not contain \/ \? or #/],
+      [['galleries', 'rename', 'default', 'a/b'], /<new-name>: must not contain \/ \? or #/],
+      [['enroll', '--name', 'Ada', '--face-box', '1,2,3', photo], /--face-box must be x,y,width,height/],
+      [['enroll', '--name', 'Ada', '--face-box', '1,2,3,-4', photo], /--face-box must be x,y,width,height/],
+      [['enroll', '--name', 'Ada', '--face-box', '1,2,0,4', photo], /--face-box must be .*positive width/],
+      [['enroll', '--name', 'Ada', '--face-box', 'auto', '--face-box', '1,2,3,4', photo], /--face-box is given 2 times, for 1 photo/],
     ];
     for (const [args, message] of cases) {
       const run = await facerec(...args);

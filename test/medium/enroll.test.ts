@@ -1,7 +1,11 @@
 /** Enrollment (createPerson, addFaces) on a real database with the fake analyzer: every rule and every rejection. */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Box } from '../../src/core/face.js';
 import type { FacerecError } from '../../src/errors.js';
+import { detect } from '../../src/service/detect.service.js';
+import { AddFacesInput, CreatePersonInput } from '../../src/service/enroll.schema.js';
+import { parseInput } from '../../src/service/input.js';
 import type { ServiceContext } from '../../src/service/context.js';
 import { addFaces, addFacesTo, createPerson, MAX_PHOTOS_PER_CALL, type Rejection } from '../../src/service/enroll.service.js';
 import { galleries, showPerson } from '../../src/service/people.service.js';
@@ -252,6 +256,55 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     expect(await codeOf(addFaces(ctx, result.person.id, [asPhoto(await portrait('ida'))]))).toBe('INCONSISTENT_IDENTITY');
   });
 
+  it('enrolls the face chosen by its box in a group photo, whichever its size; a box where no face is, is NO_FACE', async () => {
+    await newGallery();
+    const group = await groupPhoto([
+      { identity: 'ida', size: 90 },
+      { identity: 'jon', size: 160 },
+      { identity: 'kim', size: 30 },
+    ]);
+    // The boxes as the UI gets them, from detect (largest first).
+    const boxes = (await detect(ctx, group)).faces.map((f) => f.box);
+    const [jonBox, idaBox, kimBox] = boxes as [Box, Box, Box];
+    expect(idaBox[2]).toBe(90);
+    // Not the largest: Ida's own face, found by a box a few pixels off (a client may round or scale it).
+    const nudged: Box = [idaBox[0] + 4, idaBox[1] - 3, idaBox[2] - 6, idaBox[3] + 5];
+    const ida = await create('Ida', [group], { faceBoxes: [nudged] });
+    expect(ida.faces[0]!.face.box).toEqual(idaBox);
+    expect((await addFaces(ctx, ida.person.id, [asPhoto(await portrait('ida'))])).faces).toHaveLength(1);
+    expect(await codeOf(addFaces(ctx, ida.person.id, [asPhoto(await portrait('jon'))]))).toBe('INCONSISTENT_IDENTITY');
+
+    // Per photo, by index: null keeps the default rule for its photo (one face here).
+    const jon = await create('Jon', [await portrait('jon'), group], { faceBoxes: [null, jonBox] });
+    expect(jon.faces.map((f) => f.face.box[2])).toEqual([120, 160]);
+
+    // The chosen face still passes the quality gates.
+    const small = rejectedOf(await rejection(create('Kim', [group], { faceBoxes: [kimBox] })))[0]!;
+    expect(small).toMatchObject({ index: 0, code: 'FACE_TOO_SMALL' });
+    // Empty space, or a box that only grazes a face: no face there, with the boxes that are.
+    const nowhere = rejectedOf(await rejection(create('Nobody', [group], { faceBoxes: [[2, 250, 40, 40]] })))[0]!;
+    expect(nowhere).toMatchObject({ index: 0, code: 'NO_FACE', details: { box: [2, 250, 40, 40], boxes } });
+    expect(nowhere.message).toMatch(/at the chosen box \[2, 250, 40, 40\]/);
+    const grazing: Box = [jonBox[0] + jonBox[2] * 0.6, jonBox[1], jonBox[2], jonBox[3]];
+    expect(rejectedOf(await rejection(create('Nobody', [group], { faceBoxes: [grazing] })))[0]!.code).toBe('NO_FACE');
+    const before = await rowCounts(ctx.db);
+    // More boxes than photos, or a box of no size: refused before anything is analysed.
+    expect(await codeOf(create('Nobody', [group], { faceBoxes: [null, jonBox] }))).toBe('INVALID_ARGUMENT');
+    expect(await codeOf(create('Nobody', [group], { faceBoxes: [[1, 1, 0, 5]] }))).toBe('INVALID_ARGUMENT');
+    expect(await rowCounts(ctx.db)).toEqual(before);
+  });
+
+  it('reads the face boxes of a form field as JSON, and refuses what is not a list of boxes', () => {
+    const parsed = parseInput(CreatePersonInput, { name: 'Ida', faceBoxes: '[[10, 20, 90, 108.5], null]' });
+    expect(parsed.faceBoxes).toEqual([[10, 20, 90, 108.5], null]);
+    expect(parseInput(AddFacesInput, { faceBoxes: [[1, 2, 3, 4]] }).faceBoxes).toEqual([[1, 2, 3, 4]]);
+    for (const faceBoxes of ['[[1, 2, 3]]', '[[1, 2, 3, -4]]', '{"a": 1}', '[[1, 2, 3, 4]', '[["1", 2, 3, 4]]', '[1, 2, 3, 4]']) {
+      expect(() => parseInput(CreatePersonInput, { name: 'Ida', faceBoxes }), faceBoxes).toThrow(/faceBoxes/);
+    }
+    const many = JSON.stringify(Array.from({ length: MAX_PHOTOS_PER_CALL + 1 }, () => null));
+    expect(() => parseInput(CreatePersonInput, { name: 'Ida', faceBoxes: many })).toThrow(/faceBoxes/);
+  });
+
   it('refuses the same image twice, in one call or across calls, but not for another person', async () => {
     await newGallery();
     const photo = await portrait('kai');
@@ -268,9 +321,22 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     // Even forced: force overrides the identity check, not the duplicate check.
     expect(await codeOf(addFaces(ctx, skipped.person.id, [asPhoto(photo)], { force: true }))).toBe('DUPLICATE_IMAGE');
 
-    // The same photo for a second person is allowed, with a warning that they may be one person.
-    const other = await create('Kai Two', [photo]);
-    expect(other.faces[0]!.warnings).toEqual([
+    // The same photo for a second person is refused (409 over HTTP), naming the person it is enrolled as; nothing is stored.
+    const faces = await count(ctx.db, 'faces');
+    const refused = await rejection(create('Kai Two', [photo]));
+    expect(refused.code).toBe('DUPLICATE_PERSON');
+    expect(refused.message).toContain('Kai');
+    expect(refused.details).toMatchObject({ person: { id: skipped.person.id, name: 'Kai' }, image: 0, distance: 0 });
+    expect(await count(ctx.db, 'faces')).toBe(faces);
+    expect(await count(ctx.db, "people WHERE name = 'Kai Two'")).toBe(0);
+    // Skipped among other photos, it is listed with the rest of the rejections.
+    const mixed = await create('Kai Three', [await portrait('kai'), photo], { onReject: 'skip' });
+    expect(mixed.rejected).toEqual([expect.objectContaining({ index: 1, code: 'DUPLICATE_PERSON' })]);
+    // Another photo of one who looks like Kai is no copy: enrolled, with a warning that they may be one person.
+    expect(mixed.faces[0]!.warnings).toEqual([expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON' })]);
+    // The admin who means it says so: stored, with the warning.
+    const allowed = await create('Kai Two', [photo], { allowDuplicatePerson: true });
+    expect(allowed.faces[0]!.warnings).toEqual([
       expect.objectContaining({ code: 'POSSIBLE_DUPLICATE_PERSON', person: { id: skipped.person.id, name: 'Kai' }, distance: 0 }),
     ]);
   });

@@ -114,7 +114,8 @@ describeEachDatabase('identification and verification', (kind: DatabaseKind) => 
       const twins = (await galleries.create(ctx, uniqueName('twins'))).name;
       const photo = await portrait('twin');
       await createPerson(ctx, { gallery: twins, name: 'Twin A' }, [asPhoto(photo)]);
-      const b = await createPerson(ctx, { gallery: twins, name: 'Twin B' }, [asPhoto(photo)]);
+      // The same photo under two names, on purpose (refused as DUPLICATE_PERSON without the override).
+      const b = await createPerson(ctx, { gallery: twins, name: 'Twin B' }, [asPhoto(photo)], { allowDuplicatePerson: true });
       expect(b.faces[0]!.warnings[0]).toMatchObject({ code: 'POSSIBLE_DUPLICATE_PERSON', person: { name: 'Twin A' } });
       const { faces } = await identify(ctx, await portrait('twin'), { gallery: twins, topK: 1 });
       expect(faces[0]).toMatchObject({ outcome: 'ambiguous', label: 'Unknown', person: null });

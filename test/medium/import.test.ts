@@ -39,6 +39,16 @@ describeEachDatabase('import', (kind: DatabaseKind) => {
 
   const newGallery = async (): Promise<string> => (await galleries.create(ctx, uniqueName('import'))).name;
 
+  it('finds a person again by a folder name in another Unicode form (macOS gives names decomposed)', async () => {
+    const gallery = await newGallery();
+    const decomposed = 'Jose\u0301';
+    const first = await importFolder(ctx, await tree(tmp, { [`${decomposed}/1.png`]: await portrait('jose') }), { gallery });
+    expect(first.people[0]).toMatchObject({ person: { name: 'Jos\u00e9', created: true }, enrolled: 1 });
+    const again = await importFolder(ctx, await tree(tmp, { [`${decomposed}/2.png`]: await portrait('jose') }), { gallery });
+    expect(again.people[0]).toMatchObject({ person: { id: first.people[0]!.person!.id, created: false }, enrolled: 1 });
+    expect(again.created).toBe(0);
+  });
+
   it('creates one person per folder, enrolls the photos, skips other files, and reports rejections per folder', async () => {
     const gallery = await newGallery();
     const dir = await tree(tmp, {

@@ -256,6 +256,29 @@ describeEachDatabase('people, galleries and keys', (kind: DatabaseKind) => {
       expect(await codeOf(galleries.create(ctx, 'DEFAULT'))).toBe('GALLERY_EXISTS');
     });
 
+    it('renames a gallery, keeping its people, faces and model; never the default one, nor to a name taken', async () => {
+      const name = await newGallery();
+      const lee = await enroll(name, 'Lee', 2);
+      const before = await galleries.get(ctx, name);
+      const newName = uniqueName('Renamed');
+      const renamed = await galleries.rename(ctx, name.toUpperCase(), `  ${newName} `);
+      expect(renamed).toMatchObject({ id: before.id, name: newName, people: 1, faces: 2, descriptorModel: before.descriptorModel });
+      expect(await galleries.get(ctx, newName.toLowerCase())).toMatchObject({ id: before.id, name: newName });
+      expect(await codeOf(galleries.get(ctx, name))).toBe('GALLERY_NOT_FOUND');
+      expect((await showPerson(ctx, lee.id, newName)).faces).toHaveLength(2);
+      // By id, and to its own name in another case.
+      expect((await galleries.rename(ctx, before.id, newName.toUpperCase())).name).toBe(newName.toUpperCase());
+
+      const other = await newGallery();
+      expect(await rejection(galleries.rename(ctx, other, newName.toLowerCase()))).toMatchObject({ code: 'GALLERY_EXISTS' });
+      expect(await codeOf(galleries.rename(ctx, other, 'default'))).toBe('GALLERY_EXISTS');
+      expect(await codeOf(galleries.rename(ctx, 'default', uniqueName('x')))).toBe('INVALID_ARGUMENT');
+      expect(await codeOf(galleries.rename(ctx, 'no-such-gallery', uniqueName('x')))).toBe('GALLERY_NOT_FOUND');
+      for (const bad of ['', 'a/b', NO_SUCH_ID, 'ta\tb'])
+        expect(await codeOf((async () => galleries.rename(ctx, other, bad))()), JSON.stringify(bad)).toBe('INVALID_ARGUMENT');
+      expect((await galleries.get(ctx, other)).name).toBe(other);
+    });
+
     it('deletes an empty gallery; a non-empty one only by force, with its people and faces; never the default one', async () => {
       const empty = await newGallery();
       expect((await galleries.delete(ctx, empty)).name).toBe(empty);

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FacerecError } from '../../src/errors.js';
 import type { ServiceContext } from '../../src/service/context.js';
@@ -75,7 +74,7 @@ describeEachDatabase('re-embedding a gallery with another model', (kind: Databas
     expect(after).toMatchObject({ model: NEW_MODEL, thresholdSource: 'model-card' });
     expect(after.faces[0]).toMatchObject({ outcome: 'match', label: 'cat' });
     expect(analyzer.calls.at(-1)!.options.model).toBe(NEW_MODEL);
-    expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'idle', model: NEW_MODEL });
+    expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'done', model: NEW_MODEL, fromModel: FAKE_DESCRIPTOR_MODEL_ID });
   });
 
   it('resumes after a crash without losing or repeating work, and switches only at the end', async () => {
@@ -126,25 +125,111 @@ describeEachDatabase('re-embedding a gallery with another model', (kind: Databas
     expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'idle', model: FAKE_DESCRIPTOR_MODEL_ID });
   });
 
-  it('stalls on a thumbnail that shows no face, listing it, and switches without it when told to', async () => {
-    const name = await gallery(['uri', 'val']);
-    const [victim] = await ctx.db.query<{ id: string; person_id: string }>(
-      'SELECT f.id, f.person_id FROM faces f JOIN galleries g ON g.id = f.gallery_id WHERE g.name = $1 ORDER BY f.id LIMIT 1',
+  /** Makes the stored thumbnails of `faceIds` unreadable, as a damaged row would be: those faces cannot be described again. */
+  async function damage(faceIds: string[]): Promise<void> {
+    for (const id of faceIds) await ctx.db.query('UPDATE faces SET thumbnail = $1 WHERE id = $2', [Buffer.from('not a jpeg any more'), id]);
+  }
+
+  const facesOf = (name: string) =>
+    ctx.db.query<{ id: string; person_id: string; name: string }>(
+      `SELECT f.id, f.person_id, p.name FROM faces f JOIN people p ON p.id = f.person_id JOIN galleries g ON g.id = f.gallery_id
+       WHERE g.name = $1 ORDER BY p.name, f.id`,
       [name],
     );
-    // A thumbnail in which nothing can be found (a plain grey JPEG the fake analyzer has never made).
-    const grey = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 90, g: 90, b: 90 } } })
-      .jpeg()
-      .toBuffer();
-    await ctx.db.query('UPDATE faces SET thumbnail = $1 WHERE id = $2', [grey, victim!.id]);
+
+  it('describes every stored thumbnail again without detecting it, so a chip the detector misses still moves', async () => {
+    const name = await gallery(['abe', 'bea']);
+    // The fake's stored-chip reading always finds the face, as the engine's does: no failure, no second detection.
+    const callsBefore = analyzer.calls.length;
+    expect(await reembedGallery(ctx, { gallery: name, model: NEW_MODEL })).toMatchObject({ state: 'done', staged: 4, failed: [] });
+    expect(analyzer.calls.slice(callsBefore).every((c) => c.options.storedChip === true)).toBe(true);
+  });
+
+  it('stalls on a thumbnail that cannot be described, listing it with its person and a token, and drops exactly it when told', async () => {
+    const name = await gallery(['uri', 'val']);
+    const [victim] = await facesOf(name);
+    await damage([victim!.id]);
     const stalled = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL });
-    expect(stalled).toMatchObject({ state: 'stalled', model: FAKE_DESCRIPTOR_MODEL_ID, target: NEW_MODEL, total: 4, staged: 3 });
-    expect(stalled.failed).toEqual([{ faceId: victim!.id, personId: victim!.person_id, code: 'NO_FACE', message: expect.any(String) }]);
-    expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'stalled', failed: [{ faceId: victim!.id }] });
-    const done = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: true });
-    expect(done).toMatchObject({ state: 'done', model: NEW_MODEL, failed: [{ faceId: victim!.id }] });
+    expect(stalled).toMatchObject({
+      state: 'stalled',
+      model: FAKE_DESCRIPTOR_MODEL_ID,
+      target: NEW_MODEL,
+      total: 4,
+      staged: 3,
+      remaining: 0,
+    });
+    expect(stalled.failed).toEqual([
+      { faceId: victim!.id, personId: victim!.person_id, personName: 'uri', code: 'UNSUPPORTED_IMAGE', message: expect.any(String) },
+    ]);
+    // uri keeps another face: nobody would be left without one.
+    expect(stalled.wouldLeaveWithoutFaces).toEqual([]);
+    expect(stalled.dropToken).toMatch(/^[0-9a-f]{16}$/);
+    expect(await reembedStatus(ctx, name)).toMatchObject({
+      state: 'stalled',
+      dropToken: stalled.dropToken,
+      failed: [{ faceId: victim!.id }],
+    });
+    // A token of another listing, or an id the listing does not hold, drops nothing.
+    expect(await codeOf(reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: '0123456789abcdef' }))).toBe(
+      'REEMBED_LISTING_CHANGED',
+    );
+    const other = (await facesOf(name)).find((f) => f.id !== victim!.id)!;
+    expect(await codeOf(reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: [victim!.id, other.id] }))).toBe(
+      'REEMBED_LISTING_CHANGED',
+    );
+    expect(await count(ctx.db, 'faces WHERE gallery_id = (SELECT id FROM galleries WHERE name = $1)', [name])).toBe(4);
+
+    const done = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: stalled.dropToken });
+    expect(done).toMatchObject({ state: 'done', model: NEW_MODEL, fromModel: FAKE_DESCRIPTOR_MODEL_ID, total: 4, staged: 3, failed: [] });
+    expect(done.dropped).toEqual(stalled.failed);
+    expect(done.leftWithoutFaces).toEqual([]);
     expect(await count(ctx.db, 'faces WHERE id = $1', [victim!.id])).toBe(0);
     expect(await count(ctx.db, 'faces WHERE gallery_id = (SELECT id FROM galleries WHERE name = $1)', [name])).toBe(3);
+    // The record stays readable after the switch, and its counters add up.
+    const record = await reembedStatus(ctx, name);
+    expect(record).toMatchObject({ state: 'done', staged: 3, total: 4, dropped: [{ faceId: victim!.id, personName: 'uri' }] });
+    expect(record.staged + record.dropped!.length).toBe(record.total);
+  });
+
+  it('names the people a drop would leave without faces before it drops, and reports them after', async () => {
+    const name = await gallery(['wyn', 'xan']);
+    const wyn = (await facesOf(name)).filter((f) => f.name === 'wyn');
+    await damage(wyn.map((f) => f.id));
+    const stalled = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL });
+    expect(stalled.failed.map((f) => f.faceId).sort()).toEqual(wyn.map((f) => f.id).sort());
+    expect(stalled.wouldLeaveWithoutFaces).toEqual([{ personId: wyn[0]!.person_id, name: 'wyn' }]);
+    const done = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: wyn.map((f) => f.id) });
+    expect(done).toMatchObject({ state: 'done', leftWithoutFaces: [{ personId: wyn[0]!.person_id, name: 'wyn' }] });
+    // The person is kept, with no face, for the operator to enroll again.
+    expect(await count(ctx.db, 'people WHERE id = $1', [wyn[0]!.person_id])).toBe(1);
+  });
+
+  it('never drops a face that was not listed: faces enrolled during the run that fail stall it again, dropping nothing', async () => {
+    // The attack's scenario: a stall listed some faces; meanwhile more people were enrolled, and some of their thumbnails
+    // fail too; the operator asks to drop what was listed.
+    const name = await gallery(['ada', 'bob', 'cyd']);
+    const [first] = await facesOf(name);
+    await damage([first!.id]);
+    const stalled = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL });
+    expect(stalled.failed.map((f) => f.faceId)).toEqual([first!.id]);
+    // Enrolled after the listing was shown; one of them will fail as well.
+    await createPerson(ctx, { gallery: name, name: 'dee' }, [asPhoto(await portrait('dee'))]);
+    const late = (await facesOf(name)).find((f) => f.name === 'dee')!;
+    await damage([late.id]);
+    const again = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: stalled.dropToken });
+    // Nothing was dropped: the new failure is listed beside the one named, with a new token.
+    expect(again).toMatchObject({ state: 'stalled', model: FAKE_DESCRIPTOR_MODEL_ID, total: 7 });
+    expect(again.failed.map((f) => f.faceId).sort()).toEqual([first!.id, late.id].sort());
+    expect(again.dropToken).not.toBe(stalled.dropToken);
+    expect(again.wouldLeaveWithoutFaces).toEqual([{ personId: late.person_id, name: 'dee' }]);
+    expect(again.staged + again.failed.length + again.remaining).toBe(again.total);
+    expect(await count(ctx.db, 'faces WHERE gallery_id = (SELECT id FROM galleries WHERE name = $1)', [name])).toBe(7);
+    // Named, the first listing's face alone: the late face still blocks the switch, and neither goes.
+    expect(await reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: [first!.id] })).toMatchObject({ state: 'stalled' });
+    expect(await count(ctx.db, 'faces WHERE gallery_id = (SELECT id FROM galleries WHERE name = $1)', [name])).toBe(7);
+    const done = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL, dropFailed: again.dropToken });
+    expect(done).toMatchObject({ state: 'done', total: 7, staged: 5 });
+    expect(done.dropped!.map((f) => f.faceId).sort()).toEqual([first!.id, late.id].sort());
   });
 
   it('runs in the background for the HTTP API: one job per gallery, its progress and its end readable', async () => {
@@ -153,13 +238,13 @@ describeEachDatabase('re-embedding a gallery with another model', (kind: Databas
     expect(await reembedGallery(ctx, { gallery: name, model: FAKE_DESCRIPTOR_MODEL_ID })).toMatchObject({ state: 'idle' });
     const started = await startReembed(ctx, { gallery: name, model: NEW_MODEL });
     // Running, or (a fast database, four faces) already switched.
-    expect(started.state === 'running' || (started.state === 'idle' && started.model === NEW_MODEL)).toBe(true);
+    expect(started.state === 'running' || (started.state === 'done' && started.model === NEW_MODEL)).toBe(true);
     // A second request joins the job instead of starting another.
     const joined = await reembedGallery(ctx, { gallery: name, model: NEW_MODEL });
     // (or, when the job was faster than this call, finds the gallery already moved)
     expect(joined.model).toBe(NEW_MODEL);
-    expect(['done', 'idle']).toContain(joined.state);
-    expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'idle', model: NEW_MODEL });
+    expect(joined.state).toBe('done');
+    expect(await reembedStatus(ctx, name)).toMatchObject({ state: 'done', model: NEW_MODEL });
     // A run that dies says why, for the next GET.
     const other = await gallery(['yan']);
     expect(['running', 'pending']).toContain((await startReembed(crashingAfter(0), { gallery: other, model: NEW_MODEL })).state);

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       dataDir: './data',
       migrate: true,
       thumbnails: true,
+      sightingRetentionDays: 30,
       enrollment: { minFaceSize: 40, minScore: 0.5, minLandmarkSpan: 0.8, minSharpness: 10, maxYaw: 45, maxRoll: 45 },
       http: {
         port: 3000,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ServiceContext } from '../../service/context.js';
 import { CalibrateInput, calibrateIdentify, calibrationSummary } from '../../service/calibrate.service.js';
-import { CreateGalleryInput, DeleteGalleryInput, galleries } from '../../service/people.service.js';
+import { CreateGalleryInput, DeleteGalleryInput, galleries, RenameGalleryInput } from '../../service/people.service.js';
 import { ReembedInput, reembedStatus, startReembed } from '../../service/reembed.service.js';
 import { route, type AnyRoute } from '../route.js';
 import { CalibrationResponse, Gallery, GalleryParams } from '../schemas.js';
@@ -26,6 +26,17 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       summary: 'List galleries with their people and face counts',
       responses: { 200: { description: 'Galleries', schema: z.object({ galleries: z.array(Gallery) }) } },
       handler: async () => ({ galleries: await galleries.list(ctx) }),
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/galleries/:id',
+      tag: 'galleries',
+      role: 'admin',
+      summary: 'Rename a gallery (not the default one); its people, faces and model stay',
+      params: GalleryParams,
+      input: RenameGalleryInput,
+      responses: { 200: { description: 'Renamed', schema: z.object({ gallery: Gallery }) } },
+      handler: async ({ params, input }) => ({ gallery: await galleries.rename(ctx, params.id, input.name) }),
     }),
     route({
       method: 'delete',
@@ -72,7 +83,9 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
       description:
         'Starts (or resumes) a job and answers at once; GET this path for its progress. Search keeps using the current descriptors ' +
         'until every face has its new one, then all switch in one transaction. Faces without a thumbnail make it REEMBED_NOT_POSSIBLE ' +
-        '(nothing starts); faces whose thumbnail shows no face stall it (listed) until it is run again with dropFailed.',
+        '(nothing starts). A face whose thumbnail cannot be described stalls it: the status lists those faces, the people dropping ' +
+        'them would leave without faces, and a dropToken; POST again with dropFailed (that token, or listed face ids) to switch ' +
+        'without exactly those faces.',
       params: GalleryParams,
       input: ReembedInput.omit({ gallery: true }),
       responses: { 202: { description: 'Started, or already running', schema: ReembedResponse } },
@@ -91,18 +104,41 @@ export function galleryRoutes(ctx: ServiceContext): AnyRoute[] {
   ];
 }
 
+const ReembedFailure = z.object({
+  faceId: z.string(),
+  personId: z.string(),
+  personName: z.string(),
+  code: z.string(),
+  message: z.string(),
+});
+const PersonRef = z.object({ personId: z.string(), name: z.string() });
+
 const ReembedResponse = z
   .object({
     gallery: z.object({ id: z.string(), name: z.string() }),
     model: z.string().nullable().meta({ description: 'The model the gallery searches with now' }),
     state: z.enum(['idle', 'running', 'pending', 'stalled', 'done']).meta({
       description:
-        'running: describing; pending: a stopped run left staged work (POST again to resume); stalled: some faces failed (listed); done: switched',
+        'running: describing; pending: a stopped run left staged work (POST again to resume); stalled: some faces failed (listed); ' +
+        'done: switched (the record of the last move)',
     }),
     target: z.string().nullable(),
-    total: z.number(),
-    staged: z.number(),
-    failed: z.array(z.object({ faceId: z.string(), personId: z.string(), code: z.string(), message: z.string() })),
+    total: z.number().meta({ description: 'Faces in the gallery (done: at the switch); total = staged + failed + remaining (+ dropped)' }),
+    staged: z.number().meta({ description: 'Faces described with the target model (done: moved)' }),
+    failed: z.array(ReembedFailure).meta({ description: 'Faces the last run could not describe: the listing dropFailed acts on' }),
+    remaining: z.number(),
+    dropToken: z.string().optional().meta({ description: 'Stalled: this listing’s token, for dropFailed' }),
+    wouldLeaveWithoutFaces: z
+      .array(PersonRef)
+      .optional()
+      .meta({ description: 'Stalled: people all of whose faces are listed; dropping them leaves these people without faces' }),
+    fromModel: z.string().nullable().optional(),
+    finishedAt: z.string().optional(),
+    dropped: z.array(ReembedFailure).optional().meta({ description: 'Done: the faces dropped at the switch, as they were listed' }),
+    leftWithoutFaces: z
+      .array(PersonRef)
+      .optional()
+      .meta({ description: 'Done: people the drop left without faces (kept; enroll them again)' }),
     error: z.string().optional().meta({ description: 'Why the last run stopped before the switch (pending): POST again to resume' }),
   })
   .meta({ id: 'Reembed' });

@@ -15,6 +15,10 @@ const Health = z
         models: z.record(z.string(), z.string()),
         descriptorModelId: z.string(),
         descriptorModel: z.string().meta({ description: 'FACEREC_DESCRIPTOR_MODEL: the model of new galleries' }),
+        unusableModels: z
+          .record(z.string(), z.string())
+          .optional()
+          .meta({ description: 'Installed descriptor models that could not load or run at start, by id, with the reason' }),
       })
       .nullable(),
     workers: z.object({

@@ -65,14 +65,8 @@ export function peopleRoutes(ctx: ServiceContext, metrics: Metrics): AnyRoute[] 
       files: IMAGE_FILES,
       responses: { 201: { description: 'Created', schema: EnrollResponse } },
       handler: async ({ input, req }) => {
-        const photos = photosOf(req);
-        const result = await counted(() =>
-          createPerson(ctx, { gallery: input.gallery, name: input.name, externalId: input.externalId, metadata: input.metadata }, photos, {
-            onReject: input.onReject,
-            largestFace: input.largestFace,
-            force: input.force,
-          }),
-        );
+        const { gallery, name, externalId, metadata, ...options } = input;
+        const result = await counted(() => createPerson(ctx, { gallery, name, externalId, metadata }, photosOf(req), options));
         return enrollmentJson(result);
       },
     }),

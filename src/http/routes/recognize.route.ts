@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { Config } from '../../config/index.js';
 import { compare, CompareInput } from '../../service/compare.service.js';
 import { detect, DetectInput } from '../../service/detect.service.js';
@@ -19,6 +19,14 @@ function acceptedImage(req: Request): 'jpeg' | 'png' | 'webp' | undefined {
   return accepted === 'image/png' ? 'png' : accepted === 'image/webp' ? 'webp' : accepted === 'image/jpeg' ? 'jpeg' : undefined;
 }
 
+/** An image answer has no JSON to carry warnings: their codes go in a header (FIRST_FRAME_ONLY; frames=12). */
+function warned(res: Response, result: { warnings?: Array<{ code: string; frames: number }> }): Response {
+  if (result.warnings?.length) res.setHeader(WARNINGS_HEADER, result.warnings.map((w) => `${w.code}; frames=${w.frames}`).join(', '));
+  return res;
+}
+
+export const WARNINGS_HEADER = 'Facerec-Warnings';
+
 export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[] {
   return [
     route({
@@ -38,7 +46,9 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
         const wanted = acceptedImage(req);
         if (wanted) {
           const format = input.format ?? wanted;
-          return void res.type(MIME[format]).send(await drawIdentification(config, bytes, result, format));
+          return void warned(res, result)
+            .type(MIME[format])
+            .send(await drawIdentification(config, bytes, result, format));
         }
         return result;
       },
@@ -51,12 +61,21 @@ export function recognizeRoutes(ctx: ServiceContext, config: Config): AnyRoute[]
       summary: 'The photo with boxes, names (or Unknown) and distances drawn',
       input: IdentifyBody,
       files: ONE_IMAGE,
-      responses: { 200: { description: 'The annotated image, the size of the input (JPEG by default; format=png|webp)', image: true } },
+      responses: {
+        200: {
+          description:
+            'The annotated image (JPEG by default; format=png|webp), the size of the photo up to 4096 px on the long side, larger photos at ' +
+            '4096 (the working resolution); a Facerec-Warnings header when the photo was used in part (FIRST_FRAME_ONLY)',
+          image: true,
+        },
+      },
       handler: async ({ input, req, res }) => {
         const bytes = requireImage(req, 'image');
         const result = await identify(ctx, bytes, input);
         const format = input.format ?? acceptedImage(req) ?? 'jpeg';
-        res.type(MIME[format]).send(await drawIdentification(config, bytes, result, format));
+        warned(res, result)
+          .type(MIME[format])
+          .send(await drawIdentification(config, bytes, result, format));
       },
     }),
     route({

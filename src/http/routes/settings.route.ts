@@ -55,6 +55,14 @@ const Models = z
         source: z.string(),
         license: z.string(),
         shipped: z.boolean().meta({ description: 'Shipped with facerec, or brought by the operator (FACEREC_DESCRIPTOR_MODELS_DIR)' }),
+        usable: z.boolean().meta({
+          description:
+            'False when the server could not load or run it at start (galleries cannot be bound to it; theirs answer 409 MODEL_UNUSABLE)',
+        }),
+        unusableReason: z
+          .string()
+          .optional()
+          .meta({ description: 'Why it cannot run: its file missing or corrupt, not ONNX, unlike its card' }),
       }),
     ),
   })

@@ -1,16 +1,34 @@
 /** People: the gallery's enrolled people with a face thumbnail each; details to rename, delete, add and remove faces. */
+/** @import { App } from '../app.js' */
 /** @import { Face, ListedPerson, PersonDetail, Rejection } from '../api.js' */
 import { api } from '../api.js';
-import { $, confirmAction, errorMessage, h, initials, loading, message, plural, show, toast, withBusy } from '../dom.js';
+import {
+  $,
+  ask,
+  confirmAction,
+  errorMessage,
+  formatDistance,
+  h,
+  initials,
+  loading,
+  message,
+  plural,
+  show,
+  toast,
+  withBusy,
+} from '../dom.js';
+import { explainThreshold } from '../explain.js';
 import { reasonFor } from '../messages.js';
 import { bindDropzone } from '../photos.js';
+import { serverSettings } from '../settings.js';
+import { duplicatePerson } from './enroll.js';
 import { formatRate } from './identify.js';
 
 const PAGE = 24;
 // Thumbnails are fetched with the API key, a few at a time, and kept as object URLs by thumbnail URL (one per face).
 const CONCURRENT_THUMBNAILS = 4;
 
-/** @param {{ gallery: () => string, onChange: () => void }} app */
+/** @param {App} app */
 export function peopleView(app) {
   const grid = $('#people-grid');
   const count = $('#people-count');
@@ -68,10 +86,13 @@ export function peopleView(app) {
     const picture = h('span', { className: 'avatar' }, avatar(person.name, undefined));
     const button = h(
       'button',
-      { type: 'button', className: 'person-card', 'data-person-id': person.id },
+      { type: 'button', className: `person-card${person.faceCount ? '' : ' faceless'}`, 'data-person-id': person.id },
       picture,
       h('span', { className: 'person-name' }, person.name),
-      h('span', { className: 'muted small' }, plural(person.faceCount, 'face')),
+      // A person without a face can never be recognised: say so on the card, not only in the counts.
+      person.faceCount
+        ? h('span', { className: 'muted small' }, plural(person.faceCount, 'face'))
+        : h('span', { className: 'no-face small' }, 'No face: cannot be recognised'),
     );
     button.addEventListener('click', () => openPerson(person.id));
     // The list names each person's thumbnail: no request per person, only the image itself (initials stay on failure).
@@ -88,20 +109,39 @@ export function peopleView(app) {
     return h('li', {}, button);
   }
 
-  /** The gallery's size, identify's threshold in force and the expected false-match rate (GET /v1/galleries/{id}/threshold). */
+  /**
+   * What Identify will do in this gallery, in plain words: its threshold in force and the share of strangers it
+   * expects to name (GET /v1/galleries/{id}/threshold). Nothing for a gallery without faces: nothing to promise yet.
+   */
   async function loadThreshold() {
     const mine = generation;
     try {
-      const t = await api.galleryThreshold(app.gallery());
+      const [t, verify] = await Promise.all([
+        api.galleryThreshold(app.gallery()),
+        serverSettings().then(
+          (s) => s.threshold,
+          () => undefined,
+        ),
+      ]);
+      const listed = (await app.galleries()).find((g) => g.name === app.gallery());
       if (mine !== generation) return;
-      thresholdLine.textContent =
-        `${t.people === 1 ? '1 person' : `${t.people} people`}, ${plural(t.faces, 'face')} · identify threshold ${t.threshold.toFixed(3)} ` +
-        `(${t.source === 'gallery-calibrated' ? 'learned from this gallery' : `for its size at a ${formatRate(t.targetFpir)} target`}) · ` +
-        `expected false-match rate ${formatRate(t.expectedFpir)} of strangers · expected to recognise ${formatRate(t.expectedDir)} of known faces` +
-        ` · descriptor model ${t.model}`;
       thresholdLine.dataset.source = t.source;
+      // People without a face count in the list but not for Identify: say so, so that the numbers agree.
+      const faceless = listed ? listed.people - t.people : 0;
+      const note = faceless > 0 ? ` ${faceless === 1 ? '1 person has' : `${faceless} people have`} no face and cannot be recognised.` : '';
+      if (t.faces === 0) return show(thresholdLine, note.trim());
+      const how =
+        t.source === 'gallery-calibrated'
+          ? 'learned from this gallery’s own faces'
+          : `set for ${t.people === 1 ? '1 person' : `${t.people} people`}`;
+      show(
+        thresholdLine,
+        `Identify names a face when it is within ${formatDistance(t.threshold)} of someone here (${how}), so that about `,
+        `${formatRate(t.expectedFpir)} of strangers get a name.${note} `,
+        explainThreshold({ identify: { threshold: t.threshold, people: t.people, automatic: true }, verify }),
+      );
     } catch {
-      if (mine === generation) thresholdLine.textContent = '';
+      if (mine === generation) show(thresholdLine);
     }
   }
 
@@ -124,13 +164,13 @@ export function peopleView(app) {
       page.people.forEach((p) => grid.append(card(p)));
       offset += page.people.length;
       more.hidden = offset >= page.total;
-      count.textContent = term
+      const line = term
         ? `${page.total === 1 ? '1 person' : `${page.total} people`} matching “${term}”`
         : page.total === 0
           ? ''
-          : page.total === 1
-            ? '1 person enrolled'
-            : `${page.total} people enrolled`;
+          : await countLine(page.total);
+      if (mine !== generation) return;
+      count.textContent = line;
       empty.hidden = page.total > 0;
       if (page.total === 0) {
         show(
@@ -151,6 +191,13 @@ export function peopleView(app) {
       empty.hidden = true;
       show(errorRegion, errorMessage(error, 'Could not load people.'));
     }
+  }
+
+  /** The people and faces of the gallery in one line. @param {number} people */
+  async function countLine(people) {
+    const known = (await app.galleries()).find((g) => g.name === app.gallery());
+    const line = `${people === 1 ? '1 person' : `${people} people`} enrolled`;
+    return known && known.people === people ? `${line}, ${plural(known.faces, 'face')}` : line;
   }
 
   let debounce = 0;
@@ -237,14 +284,36 @@ export function peopleView(app) {
   /** @param {Face} face @param {number} n */
   async function removeFace(face, n) {
     if (!current) return;
-    const ok = await confirmAction({
-      title: `Remove face ${n}?`,
-      message: `This face of ${current.name} is erased for good: its descriptor and thumbnail.`,
-      confirm: 'Remove face',
-    });
-    if (!ok) return;
+    const person = current;
+    if (person.faces.length === 1) {
+      // The last face: without one, the person stays listed but can never be recognised. Say so, and offer the alternative.
+      const answer = await ask({
+        title: `Remove ${person.name}’s last face?`,
+        message: [
+          h(
+            'p',
+            {},
+            `This is the only face of ${person.name}. Without a face, ${person.name} stays in the list but can never be recognised.`,
+          ),
+          h('p', {}, 'Add another photo first to replace it, or delete the person altogether.'),
+        ],
+        choices: [
+          { value: 'face', label: 'Remove the face, keep the person', kind: 'danger' },
+          { value: 'person', label: `Delete ${person.name}`, kind: 'danger' },
+        ],
+      });
+      if (answer === 'person') return deletePersonNow(person);
+      if (answer !== 'face') return;
+    } else {
+      const ok = await confirmAction({
+        title: `Remove face ${n}?`,
+        message: `This face of ${person.name} is erased for good: its descriptor and thumbnail.`,
+        confirm: 'Remove face',
+      });
+      if (!ok) return;
+    }
     try {
-      await api.removeFace(current.id, face.id);
+      await api.removeFace(person.id, face.id);
       forgetThumbnail(face);
       toast('Face removed', 'success');
       await refreshPerson();
@@ -253,20 +322,65 @@ export function peopleView(app) {
     }
   }
 
+  /**
+   * Adds the photos; a face that is already someone else's (DUPLICATE_PERSON) is a question, not a dead end.
+   * @param {PersonDetail} person @param {File[]} files
+   */
+  async function addPhotos(person, files) {
+    try {
+      return await api.addFaces(person.id, app.gallery(), files);
+    } catch (error) {
+      const duplicate = duplicatePerson(error);
+      if (!duplicate) throw error;
+      const other = duplicate.person;
+      const answer = await ask({
+        title: `This face is already enrolled as ${other?.name ?? 'someone else'}`,
+        message: h('p', {}, `Adding it to ${person.name} too would give two people one face: Identify would then be unsure between them.`),
+        choices: [{ value: 'override', label: `Add to ${person.name} anyway` }],
+      });
+      if (answer !== 'override') return undefined;
+      return api.addFaces(person.id, app.gallery(), files, { allowDuplicatePerson: true });
+    }
+  }
+
+  /**
+   * One rejected photo in words; a group photo says where its face can be picked.
+   * @param {Rejection} r @param {File[]} files @param {PersonDetail} person
+   */
+  const rejectionLine = (r, files, person) =>
+    h(
+      'p',
+      {},
+      `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`,
+      r.code === 'MULTIPLE_FACES'
+        ? ` (to pick the face, add it in Enroll under the name ${person.name}: it offers to add the photos to ${person.name})`
+        : '',
+    );
+
   bindDropzone(addLabel, addInput, async (files) => {
     if (!current) return;
     const person = current;
     show(addResult, loading(`Checking ${plural(files.length, 'photo')}…`));
     show(dialogError);
     try {
-      const result = await api.addFaces(person.id, app.gallery(), files);
+      const result = await addPhotos(person, files);
+      if (!result) return show(addResult, message('info', h('p', {}, 'No photo was added.')));
       const rejected = result.rejected;
+      const warned = result.faces.filter((f) => f.warnings?.length);
       show(
         addResult,
         message(
-          rejected.length ? 'warn' : 'success',
+          rejected.length || warned.length ? 'warn' : 'success',
           h('p', {}, `Added ${plural(result.faces.length, 'face')}.`),
-          ...rejected.map((r) => h('p', {}, `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`)),
+          ...warned.map((f) =>
+            h(
+              'p',
+              {},
+              `${files[f.index]?.name ?? `Photo ${f.index + 1}`} also looks like ${f.warnings[0]?.person.name} ` +
+                `(distance ${formatDistance(f.warnings[0]?.distance)}): if it is not ${person.name}, remove that face.`,
+            ),
+          ),
+          ...rejected.map((r) => rejectionLine(r, files, person)),
         ),
       );
       await refreshPerson();
@@ -275,11 +389,7 @@ export function peopleView(app) {
       show(
         addResult,
         rejected
-          ? message(
-              'error',
-              h('p', {}, h('strong', {}, 'No photo was added. ')),
-              ...rejected.map((r) => h('p', {}, `${files[r.index]?.name ?? `Photo ${r.index + 1}`}: ${reasonFor(r.code, r.details)}`)),
-            )
+          ? message('error', h('p', {}, h('strong', {}, 'No photo was added. ')), ...rejected.map((r) => rejectionLine(r, files, person)))
           : errorMessage(error, 'Could not add the photos.'),
       );
     }
@@ -320,7 +430,12 @@ export function peopleView(app) {
       message: `This erases ${person.name} and all ${plural(n, 'face')}: every face descriptor and thumbnail. It cannot be undone.`,
       confirm: 'Delete for good',
     });
-    if (!ok) return;
+    if (ok) await deletePersonNow(person);
+  });
+
+  /** @param {PersonDetail} person */
+  async function deletePersonNow(person) {
+    const n = person.faces.length;
     try {
       await withBusy(deleteButton, 'Deleting…', () => api.deletePerson(person.id, app.gallery()));
       person.faces.forEach(forgetThumbnail);
@@ -330,13 +445,13 @@ export function peopleView(app) {
     } catch (error) {
       show(dialogError, errorMessage(error, 'Could not delete.'));
     }
-  });
+  }
 
   dialog.querySelector('[data-close]')?.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => {
     if (!changed) return;
-    app.onChange();
-    load(true);
+    // The counts in the picker and above the list come from the same fresh answer.
+    void app.onChange().then(() => load(true));
   });
 
   return {

@@ -1,6 +1,7 @@
 /** Settings: the API key and the default threshold (this browser only), links for developers, the server's state. */
 import { api } from '../api.js';
 import { $, errorMessage, h, loading, message, show, withBusy } from '../dom.js';
+import { describeError } from '../messages.js';
 import { store } from '../store.js';
 
 /** @param {{ onChange: () => void }} app */
@@ -20,7 +21,9 @@ export function settingsView(app) {
     toggle.setAttribute('aria-pressed', String(!showing));
   });
 
-  form.addEventListener('submit', (event) => {
+  const saveButton = /** @type {HTMLButtonElement} */ (form.querySelector('[type=submit]'));
+  key.addEventListener('input', () => key.classList.remove('invalid'));
+  form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const raw = threshold.value.trim();
     const value = raw === '' ? undefined : Number(raw);
@@ -33,43 +36,78 @@ export function settingsView(app) {
       );
     }
     threshold.classList.remove('invalid');
-    store.apiKey = key.value;
+    // A key is checked with the server before it is kept: a typo would otherwise fail every page later.
+    const typed = key.value.trim();
+    /** @type {string} */
+    let note = '';
+    // No key at all is always fine to keep: it only stops sending one.
+    if (typed && typed !== store.apiKey) {
+      try {
+        const role = await withBusy(saveButton, 'Checking the key…', () => api.keyRole(typed));
+        note =
+          role === 'admin'
+            ? 'The key works: it can manage people and recognise faces.'
+            : role === 'recognize'
+              ? 'The key works for identify, verify and compare; managing people needs an admin key.'
+              : 'This server needs no key from here.';
+      } catch (error) {
+        if (/** @type {{ code?: string }} */ (error).code === 'UNAUTHORIZED') {
+          key.classList.add('invalid');
+          key.focus();
+          return show(
+            status,
+            message(
+              'error',
+              h(
+                'p',
+                {},
+                h('strong', {}, 'The server refused this key, so it was not saved. '),
+                'Check it, or create one with facerec keys create.',
+              ),
+            ),
+          );
+        }
+        // The server cannot be asked now: keep the key, and say it is unchecked.
+        note = `Saved without checking the key: ${describeError(error).text}`;
+      }
+    }
+    store.apiKey = typed;
     store.threshold = value;
-    show(status, message('success', h('p', {}, 'Saved.')));
+    show(
+      status,
+      message(
+        note.startsWith('Saved without') ? 'warn' : 'success',
+        h('p', {}, note.startsWith('Saved without') ? note : `Saved. ${note}`),
+      ),
+    );
     app.onChange();
   });
 
+  // Tests what is typed, without saving it: Save keeps a key once the server accepts it.
   testButton.addEventListener('click', () =>
     withBusy(testButton, 'Testing…', async () => {
       show(status, loading('Connecting…'));
-      const unsaved = key.value.trim() !== store.apiKey;
+      const typed = key.value.trim();
+      const unsaved = typed !== store.apiKey ? ' (not saved yet: press Save to keep it)' : '';
       try {
-        if (unsaved) store.apiKey = key.value; // test what is typed; saving it is what the user meant
-        await api.galleries();
+        const role = await api.keyRole(typed);
         show(
           status,
           message(
-            'success',
+            role === 'recognize' ? 'warn' : 'success',
             h(
               'p',
               {},
-              store.apiKey
-                ? 'Connected. This key can manage people and recognise faces.'
-                : 'Connected. This server needs no API key from here.',
+              role === 'admin'
+                ? `Connected. This key can manage people and recognise faces${unsaved}.`
+                : role === 'recognize'
+                  ? `Connected with a recognition key: identify, verify and compare work; managing people needs an admin key${unsaved}.`
+                  : 'Connected. This server needs no API key from here.',
             ),
           ),
         );
-        app.onChange();
       } catch (error) {
-        if (/** @type {{ code?: string }} */ (error).code === 'FORBIDDEN') {
-          show(
-            status,
-            message(
-              'warn',
-              h('p', {}, 'Connected with a recognition key: identify, verify and compare work; managing people needs an admin key.'),
-            ),
-          );
-        } else show(status, errorMessage(error, 'The connection test failed.'));
+        show(status, errorMessage(error, 'The connection test failed.'));
       }
     }),
   );

@@ -1,6 +1,7 @@
 /** Verify (is this photo that person?) and compare (are two photos the same person?), each with a clear answer. */
 import { api } from '../api.js';
 import { $, errorMessage, formatDistance, formatPercent, h, loading, message, plural, show, withBusy } from '../dom.js';
+import { explainConfidence, explainDistance, explainThreshold } from '../explain.js';
 import { photoSlot } from '../photos.js';
 import { store } from '../store.js';
 
@@ -40,9 +41,9 @@ function verdict(r, sameText, differentText) {
     h(
       'dl',
       { className: 'facts' },
-      h('div', {}, h('dt', {}, 'Distance'), h('dd', {}, formatDistance(r.distance))),
-      h('div', {}, h('dt', {}, 'Threshold'), h('dd', {}, formatDistance(r.threshold))),
-      h('div', {}, h('dt', {}, 'Confidence'), h('dd', {}, formatPercent(r.confidence))),
+      h('div', {}, h('dt', {}, 'Distance', explainDistance()), h('dd', {}, formatDistance(r.distance))),
+      h('div', {}, h('dt', {}, 'Threshold', explainThreshold({ verify: r.threshold })), h('dd', {}, formatDistance(r.threshold))),
+      h('div', {}, h('dt', {}, 'Confidence', explainConfidence()), h('dd', {}, formatPercent(r.confidence))),
     ),
   );
 }

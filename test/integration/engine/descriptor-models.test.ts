@@ -57,8 +57,11 @@ describe('the descriptor model registry', () => {
   it('refuses an ONNX file that does not match its card’s sha256, naming the file', async () => {
     const byo = await writeByoModel({ patch: { weights: { file: 'byo-random.onnx', sha256: '0'.repeat(64) } } });
     const err = await rejection(FaceEngine.create({ descriptorModelsDir: byo.dir, descriptorModel: byo.name }));
-    expect(err.code).toBe('MODEL_CHECKSUM_MISMATCH');
+    expect(err).toMatchObject({ code: 'MODEL_UNUSABLE', details: { model: byo.name } });
     expect(err.message).toContain('byo-random.onnx');
+    // The checksum is the card's, and the message says so.
+    expect(err.message).toContain('its model card (byo-random)');
+    expect(err.message).not.toContain('manifest.json');
   });
 
   it('refuses an ONNX file whose output does not have the card’s dimensions', async () => {
@@ -66,7 +69,7 @@ describe('the descriptor model registry', () => {
     const card = { ...byo.card, output: { dims: 32, metric: 'cosine' } };
     await writeFile(path.join(byo.dir, 'byo-random.json'), JSON.stringify(card));
     const err = await rejection(FaceEngine.create({ descriptorModelsDir: byo.dir, descriptorModel: byo.name }));
-    expect(err.code).toBe('MODEL_LOAD_FAILED');
+    expect(err.code).toBe('MODEL_UNUSABLE');
     expect(err.message).toMatch(/64 dimensions, card says 32/);
   });
 });

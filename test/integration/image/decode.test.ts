@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { it, expect } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import sharp from 'sharp';
-import { decodeImage, type DecodedImage } from '../../../src/image/decode.js';
+import { crc32 } from 'node:zlib';
+import { decodeImage, extraFrames, type DecodedImage } from '../../../src/image/decode.js';
 import { dataset, describeWithDatasets } from '../../helpers/datasets.js';
 
 const FORMATS = dataset('image-formats');
@@ -265,4 +266,57 @@ it.skipIf(!avifSample)('decodes AVIF (HEIF container)', async () => {
   expect(Math.abs(r - 200)).toBeLessThan(20);
   expect(Math.abs(g - 40)).toBeLessThan(20);
   expect(Math.abs(b - 40)).toBeLessThan(20);
+});
+
+describe('extraFrames: photos of which only the first frame is decoded', () => {
+  const solid = (background: string) =>
+    sharp({ create: { width: 48, height: 32, channels: 3, background } })
+      .png()
+      .toBuffer();
+
+  /** A PNG with an acTL chunk (frames, plays) after IHDR: an APNG whose still image libvips reads. */
+  async function apng(frames: number): Promise<Buffer> {
+    const png = await solid('#c33');
+    const data = Buffer.alloc(8);
+    data.writeUInt32BE(frames, 0);
+    const type = Buffer.from('acTL', 'latin1');
+    const chunk = Buffer.alloc(12 + data.length);
+    chunk.writeUInt32BE(data.length, 0);
+    type.copy(chunk, 4);
+    data.copy(chunk, 8);
+    chunk.writeUInt32BE(crc32(Buffer.concat([type, data])), 8 + data.length);
+    const ihdrEnd = 8 + 12 + png.readUInt32BE(8);
+    return Buffer.concat([png.subarray(0, ihdrEnd), chunk, png.subarray(ihdrEnd)]);
+  }
+
+  it('counts the frames of animated GIF, WebP and PNG, and the pages of a TIFF', async () => {
+    const frames = [await solid('#c33'), await solid('#3c3'), await solid('#33c')];
+    for (const format of ['gif', 'webp', 'tiff'] as const) {
+      const animated = await sharp(frames, { join: { animated: true } })
+        .toFormat(format)
+        .toBuffer();
+      expect(await extraFrames(animated), format).toEqual({ format, frames: 3 });
+      // decodeImage reads the first frame only, at the frame's size.
+      const decoded = await decodeImage(animated, NO_LIMITS);
+      expect([decoded.width, decoded.height]).toEqual([48, 32]);
+    }
+    const animatedPng = await apng(4);
+    expect(await extraFrames(animatedPng)).toEqual({ format: 'png', frames: 4 });
+    expect([(await decodeImage(animatedPng, NO_LIMITS)).width]).toEqual([48]);
+  });
+
+  it('says nothing of still photos, one-frame animations and bytes that are no image', async () => {
+    const still = await solid('#888');
+    for (const bytes of [
+      still,
+      await sharp(still).jpeg().toBuffer(),
+      await sharp(still).gif().toBuffer(),
+      await sharp(still).webp().toBuffer(),
+      await sharp(still).tiff().toBuffer(),
+      await apng(1),
+      Buffer.from('GIF89a but not really a GIF'),
+      Buffer.from('not an image'),
+    ])
+      expect(await extraFrames(bytes)).toBeUndefined();
+  });
 });

@@ -238,4 +238,39 @@ describe('a gallery’s operating point', () => {
     expect(operatingPoint(model, 'min', 0.01, { people: 60, faces: 120 }).source).toBe('target-fpir');
     expect(operatingPoint(model, 'min', 0.01, { people: 40, faces: 80, sample: sample(40, 2) }).source).toBe('target-fpir');
   });
+
+  it('leaves out one photo under several names: its zero distances are not strangers (issue 22)', () => {
+    const clean = operatingPoint(model, 'min', 0.01, { people: 60, faces: 120, sample: sample(60, 2) }, { minPeople: 50 });
+    // Ten photos of the gallery, each enrolled again under seven more names: 10 × C(8, 2) = 280 pairs at distance 0.
+    const copies = sample(10, 1).flatMap((face, i) =>
+      Array.from({ length: 7 }, (_, k) => ({ personId: `copy ${i}.${k}`, descriptor: face.descriptor })),
+    );
+    const people = 60 + copies.length;
+    const point = operatingPoint(
+      model,
+      'min',
+      0.01,
+      { people, faces: 120 + copies.length, sample: [...sample(60, 2), ...copies] },
+      { minPeople: 50 },
+    );
+    // Before, those zeros filled the lower quantiles that re-centre the tail, and the threshold went negative.
+    expect(point.sameFacePairs).toBe(280);
+    expect(point.source).toBe('gallery-calibrated');
+    expect(point.threshold).toBeGreaterThan(0);
+    expect(point.tail.mean).toBeCloseTo(clean.tail.mean, 0);
+  });
+
+  it('keeps the shipped tail, and says why, when the gallery’s people lie far closer than strangers do', () => {
+    // 20 people, each under three names with two photos per name: the names' faces 0.2 to 0.6 apart, far under the
+    // impostor mean of 1.
+    const aliases = Array.from({ length: 20 }, (_, p) =>
+      Array.from({ length: 3 }, (_, k) =>
+        [0, 0.4].map((dy) => ({ personId: `p${p} as ${k}`, descriptor: [10 * (p % 10) + 0.2 * k, 10 * Math.floor(p / 10) + dy] })),
+      ).flat(),
+    ).flat();
+    const point = operatingPoint(model, 'min', 0.01, { people: 60, faces: 120, sample: aliases }, { minPeople: 50 });
+    expect(point.source).toBe('target-fpir');
+    expect(point.notCalibrated).toMatch(/move the impostor mean down by \d/);
+    expect(point.threshold).toBeCloseTo(thresholdForFpir(TAIL, 0.01, 120), 12);
+  });
 });
