@@ -85,9 +85,12 @@ describeWithDatasets('detection on annotated photos', () => {
     const boxes = await boxesOf(portrait);
     expect(boxes).toHaveLength(1);
     expect(scorePhoto(portrait.faces, [], boxes)).toMatchObject({ found: 1, falseFaces: 0 });
-    // The photo does exercise the cut: without the tile-edge rule, the piece is a second face.
-    const unguarded = await boxesOf(portrait, { detection: { dropTileEdges: false } });
+    // The photo does exercise the cut: without the tile-edge rule and the face check, the piece is a second face.
+    const unguarded = await boxesOf(portrait, { detection: { ...ISSUE_15, dropTileEdges: false } });
     expect(scorePhoto(portrait.faces, [], unguarded)).toMatchObject({ found: 1, falseFaces: 1 });
+    // The face check alone removes it too: only a tile saw that piece.
+    const checkedOnly = await boxesOf(portrait, { detection: { dropTileEdges: false } });
+    expect(scorePhoto(portrait.faces, [], checkedOnly)).toMatchObject({ found: 1, falseFaces: 0 });
   });
 
   it('finds no face on face-free photos where issue 15 found some, nor with more looks; only the dog that plain face-api takes for a face too', async () => {
