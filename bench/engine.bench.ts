@@ -87,7 +87,8 @@ async function pool(bytes: Buffer[], size: number, runtime: RuntimeOptions): Pro
   const seconds = (performance.now() - t0) / 1000;
   await p.close();
   const stages: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
-  for (const a of results) for (const k of Object.keys(stages) as (keyof StageTimings)[]) stages[k] += a.timings[k];
+  for (const a of results)
+    for (const k of Object.keys(stages) as (keyof StageTimings)[]) stages[k] = (stages[k] ?? 0) + (a.timings[k] ?? 0);
   const faces = results.reduce((n, a) => n + a.faces.length, 0);
   return { images: bytes.length, faces, seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, stages };
 }

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
+import { ATTRIBUTE_NAMES } from '../src/core/face.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { SELF_TEST_FILES, type SelfTestRecord } from '../src/engine/self-test.js';
 
@@ -25,13 +26,17 @@ const photo = await sharp(path.join(pkgDir, 'demo', 'sample1.jpg'))
 writeFileSync(path.join(modelsDir, SELF_TEST_FILES.photo), photo);
 
 const engine = await FaceEngine.create({ backend: 'wasm', modelsDir });
-const { faces } = await engine.analyzeBytes(photo);
+const { faces } = await engine.analyzeBytes(photo, { attributes: ATTRIBUTE_NAMES });
 if (faces.length !== 1) throw new Error(`the probe photo must show exactly one face, found ${faces.length}`);
 const record: SelfTestRecord = {
   source: `@vladmandic/face-api ${version} demo/sample1.jpg (MIT), crop ${crop.width}x${crop.height} at ${crop.left},${crop.top}, scaled to 160 px wide`,
   sha256: createHash('sha256').update(photo).digest('hex'),
   descriptorModelId: engine.info().descriptorModelId,
-  face: { box: faces[0]!.box, descriptor: faces[0]!.descriptor!.map((v) => Math.round(v * 1e6) / 1e6) },
+  face: {
+    box: faces[0]!.box,
+    descriptor: faces[0]!.descriptor!.map((v) => Math.round(v * 1e6) / 1e6),
+    attributes: faces[0]!.attributes!,
+  },
 };
 writeFileSync(path.join(modelsDir, SELF_TEST_FILES.record), `${JSON.stringify(record, null, 2)}\n`);
 console.log(

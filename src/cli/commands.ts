@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
 import { bulkQueueSize, type Config } from '../config/index.js';
+import { attributesText } from '../core/face.js';
 import { FacerecError } from '../errors.js';
 import {
   runIdentificationEval,
@@ -108,6 +109,7 @@ function faceJson(face: Detection['faces'][number]) {
     quality: face.quality,
     ...(face.reason ? { reason: face.reason } : {}),
     ...(face.landmarks ? { landmarks: face.landmarks } : {}),
+    ...(face.attributes ? { attributes: face.attributes } : {}),
   };
 }
 
@@ -128,11 +130,11 @@ async function withAnalyzer<T>(
 export async function detectCommand(
   config: Config,
   image: string,
-  opts: DetectorFlags & { json?: boolean; landmarks?: boolean },
+  opts: DetectorFlags & { json?: boolean; landmarks?: boolean; attributes?: string },
 ): Promise<void> {
   const input = parseOptions(
     DetectInput.extend(DetectorInput.shape),
-    { detector: opts.detector, minScore: opts.minScore, includeLandmarks: opts.landmarks },
+    { detector: opts.detector, minScore: opts.minScore, includeLandmarks: opts.landmarks, attributes: opts.attributes },
     { includeLandmarks: '--landmarks' },
   );
   const bytes = await readUserFile(image);
@@ -151,7 +153,7 @@ export async function detectCommand(
   detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(
-      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
+      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°${f.attributes ? `  ${attributesText(f.attributes)}` : ''}`,
     );
   });
 }
@@ -194,9 +196,13 @@ export function printWarnings(warnings: readonly PhotoWarning[] | undefined): vo
 export async function annotateCommand(
   config: Config,
   image: string,
-  opts: DetectorFlags & { out: string; landmarks: boolean },
+  opts: DetectorFlags & { out: string; landmarks: boolean; attributes?: string },
 ): Promise<void> {
-  const detector = parseOptions(DetectorInput, { detector: opts.detector, minScore: opts.minScore });
+  const detector = parseOptions(DetectorInput.extend({ attributes: DetectInput.shape.attributes }), {
+    detector: opts.detector,
+    minScore: opts.minScore,
+    attributes: opts.attributes,
+  });
   const bytes = await readUserFile(image);
   const ext = path.extname(opts.out).toLowerCase();
   if (!['.jpg', '.jpeg', '.png'].includes(ext))

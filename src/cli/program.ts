@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../errors.js';
 import { DetectorInput } from '../service/detect.service.js';
 import { ROLES } from '../service/keys.service.js';
 import { LIMITS } from '../service/limits.js';
+import { evalAttributesCommand } from './attributes-command.js';
 import { describeCliError } from './errors.js';
 import { addEvalClusterCommand } from './eval-cluster.js';
 import { decimalOption, integerOption } from './options.js';
@@ -59,6 +60,8 @@ function buildProgram(config: Config): Command {
   const detectorOption = () =>
     new Option('--detector <name>', 'face detector').choices(DetectorInput.shape.detector.unwrap().options).default(config.detector);
   const minScoreOption = () => new Option('--min-score <score>', 'minimum detection score (0..1)').default(config.minScore);
+  const attributesOption = (what: string) =>
+    new Option('--attributes <list>', `estimate per face, comma-separated: age, gender, expression, or all (${what})`);
 
   program
     .command('info')
@@ -78,6 +81,7 @@ function buildProgram(config: Config): Command {
     .argument('<image>', 'image file')
     .option('--json', 'print JSON: {"faces": [{"box": [x, y, w, h], "score", "quality"}]}')
     .option('--landmarks', 'include the 68 landmarks')
+    .addOption(attributesOption('none by default'))
     .addOption(detectorOption())
     .addOption(minScoreOption())
     .action((image: string, opts) => detectCommand(config, image, opts));
@@ -99,6 +103,7 @@ function buildProgram(config: Config): Command {
     .argument('<image>', 'image file')
     .requiredOption('-o, --out <file>', 'output image (.jpg or .png)')
     .option('--no-landmarks', 'do not draw landmarks')
+    .addOption(attributesOption('drawn under each box'))
     .addOption(detectorOption())
     .addOption(minScoreOption())
     .action((image: string, opts) => annotateCommand(config, image, opts));
@@ -187,6 +192,21 @@ function buildProgram(config: Config): Command {
     .action((opts) => evalDetectCommand(config, opts));
   addEvalClusterCommand(evalCmd, config);
 
+  evalCmd
+    .command('attributes')
+    .description(
+      'age, gender and expression on every labelled set within reach (yalefaces expressions, gender labelled by hand): accuracy ' +
+        'with 95% intervals, per group, expected calibration error; face-api’s crop beside dlib’s aligned chip',
+    )
+    .option('--datasets <dir>', 'the shared datasets folder (yalefaces, lfw-view1, bbt, face-recognition-examples)', '../shared/datasets')
+    .option('--labels <file>', 'gender labels, set<TAB>person<TAB>female|male|- (default: test/fixtures/gender-labels.tsv of the checkout)')
+    .option('--plot <file>', 'write the reliability diagram of the shipped crop as PNG')
+    .option('--save <file>', 'save what the engine gave every photo (JSONL) for --load')
+    .option('--load <file>', 'score a run saved by --save against the labels as they are now, computing nothing')
+    .option('--json', 'print JSON')
+    .addOption(new Option('--workers <n>', 'worker threads').argParser(integerOption('--workers', 1, 256)).default(config.workers))
+    .action((opts) => evalAttributesCommand(config, opts));
+
   // Options of every command that uses the gallery database.
   function withDb(cmd: Command, gallery = true): Command {
     cmd
@@ -247,6 +267,7 @@ function buildProgram(config: Config): Command {
       )
       .option('--max-faces <n>', `look at the largest N faces only (${LIMITS.maxFaces.min}..${LIMITS.maxFaces.max})`)
       .option('--landmarks', 'include the 68 landmarks in --json')
+      .addOption(attributesOption('also drawn by --annotate'))
       .option('--annotate <out>', 'write the photo with boxes, names and distances (.jpg or .png)')
       .option('--keep-sightings <which>', "keep the faces as sightings: off, unknown or all (default: the gallery's setting)")
       .option('--source <ref>', 'the photo’s reference kept with its sightings (default: the path given)'),

@@ -1,9 +1,10 @@
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { encodeThumbnail } from '../image/thumbnail.js';
-import { arcfaceToImage, CHIP_FACE_BOX, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
+import { arcfaceToImage, CHIP_FACE_BOX, CHIP_PADDING, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
+import { ATTRIBUTE_INPUT, attributeNets, faceAttributes, netsFor, type AgeGender, type AttributeNets } from './attribute-nets.js';
 import { loadRegistry, normalizeL2, type DescriptorModelCard, type DescriptorRegistry } from './descriptor-models.js';
 import { OnnxDescriber } from './onnx-describer.js';
-import { DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
+import { ATTRIBUTE_NET_NAMES, DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
 import {
   CHIP_INPUT,
   LANDMARK_INPUT,
@@ -18,7 +19,7 @@ import {
 import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
 import { confirmThreshold, FACE_CHECK, firstVerdict, landmarkSpan, type FaceCheckTuning } from './face-check.js';
-import type { Box } from '../core/face.js';
+import { ATTRIBUTE_NAMES, type AttributeName, type Box, type FaceAttributes } from '../core/face.js';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
 import { BUILTIN_DEFAULT_NAME } from './descriptor-models.js';
 import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from './self-test.js';
@@ -26,6 +27,9 @@ import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from 
 export type { Box } from '../core/face.js';
 export type DetectorName = 'ssd' | 'tiny';
 export type AlignMode = 'dlib' | 'box';
+/** The attribute nets' input: 'box', face-api's own crop (the landmarks' box padded by a fifth), or 'chip', dlib's aligned chip. */
+export type AttributeCrop = 'box' | 'chip';
+export const ATTRIBUTE_CROPS: readonly AttributeCrop[] = ['box', 'chip'];
 
 export interface AnalyzeOptions {
   detector?: DetectorName;
@@ -52,6 +56,10 @@ export interface AnalyzeOptions {
   storedChip?: boolean;
   /** Detection's levers, other than DETECTION_TUNING: for `facerec eval detect --tuning` to measure them; the service never sets them. */
   detection?: Partial<DetectionTuning>;
+  /** Age, gender, expression: computed only for those named (none by default, and then the attribute nets never load). */
+  attributes?: readonly AttributeName[];
+  /** The attribute nets' input (default ATTRIBUTE_CROP): for `facerec eval attributes` to measure both; the service never sets it. */
+  attributeCrop?: AttributeCrop;
 }
 
 export interface Face {
@@ -62,6 +70,8 @@ export interface Face {
   descriptor?: number[];
   /** JPEG of the aligned 150×150 chip, when asked for. */
   thumbnail?: Uint8Array;
+  /** The attributes asked for (AnalyzeOptions.attributes), and only those. */
+  attributes?: FaceAttributes;
 }
 
 export interface StageTimings {
@@ -69,6 +79,8 @@ export interface StageTimings {
   detect: number;
   landmarks: number;
   describe: number;
+  /** The attribute nets, when attributes were asked for. */
+  attributes?: number;
 }
 
 export interface Analysis {
@@ -89,7 +101,13 @@ export interface EngineInfo extends RuntimeInfo {
   unusableModels?: Record<string, string>;
 }
 
-export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' | 'model' | 'detection'>> = Object.freeze({
+// Measured by `facerec eval attributes` on every labelled set within reach (docs/accuracy.md, Face attributes).
+export const ATTRIBUTE_CROP: AttributeCrop = 'box';
+
+// The options every call has a default for; the others are absent unless asked.
+type DefaultedOptions = Omit<AnalyzeOptions, 'maxFaces' | 'model' | 'detection' | 'attributes' | 'attributeCrop'>;
+
+export const DEFAULT_ANALYZE_OPTIONS: Required<DefaultedOptions> = Object.freeze({
   detector: 'ssd',
   minScore: 0.5,
   descriptors: true,
@@ -172,6 +190,7 @@ export class FaceEngine {
     private readonly modelsDir: string,
     readonly models: DescriptorRegistry,
     private readonly threads: number,
+    private readonly attributeNets: AttributeNets,
   ) {}
 
   /** Loads the runtime and verified models, once per process or worker. */
@@ -180,7 +199,23 @@ export class FaceEngine {
     const manifest = await readManifest(modelsDir);
     const models = await loadRegistry({ modelsDir, userDir: options.descriptorModelsDir, defaultModel: options.descriptorModel });
     const nets = await loadNets(options, manifest, modelsDir);
-    const engine = new FaceEngine(nets, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS, modelsDir, models, options.threads ?? 1);
+    // Loaded when a request first asks for an attribute, on the runtime and provider of the other nets.
+    const attributes = attributeNets(nets.info.runtime, {
+      manifest,
+      modelsDir,
+      provider: nets.info.backend === 'cuda' ? 'cuda' : 'cpu',
+      threads: options.threads ?? 1,
+      backend: options.backend ?? 'auto',
+    });
+    const engine = new FaceEngine(
+      nets,
+      manifest,
+      options.limits ?? DEFAULT_IMAGE_LIMITS,
+      modelsDir,
+      models,
+      options.threads ?? 1,
+      attributes,
+    );
     // The default model loads now, so that a bad file fails the start instead of the first request.
     if ('file' in models.default.weights) await engine.describer(models.default);
     return engine;
@@ -189,12 +224,17 @@ export class FaceEngine {
   /** What the runtime holds (tensors, sessions): flat across requests, or a leak. */
   memory(): RuntimeMemory {
     const memory = this.nets.memory();
-    return { ...memory, numTensors: memory.numTensors + this.describerTensors, descriptorSessions: this.loaded.length };
+    return {
+      ...memory,
+      numTensors: memory.numTensors + this.describerTensors + this.attributeNets.liveTensors(),
+      descriptorSessions: this.loaded.length,
+      attributeNets: this.attributeNets.loaded().length,
+    };
   }
 
   /** Releases the runtime's sessions. */
   async dispose(): Promise<void> {
-    await Promise.all(this.loaded.map((d) => d.release()));
+    await Promise.all([...this.loaded.map((d) => d.release()), this.attributeNets.dispose()]);
     return this.nets.dispose();
   }
 
@@ -254,7 +294,23 @@ export class FaceEngine {
 
   info(align: AlignMode = DEFAULT_ANALYZE_OPTIONS.align, mirror?: boolean): EngineInfo {
     const card = this.models.default;
-    return { ...this.nets.info, descriptorModelId: this.modelId(card, align, mirror ?? card.mirror), descriptorModel: card.name };
+    return {
+      ...this.nets.info,
+      models: { ...this.nets.info.models, ...this.attributeModelIds() },
+      descriptorModelId: this.modelId(card, align, mirror ?? card.mirror),
+      descriptorModel: card.name,
+    };
+  }
+
+  /** The attribute nets' model ids, as the runtime would load them (they load on first use). */
+  private attributeModelIds(): Record<string, string> {
+    const ids: Record<string, string> = {};
+    for (const net of ATTRIBUTE_NET_NAMES) {
+      const entry = this.manifest.models[net];
+      if (entry)
+        ids[net] = this.nets.info.runtime === 'onnx' && entry.onnx ? `${entry.id}+onnx.${entry.onnx.sha256.slice(0, 12)}` : entry.id;
+    }
+    return ids;
   }
 
   /** The descriptor space of a model under an alignment and mirror choice: the card's id when they are the card's own. */
@@ -264,17 +320,22 @@ export class FaceEngine {
   }
 
   /**
-   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor), so that
-   * an engine whose runtime or weights went bad fails here instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
+   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor; with
+   * `attributes`, also age, gender and expression), so that an engine whose runtime or weights went bad fails here
+   * instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
    */
-  async selfTest(): Promise<SelfTestResult> {
+  async selfTest(options: { attributes?: boolean } = {}): Promise<SelfTestResult> {
     const t0 = performance.now();
     this.selfTestFiles ??= loadSelfTest(this.modelsDir);
     this.selfTestFiles.catch(() => (this.selfTestFiles = undefined));
     const { photo, record } = await this.selfTestFiles;
     checkSelfTest(
       record,
-      await this.analyzeBytes(photo, { model: this.models.get(BUILTIN_DEFAULT_NAME).id }),
+      await this.analyzeBytes(photo, {
+        model: this.models.get(BUILTIN_DEFAULT_NAME).id,
+        // The attribute nets too, when asked (`facerec info`); the workers' own self-tests leave them unloaded.
+        ...(options.attributes ? { attributes: ATTRIBUTE_NAMES } : {}),
+      }),
       this.info().descriptorModelId,
     );
     return { ms: Math.round(performance.now() - t0) };
@@ -315,6 +376,13 @@ export class FaceEngine {
     const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
     timings.describe = performance.now() - t;
 
+    let attributes: FaceAttributes[] | undefined;
+    if (options.attributes?.length) {
+      t = performance.now();
+      attributes = await this.attributesOf(image, landmarks, new Set(options.attributes), options.attributeCrop ?? ATTRIBUTE_CROP);
+      timings.attributes = performance.now() - t;
+    }
+
     const faces = candidates.map((c, i): Face => {
       const points = landmarks[i]!;
       const quality: FaceQuality = {
@@ -332,6 +400,7 @@ export class FaceEngine {
       };
       if (descriptors) face.descriptor = descriptors[i]!;
       if (thumbnails) face.thumbnail = thumbnails[i]!;
+      if (attributes) face.attributes = attributes[i]!;
       return face;
     });
     const analysis: Analysis = { width: image.width, height: image.height, faces, timings };
@@ -386,6 +455,32 @@ export class FaceEngine {
       if (mirror) d = cosine ? meanOf(normalizeL2(d), normalizeL2(raw[landmarks.length + i]!)) : meanOf(d, raw[landmarks.length + i]!);
       return cosine ? normalizeL2(d) : d;
     });
+  }
+
+  /**
+   * Age, gender and expression of faces given by their 68 landmarks: only the nets the attributes asked for run, on
+   * face-api's own crop ('box') or dlib's aligned chip ('chip') at the nets' 112×112.
+   */
+  async attributesOf(
+    image: RgbImage,
+    landmarks: Point[][],
+    asked: ReadonlySet<AttributeName>,
+    crop: AttributeCrop,
+  ): Promise<FaceAttributes[]> {
+    const nets = netsFor(asked);
+    if (landmarks.length === 0 || nets.length === 0) return landmarks.map(() => ({}));
+    const inputs = landmarks.map((points) =>
+      crop === 'box'
+        ? boxInput(image, points, ATTRIBUTE_INPUT)
+        : extractChip(image, chipToImage(points, ATTRIBUTE_INPUT, CHIP_PADDING), ATTRIBUTE_INPUT),
+    );
+    const ageGender: AgeGender[] = [],
+      expressions: Float32Array[] = [];
+    for (const batch of chunks(inputs, BATCH)) {
+      if (nets.includes('ageGenderNet')) ageGender.push(...(await this.attributeNets.ageGender(batch)));
+      if (nets.includes('faceExpressionNet')) expressions.push(...(await this.attributeNets.expressions(batch)));
+    }
+    return landmarks.map((_, i) => faceAttributes(asked, ageGender[i], expressions[i]));
   }
 
   /** describe() with the chips (and their transforms) that analyze() has already extracted for quality. */
@@ -622,9 +717,10 @@ function chipFace(image: RgbImage): Candidate {
 
 /**
  * face-api's own default crop (FaceLandmarks.align: the landmarks' bounding box padded by a fifth of its size on
- * each axis), clipped and floored as extractFaceTensors does, padded to a square and resized to 150.
+ * each axis), clipped and floored as extractFaceTensors does, padded to a square and resized to `size` (150 for the
+ * recognition net, 112 for the attribute nets: face-api crops them alike).
  */
-function boxInput(image: RgbImage, points: Point[]): Float32Array {
+function boxInput(image: RgbImage, points: Point[], size = CHIP_INPUT): Float32Array {
   const xs = points.map(([x]) => x),
     ys = points.map(([, y]) => y);
   const minX = Math.min(...xs),
@@ -645,7 +741,7 @@ function boxInput(image: RgbImage, points: Point[]): Float32Array {
     width: Math.floor(Math.min(right - x, image.width - x)),
     height: Math.floor(Math.min(bottom - y, image.height - y)),
   };
-  return squareInput(image, region, CHIP_INPUT, true);
+  return squareInput(image, region, size, true);
 }
 /** An analysis of a photo decoded smaller, in the photo's own pixels. */
 function toOriginal(analysis: Analysis, original: { width: number; height: number }): Analysis {

@@ -37,7 +37,12 @@ export interface SubjectDescriptors {
 // face-api's documented example threshold for SsdMobilenetv1Options.
 const PLAIN_MIN_SCORE = 0.3;
 
-function nearestCentre<T>(items: T[], box: (item: T) => [number, number, number, number], width: number, height: number): T | undefined {
+export function nearestCentre<T>(
+  items: T[],
+  box: (item: T) => [number, number, number, number],
+  width: number,
+  height: number,
+): T | undefined {
   let best: T | undefined;
   let bestDistance = Infinity;
   for (const item of items) {

@@ -4,6 +4,7 @@
  * from both, so the document and the validation cannot drift apart.
  */
 import { z } from 'zod';
+import { EXPRESSIONS, GENDERS, type Expression } from '../core/face.js';
 import { IdentifyInput, VerifyInput } from '../service/identify.service.js';
 import { FACE_REASONS } from '../service/detect.service.js';
 import { GalleryRef, Uuid } from '../service/input.js';
@@ -56,6 +57,42 @@ const PhotoWarnings = z
   .array(PhotoWarning)
   .optional()
   .meta({ description: 'Present when a photo was not used whole: an animated GIF, WebP or PNG, or a TIFF or HEIF of several pages' });
+const Probability = z.number().min(0).max(1);
+export const FaceAttributes = z
+  .object({
+    age: z.number().optional().meta({
+      description:
+        'Apparent age in years (face-api’s ageGenderNet), one decimal. Uncalibrated, not measured here: no age-labelled set was within reach',
+    }),
+    gender: z
+      .object({ label: z.enum(GENDERS), probability: Probability.meta({ description: 'Of the label (0.5..1)' }) })
+      .optional()
+      .meta({
+        description:
+          'The more likely of female and male, as face-api’s ageGenderNet estimates it from the face alone; on LFW right for ' +
+          '93% of women’s faces and 99% of men’s (docs/accuracy.md)',
+      }),
+    expression: z
+      .object({
+        label: z.enum(EXPRESSIONS),
+        probability: Probability.meta({ description: 'Of the label' }),
+        probabilities: z
+          .object(Object.fromEntries(EXPRESSIONS.map((e) => [e, Probability])) as Record<Expression, typeof Probability>)
+          .meta({ description: 'All seven, summing to 1' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'The most likely of face-api’s seven expressions (faceExpressionNet); measured on posed faces only, where sad is ' +
+          'mostly read as neutral (docs/accuracy.md)',
+      }),
+  })
+  .meta({
+    id: 'FaceAttributes',
+    description:
+      'Estimates from the face alone, present only when the request asked for them (attributes=…), each only if named. ' +
+      'Accuracy, calibration and their limits: docs/accuracy.md (Face attributes)',
+  });
 
 export const ErrorResponse = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
@@ -153,6 +190,7 @@ export const IdentifiedFace = z
     confidence: z.number().nullable().meta({ description: 'Probability of the same person at that distance, fitted on LFW (0..1)' }),
     candidates: z.array(Candidate),
     landmarks: z.array(Point).optional(),
+    attributes: FaceAttributes.optional(),
     sightingId: Uuid.optional().meta({ description: 'The sighting the face was kept as (when the gallery or the call keeps them)' }),
   })
   .meta({ id: 'IdentifiedFace' });
@@ -262,6 +300,7 @@ export const DetectResponse = z
         quality: Quality,
         reason: FaceReasonSchema.optional(),
         landmarks: z.array(Point).optional(),
+        attributes: FaceAttributes.optional(),
       }),
     ),
     warnings: PhotoWarnings,

@@ -1,6 +1,7 @@
 /** Identification (1:N against a gallery) and verification (1:1 against one enrolled person). */
 import { z } from 'zod';
 import type { Point } from '../engine/align.js';
+import type { AttributeName, FaceAttributes } from '../core/face.js';
 import type { Box, Face } from '../engine/face-engine.js';
 import type { FaceQuality } from '../engine/quality.js';
 import { FacerecError, NoFaceError } from '../errors.js';
@@ -12,7 +13,7 @@ import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery, type Gallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
 import { faceReason, type FaceReason } from './detect.service.js';
-import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
+import { Attributes, boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
@@ -33,6 +34,7 @@ export const IdentifyInput = z.object({
     .optional()
     .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),
+  attributes: Attributes,
   keepSightings: KeepSightingsSetting.optional().meta({
     description:
       'Keep this photo’s faces as sightings: off, unknown (those not named), all; default: the gallery’s setting (off unless set)',
@@ -54,6 +56,8 @@ export interface IdentifyOptions {
   /** Ignore faces smaller than this (shorter box side, px). */
   minFaceSize?: number;
   includeLandmarks?: boolean;
+  /** Age, gender, expression per face: only those named are computed (none by default). */
+  attributes?: readonly AttributeName[];
   /** Keep the faces as sightings (default: the gallery's setting). */
   keepSightings?: KeepSightings;
   /** The caller's reference of the photo, kept with its sightings. */
@@ -67,6 +71,8 @@ export interface IdentifiedFace extends FaceMatch {
   /** Present when the face cannot be recognised: it is then unknown, with no candidates, whatever the gallery. */
   reason?: FaceReason;
   landmarks?: Point[];
+  /** The attributes asked for (IdentifyOptions.attributes). */
+  attributes?: FaceAttributes;
   /** The sighting this face was kept as, when the gallery or the call keeps them. */
   sightingId?: string;
 }
@@ -100,7 +106,7 @@ async function facesOf(
   ctx: ServiceContext,
   bytes: Uint8Array,
   model: ModelSettings,
-  options: { maxFaces?: number; minFaceSize?: number; thumbnails?: boolean },
+  options: { maxFaces?: number; minFaceSize?: number; thumbnails?: boolean; attributes?: readonly AttributeName[] },
 ): Promise<{ width: number; height: number; faces: Face[]; found: number }> {
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: true,
@@ -109,6 +115,7 @@ async function facesOf(
     minScore: ctx.config.minScore,
     ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
     ...(options.thumbnails ? { thumbnails: true } : {}),
+    ...(options.attributes?.length ? { attributes: options.attributes } : {}),
   });
   const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
   return { width: analysis.width, height: analysis.height, faces, found: analysis.faces.length };
@@ -220,6 +227,7 @@ async function decide(
       ...(reasons[i] ? { reason: reasons[i] } : {}),
       ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
       ...rounded(matches[i]!),
+      ...(face.attributes ? { attributes: face.attributes } : {}),
     })),
   };
 }

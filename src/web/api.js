@@ -20,14 +20,16 @@ import { store } from './store.js';
  * @typedef {Face & { index: number, file?: string, warnings: EnrollWarning[] }} AcceptedFace
  * @typedef {{ person: Person, created: boolean, faces: AcceptedFace[], rejected: Rejection[] }} EnrollResult
  * @typedef {{ person: PersonRef, distance: number, confidence: number }} Candidate
- * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], reason?: 'FACE_TOO_SMALL', landmarks?: number[][] }} IdentifiedFace
+ * @typedef {'neutral' | 'happy' | 'sad' | 'angry' | 'fearful' | 'disgusted' | 'surprised'} Expression
+ * @typedef {{ age?: number, gender?: { label: 'female' | 'male', probability: number }, expression?: { label: Expression, probability: number, probabilities: Record<Expression, number> } }} FaceAttributes estimates, present when asked for (attributes=…)
+ * @typedef {{ box: number[], score: number, quality: Quality, outcome: 'match' | 'ambiguous' | 'unknown', label: string, person: PersonRef | null, distance: number | null, confidence: number | null, candidates: Candidate[], reason?: 'FACE_TOO_SMALL', landmarks?: number[][], attributes?: FaceAttributes }} IdentifiedFace
  * @typedef {'target-fpir' | 'gallery-calibrated' | 'model-card' | 'request'} ThresholdSource where identify's threshold came from
  * @typedef {{ faces: IdentifiedFace[], threshold: number, thresholdSource: ThresholdSource, expectedFpir: number | null, gallery: PersonRef, width: number, height: number }} IdentifyResult
  * @typedef {{ gallery: PersonRef, people: number, faces: number, targetFpir: number, threshold: number, source: ThresholdSource, expectedFpir: number, expectedDir: number, model: string }} GalleryThreshold GET /v1/galleries/{id}/threshold (abridged)
  * @typedef {{ match: boolean, distance: number, threshold: number, confidence: number }} MatchResult
  * @typedef {MatchResult & { person: PersonRef, box: number[], facesInPhoto: number }} VerifyResult
  * @typedef {MatchResult & { boxes: [number[], number[]], facesInPhotos: [number, number] }} CompareResult
- * @typedef {{ box: number[], score: number, quality: Quality, landmarks?: number[][] }} DetectedFace
+ * @typedef {{ box: number[], score: number, quality: Quality, landmarks?: number[][], attributes?: FaceAttributes }} DetectedFace
  * @typedef {{ width: number, height: number, faces: DetectedFace[] }} DetectResult
  * @typedef {{ status: 'ready', checks: Record<string, string> }} Readiness GET /readyz; checks: engine, workers, database, shutdown, selfTest
  * @typedef {{ minFaceSize: number, minScore: number, minSharpness: number, maxYaw: number, maxRoll: number }} EnrollmentGates
@@ -166,8 +168,12 @@ export const api = {
   removeFace: (id, faceId) => request('DELETE', `v1/people/${encodeURIComponent(id)}/faces/${encodeURIComponent(faceId)}`),
   /** A face thumbnail as a Blob: fetched with the key, which an <img src> could not send. @param {string} url @returns {Promise<Blob>} */
   thumbnail: (url) => request('GET', url.replace(/^\//, ''), { as: 'blob' }),
-  /** @param {Blob} image @param {{ gallery: string, threshold?: number }} options @returns {Promise<IdentifyResult>} */
-  identify: (image, { gallery, threshold }) => request('POST', 'v1/identify', { form: multipart({ gallery, threshold }, { image }) }),
+  /**
+   * @param {Blob} image @param {{ gallery: string, threshold?: number, attributes?: string }} options
+   * @returns {Promise<IdentifyResult>}
+   */
+  identify: (image, { gallery, threshold, attributes }) =>
+    request('POST', 'v1/identify', { form: multipart({ gallery, threshold, attributes }, { image }) }),
   /**
    * @param {Blob} image @param {{ gallery: string, personId: string, threshold?: number, largestFace?: boolean }} options
    * @returns {Promise<VerifyResult>}
@@ -178,8 +184,8 @@ export const api = {
    * @returns {Promise<CompareResult>}
    */
   compare: (imageA, imageB, options) => request('POST', 'v1/compare', { form: multipart(options, { imageA, imageB }) }),
-  /** @param {Blob} image @returns {Promise<DetectResult>} */
-  detect: (image) => request('POST', 'v1/detect', { form: multipart({}, { image }) }),
+  /** @param {Blob} image @param {{ attributes?: string }} [options] @returns {Promise<DetectResult>} */
+  detect: (image, { attributes } = {}) => request('POST', 'v1/detect', { form: multipart({ attributes }, { image }) }),
   /** @returns {Promise<Readiness>} */
   ready: () => request('GET', 'readyz'),
   /**

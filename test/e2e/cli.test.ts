@@ -36,6 +36,22 @@ describe('facerec CLI', () => {
     }
   });
 
+  it('detect --attributes gives age, gender and expression per face, only those asked, in JSON and in words', async () => {
+    const sample = path.join(FACE_API_DEMO, 'sample3.jpg');
+    const all = JSON.parse((await facerec('detect', sample, '--attributes', 'all', '--json')).stdout);
+    expect(all.faces).toHaveLength(3);
+    for (const f of all.faces) expect(Object.keys(f.attributes)).toEqual(['age', 'gender', 'expression']);
+    const one = JSON.parse((await facerec('detect', sample, '--attributes', 'expression', '--json')).stdout);
+    for (const f of one.faces) expect(Object.keys(f.attributes)).toEqual(['expression']);
+    const none = JSON.parse((await facerec('detect', sample, '--json')).stdout);
+    for (const f of none.faces) expect(f).not.toHaveProperty('attributes');
+    const text = await facerec('detect', sample, '--attributes', 'gender,expression');
+    expect(text.code).toBe(0);
+    expect(text.stdout.trim().split('\n').slice(1)).toHaveLength(3);
+    for (const line of text.stdout.trim().split('\n').slice(1))
+      expect(line).toMatch(/ (female|male) \d+% · (neutral|happy|sad|angry|fearful|disgusted|surprised) \d+%$/);
+  });
+
   it('annotate writes an image the size of the input', async () => {
     const out = path.join(tmp, 'annotated.png');
     const r = await facerec('annotate', path.join(FACE_API_DEMO, 'sample3.jpg'), '-o', out);

@@ -7,6 +7,7 @@
 /** @import { App } from '../app.js' */
 /** @import { IdentifiedFace, IdentifyResult } from '../api.js' */
 import { api } from '../api.js';
+import { attributesLine } from '../attributes.js';
 import { $, errorMessage, formatDistance, formatPercent, h, message, plural, show } from '../dom.js';
 import { explainConfidence, explainDistance, explainThreshold, WEAK_CONFIDENCE, weakMatchText } from '../explain.js';
 import { placeLabels, readingOrder } from '../labels.js';
@@ -248,6 +249,7 @@ export function identifyView(app) {
           h('strong', { className: 'face-label' }, face.outcome === 'match' ? face.label : 'Unknown'),
           h('span', { className: `badge ${kind}` }, face.reason === 'FACE_TOO_SMALL' ? 'Too small' : OUTCOME_TEXT[kind]),
         ),
+        attributesLine(face.attributes),
         // Unsure: two people are about as close; one confidence would say nothing, each candidate has its own.
         face.distance === null || face.outcome === 'ambiguous'
           ? null
@@ -314,7 +316,11 @@ export function identifyView(app) {
       h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, 'Looking for faces…')),
     );
     try {
-      const result = await api.identify(file, { gallery: app.gallery(), threshold: thresholdChosen ? Number(slider.value) : undefined });
+      const result = await api.identify(file, {
+        gallery: app.gallery(),
+        threshold: thresholdChosen ? Number(slider.value) : undefined,
+        attributes: 'all',
+      });
       if (mine !== run) return;
       if (!thresholdChosen) {
         automatic = result.threshold;
