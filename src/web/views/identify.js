@@ -13,6 +13,7 @@ import { explainConfidence, explainDistance, explainThreshold, WEAK_CONFIDENCE, 
 import { placeLabels, readingOrder } from '../labels.js';
 import { bindDropzone, hasCamera, openCamera } from '../photos.js';
 import { store } from '../store.js';
+import { sightingActions } from './sighting-actions.js';
 
 import { serverSettings } from '../settings.js';
 
@@ -296,6 +297,7 @@ export function identifyView(app) {
               ]),
             )
           : h('p', { className: 'candidates small muted' }, 'Nobody is enrolled in this gallery yet.'),
+        sightingActions(face, result.gallery.id),
       ),
     );
     item.addEventListener('mouseenter', () => highlight(n));
