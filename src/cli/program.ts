@@ -171,7 +171,7 @@ function buildProgram(config: Config): Command {
   evalCmd
     .command('detect')
     .description(
-      'detection on annotated photos: recall, precision and false faces per photo at IoU ≥ 0.4, the shipped detector beside plain face-api SSD at 0.3 and 0.5',
+      'detection on annotated photos (recall, precision and false faces per photo at IoU ≥ 0.4) and on face-free photos (false faces per 100 MP), the shipped detector beside plain face-api SSD at 0.3 and 0.5',
     )
     .option(
       '--datasets <dir>',
@@ -179,7 +179,12 @@ function buildProgram(config: Config): Command {
       '../shared/datasets',
     )
     .option('--boxes <file>', 'annotations of the sets without their own (default: test/fixtures/detection-boxes.json of the checkout)')
-    .option('--no-large', 'skip the synthesised large photos (group photos upscaled to 4000 px, 2×2 mosaics)')
+    .option('--no-large', 'skip the synthesised large photos (group photos upscaled to 4000 px, 2×2 mosaics, LFW faces pasted on textures)')
+    .option(
+      '--no-face-free',
+      "skip the face-free photos (Debian's wallpapers, synthetic textures of 12–45 MP, the datasets' photos without a face)",
+    )
+    .option('--wallpapers <dirs...>', 'folders of face-free wallpapers (default: where gnome-backgrounds and desktop-base install them)')
     .option('--misses', 'list every missed face and false face of the shipped detector')
     .option(
       '--tuning <json>',

@@ -59,6 +59,8 @@ const schema = z.object({
   // Enrollment quality gates (docs/configuration.md): measured on the bundled datasets' enrollment photos.
   FACEREC_ENROLL_MIN_FACE_SIZE: int(40),
   FACEREC_ENROLL_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
+  // Stricter than detection's 0.7 (engine/face-check.ts): an enrolled non-face would be a person strangers can match.
+  FACEREC_ENROLL_MIN_LANDMARK_SPAN: num(0.8).pipe(z.number().min(0).max(2)),
   FACEREC_ENROLL_MIN_SHARPNESS: num(10).pipe(z.number().min(0)),
   FACEREC_ENROLL_MAX_YAW: num(45).pipe(z.number().min(0).max(90)),
   FACEREC_ENROLL_MAX_ROLL: num(45).pipe(z.number().min(0).max(180)),
@@ -126,6 +128,8 @@ export interface EnrollmentGates {
   minFaceSize: number;
   /** LOW_SCORE below this detector score. */
   minScore: number;
+  /** LOW_SCORE too when the landmarks outline a face narrower than this, relative to the box (quality.landmarkSpan). */
+  minLandmarkSpan: number;
   /** BLURRY below this Laplacian variance of the aligned chip. */
   minSharpness: number;
   /** EXTREME_POSE beyond these angles in degrees. */
@@ -175,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     enrollment: Object.freeze({
       minFaceSize: e.FACEREC_ENROLL_MIN_FACE_SIZE,
       minScore: e.FACEREC_ENROLL_MIN_SCORE,
+      minLandmarkSpan: e.FACEREC_ENROLL_MIN_LANDMARK_SPAN,
       minSharpness: e.FACEREC_ENROLL_MIN_SHARPNESS,
       maxYaw: e.FACEREC_ENROLL_MAX_YAW,
       maxRoll: e.FACEREC_ENROLL_MAX_ROLL,

@@ -13,6 +13,8 @@ export interface FaceQuality {
   sharpness: number;
   yaw: number;
   roll: number;
+  /** How wide a face the landmarks outline, over the box's width (engine/face-check.ts); absent on faces enrolled before it. */
+  landmarkSpan?: number;
 }
 
 /** The attributes a request may ask for per face (`attributes=age,gender,expression`, or `all`). */

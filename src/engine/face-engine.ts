@@ -18,6 +18,7 @@ import {
 } from './nets.js';
 import { inputScale, squareInput, type Region } from './net-input.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
+import { confirmThreshold, FACE_CHECK, firstVerdict, landmarkSpan, type FaceCheckTuning } from './face-check.js';
 import { ATTRIBUTE_NAMES, type AttributeName, type Box, type FaceAttributes } from '../core/face.js';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
 import { BUILTIN_DEFAULT_NAME } from './descriptor-models.js';
@@ -122,6 +123,12 @@ export interface Candidate {
   score: number;
 }
 
+/** A candidate after its first verdict: did only a tile see it, and has a second look confirmed it? */
+interface Judged extends Candidate {
+  tileOnly: boolean;
+  confirmed: boolean;
+}
+
 // SSD MobileNet v1 in face-api sees every image as a 512×512 square: above 2048 px a face under ~80 px would
 // shrink below ~20 px there, so such photos are also searched in tiles (5 detector passes instead of 1).
 const TILE_ABOVE = 2048;
@@ -148,14 +155,12 @@ const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [
   ['ssd', 0],
 ];
 
-/** How detection searches a photo; each lever measured by `facerec eval detect` (docs/accuracy.md, Detection). */
-export interface DetectionTuning {
+/** How detection searches a photo and judges what it finds; each lever measured by `facerec eval detect` (docs/accuracy.md, Detection). */
+export interface DetectionTuning extends FaceCheckTuning {
   /** Passes keep candidates down to this score; those under minScore must be confirmed. */
   passFloor: number;
-  /** Zoomed second look at candidates under minScore. */
+  /** Zoomed second look at candidates under minScore (and at those only a tile saw, per confirmTileOnly). */
   confirm: boolean;
-  /** The second look's square, in multiples of the candidate's long side. */
-  confirmZoom: number;
   /** Tiles, as a fraction of the photo's long side, and their overlap as a fraction of the tile. */
   tileFraction: number;
   tileOverlap: number;
@@ -164,9 +169,9 @@ export interface DetectionTuning {
 }
 
 export const DETECTION_TUNING: Readonly<DetectionTuning> = Object.freeze({
+  ...FACE_CHECK,
   passFloor: 0.3,
   confirm: true,
-  confirmZoom: 2.5,
   tileFraction: 0.5,
   tileOverlap: 0.25,
   dropTileEdges: true,
@@ -355,16 +360,12 @@ export class FaceEngine {
     const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options, mirror: options.mirror ?? card.mirror };
     const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
     let t = performance.now();
-    let candidates = opts.storedChip ? [chipFace(image)] : await this.detect(image, opts);
-    if (opts.maxFaces !== undefined) candidates = candidates.slice(0, opts.maxFaces);
-    timings.detect = performance.now() - t;
-
-    t = performance.now();
-    const landmarks = await this.landmarks(
-      image,
-      candidates.map((c) => c.box),
-    );
-    timings.landmarks = performance.now() - t;
+    const detected = opts.storedChip ? await this.chipFaces(image) : await this.detect(image, opts);
+    const candidates = opts.maxFaces !== undefined ? detected.faces.slice(0, opts.maxFaces) : detected.faces;
+    const landmarks = candidates.map((c) => c.landmarks);
+    // Landmarks are found while detecting: the face check needs them.
+    timings.landmarks = detected.landmarkMs;
+    timings.detect = performance.now() - t - detected.landmarkMs;
 
     t = performance.now();
     const transforms = landmarks.map((points) => chipToImage(points));
@@ -389,6 +390,7 @@ export class FaceEngine {
         score: round(c.score, 4),
         sharpness: round(laplacianVariance(chips[i]!, CHIP_SIZE), 1),
         ...headPose(points),
+        landmarkSpan: round(landmarkSpan(points, c.box), 2),
       };
       const face: Face = {
         box: c.box.map((v) => round(v, 1)) as Box,
@@ -498,15 +500,24 @@ export class FaceEngine {
     return raw.slice(0, chips.length).map((d, i) => meanOf(d, raw[chips.length + i]!));
   }
 
+  /** A stored chip's one face, where the chip holds it, with its landmarks: no detection, so no face check. */
+  private async chipFaces(image: RgbImage): Promise<{ faces: Array<Candidate & { landmarks: Point[] }>; landmarkMs: number }> {
+    const started = performance.now();
+    const face = chipFace(image);
+    const [points] = await this.landmarks(image, [face.box]);
+    return { faces: [{ ...face, landmarks: points! }], landmarkMs: performance.now() - started };
+  }
+
   /**
-   * Every face in the image. The detector sees the whole frame first; a photo where it finds nothing is searched
-   * again padded (a face filling the frame then looks as in training) and with the other detector. A large photo is also
-   * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input; a tile's
-   * detection that touches one of its inner edges is a face the tile cuts, which a neighbour tile or the frame sees
-   * whole, so it goes. A candidate the passes score under `minScore` (down to the tuning's passFloor) is looked at again,
-   * zoomed so that the face is large and whole (unless the photo's border cuts it: then it goes); it stays when that
-   * view finds the same box at `minScore` or more. Every pass
-   * reads its region straight into the detector's input size, so its memory does not grow with the photo.
+   * Every face in the image, with its landmarks. The detector sees the whole frame first; a photo where it finds nothing
+   * is searched again padded (a face filling the frame then looks as in training) and with the other detector. A large
+   * photo is also searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input;
+   * a tile's detection that touches one of its inner edges is a face the tile cuts, which a neighbour tile or the frame
+   * sees whole, so it goes. Each candidate is then judged by face-check.ts: one the frame pass saw by its score, or by a
+   * zoomed second look when it scores under `minScore` (down to the tuning's passFloor); one only a tile saw must be small
+   * enough to have escaped the frame pass and agree with a second look; every face's landmarks must span its box as a
+   * face's do. A candidate that the photo's border cuts cannot be seen whole by a second look: it goes. Every pass reads
+   * its region straight into the detector's input size, so its memory does not grow with the photo.
    */
   private async detect(
     image: RgbImage,
@@ -516,12 +527,14 @@ export class FaceEngine {
       singlePass,
       detection,
     }: { detector: DetectorName; minScore: number; singlePass: boolean; detection?: Partial<DetectionTuning> },
-  ): Promise<Candidate[]> {
+  ): Promise<{ faces: Array<Candidate & { landmarks: Point[] }>; landmarkMs: number }> {
     const t: DetectionTuning = { ...DETECTION_TUNING, ...detection };
     const floor = singlePass ? minScore : Math.min(minScore, t.passFloor);
     const frame: Region = { x: 0, y: 0, width: image.width, height: image.height };
-    const candidates = await this.runDetector(image, frame, detector, floor);
+    const inFrame = await this.runDetector(image, frame, detector, floor);
+    const candidates = [...inFrame];
     const long = Math.max(image.width, image.height);
+    let passes = 1;
     if (long > TILE_ABOVE && !singlePass) {
       const tile = Math.ceil(long * t.tileFraction);
       const step = Math.ceil(tile * (1 - t.tileOverlap));
@@ -532,6 +545,7 @@ export class FaceEngine {
           if (width >= tile / 3 && height >= tile / 3) {
             const region = { x, y, width, height };
             const found = await this.runDetector(image, region, detector, floor);
+            passes++;
             candidates.push(...(t.dropTileEdges ? found.filter((c) => !touchesInnerEdge(c.box, region, image, detector)) : found));
           }
           if (x + width >= image.width) break;
@@ -539,53 +553,97 @@ export class FaceEngine {
         if (y + tile >= image.height) break;
       }
     }
-    const found: Candidate[] = [];
+    const frameScale = (detector === 'ssd' ? SSD_INPUT : TINY_INPUT) / long;
+    const found: Judged[] = [];
     for (const c of suppress(candidates)) {
-      if (c.score >= minScore) found.push(c);
+      const seenByFrame = inFrame.some((f) => boxIou(f.box, c.box) >= 0.4);
+      const verdict = firstVerdict(c, seenByFrame, frameScale, minScore, t);
+      if (verdict === 'face') found.push({ ...c, tileOnly: false, confirmed: false });
       // A doubtful candidate that the photo's border cuts (as the candidate or its second look sees it) cannot be seen
       // whole, so the second look is no confirmation: it goes.
-      else if (t.confirm && !touchesBorder(c.box, image)) {
-        const seen = await this.confirm(image, c, detector, minScore, t.confirmZoom);
-        if (seen && !touchesBorder(seen.box, image)) found.push(seen);
+      else if (verdict === 'second look' && !touchesBorder(c.box, image)) {
+        const threshold = confirmThreshold(minScore, seenByFrame, passes, t);
+        const seen = await this.confirm(image, c, detector, threshold, t.confirmZooms);
+        if (seen && !touchesBorder(seen.box, image))
+          found.push({ ...(seen.score >= c.score ? seen : c), tileOnly: !seenByFrame, confirmed: true });
       }
     }
-    if (found.length === 0 && !singlePass) {
+    const started = performance.now();
+    const check = { image, detector, minScore, t };
+    let faces = await this.checkFaces(found, check);
+    if (faces.length === 0 && !singlePass) {
       for (const [name, padFraction] of detector === 'ssd' ? SSD_RETRIES : TINY_RETRIES) {
         const pad = Math.round(long * padFraction);
-        found.push(
-          ...(await this.runDetector(
-            image,
-            { x: -pad, y: -pad, width: image.width + 2 * pad, height: image.height + 2 * pad },
-            name,
-            minScore,
-          )),
+        const region = { x: -pad, y: -pad, width: image.width + 2 * pad, height: image.height + 2 * pad };
+        const retried = await this.runDetector(image, region, name, minScore);
+        faces = await this.checkFaces(
+          retried.map((c) => ({ ...c, tileOnly: false, confirmed: false })),
+          check,
         );
-        if (found.length > 0) break;
+        if (faces.length > 0) break;
       }
     }
-    const faces = suppress(
-      found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8),
-    );
     // Largest first, so that maxFaces keeps the largest.
-    return faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+    return {
+      faces: faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]),
+      landmarkMs: performance.now() - started,
+    };
   }
 
   /**
-   * A second look at a doubtful candidate: the detector on a square of `zoom` times its long side around it, where
-   * a real face is large and whole. Its detection of the same box (IoU ≥ 0.4) at `minScore` or more, or undefined.
+   * Boxes clipped to the photo and merged, with their landmarks. A face whose landmarks do not span its box as a face's
+   * do is doubtful: one the frame pass or a retry found stays when a second look confirms it (a face in too loose a box
+   * passes so), one only a tile found, which has had its second look, goes.
+   */
+  private async checkFaces(
+    found: Judged[],
+    { image, detector, minScore, t }: { image: RgbImage; detector: DetectorName; minScore: number; t: DetectionTuning },
+  ): Promise<Array<Candidate & { landmarks: Point[] }>> {
+    const boxes = suppress(
+      found.map((c) => ({ ...c, box: clipBox(c.box, image.width, image.height) })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8),
+    );
+    const landmarks = await this.landmarks(
+      image,
+      boxes.map((c) => c.box),
+    );
+    const faces: Array<Candidate & { landmarks: Point[] }> = [];
+    for (const [i, c] of boxes.entries()) {
+      const face = { box: c.box, score: c.score, landmarks: landmarks[i]! };
+      if (t.minLandmarkSpan <= 0 || landmarkSpan(face.landmarks, c.box) >= t.minLandmarkSpan) faces.push(face);
+      else if (c.confirmed) {
+        if (!c.tileOnly) faces.push(face);
+      } else if (t.confirm && !touchesBorder(c.box, image)) {
+        const seen = await this.confirm(image, c, detector, minScore, t.confirmZooms);
+        if (!seen) continue;
+        // The second look frames the face afresh: its box, when the landmarks span it better, replaces a loose one.
+        const box = clipBox(seen.box, image.width, image.height);
+        const [points] = await this.landmarks(image, [box]);
+        faces.push(landmarkSpan(points!, box) > landmarkSpan(face.landmarks, c.box) ? { box, score: c.score, landmarks: points! } : face);
+      }
+    }
+    return suppress(faces);
+  }
+
+  /**
+   * A second look at a candidate: the detector on a square of `zoom` times its long side around it, where a real face
+   * is large and whole, for each zoom in turn. The first detection of the same box (IoU ≥ 0.4) at `threshold` or more,
+   * or undefined.
    */
   private async confirm(
     image: RgbImage,
     c: Candidate,
     detector: DetectorName,
-    minScore: number,
-    zoom: number,
+    threshold: number,
+    zooms: readonly number[],
   ): Promise<Candidate | undefined> {
     const [x, y, w, h] = c.box;
-    const side = Math.round(zoom * Math.max(w, h));
-    const region: Region = { x: Math.round(x + w / 2 - side / 2), y: Math.round(y + h / 2 - side / 2), width: side, height: side };
-    const seen = (await this.runDetector(image, region, detector, minScore)).filter((d) => boxIou(d.box, c.box) >= 0.4);
-    return seen.sort((a, b) => b.score - a.score)[0];
+    for (const zoom of zooms) {
+      const side = Math.round(zoom * Math.max(w, h));
+      const region: Region = { x: Math.round(x + w / 2 - side / 2), y: Math.round(y + h / 2 - side / 2), width: side, height: side };
+      const seen = (await this.runDetector(image, region, detector, threshold)).filter((d) => boxIou(d.box, c.box) >= 0.4);
+      if (seen.length > 0) return seen.sort((a, b) => b.score - a.score)[0];
+    }
+    return undefined;
   }
 
   /**
@@ -761,9 +819,9 @@ export function boxIou(a: Box, b: Box): number {
 }
 
 /** Greedy non-maximum suppression; a box mostly inside a stronger one (a face cut by a tile edge) also goes. */
-export function suppress(candidates: Candidate[], iou = 0.4, containment = 0.7): Candidate[] {
+export function suppress<C extends Candidate>(candidates: C[], iou = 0.4, containment = 0.7): C[] {
   const sorted = [...candidates].sort((a, b) => b.score - a.score);
-  const kept: Candidate[] = [];
+  const kept: C[] = [];
   for (const c of sorted) {
     const overlaps = kept.some((k) => {
       const ix = Math.max(0, Math.min(k.box[0] + k.box[2], c.box[0] + c.box[2]) - Math.max(k.box[0], c.box[0]));

@@ -54,6 +54,9 @@ export async function evalModelSettings(config: Config) {
 /** The annotations of the detection benchmark's sets without boxes of their own, in the checkout. */
 export const DEFAULT_BOXES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'detection-boxes.json');
 
+/** The LFW faces of the pasted-faces set (pasted-faces.ts), in the checkout. */
+export const DEFAULT_PASTED_FACES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'pasted-faces.json');
+
 /** The gender labels of `facerec eval attributes`, labelled once by hand, in the checkout. */
 export const DEFAULT_GENDER_LABELS_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'gender-labels.tsv');
 

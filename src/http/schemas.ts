@@ -27,10 +27,20 @@ export const VerifyBody = VerifyInput.extend({ personId: Uuid });
 
 const Box = z.array(z.number()).length(4).meta({ description: '[x, y, width, height] in pixels of the (EXIF-rotated) image' });
 const Point = z.array(z.number()).length(2);
-const Quality = z.object({ size: z.number(), score: z.number(), sharpness: z.number(), yaw: z.number(), roll: z.number() }).meta({
-  id: 'Quality',
-  description: 'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees',
-});
+const Quality = z
+  .object({
+    size: z.number(),
+    score: z.number(),
+    sharpness: z.number(),
+    yaw: z.number(),
+    roll: z.number(),
+    landmarkSpan: z.number().optional(),
+  })
+  .meta({
+    id: 'Quality',
+    description:
+      'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees; landmarkSpan: how wide a face the landmarks outline over the box width (faces ~0.9–1.6; absent on faces enrolled before it was measured)',
+  });
 const PersonRef = z.object({ id: Uuid, name: z.string() });
 
 /** A photo used only in part: FIRST_FRAME_ONLY (an animation, or a photo of several pages). */

@@ -144,6 +144,13 @@ export function qualityRejection(
       message: `The detector is unsure this is a face (score ${face.score.toFixed(2)} < ${gates.minScore})`,
       details: { score: face.score, min: gates.minScore },
     };
+  // Enrollment's bar is above detection's: a face is reported from 0.7 (or confirmed by a second look), enrolled from this.
+  if (q.landmarkSpan !== undefined && q.landmarkSpan < gates.minLandmarkSpan)
+    return {
+      code: 'LOW_SCORE',
+      message: `The landmarks do not outline a face in the box (landmark span ${q.landmarkSpan} < ${gates.minLandmarkSpan})`,
+      details: { landmarkSpan: q.landmarkSpan, min: gates.minLandmarkSpan },
+    };
   if (q.sharpness < gates.minSharpness)
     return {
       code: 'BLURRY',

@@ -7,7 +7,7 @@ import { store } from './store.js';
 /**
  * The API's JSON, as src/http/schemas.ts declares it (GET /openapi.json shows the same).
  * @typedef {{ id: string, name: string }} PersonRef
- * @typedef {{ size: number, score: number, sharpness: number, yaw: number, roll: number }} Quality size: shorter box side (px); yaw, roll in degrees
+ * @typedef {{ size: number, score: number, sharpness: number, yaw: number, roll: number, landmarkSpan?: number }} Quality size: shorter box side (px); yaw, roll in degrees; landmarkSpan: how wide a face the landmarks outline over the box width
  * @typedef {'off' | 'unknown' | 'all'} KeepSightings which faces identify keeps in a gallery as sightings: none (the default), those it cannot name, every one
  * @typedef {{ id: string, name: string, people: number, faces: number, descriptorModel: string | null, keepSightings?: KeepSightings, createdAt: string }} Gallery descriptorModel: null until its first enrollment binds one
  * @typedef {{ id: string, name: string, dims: number, metric: string, default: boolean, source: string, license: string, shipped: boolean, usable?: boolean, unusableReason?: string }} DescriptorModel GET /v1/models; usable false: it cannot run here (unusableReason says why)

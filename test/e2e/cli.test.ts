@@ -32,7 +32,9 @@ describe('facerec CLI', () => {
     for (const f of faces) {
       expect(f.box).toHaveLength(4);
       expect(f.score).toBeGreaterThan(0.5);
-      expect(Object.keys(f.quality).sort()).toEqual(['roll', 'score', 'sharpness', 'size', 'yaw']);
+      expect(Object.keys(f.quality).sort()).toEqual(['landmarkSpan', 'roll', 'score', 'sharpness', 'size', 'yaw']);
+      // Landmarks that outline a face (issue 25): real faces span 0.74-1.85 of their box, textures under 0.6.
+      expect(f.quality.landmarkSpan).toBeGreaterThanOrEqual(0.8);
     }
   });
 

@@ -46,6 +46,8 @@ export interface FakeFace {
   yaw?: number;
   /** Tilt of the eye line, degrees (default 0; enrollment's gate is ±45). */
   roll?: number;
+  /** How wide a face the landmarks outline over the box width (default 1.2; enrollment's gate is 0.8). */
+  landmarkSpan?: number;
   /** What the attribute nets would say, when asked (default: 35 years, male at 0.9, neutral at 0.8). */
   age?: number;
   gender?: Gender;
@@ -83,6 +85,7 @@ const DEFAULTS: Omit<Required<FakeFace>, 'identity'> = {
   sharpness: 250,
   yaw: 0,
   roll: 0,
+  landmarkSpan: 1.2,
   age: 35,
   gender: 'male',
   expression: 'neutral',
@@ -332,6 +335,7 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
               sharpness: round(face.sharpness, 1),
               yaw: round(face.yaw, 1),
               roll: round(face.roll, 1),
+              landmarkSpan: round(face.landmarkSpan, 2),
             },
           };
           // Each model its own space: the same face, rotated by a model-seeded sign flip per dimension.

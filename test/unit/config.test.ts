@@ -37,7 +37,7 @@ describe('loadConfig', () => {
       thumbnails: true,
       sightingRetentionDays: 30,
       templateCap: 10,
-      enrollment: { minFaceSize: 40, minScore: 0.5, minSharpness: 10, maxYaw: 45, maxRoll: 45 },
+      enrollment: { minFaceSize: 40, minScore: 0.5, minLandmarkSpan: 0.8, minSharpness: 10, maxYaw: 45, maxRoll: 45 },
       http: {
         port: 3000,
         host: undefined,

@@ -16,7 +16,14 @@ const Settings = z
     }),
     ambiguityMargin: z.number(),
     enrollment: z
-      .object({ minFaceSize: z.number(), minScore: z.number(), minSharpness: z.number(), maxYaw: z.number(), maxRoll: z.number() })
+      .object({
+        minFaceSize: z.number(),
+        minScore: z.number(),
+        minLandmarkSpan: z.number(),
+        minSharpness: z.number(),
+        maxYaw: z.number(),
+        maxRoll: z.number(),
+      })
       .meta({ description: 'The enrollment quality gates' }),
     limits: z.object({
       topK: Range,
