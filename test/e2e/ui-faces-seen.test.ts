@@ -345,16 +345,9 @@ describe.skipIf(skipReason !== undefined)('faces seen in the web UI (Chromium, r
     const kept = page.locator('#identify-faces li').first();
     await kept.getByRole('button', { name: 'Confirm: this is Jennifer Lopez' }).click();
     const { sightings: latest } = await apiJson('GET', `/v1/sightings?gallery=${GALLERY}&limit=1`);
-    const openapi = await apiJson('GET', '/openapi.json');
-    if (openapi.paths['/v1/sightings/{id}/confirm']) {
-      await waitForText(kept, /Confirmed: Jennifer Lopez/, 30_000);
-      const { sighting } = await apiJson('GET', `/v1/sightings/${latest[0].id}`);
-      expect(sighting).toMatchObject({ person: { id: lopezId }, labelledBy: 'user' });
-    } else {
-      // The confirm endpoint (issue 24) is not in this server yet: the page says so in words.
-      console.warn('POST /v1/sightings/{id}/confirm is missing: only the error path of Confirm was checked');
-      await waitForText(kept, /Could not confirm\. The server does not know this request/, 30_000);
-    }
+    await waitForText(kept, /Confirmed: Jennifer Lopez/, 30_000);
+    const { sighting } = await apiJson('GET', `/v1/sightings/${latest[0].id}`);
+    expect(sighting).toMatchObject({ person: { id: lopezId }, labelledBy: 'user' });
 
     // A face nobody is named for: "Who is this?", and where kept faces go.
     await page.locator('#identify-file').setInputFiles(photo('Hans_Blix', 6));

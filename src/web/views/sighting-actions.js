@@ -9,6 +9,16 @@ import { api } from '../api.js';
 import { errorMessage, h, message, show, withBusy } from '../dom.js';
 import { personPicker } from '../people-picker.js';
 
+/** Why a confirmed face did not become one of the person's faces (template.reason), in words. @type {Record<string, string>} */
+const NOT_ADDED = {
+  already: 'this face is one of theirs already',
+  'near-duplicate': 'they have a face very like it',
+  cap: 'they have as many faces as the gallery keeps, each adding more than this one',
+  quality: 'the face is too small, blurred or turned to learn from',
+  guard: 'it is too far from their other faces to add without a second look',
+  'same-photo': 'they have a face from this photo already',
+};
+
 /**
  * The controls for one identified face, or null when the face was not kept.
  * @param {IdentifiedFace} face @param {string} gallery the id of the gallery it was identified in
@@ -61,7 +71,7 @@ export function sightingActions(face, gallery) {
             { className: 'small' },
             template.added
               ? `This face is now one of ${matched.name}’s faces, so they are recognised a little better.`
-              : `Kept as your word. No face added to ${matched.name}: ${template.reason}`,
+              : `Kept as your word. No face added to ${matched.name}: ${NOT_ADDED[template.reason] ?? template.reason}.`,
           ),
         ),
       );
