@@ -112,7 +112,8 @@ async function pool(sets: Record<string, Buffer[]>, size: number, runtime: Runti
     const t0 = performance.now();
     const results = await Promise.all(bytes.map((b) => p.run('analyze', { bytes: b, options: {} })));
     out[name] = { images: bytes.length, faces: results.reduce((n, a) => n + a.faces.length, 0), seconds: (performance.now() - t0) / 1000 };
-    for (const a of results) for (const k of Object.keys(stages) as (keyof StageTimings)[]) stages[k] += a.timings[k];
+    for (const a of results)
+      for (const k of Object.keys(stages) as (keyof StageTimings)[]) stages[k] = (stages[k] ?? 0) + (a.timings[k] ?? 0);
   }
   await p.close();
   return { sets: out, maxRssMb: process.resourceUsage().maxRSS / 1024, stages };

@@ -2,13 +2,16 @@
  * Time per face of each descriptor model in the registry, on the shipped runtime (ONNX Runtime, one thread, one
  * worker): the same photos, detected and landmarked once, then described by each model with and without its mirror
  * image. Detection and landmarks are the same for every model, so only the description differs.
+ * Then the extra time per face of the attribute nets (age and gender, expression, both), on ONNX Runtime and on
+ * face-api's own tfjs (WASM) in the same run: what `attributes=…` adds to a request; one that does not ask runs neither.
  *   npm run bench:models [-- --lfw 60]
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FaceEngine } from '../src/engine/face-engine.js';
+import { ATTRIBUTE_NAMES, type AttributeName } from '../src/core/face.js';
+import { ATTRIBUTE_CROP, FaceEngine } from '../src/engine/face-engine.js';
 import { parsePairs } from '../src/eval/lfw.js';
 import { decodeImage } from '../src/image/decode.js';
 
@@ -50,4 +53,32 @@ for (const card of engine.models.cards) {
     `${card.name.padEnd(18)} ${String(card.output.dims).padStart(5)} ${plain.toFixed(1).padStart(8)} ${mirrored.toFixed(1).padStart(8)}`,
   );
 }
+
+// The attribute nets: extra ms per face, on the engine's landmarks, as analyze() runs them when a request asks.
+const tfjs = await FaceEngine.create({ runtime: 'tfjs', backend: 'wasm', threads: 1 });
+const asks: Array<[string, AttributeName[]]> = [
+  ['age,gender', ['age', 'gender']],
+  ['expression', ['expression']],
+  ['all', [...ATTRIBUTE_NAMES]],
+];
+console.log(`\nattributes (crop ${ATTRIBUTE_CROP}), extra ms per face, best of ${values.rounds} rounds`);
+console.log(`${'attributes'.padEnd(18)} ${'ONNX Rt'.padStart(8)} ${'tfjs'.padStart(8)} ${'ratio'.padStart(6)}`);
+for (const [label, asked] of asks) {
+  const time = async (e: FaceEngine) => {
+    await e.attributesOf(photos[0]!.image, photos[0]!.landmarks, new Set(asked), ATTRIBUTE_CROP); // warm-up: loads the nets
+    let best = Infinity;
+    for (let r = 0; r < Number(values.rounds); r++) {
+      const t0 = performance.now();
+      for (const p of photos) await e.attributesOf(p.image, p.landmarks, new Set(asked), ATTRIBUTE_CROP);
+      best = Math.min(best, (performance.now() - t0) / faces);
+    }
+    return best;
+  };
+  const onnx = await time(engine),
+    reference = await time(tfjs);
+  console.log(
+    `${label.padEnd(18)} ${onnx.toFixed(1).padStart(8)} ${reference.toFixed(1).padStart(8)} ${(reference / onnx).toFixed(1).padStart(5)}×`,
+  );
+}
+await tfjs.dispose();
 await engine.dispose();

@@ -1,7 +1,8 @@
 /**
  * Turns face-api's weights in models/ into ONNX graphs for ONNX Runtime (npm run models:onnx), and records each
  * file's sha256 in models/manifest.json. The graphs repeat face-api's tfjs code op for op (its src/ssdMobilenetv1,
- * src/tinyYolov2, src/faceFeatureExtractor, src/faceLandmarkNet and src/faceRecognitionNet), in NCHW:
+ * src/tinyYolov2, src/faceFeatureExtractor, src/faceLandmarkNet, src/faceRecognitionNet, src/faceExpressionNet,
+ * src/xception and src/ageGenderNet), in NCHW:
  * - input: float pixels 0..255, NHWC [batch, height, width, 3], as the engine reads them;
  * - normalisation inside the graph, as face-api does it;
  * - tfjs 'same' padding as ONNX SAME_UPPER (the extra row and column at the end, as TensorFlow pads).
@@ -12,7 +13,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadRuntime } from '../src/engine/backend.js';
-import { loadModels, DEFAULT_MODELS_DIR, type ModelManifest, type NetName } from '../src/engine/models.js';
+import {
+  ATTRIBUTE_NET_NAMES,
+  DEFAULT_MODELS_DIR,
+  loadModels,
+  manifestEntry,
+  NET_NAMES,
+  type AttributeNetName,
+  type ModelManifest,
+  type NetName,
+} from '../src/engine/models.js';
 import { depthwiseOihw, Graph, oihw, type Weight } from './onnx-graph.js';
 
 interface TfTensor {
@@ -169,8 +179,8 @@ function tiny(p: Params): Graph {
 // ---------------------------------------------------------------------------------------------------------------
 // 68-point landmarks (src/faceFeatureExtractor + src/faceLandmarkNet): four dense blocks, average pool, fully connected.
 
-function landmarks(features: Params, classifier: Params): Graph {
-  const g = new Graph('face_landmark_68');
+/** face-api's FaceFeatureExtractor at 112² (shared by the landmark and expression nets), average-pooled and flattened. */
+function faceFeatures(g: Graph, features: Params): string {
   const x = meanNormalised(g, 112, [122.782, 117.001, 104.298]);
   const denseBlock = (input: string, q: Params, first: boolean) => {
     const out1 = relu(g, first ? conv(g, input, q.conv0!.filters!, q.conv0!.bias, 2, 'same') : separable(g, input, q.conv0!, 2, 'same'));
@@ -182,10 +192,65 @@ function landmarks(features: Params, classifier: Params): Graph {
   let out = denseBlock(x, features.dense0!, true);
   for (const name of ['dense1', 'dense2', 'dense3']) out = denseBlock(out, features[name]!, false);
   out = g.node('AveragePool', [out], { kernel_shape: [7, 7], strides: [2, 2], auto_pad: 'VALID' });
+  return g.node('Flatten', [out], { axis: 1 });
+}
+
+/** face-api's fullyConnectedLayer: x · weights + bias. */
+const fullyConnected = (g: Graph, x: string, fc: Params, hint: string) =>
+  add(g, g.node('MatMul', [x, g.constant(w(fc.weights!).data, fc.weights!.shape, hint)]), vec(g, fc.bias!, `${hint}b`));
+
+function landmarks(features: Params, classifier: Params): Graph {
+  const g = new Graph('face_landmark_68');
+  const out = fullyConnected(g, faceFeatures(g, features), classifier.fc!, 'fc');
+  g.output(out, 'landmarks', ['batch', 136]);
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Expressions (src/faceExpressionNet): the same feature extractor as the landmarks, its own weights, 7 classes.
+
+function expressions(features: Params, classifier: Params): Graph {
+  const g = new Graph('face_expression');
+  const logits = fullyConnected(g, faceFeatures(g, features), classifier.fc!, 'fc');
+  // face-api's FACE_EXPRESSION_LABELS order: neutral, happy, sad, angry, fearful, disgusted, surprised.
+  g.output(g.node('Softmax', [logits], { axis: 1 }), 'expressions', ['batch', 7]);
+  return g;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Age and gender (src/ageGenderNet, src/xception): TinyXception with 2 main blocks at 112², then two heads.
+
+function ageGender(features: Params, classifier: Params): Graph {
+  const g = new Graph('age_gender');
+  const x = meanNormalised(g, 112, [122.782, 117.001, 104.298]);
+  const sep = (input: string, q: Params) => separable(g, input, q, 1, 'same');
+  const reduction = (input: string, q: Params, activate: boolean) => {
+    let out = sep(activate ? relu(g, input) : input, q.separable_conv0!);
+    out = sep(relu(g, out), q.separable_conv1!);
+    out = g.node('MaxPool', [out], { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' });
+    return add(g, out, conv(g, input, q.expansion_conv!.filters!, q.expansion_conv!.bias, 2, 'same'));
+  };
+  const main = (input: string, q: Params) => {
+    let out = sep(relu(g, input), q.separable_conv0!);
+    out = sep(relu(g, out), q.separable_conv1!);
+    out = sep(relu(g, out), q.separable_conv2!);
+    return add(g, out, input);
+  };
+  const entry = features.entry_flow!,
+    middle = features.middle_flow!,
+    exit = features.exit_flow!;
+  let out = relu(g, conv(g, x, entry.conv_in!.filters!, entry.conv_in!.bias, 2, 'same'));
+  out = reduction(out, entry.reduction_block_0!, false);
+  out = reduction(out, entry.reduction_block_1!, true);
+  for (const name of ['main_block_0', 'main_block_1']) out = main(out, middle[name]!);
+  out = reduction(out, exit.reduction_block!, true);
+  out = relu(g, sep(out, exit.separable_conv!));
+  out = g.node('AveragePool', [out], { kernel_shape: [7, 7], strides: [2, 2], auto_pad: 'VALID' });
   out = g.node('Flatten', [out], { axis: 1 });
   const fc = classifier.fc!;
-  out = add(g, g.node('MatMul', [out, g.constant(w(fc.weights!).data, fc.weights!.shape, 'fc')]), vec(g, fc.bias!, 'fcb'));
-  g.output(out, 'landmarks', ['batch', 136]);
+  // Age in years; gender as face-api's softmax over [male, female].
+  g.output(g.node('Reshape', [fullyConnected(g, out, fc.age!, 'age'), g.ints([-1])]), 'age', ['batch']);
+  g.output(g.node('Softmax', [fullyConnected(g, out, fc.gender!, 'gender')], { axis: 1 }), 'gender', ['batch', 2]);
   return g;
 }
 
@@ -234,31 +299,37 @@ function recognition(p: Params): Graph {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-export const ONNX_FILES: Record<NetName, string> = {
+export const ONNX_FILES: Record<NetName | AttributeNetName, string> = {
   ssdMobilenetv1: 'ssd_mobilenetv1.onnx',
   tinyFaceDetector: 'tiny_face_detector.onnx',
   faceLandmark68Net: 'face_landmark_68.onnx',
   faceRecognitionNet: 'face_recognition.onnx',
+  ageGenderNet: 'age_gender.onnx',
+  faceExpressionNet: 'face_expression.onnx',
 };
 
 async function main() {
   const modelsDir = DEFAULT_MODELS_DIR;
   const rt = await loadRuntime('wasm');
-  const manifest: ModelManifest = await loadModels(rt, modelsDir);
-  const nets = rt.faceapi.nets as unknown as Record<NetName, { params: Params; faceFeatureExtractor?: { params: Params } }>;
-  const graphs: Record<NetName, Graph> = {
+  const manifest: ModelManifest = await loadModels(rt, modelsDir, undefined, [...NET_NAMES, ...ATTRIBUTE_NET_NAMES]);
+  type Loaded = { params: Params; faceFeatureExtractor?: { params: Params } };
+  const nets = rt.faceapi.nets as unknown as Record<NetName | AttributeNetName, Loaded>;
+  const withExtractor = (net: Loaded) => [net.faceFeatureExtractor!.params, net.params] as const;
+  const graphs: Record<NetName | AttributeNetName, Graph> = {
     ssdMobilenetv1: ssd(nets.ssdMobilenetv1.params),
     tinyFaceDetector: tiny(nets.tinyFaceDetector.params),
     faceLandmark68Net: landmarks(nets.faceLandmark68Net.faceFeatureExtractor!.params, nets.faceLandmark68Net.params),
     faceRecognitionNet: recognition(nets.faceRecognitionNet.params),
+    ageGenderNet: ageGender(...withExtractor(nets.ageGenderNet)),
+    faceExpressionNet: expressions(...withExtractor(nets.faceExpressionNet)),
   };
   const onDisk = JSON.parse(readFileSync(path.join(modelsDir, 'manifest.json'), 'utf8')) as ModelManifest;
-  for (const [net, graph] of Object.entries(graphs) as [NetName, Graph][]) {
+  for (const [net, graph] of Object.entries(graphs) as [NetName | AttributeNetName, Graph][]) {
     const file = ONNX_FILES[net];
-    const bytes = graph.encode(`${manifest.models[net].id} converted from face-api's weights by scripts/make-onnx.ts`);
+    const bytes = graph.encode(`${manifestEntry(manifest, net).id} converted from face-api's weights by scripts/make-onnx.ts`);
     writeFileSync(path.join(modelsDir, file), bytes);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
-    onDisk.models[net].onnx = { file, sha256 };
+    manifestEntry(onDisk, net).onnx = { file, sha256 };
     console.log(`${file}: ${(bytes.length / 1e6).toFixed(2)} MB, sha256 ${sha256}`);
   }
   writeFileSync(path.join(modelsDir, 'manifest.json'), `${JSON.stringify(onDisk, null, 2)}\n`);

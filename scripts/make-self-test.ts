@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
+import { ATTRIBUTE_NAMES } from '../src/core/face.js';
 import { FaceEngine } from '../src/engine/face-engine.js';
 import { PRECISIONS, SSD_INPUTS } from '../src/engine/nets.js';
 import { SELF_TEST_FILES, type SelfTestRecord } from '../src/engine/self-test.js';
@@ -25,15 +26,21 @@ const photo = await sharp(path.join(pkgDir, 'demo', 'sample1.jpg'))
   .toBuffer();
 writeFileSync(path.join(modelsDir, SELF_TEST_FILES.photo), photo);
 
-// The reference answer (FP32, SSD at 512², as face-api and tfjs give it), then each other setting's own.
-const answers: Record<string, { box: SelfTestRecord['face']['box']; descriptor: number[] }> = {};
+// The reference answer (FP32, SSD at 512², as face-api and tfjs give it, with the attributes), then each other
+// setting's own (the attribute nets are FP32 under every setting).
+const answers: Record<string, SelfTestRecord['face']> = {};
 let modelId = '';
 for (const precision of PRECISIONS) {
   for (const ssdInput of SSD_INPUTS) {
+    const reference = precision === 'fp32' && ssdInput === '512';
     const engine = await FaceEngine.create({ runtime: 'onnx', precision, ssdInput, modelsDir });
-    const { faces } = await engine.analyzeBytes(photo);
+    const { faces } = await engine.analyzeBytes(photo, reference ? { attributes: ATTRIBUTE_NAMES } : {});
     if (faces.length !== 1) throw new Error(`the probe photo must show exactly one face, found ${faces.length} (${precision}/${ssdInput})`);
-    answers[`${precision}/${ssdInput}`] = { box: faces[0]!.box, descriptor: faces[0]!.descriptor!.map((v) => Math.round(v * 1e6) / 1e6) };
+    answers[`${precision}/${ssdInput}`] = {
+      box: faces[0]!.box,
+      descriptor: faces[0]!.descriptor!.map((v) => Math.round(v * 1e6) / 1e6),
+      ...(reference ? { attributes: faces[0]!.attributes! } : {}),
+    };
     modelId = engine.info().descriptorModelId;
     await engine.dispose();
   }

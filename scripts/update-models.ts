@@ -14,6 +14,9 @@ const nets = {
   tinyFaceDetector: { id: 'tiny-face-detector', base: 'tiny_face_detector_model' },
   faceLandmark68Net: { id: 'landmark68', base: 'face_landmark_68_model' },
   faceRecognitionNet: { id: 'dlib-resnet-v1', base: 'face_recognition_model' },
+  // The attribute nets (age and gender, expression), loaded only when a request asks for an attribute.
+  ageGenderNet: { id: 'age-gender', base: 'age_gender_model' },
+  faceExpressionNet: { id: 'face-expression', base: 'face_expression_model' },
 };
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');

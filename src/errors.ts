@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   'NO_ENROLLED_FACES',
   'KEY_NOT_FOUND',
   'SIGHTING_NOT_FOUND',
+  'SIGHTING_UNLABELLED',
   'CLUSTER_NOT_FOUND',
   'WRONG_GALLERY',
   // Enrollment rejections, one per photo.

@@ -1,9 +1,10 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { SingleBar, Presets } from 'cli-progress';
 import { bulkQueueSize, type Config } from '../config/index.js';
+import { attributesText } from '../core/face.js';
 import { FacerecError } from '../errors.js';
 import {
   runIdentificationEval,
@@ -13,6 +14,8 @@ import {
 } from '../eval/identification.js';
 import {
   annotatedPhotos,
+  FACE_FREE_PREFIX,
+  falsePer100Mp,
   largePhotos,
   LARGE_SIDE,
   MATCH_IOU,
@@ -23,11 +26,14 @@ import {
   type DetectionEvalResult,
   type DetectionTuning,
 } from '../eval/detection.js';
+import { faceFreePhotos } from '../eval/face-free.js';
+import { pastedFacePhotos } from '../eval/pasted-faces.js';
 import { pairsImages } from '../eval/impostor-fit.js';
 import type { Spread } from '../eval/open-set-sweep.js';
 import { runLfwEval } from '../eval/lfw-runner.js';
 import {
   DEFAULT_BOXES_FILE,
+  DEFAULT_PASTED_FACES_FILE,
   FACE_API_DEMO_DIR,
   evalImpostorModel,
   evalModelId,
@@ -105,6 +111,7 @@ function faceJson(face: Detection['faces'][number]) {
     quality: face.quality,
     ...(face.reason ? { reason: face.reason } : {}),
     ...(face.landmarks ? { landmarks: face.landmarks } : {}),
+    ...(face.attributes ? { attributes: face.attributes } : {}),
   };
 }
 
@@ -125,11 +132,11 @@ async function withAnalyzer<T>(
 export async function detectCommand(
   config: Config,
   image: string,
-  opts: DetectorFlags & { json?: boolean; landmarks?: boolean },
+  opts: DetectorFlags & { json?: boolean; landmarks?: boolean; attributes?: string },
 ): Promise<void> {
   const input = parseOptions(
     DetectInput.extend(DetectorInput.shape),
-    { detector: opts.detector, minScore: opts.minScore, includeLandmarks: opts.landmarks },
+    { detector: opts.detector, minScore: opts.minScore, includeLandmarks: opts.landmarks, attributes: opts.attributes },
     { includeLandmarks: '--landmarks' },
   );
   const bytes = await readUserFile(image);
@@ -148,7 +155,7 @@ export async function detectCommand(
   detection.faces.forEach((f, i) => {
     const q = f.quality;
     print(
-      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°`,
+      `  #${i + 1} box [${f.box.join(', ')}] score ${f.score.toFixed(3)} size ${q.size}px${f.reason ? ` (${f.reason})` : ''} sharpness ${q.sharpness} yaw ${q.yaw}° roll ${q.roll}°${f.attributes ? `  ${attributesText(f.attributes)}` : ''}`,
     );
   });
 }
@@ -191,9 +198,13 @@ export function printWarnings(warnings: readonly PhotoWarning[] | undefined): vo
 export async function annotateCommand(
   config: Config,
   image: string,
-  opts: DetectorFlags & { out: string; landmarks: boolean },
+  opts: DetectorFlags & { out: string; landmarks: boolean; attributes?: string },
 ): Promise<void> {
-  const detector = parseOptions(DetectorInput, { detector: opts.detector, minScore: opts.minScore });
+  const detector = parseOptions(DetectorInput.extend({ attributes: DetectInput.shape.attributes }), {
+    detector: opts.detector,
+    minScore: opts.minScore,
+    attributes: opts.attributes,
+  });
   const bytes = await readUserFile(image);
   const ext = path.extname(opts.out).toLowerCase();
   if (!['.jpg', '.jpeg', '.png'].includes(ext))
@@ -243,7 +254,7 @@ export async function embedCommand(config: Config, opts: { root: string; list: s
               w: a.width,
               h: a.height,
               model: a.descriptorModelId,
-              faces: a.faces.map((x) => ({ box: x.box, score: x.score, descriptor: x.descriptor })),
+              faces: a.faces.map((x) => ({ box: x.box, score: x.score, quality: x.quality, descriptor: x.descriptor })),
             };
           } catch (err) {
             failed++;
@@ -600,6 +611,8 @@ export interface EvalDetectFlags {
   datasets: string;
   boxes?: string;
   large?: boolean;
+  faceFree?: boolean;
+  wallpapers?: string[];
   misses?: boolean;
   tuning?: string;
   json?: boolean;
@@ -618,7 +631,18 @@ export async function evalDetectCommand(config: Config, opts: EvalDetectFlags): 
   }
   await readUserFile(boxesFile);
   const native = await annotatedPhotos({ datasets: opts.datasets, boxesFile, demoDir: FACE_API_DEMO_DIR });
-  const photos = opts.large === false ? native : [...native, ...(await largePhotos(native))];
+  const photos = opts.large === false ? [...native] : [...native, ...(await largePhotos(native))];
+  if (opts.large !== false) {
+    const lfwRoot = path.join(opts.datasets, 'lfw-view1', 'images');
+    if (existsSync(lfwRoot)) photos.push(...(await pastedFacePhotos({ lfwRoot, boxesFile: DEFAULT_PASTED_FACES_FILE })));
+    else process.stderr.write(`${lfwRoot} is missing: measured without the photos of LFW faces pasted on textures\n`);
+  }
+  const annotated = photos.length;
+  if (opts.faceFree !== false) {
+    const faceFree = await faceFreePhotos({ datasets: opts.datasets, ...(opts.wallpapers ? { wallpaperDirs: opts.wallpapers } : {}) });
+    for (const m of faceFree.missing) process.stderr.write(`face-free set: ${m}; measured without it\n`);
+    photos.push(...faceFree.photos);
+  }
   const pool = await evalPool(config, opts.workers);
   const bar = progress('detect');
   let result: DetectionEvalResult;
@@ -641,13 +665,14 @@ export async function evalDetectCommand(config: Config, opts: EvalDetectFlags): 
     );
   }
   print(
-    `Detection on ${native.length} annotated photos${photos.length > native.length ? ` and ${photos.length - native.length} synthesised large ones` : ''}, ` +
+    `Detection on ${native.length} annotated photos${annotated > native.length ? ` and ${annotated - native.length} synthesised large ones` : ''}` +
+      `${photos.length > annotated ? `, and ${photos.length - annotated} face-free photos` : ''}, ` +
       `${result.seconds.toFixed(0)} s${tuning ? `; facerec with ${JSON.stringify(tuning)}` : ''}; a face is found by a box of IoU ≥ ${MATCH_IOU}, one box per face (greedy by IoU)`,
   );
   print('R: recall, P: precision, F/ph: false faces per photo');
-  const head = ['set', 'photos', 'faces', ...PIPELINES.map((p) => `${p.label}: R / P / F/ph`)];
-  print(head.join(' | '));
-  for (const row of result.sets) {
+  print(['set', 'photos', 'faces', ...PIPELINES.map((p) => `${p.label}: R / P / F/ph`)].join(' | '));
+  const faceFreeRows = result.sets.filter((row) => row.set.startsWith(FACE_FREE_PREFIX));
+  for (const row of result.sets.filter((r) => !faceFreeRows.includes(r))) {
     const t = row.tallies.shipped;
     print(
       [
@@ -664,6 +689,22 @@ export async function evalDetectCommand(config: Config, opts: EvalDetectFlags): 
   print(
     `(native above ${LARGE_SIDE} px: the sets' own photos whose long side is over ${LARGE_SIDE}, where the engine also searches tiles)`,
   );
+  if (faceFreeRows.length > 0) {
+    print('');
+    print('Face-free photos: every box is a false face. F: false faces, F/100MP: per 100 megapixels of the photos');
+    print(['set', 'photos', 'MP', ...PIPELINES.map((p) => `${p.label}: F / F/100MP`)].join(' | '));
+    for (const row of faceFreeRows) {
+      const t = row.tallies.shipped;
+      print(
+        [
+          row.set,
+          t.photos,
+          t.megapixels.toFixed(0),
+          ...PIPELINES.map(({ key }) => `${row.tallies[key].falseFaces} / ${fixed(falsePer100Mp(row.tallies[key]), 2)}`),
+        ].join(' | '),
+      );
+    }
+  }
   if (!opts.misses) return;
   print('');
   print('The shipped detector’s misses and false faces ([x, y, w, h]):');

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Config } from '../config/index.js';
+import { attributesText } from '../core/face.js';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
 import { ReembedInput, reembedGallery } from '../service/reembed.service.js';
 import { drawIdentification } from '../service/draw.service.js';
@@ -209,6 +210,7 @@ export async function identifyCommand(
     maxFaces?: string;
     annotate?: string;
     landmarks?: boolean;
+    attributes?: string;
     keepSightings?: string;
     source?: string;
   },
@@ -221,6 +223,7 @@ export async function identifyCommand(
       topK: opts.topK,
       maxFaces: opts.maxFaces,
       includeLandmarks: opts.landmarks,
+      attributes: opts.attributes,
       keepSightings: opts.keepSightings,
       // A kept face's source is the path that was read, unless told otherwise.
       source: opts.source ?? (opts.keepSightings && opts.keepSightings !== 'off' ? image : undefined),
@@ -251,7 +254,7 @@ export async function identifyCommand(
   result.faces.forEach((f, i) => {
     const others = f.candidates.map((c) => `${c.person.name} ${fixed(c.distance, 3)}`).join(', ');
     print(
-      `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}`,
+      `  #${i + 1} [${f.box.map(Math.round).join(', ')}] ${f.outcome.padEnd(9)} ${f.label}${f.reason ? ` (${f.reason}: ${f.quality.size} px)` : ''}  distance ${fixed(f.distance)} confidence ${fixed(f.confidence, 2)}${others ? `  (candidates: ${others})` : ''}${f.attributes ? `  ${attributesText(f.attributes)}` : ''}`,
     );
   });
   printWarnings(result.warnings);
@@ -306,7 +309,8 @@ export async function peopleCommand(
       print(`  metadata ${JSON.stringify(person.metadata)}`);
       for (const f of person.faces)
         print(
-          `  face ${f.id}  box [${f.box.map(Math.round).join(', ')}]  size ${f.quality.size}px  sharpness ${f.quality.sharpness}  ${f.createdAt}`,
+          `  face ${f.id}  box [${f.box.map(Math.round).join(', ')}]  size ${f.quality.size}px  sharpness ${f.quality.sharpness}  ${f.createdAt}  ` +
+            `${f.origin}${f.sightingId ? ` from sighting ${f.sightingId}` : ''}`,
         );
       return;
     }

@@ -50,6 +50,8 @@ const schema = z.object({
   FACEREC_THUMBNAILS: bool(true),
   // Faces seen (sightings) are purged this many days after they were last seen (docs/configuration.md says why 30).
   FACEREC_SIGHTING_RETENTION_DAYS: int(30).pipe(z.number().min(1).max(3650)),
+  // Templates per person in a gallery that learns: enrolled, confirmed and learned faces together (src/match/learn.ts).
+  FACEREC_TEMPLATE_CAP: int(10).pipe(z.number().max(100)),
   FACEREC_PORT: int(3000).pipe(z.number().max(65535)),
   FACEREC_HOST: z.string().optional(),
   FACEREC_MAX_FILES: int(20),
@@ -61,6 +63,8 @@ const schema = z.object({
   // Enrollment quality gates (docs/configuration.md): measured on the bundled datasets' enrollment photos.
   FACEREC_ENROLL_MIN_FACE_SIZE: int(40),
   FACEREC_ENROLL_MIN_SCORE: num(0.5).pipe(z.number().min(0).max(1)),
+  // Stricter than detection's 0.7 (engine/face-check.ts): an enrolled non-face would be a person strangers can match.
+  FACEREC_ENROLL_MIN_LANDMARK_SPAN: num(0.8).pipe(z.number().min(0).max(2)),
   FACEREC_ENROLL_MIN_SHARPNESS: num(10).pipe(z.number().min(0)),
   FACEREC_ENROLL_MAX_YAW: num(45).pipe(z.number().min(0).max(90)),
   FACEREC_ENROLL_MAX_ROLL: num(45).pipe(z.number().min(0).max(180)),
@@ -93,6 +97,8 @@ export type Config = Readonly<{
   thumbnails: boolean;
   /** Days a sighting (a face seen, kept when a gallery or call asks) is kept after it was last seen. */
   sightingRetentionDays: number;
+  /** Templates per person that confirmed and learned faces may fill (enrolled faces are never displaced). */
+  templateCap: number;
   enrollment: EnrollmentGates;
   http: HttpConfig;
 }>;
@@ -130,6 +136,8 @@ export interface EnrollmentGates {
   minFaceSize: number;
   /** LOW_SCORE below this detector score. */
   minScore: number;
+  /** LOW_SCORE too when the landmarks outline a face narrower than this, relative to the box (quality.landmarkSpan). */
+  minLandmarkSpan: number;
   /** BLURRY below this Laplacian variance of the aligned chip. */
   minSharpness: number;
   /** EXTREME_POSE beyond these angles in degrees. */
@@ -177,9 +185,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrate: e.FACEREC_MIGRATE,
     thumbnails: e.FACEREC_THUMBNAILS,
     sightingRetentionDays: e.FACEREC_SIGHTING_RETENTION_DAYS,
+    templateCap: e.FACEREC_TEMPLATE_CAP,
     enrollment: Object.freeze({
       minFaceSize: e.FACEREC_ENROLL_MIN_FACE_SIZE,
       minScore: e.FACEREC_ENROLL_MIN_SCORE,
+      minLandmarkSpan: e.FACEREC_ENROLL_MIN_LANDMARK_SPAN,
       minSharpness: e.FACEREC_ENROLL_MIN_SHARPNESS,
       maxYaw: e.FACEREC_ENROLL_MAX_YAW,
       maxRoll: e.FACEREC_ENROLL_MAX_ROLL,

@@ -1,9 +1,10 @@
 import { decodeImage, DEFAULT_IMAGE_LIMITS, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { encodeThumbnail } from '../image/thumbnail.js';
-import { arcfaceToImage, CHIP_FACE_BOX, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
+import { arcfaceToImage, CHIP_FACE_BOX, CHIP_PADDING, CHIP_SIZE, chipToImage, extractChip, type Point, type Similarity } from './align.js';
+import { ATTRIBUTE_INPUT, attributeNets, faceAttributes, netsFor, type AgeGender, type AttributeNets } from './attribute-nets.js';
 import { loadRegistry, normalizeL2, type DescriptorModelCard, type DescriptorRegistry } from './descriptor-models.js';
 import { OnnxDescriber } from './onnx-describer.js';
-import { DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
+import { ATTRIBUTE_NET_NAMES, DEFAULT_MODELS_DIR, readManifest, type ModelManifest } from './models.js';
 import {
   CHIP_INPUT,
   LANDMARK_INPUT,
@@ -18,7 +19,8 @@ import {
 import { inputScale, squareInput, type Region } from './net-input.js';
 import { ssdInputSide } from './detector-size.js';
 import { headPose, laplacianVariance, type FaceQuality } from './quality.js';
-import type { Box } from '../core/face.js';
+import { confirmThreshold, FACE_CHECK, firstVerdict, landmarkSpan, type FaceCheckTuning } from './face-check.js';
+import { ATTRIBUTE_NAMES, type AttributeName, type Box, type FaceAttributes } from '../core/face.js';
 import { FacerecError, InvalidArgumentError } from '../errors.js';
 import { BUILTIN_DEFAULT_NAME } from './descriptor-models.js';
 import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from './self-test.js';
@@ -26,6 +28,9 @@ import { checkSelfTest, loadSelfTest, type SelfTest, type SelfTestResult } from 
 export type { Box } from '../core/face.js';
 export type DetectorName = 'ssd' | 'tiny';
 export type AlignMode = 'dlib' | 'box';
+/** The attribute nets' input: 'box', face-api's own crop (the landmarks' box padded by a fifth), or 'chip', dlib's aligned chip. */
+export type AttributeCrop = 'box' | 'chip';
+export const ATTRIBUTE_CROPS: readonly AttributeCrop[] = ['box', 'chip'];
 
 export interface AnalyzeOptions {
   detector?: DetectorName;
@@ -52,6 +57,10 @@ export interface AnalyzeOptions {
   storedChip?: boolean;
   /** Detection's levers, other than DETECTION_TUNING: for `facerec eval detect --tuning` to measure them; the service never sets them. */
   detection?: Partial<DetectionTuning>;
+  /** Age, gender, expression: computed only for those named (none by default, and then the attribute nets never load). */
+  attributes?: readonly AttributeName[];
+  /** The attribute nets' input (default ATTRIBUTE_CROP): for `facerec eval attributes` to measure both; the service never sets it. */
+  attributeCrop?: AttributeCrop;
 }
 
 export interface Face {
@@ -62,6 +71,8 @@ export interface Face {
   descriptor?: number[];
   /** JPEG of the aligned 150×150 chip, when asked for. */
   thumbnail?: Uint8Array;
+  /** The attributes asked for (AnalyzeOptions.attributes), and only those. */
+  attributes?: FaceAttributes;
 }
 
 export interface StageTimings {
@@ -69,6 +80,8 @@ export interface StageTimings {
   detect: number;
   landmarks: number;
   describe: number;
+  /** The attribute nets, when attributes were asked for. */
+  attributes?: number;
 }
 
 export interface Analysis {
@@ -89,7 +102,13 @@ export interface EngineInfo extends RuntimeInfo {
   unusableModels?: Record<string, string>;
 }
 
-export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' | 'model' | 'detection'>> = Object.freeze({
+// Measured by `facerec eval attributes` on every labelled set within reach (docs/accuracy.md, Face attributes).
+export const ATTRIBUTE_CROP: AttributeCrop = 'box';
+
+// The options every call has a default for; the others are absent unless asked.
+type DefaultedOptions = Omit<AnalyzeOptions, 'maxFaces' | 'model' | 'detection' | 'attributes' | 'attributeCrop'>;
+
+export const DEFAULT_ANALYZE_OPTIONS: Required<DefaultedOptions> = Object.freeze({
   detector: 'ssd',
   minScore: 0.5,
   descriptors: true,
@@ -103,6 +122,12 @@ export const DEFAULT_ANALYZE_OPTIONS: Required<Omit<AnalyzeOptions, 'maxFaces' |
 export interface Candidate {
   box: Box;
   score: number;
+}
+
+/** A candidate after its first verdict: did only a tile see it, and has a second look confirmed it? */
+interface Judged extends Candidate {
+  tileOnly: boolean;
+  confirmed: boolean;
 }
 
 // SSD MobileNet v1 in face-api sees every image as a 512×512 square: above 2048 px a face under ~80 px would
@@ -131,14 +156,12 @@ const TINY_RETRIES: ReadonlyArray<readonly [DetectorName, number]> = [
   ['ssd', 0],
 ];
 
-/** How detection searches a photo; each lever measured by `facerec eval detect` (docs/accuracy.md, Detection). */
-export interface DetectionTuning {
+/** How detection searches a photo and judges what it finds; each lever measured by `facerec eval detect` (docs/accuracy.md, Detection). */
+export interface DetectionTuning extends FaceCheckTuning {
   /** Passes keep candidates down to this score; those under minScore must be confirmed. */
   passFloor: number;
-  /** Zoomed second look at candidates under minScore. */
+  /** Zoomed second look at candidates under minScore (and at those only a tile saw, per confirmTileOnly). */
   confirm: boolean;
-  /** The second look's square, in multiples of the candidate's long side. */
-  confirmZoom: number;
   /** Tiles, as a fraction of the photo's long side, and their overlap as a fraction of the tile. */
   tileFraction: number;
   tileOverlap: number;
@@ -147,9 +170,9 @@ export interface DetectionTuning {
 }
 
 export const DETECTION_TUNING: Readonly<DetectionTuning> = Object.freeze({
+  ...FACE_CHECK,
   passFloor: 0.3,
   confirm: true,
-  confirmZoom: 2.5,
   tileFraction: 0.5,
   tileOverlap: 0.25,
   dropTileEdges: true,
@@ -168,6 +191,7 @@ export class FaceEngine {
     private readonly modelsDir: string,
     readonly models: DescriptorRegistry,
     private readonly threads: number,
+    private readonly attributeNets: AttributeNets,
   ) {}
 
   /** Loads the runtime and verified models, once per process or worker. */
@@ -176,7 +200,23 @@ export class FaceEngine {
     const manifest = await readManifest(modelsDir);
     const models = await loadRegistry({ modelsDir, userDir: options.descriptorModelsDir, defaultModel: options.descriptorModel });
     const nets = await loadNets(options, manifest, modelsDir);
-    const engine = new FaceEngine(nets, manifest, options.limits ?? DEFAULT_IMAGE_LIMITS, modelsDir, models, options.threads ?? 1);
+    // Loaded when a request first asks for an attribute, on the runtime and provider of the other nets.
+    const attributes = attributeNets(nets.info.runtime, {
+      manifest,
+      modelsDir,
+      provider: nets.info.backend === 'cuda' ? 'cuda' : 'cpu',
+      threads: options.threads ?? 1,
+      backend: options.backend ?? 'auto',
+    });
+    const engine = new FaceEngine(
+      nets,
+      manifest,
+      options.limits ?? DEFAULT_IMAGE_LIMITS,
+      modelsDir,
+      models,
+      options.threads ?? 1,
+      attributes,
+    );
     // The default model loads now, so that a bad file fails the start instead of the first request.
     if ('file' in models.default.weights) await engine.describer(models.default);
     return engine;
@@ -185,12 +225,17 @@ export class FaceEngine {
   /** What the runtime holds (tensors, sessions): flat across requests, or a leak. */
   memory(): RuntimeMemory {
     const memory = this.nets.memory();
-    return { ...memory, numTensors: memory.numTensors + this.describerTensors, descriptorSessions: this.loaded.length };
+    return {
+      ...memory,
+      numTensors: memory.numTensors + this.describerTensors + this.attributeNets.liveTensors(),
+      descriptorSessions: this.loaded.length,
+      attributeNets: this.attributeNets.loaded().length,
+    };
   }
 
   /** Releases the runtime's sessions. */
   async dispose(): Promise<void> {
-    await Promise.all(this.loaded.map((d) => d.release()));
+    await Promise.all([...this.loaded.map((d) => d.release()), this.attributeNets.dispose()]);
     return this.nets.dispose();
   }
 
@@ -250,7 +295,23 @@ export class FaceEngine {
 
   info(align: AlignMode = DEFAULT_ANALYZE_OPTIONS.align, mirror?: boolean): EngineInfo {
     const card = this.models.default;
-    return { ...this.nets.info, descriptorModelId: this.modelId(card, align, mirror ?? card.mirror), descriptorModel: card.name };
+    return {
+      ...this.nets.info,
+      models: { ...this.nets.info.models, ...this.attributeModelIds() },
+      descriptorModelId: this.modelId(card, align, mirror ?? card.mirror),
+      descriptorModel: card.name,
+    };
+  }
+
+  /** The attribute nets' model ids, as the runtime would load them (they load on first use). */
+  private attributeModelIds(): Record<string, string> {
+    const ids: Record<string, string> = {};
+    for (const net of ATTRIBUTE_NET_NAMES) {
+      const entry = this.manifest.models[net];
+      if (entry)
+        ids[net] = this.nets.info.runtime === 'onnx' && entry.onnx ? `${entry.id}+onnx.${entry.onnx.sha256.slice(0, 12)}` : entry.id;
+    }
+    return ids;
   }
 
   /** The descriptor space of a model under an alignment and mirror choice: the card's id when they are the card's own. */
@@ -260,10 +321,11 @@ export class FaceEngine {
   }
 
   /**
-   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor), so that
-   * an engine whose runtime or weights went bad fails here instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
+   * Analyses the known photo in models/ and checks the answer against its record (faces, box, descriptor; with
+   * `attributes`, also age, gender and expression), so that an engine whose runtime or weights went bad fails here
+   * instead of answering users wrongly. Throws ENGINE_UNHEALTHY.
    */
-  async selfTest(): Promise<SelfTestResult> {
+  async selfTest(options: { attributes?: boolean } = {}): Promise<SelfTestResult> {
     const t0 = performance.now();
     this.selfTestFiles ??= loadSelfTest(this.modelsDir);
     this.selfTestFiles.catch(() => (this.selfTestFiles = undefined));
@@ -271,7 +333,11 @@ export class FaceEngine {
     const { precision, ssdInput } = this.nets.info;
     checkSelfTest(
       record,
-      await this.analyzeBytes(photo, { model: this.models.get(BUILTIN_DEFAULT_NAME).id }),
+      await this.analyzeBytes(photo, {
+        model: this.models.get(BUILTIN_DEFAULT_NAME).id,
+        // The attribute nets too, when asked (`facerec info`); the workers' own self-tests leave them unloaded.
+        ...(options.attributes ? { attributes: ATTRIBUTE_NAMES } : {}),
+      }),
       this.info().descriptorModelId,
       `${precision}/${ssdInput}`,
     );
@@ -297,16 +363,12 @@ export class FaceEngine {
     const opts = { ...DEFAULT_ANALYZE_OPTIONS, ...options, mirror: options.mirror ?? card.mirror };
     const timings: StageTimings = { decode: 0, detect: 0, landmarks: 0, describe: 0 };
     let t = performance.now();
-    let candidates = opts.storedChip ? [chipFace(image)] : await this.detect(image, opts);
-    if (opts.maxFaces !== undefined) candidates = candidates.slice(0, opts.maxFaces);
-    timings.detect = performance.now() - t;
-
-    t = performance.now();
-    const landmarks = await this.landmarks(
-      image,
-      candidates.map((c) => c.box),
-    );
-    timings.landmarks = performance.now() - t;
+    const detected = opts.storedChip ? await this.chipFaces(image) : await this.detect(image, opts);
+    const candidates = opts.maxFaces !== undefined ? detected.faces.slice(0, opts.maxFaces) : detected.faces;
+    const landmarks = candidates.map((c) => c.landmarks);
+    // Landmarks are found while detecting: the face check needs them.
+    timings.landmarks = detected.landmarkMs;
+    timings.detect = performance.now() - t - detected.landmarkMs;
 
     t = performance.now();
     const transforms = landmarks.map((points) => chipToImage(points));
@@ -317,6 +379,13 @@ export class FaceEngine {
     const thumbnails = opts.thumbnails ? await Promise.all(chips.map((chip) => encodeThumbnail(chip, CHIP_SIZE))) : undefined;
     timings.describe = performance.now() - t;
 
+    let attributes: FaceAttributes[] | undefined;
+    if (options.attributes?.length) {
+      t = performance.now();
+      attributes = await this.attributesOf(image, landmarks, new Set(options.attributes), options.attributeCrop ?? ATTRIBUTE_CROP);
+      timings.attributes = performance.now() - t;
+    }
+
     const faces = candidates.map((c, i): Face => {
       const points = landmarks[i]!;
       const quality: FaceQuality = {
@@ -324,6 +393,7 @@ export class FaceEngine {
         score: round(c.score, 4),
         sharpness: round(laplacianVariance(chips[i]!, CHIP_SIZE), 1),
         ...headPose(points),
+        landmarkSpan: round(landmarkSpan(points, c.box), 2),
       };
       const face: Face = {
         box: c.box.map((v) => round(v, 1)) as Box,
@@ -333,6 +403,7 @@ export class FaceEngine {
       };
       if (descriptors) face.descriptor = descriptors[i]!;
       if (thumbnails) face.thumbnail = thumbnails[i]!;
+      if (attributes) face.attributes = attributes[i]!;
       return face;
     });
     const analysis: Analysis = { width: image.width, height: image.height, faces, timings };
@@ -389,6 +460,32 @@ export class FaceEngine {
     });
   }
 
+  /**
+   * Age, gender and expression of faces given by their 68 landmarks: only the nets the attributes asked for run, on
+   * face-api's own crop ('box') or dlib's aligned chip ('chip') at the nets' 112×112.
+   */
+  async attributesOf(
+    image: RgbImage,
+    landmarks: Point[][],
+    asked: ReadonlySet<AttributeName>,
+    crop: AttributeCrop,
+  ): Promise<FaceAttributes[]> {
+    const nets = netsFor(asked);
+    if (landmarks.length === 0 || nets.length === 0) return landmarks.map(() => ({}));
+    const inputs = landmarks.map((points) =>
+      crop === 'box'
+        ? boxInput(image, points, ATTRIBUTE_INPUT)
+        : extractChip(image, chipToImage(points, ATTRIBUTE_INPUT, CHIP_PADDING), ATTRIBUTE_INPUT),
+    );
+    const ageGender: AgeGender[] = [],
+      expressions: Float32Array[] = [];
+    for (const batch of chunks(inputs, BATCH)) {
+      if (nets.includes('ageGenderNet')) ageGender.push(...(await this.attributeNets.ageGender(batch)));
+      if (nets.includes('faceExpressionNet')) expressions.push(...(await this.attributeNets.expressions(batch)));
+    }
+    return landmarks.map((_, i) => faceAttributes(asked, ageGender[i], expressions[i]));
+  }
+
   /** describe() with the chips (and their transforms) that analyze() has already extracted for quality. */
   private async describeAligned(
     image: RgbImage,
@@ -406,15 +503,24 @@ export class FaceEngine {
     return raw.slice(0, chips.length).map((d, i) => meanOf(d, raw[chips.length + i]!));
   }
 
+  /** A stored chip's one face, where the chip holds it, with its landmarks: no detection, so no face check. */
+  private async chipFaces(image: RgbImage): Promise<{ faces: Array<Candidate & { landmarks: Point[] }>; landmarkMs: number }> {
+    const started = performance.now();
+    const face = chipFace(image);
+    const [points] = await this.landmarks(image, [face.box]);
+    return { faces: [{ ...face, landmarks: points! }], landmarkMs: performance.now() - started };
+  }
+
   /**
-   * Every face in the image. The detector sees the whole frame first; a photo where it finds nothing is searched
-   * again padded (a face filling the frame then looks as in training) and with the other detector. A large photo is also
-   * searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input; a tile's
-   * detection that touches one of its inner edges is a face the tile cuts, which a neighbour tile or the frame sees
-   * whole, so it goes. A candidate the passes score under `minScore` (down to the tuning's passFloor) is looked at again,
-   * zoomed so that the face is large and whole (unless the photo's border cuts it: then it goes); it stays when that
-   * view finds the same box at `minScore` or more. Every pass
-   * reads its region straight into the detector's input size, so its memory does not grow with the photo.
+   * Every face in the image, with its landmarks. The detector sees the whole frame first; a photo where it finds nothing
+   * is searched again padded (a face filling the frame then looks as in training) and with the other detector. A large
+   * photo is also searched in overlapping tiles so that small faces keep enough pixels at the detector's 512×512 input;
+   * a tile's detection that touches one of its inner edges is a face the tile cuts, which a neighbour tile or the frame
+   * sees whole, so it goes. Each candidate is then judged by face-check.ts: one the frame pass saw by its score, or by a
+   * zoomed second look when it scores under `minScore` (down to the tuning's passFloor); one only a tile saw must be small
+   * enough to have escaped the frame pass and agree with a second look; every face's landmarks must span its box as a
+   * face's do. A candidate that the photo's border cuts cannot be seen whole by a second look: it goes. Every pass reads
+   * its region straight into the detector's input size, so its memory does not grow with the photo.
    */
   private async detect(
     image: RgbImage,
@@ -424,12 +530,14 @@ export class FaceEngine {
       singlePass,
       detection,
     }: { detector: DetectorName; minScore: number; singlePass: boolean; detection?: Partial<DetectionTuning> },
-  ): Promise<Candidate[]> {
+  ): Promise<{ faces: Array<Candidate & { landmarks: Point[] }>; landmarkMs: number }> {
     const t: DetectionTuning = { ...DETECTION_TUNING, ...detection };
     const floor = singlePass ? minScore : Math.min(minScore, t.passFloor);
     const frame: Region = { x: 0, y: 0, width: image.width, height: image.height };
-    const candidates = await this.runDetector(image, frame, detector, floor);
+    const inFrame = await this.runDetector(image, frame, detector, floor);
+    const candidates = [...inFrame];
     const long = Math.max(image.width, image.height);
+    let passes = 1;
     if (long > TILE_ABOVE && !singlePass) {
       const tile = Math.ceil(long * t.tileFraction);
       const step = Math.ceil(tile * (1 - t.tileOverlap));
@@ -440,6 +548,7 @@ export class FaceEngine {
           if (width >= tile / 3 && height >= tile / 3) {
             const region = { x, y, width, height };
             const found = await this.runDetector(image, region, detector, floor);
+            passes++;
             candidates.push(...(t.dropTileEdges ? found.filter((c) => !touchesInnerEdge(c.box, region, image, detector)) : found));
           }
           if (x + width >= image.width) break;
@@ -447,53 +556,97 @@ export class FaceEngine {
         if (y + tile >= image.height) break;
       }
     }
-    const found: Candidate[] = [];
+    const frameScale = (detector === 'ssd' ? SSD_INPUT : TINY_INPUT) / long;
+    const found: Judged[] = [];
     for (const c of suppress(candidates)) {
-      if (c.score >= minScore) found.push(c);
+      const seenByFrame = inFrame.some((f) => boxIou(f.box, c.box) >= 0.4);
+      const verdict = firstVerdict(c, seenByFrame, frameScale, minScore, t);
+      if (verdict === 'face') found.push({ ...c, tileOnly: false, confirmed: false });
       // A doubtful candidate that the photo's border cuts (as the candidate or its second look sees it) cannot be seen
       // whole, so the second look is no confirmation: it goes.
-      else if (t.confirm && !touchesBorder(c.box, image)) {
-        const seen = await this.confirm(image, c, detector, minScore, t.confirmZoom);
-        if (seen && !touchesBorder(seen.box, image)) found.push(seen);
+      else if (verdict === 'second look' && !touchesBorder(c.box, image)) {
+        const threshold = confirmThreshold(minScore, seenByFrame, passes, t);
+        const seen = await this.confirm(image, c, detector, threshold, t.confirmZooms);
+        if (seen && !touchesBorder(seen.box, image))
+          found.push({ ...(seen.score >= c.score ? seen : c), tileOnly: !seenByFrame, confirmed: true });
       }
     }
-    if (found.length === 0 && !singlePass) {
+    const started = performance.now();
+    const check = { image, detector, minScore, t };
+    let faces = await this.checkFaces(found, check);
+    if (faces.length === 0 && !singlePass) {
       for (const [name, padFraction] of detector === 'ssd' ? SSD_RETRIES : TINY_RETRIES) {
         const pad = Math.round(long * padFraction);
-        found.push(
-          ...(await this.runDetector(
-            image,
-            { x: -pad, y: -pad, width: image.width + 2 * pad, height: image.height + 2 * pad },
-            name,
-            minScore,
-          )),
+        const region = { x: -pad, y: -pad, width: image.width + 2 * pad, height: image.height + 2 * pad };
+        const retried = await this.runDetector(image, region, name, minScore);
+        faces = await this.checkFaces(
+          retried.map((c) => ({ ...c, tileOnly: false, confirmed: false })),
+          check,
         );
-        if (found.length > 0) break;
+        if (faces.length > 0) break;
       }
     }
-    const faces = suppress(
-      found.map((c) => ({ box: clipBox(c.box, image.width, image.height), score: c.score })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8),
-    );
     // Largest first, so that maxFaces keeps the largest.
-    return faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]);
+    return {
+      faces: faces.sort((a, b) => b.box[2] * b.box[3] - a.box[2] * a.box[3]),
+      landmarkMs: performance.now() - started,
+    };
   }
 
   /**
-   * A second look at a doubtful candidate: the detector on a square of `zoom` times its long side around it, where
-   * a real face is large and whole. Its detection of the same box (IoU ≥ 0.4) at `minScore` or more, or undefined.
+   * Boxes clipped to the photo and merged, with their landmarks. A face whose landmarks do not span its box as a face's
+   * do is doubtful: one the frame pass or a retry found stays when a second look confirms it (a face in too loose a box
+   * passes so), one only a tile found, which has had its second look, goes.
+   */
+  private async checkFaces(
+    found: Judged[],
+    { image, detector, minScore, t }: { image: RgbImage; detector: DetectorName; minScore: number; t: DetectionTuning },
+  ): Promise<Array<Candidate & { landmarks: Point[] }>> {
+    const boxes = suppress(
+      found.map((c) => ({ ...c, box: clipBox(c.box, image.width, image.height) })).filter((c) => c.box[2] >= 8 && c.box[3] >= 8),
+    );
+    const landmarks = await this.landmarks(
+      image,
+      boxes.map((c) => c.box),
+    );
+    const faces: Array<Candidate & { landmarks: Point[] }> = [];
+    for (const [i, c] of boxes.entries()) {
+      const face = { box: c.box, score: c.score, landmarks: landmarks[i]! };
+      if (t.minLandmarkSpan <= 0 || landmarkSpan(face.landmarks, c.box) >= t.minLandmarkSpan) faces.push(face);
+      else if (c.confirmed) {
+        if (!c.tileOnly) faces.push(face);
+      } else if (t.confirm && !touchesBorder(c.box, image)) {
+        const seen = await this.confirm(image, c, detector, minScore, t.confirmZooms);
+        if (!seen) continue;
+        // The second look frames the face afresh: its box, when the landmarks span it better, replaces a loose one.
+        const box = clipBox(seen.box, image.width, image.height);
+        const [points] = await this.landmarks(image, [box]);
+        faces.push(landmarkSpan(points!, box) > landmarkSpan(face.landmarks, c.box) ? { box, score: c.score, landmarks: points! } : face);
+      }
+    }
+    return suppress(faces);
+  }
+
+  /**
+   * A second look at a candidate: the detector on a square of `zoom` times its long side around it, where a real face
+   * is large and whole, for each zoom in turn. The first detection of the same box (IoU ≥ 0.4) at `threshold` or more,
+   * or undefined.
    */
   private async confirm(
     image: RgbImage,
     c: Candidate,
     detector: DetectorName,
-    minScore: number,
-    zoom: number,
+    threshold: number,
+    zooms: readonly number[],
   ): Promise<Candidate | undefined> {
     const [x, y, w, h] = c.box;
-    const side = Math.round(zoom * Math.max(w, h));
-    const region: Region = { x: Math.round(x + w / 2 - side / 2), y: Math.round(y + h / 2 - side / 2), width: side, height: side };
-    const seen = (await this.runDetector(image, region, detector, minScore)).filter((d) => boxIou(d.box, c.box) >= 0.4);
-    return seen.sort((a, b) => b.score - a.score)[0];
+    for (const zoom of zooms) {
+      const side = Math.round(zoom * Math.max(w, h));
+      const region: Region = { x: Math.round(x + w / 2 - side / 2), y: Math.round(y + h / 2 - side / 2), width: side, height: side };
+      const seen = (await this.runDetector(image, region, detector, threshold)).filter((d) => boxIou(d.box, c.box) >= 0.4);
+      if (seen.length > 0) return seen.sort((a, b) => b.score - a.score)[0];
+    }
+    return undefined;
   }
 
   /**
@@ -577,9 +730,10 @@ function chipFace(image: RgbImage): Candidate {
 
 /**
  * face-api's own default crop (FaceLandmarks.align: the landmarks' bounding box padded by a fifth of its size on
- * each axis), clipped and floored as extractFaceTensors does, padded to a square and resized to 150.
+ * each axis), clipped and floored as extractFaceTensors does, padded to a square and resized to `size` (150 for the
+ * recognition net, 112 for the attribute nets: face-api crops them alike).
  */
-function boxInput(image: RgbImage, points: Point[]): Float32Array {
+function boxInput(image: RgbImage, points: Point[], size = CHIP_INPUT): Float32Array {
   const xs = points.map(([x]) => x),
     ys = points.map(([, y]) => y);
   const minX = Math.min(...xs),
@@ -600,7 +754,7 @@ function boxInput(image: RgbImage, points: Point[]): Float32Array {
     width: Math.floor(Math.min(right - x, image.width - x)),
     height: Math.floor(Math.min(bottom - y, image.height - y)),
   };
-  return squareInput(image, region, CHIP_INPUT, true);
+  return squareInput(image, region, size, true);
 }
 /** An analysis of a photo decoded smaller, in the photo's own pixels. */
 function toOriginal(analysis: Analysis, original: { width: number; height: number }): Analysis {
@@ -678,9 +832,9 @@ export function boxIou(a: Box, b: Box): number {
 }
 
 /** Greedy non-maximum suppression; a box mostly inside a stronger one (a face cut by a tile edge) also goes. */
-export function suppress(candidates: Candidate[], iou = 0.4, containment = 0.7): Candidate[] {
+export function suppress<C extends Candidate>(candidates: C[], iou = 0.4, containment = 0.7): C[] {
   const sorted = [...candidates].sort((a, b) => b.score - a.score);
-  const kept: Candidate[] = [];
+  const kept: C[] = [];
   for (const c of sorted) {
     const overlaps = kept.some((k) => {
       const ix = Math.max(0, Math.min(k.box[0] + k.box[2], c.box[0] + c.box[2]) - Math.max(k.box[0], c.box[0]));

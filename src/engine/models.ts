@@ -6,19 +6,22 @@ import type { Runtime } from './backend.js';
 
 export type NetName = 'ssdMobilenetv1' | 'tinyFaceDetector' | 'faceLandmark68Net' | 'faceRecognitionNet';
 export const NET_NAMES: readonly NetName[] = ['ssdMobilenetv1', 'tinyFaceDetector', 'faceLandmark68Net', 'faceRecognitionNet'];
+/** The face attribute nets: loaded only when a request first asks for an attribute (src/engine/attribute-nets.ts). */
+export type AttributeNetName = 'ageGenderNet' | 'faceExpressionNet';
+export const ATTRIBUTE_NET_NAMES: readonly AttributeNetName[] = ['ageGenderNet', 'faceExpressionNet'];
+
+export interface ModelEntry {
+  id: string;
+  files: Record<string, string>;
+  /** The FP32 ONNX graph (npm run models:onnx), and the int8 one where int8 holds the net's accuracy (models:int8). */
+  onnx?: { file: string; sha256: string };
+  int8?: { file: string; sha256: string };
+}
 
 export interface ModelManifest {
   source: string;
-  models: Record<
-    NetName,
-    {
-      id: string;
-      files: Record<string, string>;
-      /** The FP32 ONNX graph (npm run models:onnx), and the int8 one where int8 holds the net's accuracy (models:int8). */
-      onnx?: { file: string; sha256: string };
-      int8?: { file: string; sha256: string };
-    }
-  >;
+  /** The four nets every analysis needs, and the attribute nets (absent from an older models folder). */
+  models: Record<NetName, ModelEntry> & Partial<Record<AttributeNetName, ModelEntry>>;
 }
 
 /** models/ at the repository root, from src/engine or dist/engine alike. */
@@ -61,12 +64,23 @@ interface WeightsGroup {
   weights: Parameters<Runtime['tf']['io']['decodeWeights']>[1];
 }
 
-/** Verifies every checksum, then loads the weights into face-api's nets from the verified bytes. */
-export async function loadModels(rt: Runtime, dir: string = DEFAULT_MODELS_DIR, manifest?: ModelManifest): Promise<ModelManifest> {
+/** The manifest's entry for a net, or MODEL_LOAD_FAILED naming it. */
+export function manifestEntry(manifest: ModelManifest, net: NetName | AttributeNetName): ModelEntry {
+  const entry = manifest.models[net];
+  if (!entry) throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json has no entry for ${net}`, { net });
+  return entry;
+}
+
+/** Verifies every checksum, then loads the weights into face-api's nets (the four, unless told) from the verified bytes. */
+export async function loadModels(
+  rt: Runtime,
+  dir: string = DEFAULT_MODELS_DIR,
+  manifest?: ModelManifest,
+  nets: ReadonlyArray<NetName | AttributeNetName> = NET_NAMES,
+): Promise<ModelManifest> {
   manifest ??= await readManifest(dir);
-  for (const net of NET_NAMES) {
-    const entry = manifest.models[net];
-    if (!entry) throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json has no entry for ${net}`, { net });
+  for (const net of nets) {
+    const entry = manifestEntry(manifest, net);
     const files = new Map<string, Buffer>();
     for (const [file, sha] of Object.entries(entry.files)) files.set(file, await readVerified(dir, file, sha));
     const weightsFile = [...files.keys()].find((f) => f.endsWith('-weights_manifest.json'));

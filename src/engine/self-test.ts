@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { EXPRESSIONS, type FaceAttributes } from '../core/face.js';
 import { FacerecError } from '../errors.js';
 import type { Analysis, Box } from './face-engine.js';
 
@@ -12,8 +13,11 @@ export interface SelfTestRecord {
   sha256: string;
   /** The descriptor space the recorded descriptor belongs to. */
   descriptorModelId: string;
-  /** The answer at FP32 with SSD at 512² (face-api's own, which tfjs gives too). */
-  face: { box: Box; descriptor: number[] };
+  /**
+   * The answer at FP32 with SSD at 512² (face-api's own, which tfjs gives too); the attributes, when recorded, are
+   * checked when the self-test asks for them (`facerec info`).
+   */
+  face: { box: Box; descriptor: number[]; attributes?: FaceAttributes };
   /**
    * The answers of the other engine settings, keyed `precision/ssdInput` ('int8/sized', …): int8 graphs and a smaller
    * SSD input give a box and descriptor of their own, each repeated to rounding by a healthy engine.
@@ -22,7 +26,10 @@ export interface SelfTestRecord {
 }
 
 /** The record's answer for an engine setting (`precision/ssdInput`); the FP32 512² one is the reference. */
-export function expectedAnswer(record: SelfTestRecord, setting: string): { box: Box; descriptor: number[] } | undefined {
+export function expectedAnswer(
+  record: SelfTestRecord,
+  setting: string,
+): { box: Box; descriptor: number[]; attributes?: FaceAttributes } | undefined {
   return setting === 'fp32/512' ? record.face : record.variants?.[setting];
 }
 
@@ -39,6 +46,9 @@ export interface SelfTest {
 // another CPU's integer kernels to about 1e-3); a broken one is far off.
 const MIN_BOX_IOU = 0.9;
 const MAX_DESCRIPTOR_DISTANCE = 0.05;
+// The attribute nets on either runtime agree to 1e-4; a corrupt net is years and tens of points off.
+const MAX_AGE_DIFFERENCE = 1;
+const MAX_PROBABILITY_DIFFERENCE = 0.02;
 
 /** Reads the self-test photo and its record, and checks the photo against the record's sha256. */
 export async function loadSelfTest(modelsDir: string): Promise<SelfTest> {
@@ -82,6 +92,20 @@ export function checkSelfTest(record: SelfTestRecord, analysis: Analysis, descri
     descriptor.length === expected.descriptor.length ? Math.hypot(...descriptor.map((v, i) => v - expected.descriptor[i]!)) : Infinity;
   if (!(distance <= MAX_DESCRIPTOR_DISTANCE))
     fail(`the descriptor is ${distance.toFixed(4)} from the recorded one, over ${MAX_DESCRIPTOR_DISTANCE}`);
+  const want = record.face.attributes,
+    got = face.attributes;
+  if (!want || !got) return;
+  if (want.age !== undefined && !(Math.abs((got.age ?? NaN) - want.age) <= MAX_AGE_DIFFERENCE))
+    fail(`the age is ${got.age} instead of the recorded ${want.age}`);
+  const male = (g: FaceAttributes['gender']) => (g ? (g.label === 'male' ? g.probability : 1 - g.probability) : NaN);
+  if (want.gender && !(Math.abs(male(got.gender) - male(want.gender)) <= MAX_PROBABILITY_DIFFERENCE))
+    fail(`the gender is ${JSON.stringify(got.gender)} instead of the recorded ${JSON.stringify(want.gender)}`);
+  if (want.expression) {
+    const off = Math.max(
+      ...EXPRESSIONS.map((e) => Math.abs((got.expression?.probabilities[e] ?? NaN) - want.expression!.probabilities[e])),
+    );
+    if (!(off <= MAX_PROBABILITY_DIFFERENCE)) fail(`the expression probabilities are up to ${off} from the recorded ones`);
+  }
 }
 
 function iou(a: Box, b: Box): number {

@@ -97,12 +97,15 @@ export interface Tally {
   falseFaces: number;
   /** Photos with at least one false face. */
   photosWithFalseFaces: number;
+  /** The photos' own pixels, in millions (false faces per 100 MP is the face-free sets' figure). */
+  megapixels: number;
 }
 
-export const emptyTally = (): Tally => ({ photos: 0, faces: 0, found: 0, falseFaces: 0, photosWithFalseFaces: 0 });
+export const emptyTally = (): Tally => ({ photos: 0, faces: 0, found: 0, falseFaces: 0, photosWithFalseFaces: 0, megapixels: 0 });
 
-export function addScore(t: Tally, s: PhotoScore): void {
+export function addScore(t: Tally, s: PhotoScore, megapixels = 0): void {
   t.photos++;
+  t.megapixels += megapixels;
   t.faces += s.found + s.missed;
   t.found += s.found;
   t.falseFaces += s.falseFaces;
@@ -111,6 +114,13 @@ export function addScore(t: Tally, s: PhotoScore): void {
 
 export const recall = (t: Tally): number => (t.faces === 0 ? 1 : t.found / t.faces);
 export const precision = (t: Tally): number => (t.found + t.falseFaces === 0 ? 1 : t.found / (t.found + t.falseFaces));
+/** False faces per 100 megapixels of the photos' own pixels. */
+export const falsePer100Mp = (t: Tally): number => (t.megapixels === 0 ? 0 : (100 * t.falseFaces) / t.megapixels);
+
+/** The face-free sets' rows start with this; their photos have no face, so every box is a false face. */
+export const FACE_FREE_PREFIX = 'face-free:';
+/** The row of every face-free photo together. */
+export const FACE_FREE_ALL = 'face-free: all';
 
 /** The face boxes of dlib's imglab XML (training.xml, testing.xml): `<image file=…>` holding `<box top left width height>`. */
 export function parseImglabXml(text: string): Array<{ file: string; faces: Box[]; ignore: Box[] }> {
@@ -263,18 +273,25 @@ export interface DetectionEvalResult {
   seconds: number;
 }
 
-/** Tallies of `results` per row: each set, and native photos above LARGE_SIDE apart. */
+/**
+ * Tallies of `results` per row: each annotated set, native photos above LARGE_SIDE apart, each synthesised large set,
+ * then each face-free set and all of them together.
+ */
 export function tallyRows(results: readonly PhotoResult[]): SetResult[] {
   const rows = new Map<string, SetResult>();
   const add = (set: string, r: PhotoResult) => {
     let row = rows.get(set);
     if (!row) rows.set(set, (row = { set, tallies: { shipped: emptyTally(), plain03: emptyTally(), plain05: emptyTally() } }));
-    for (const { key } of PIPELINES) addScore(row.tallies[key], r.scores[key]);
+    for (const { key } of PIPELINES) addScore(row.tallies[key], r.scores[key], (r.width * r.height) / 1e6);
   };
-  const native = results.filter((r) => !r.photo.set.startsWith('large:'));
+  const large = (r: PhotoResult) => r.photo.set.startsWith('large:');
+  const faceFree = (r: PhotoResult) => r.photo.set.startsWith(FACE_FREE_PREFIX);
+  const native = results.filter((r) => !large(r) && !faceFree(r));
   for (const r of native) add(r.photo.set, r);
   for (const r of native) if (Math.max(r.width, r.height) > LARGE_SIDE) add(`native above ${LARGE_SIDE} px`, r);
-  for (const r of results.filter((x) => x.photo.set.startsWith('large:'))) add(r.photo.set, r);
+  for (const r of results.filter(large)) add(r.photo.set, r);
+  for (const r of results.filter(faceFree)) add(r.photo.set, r);
+  for (const r of results.filter(faceFree)) add(FACE_FREE_ALL, r);
   return [...rows.values()];
 }
 

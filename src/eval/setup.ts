@@ -11,6 +11,7 @@ import type { ImpostorModel } from '../match/open-set.js';
 
 export { renderRocPlot } from '../render/roc-plot.js';
 export { renderOpenSetPlot } from '../render/open-set-plot.js';
+export { renderReliabilityPlot } from '../render/reliability-plot.js';
 
 /** Engine workers for an evaluation run (they also answer 'subject'); the queue is deep enough to keep every worker busy. */
 export function evalPool(config: Config, workers: number): Promise<WorkerPool> {
@@ -52,6 +53,12 @@ export async function evalModelSettings(config: Config) {
 
 /** The annotations of the detection benchmark's sets without boxes of their own, in the checkout. */
 export const DEFAULT_BOXES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'detection-boxes.json');
+
+/** The LFW faces of the pasted-faces set (pasted-faces.ts), in the checkout. */
+export const DEFAULT_PASTED_FACES_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'pasted-faces.json');
+
+/** The gender labels of `facerec eval attributes`, labelled once by hand, in the checkout. */
+export const DEFAULT_GENDER_LABELS_FILE = path.resolve(import.meta.dirname, '..', '..', 'test', 'fixtures', 'gender-labels.tsv');
 
 /** face-api's demo folder (its sample photos); face-api has no "exports" map, so its package.json resolves. */
 export const FACE_API_DEMO_DIR = path.join(

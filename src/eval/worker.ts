@@ -1,16 +1,19 @@
 /**
  * The evaluation's worker entry: the production engine plus 'subject', every pipeline's descriptors of one LFW image,
- * and 'detect', the shipped detector's and plain face-api SSD's boxes on one photo.
+ * 'detect', the shipped detector's and plain face-api SSD's boxes on one photo, and 'attributes', the attributes of a
+ * photo's subject with each crop.
  */
 import { workerData } from 'node:worker_threads';
 import { loadRuntime, type Runtime } from '../engine/backend.js';
-import type { AnalyzeOptions } from '../engine/face-engine.js';
+import { ATTRIBUTE_NAMES } from '../core/face.js';
+import { ATTRIBUTE_CROPS, WORKING_SIDE, type AnalyzeOptions, type AttributeCrop } from '../engine/face-engine.js';
 import { loadModels } from '../engine/models.js';
 import type { WorkerInit } from '../engine/protocol.js';
 import { hostEngine } from '../engine/worker-host.js';
 import { decodeImage } from '../image/decode.js';
+import type { PhotoAttributes } from './attributes.js';
 import type { PhotoDetections } from './detection.js';
-import { subjectDescriptors } from './variants.js';
+import { nearestCentre, subjectDescriptors } from './variants.js';
 
 // Plain face-api, the baseline, runs on tfjs whatever runtime the engine uses.
 let plain: Promise<Runtime> | undefined;
@@ -48,5 +51,16 @@ await hostEngine({
       shipped: shipped.faces.map((f) => ({ box: f.box, score: f.score })),
       plain: found.map((c) => ({ box: c.box, score: c.score })),
     };
+  },
+  // The face nearest the centre (the LFW protocol's subject), its attributes with face-api's crop and dlib's chip.
+  attributes: async (engine, request): Promise<PhotoAttributes> => {
+    const image = await decodeImage(request.bytes as Uint8Array, engine.imageLimits, { maxSide: WORKING_SIDE });
+    const { faces } = await engine.analyze(image, { descriptors: false });
+    const subject = nearestCentre(faces, (f) => f.box, image.width, image.height);
+    if (!subject) return { faces: 0, byCrop: null };
+    const byCrop = {} as NonNullable<PhotoAttributes['byCrop']>;
+    for (const crop of ATTRIBUTE_CROPS as AttributeCrop[])
+      byCrop[crop] = (await engine.attributesOf(image, [subject.landmarks], new Set(ATTRIBUTE_NAMES), crop))[0]!;
+    return { faces: faces.length, byCrop };
   },
 });

@@ -16,6 +16,7 @@ import { errorHandler, HttpError, loggedError, notFound, sendError } from './err
 import { createMetrics, type Metrics } from './metrics.js';
 import { mountRoutes, openApiDocument, type AnyRoute } from './route.js';
 import { galleryRoutes } from './routes/galleries.route.js';
+import { learningRoutes } from './routes/learning.route.js';
 import { sightingRoutes } from './routes/sightings.route.js';
 import { keyRoutes } from './routes/keys.route.js';
 import { peopleRoutes } from './routes/people.route.js';
@@ -143,6 +144,7 @@ export function createApp({ ctx: baseCtx, config, logger, draining = () => false
     ...galleryRoutes(ctx),
     ...peopleRoutes(ctx, metrics),
     ...sightingRoutes(ctx),
+    ...learningRoutes(ctx),
     ...recognizeRoutes(ctx, config),
     ...keyRoutes(ctx),
     ...settingsRoutes(ctx),

@@ -49,6 +49,8 @@ export const STATUS = {
   FACE_NOT_FOUND: 404,
   KEY_NOT_FOUND: 404,
   SIGHTING_NOT_FOUND: 404,
+  // Confirming a sighting nobody is named for, without saying who it is.
+  SIGHTING_UNLABELLED: 422,
   CLUSTER_NOT_FOUND: 404,
   // A cluster, sighting or person of one gallery named in a call about another.
   WRONG_GALLERY: 409,

@@ -82,8 +82,11 @@ export function mountRoutes(app: Express, routes: readonly AnyRoute[], auth: Aut
   // A declared path asked with a method it lacks: 405 with the methods it has, not the 404 of an unknown path.
   // OPTIONS asks just that: 204 with Allow, as express answers it by default. In a router of their own, so that the
   // app's own routes stay the declared ones.
+  // Literal paths before parameterised ones, so that /v1/clusters/merge answers with its own methods, not those of
+  // /v1/clusters/:id.
   const fallback = Router();
-  for (const [path, allowed] of allowedMethods(routes)) {
+  const params = (path: string) => path.split('/').filter((s) => s.startsWith(':')).length;
+  for (const [path, allowed] of [...allowedMethods(routes)].sort((a, b) => params(a[0]) - params(b[0]))) {
     fallback.all(path, (req, res, next) => {
       res.setHeader('Allow', allowed.join(', '));
       if (req.method === 'OPTIONS') return void res.status(204).end();

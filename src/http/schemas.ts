@@ -4,6 +4,7 @@
  * from both, so the document and the validation cannot drift apart.
  */
 import { z } from 'zod';
+import { EXPRESSIONS, GENDERS, type Expression } from '../core/face.js';
 import { IdentifyInput, VerifyInput } from '../service/identify.service.js';
 import { FACE_REASONS } from '../service/detect.service.js';
 import { GalleryRef, Uuid } from '../service/input.js';
@@ -26,10 +27,20 @@ export const VerifyBody = VerifyInput.extend({ personId: Uuid });
 
 const Box = z.array(z.number()).length(4).meta({ description: '[x, y, width, height] in pixels of the (EXIF-rotated) image' });
 const Point = z.array(z.number()).length(2);
-const Quality = z.object({ size: z.number(), score: z.number(), sharpness: z.number(), yaw: z.number(), roll: z.number() }).meta({
-  id: 'Quality',
-  description: 'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees',
-});
+const Quality = z
+  .object({
+    size: z.number(),
+    score: z.number(),
+    sharpness: z.number(),
+    yaw: z.number(),
+    roll: z.number(),
+    landmarkSpan: z.number().optional(),
+  })
+  .meta({
+    id: 'Quality',
+    description:
+      'size: shorter box side (px); sharpness: Laplacian variance of the aligned chip; yaw/roll in degrees; landmarkSpan: how wide a face the landmarks outline over the box width (faces ~0.9–1.6; absent on faces enrolled before it was measured)',
+  });
 const PersonRef = z.object({ id: Uuid, name: z.string() });
 
 /** A photo used only in part: FIRST_FRAME_ONLY (an animation, or a photo of several pages). */
@@ -46,6 +57,42 @@ const PhotoWarnings = z
   .array(PhotoWarning)
   .optional()
   .meta({ description: 'Present when a photo was not used whole: an animated GIF, WebP or PNG, or a TIFF or HEIF of several pages' });
+const Probability = z.number().min(0).max(1);
+export const FaceAttributes = z
+  .object({
+    age: z.number().optional().meta({
+      description:
+        'Apparent age in years (face-api’s ageGenderNet), one decimal. Uncalibrated, not measured here: no age-labelled set was within reach',
+    }),
+    gender: z
+      .object({ label: z.enum(GENDERS), probability: Probability.meta({ description: 'Of the label (0.5..1)' }) })
+      .optional()
+      .meta({
+        description:
+          'The more likely of female and male, as face-api’s ageGenderNet estimates it from the face alone; on LFW right for ' +
+          '93% of women’s faces and 99% of men’s (docs/accuracy.md)',
+      }),
+    expression: z
+      .object({
+        label: z.enum(EXPRESSIONS),
+        probability: Probability.meta({ description: 'Of the label' }),
+        probabilities: z
+          .object(Object.fromEntries(EXPRESSIONS.map((e) => [e, Probability])) as Record<Expression, typeof Probability>)
+          .meta({ description: 'All seven, summing to 1' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'The most likely of face-api’s seven expressions (faceExpressionNet); measured on posed faces only, where sad is ' +
+          'mostly read as neutral (docs/accuracy.md)',
+      }),
+  })
+  .meta({
+    id: 'FaceAttributes',
+    description:
+      'Estimates from the face alone, present only when the request asked for them (attributes=…), each only if named. ' +
+      'Accuracy, calibration and their limits: docs/accuracy.md (Face attributes)',
+  });
 
 export const ErrorResponse = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
@@ -63,6 +110,9 @@ export const Gallery = z
       .meta({ description: 'The descriptor model of its faces (GET /v1/models); null until its first enrollment binds one' }),
     keepSightings: z.enum(['off', 'unknown', 'all']).meta({
       description: 'Which faces identify keeps as sightings (faces seen): none (default), those it cannot name, or all',
+    }),
+    learn: z.enum(['off', 'certain']).meta({
+      description: 'Whether identify adds certain matches as templates of their person: off (default) or certain',
     }),
     createdAt: z.string(),
   })
@@ -82,7 +132,18 @@ export const Person = z
   .meta({ id: 'Person' });
 
 export const FaceRecord = z
-  .object({ id: Uuid, box: Box, score: z.number(), quality: Quality, createdAt: z.string(), thumbnailUrl: z.string().nullable() })
+  .object({
+    id: Uuid,
+    box: Box,
+    score: z.number(),
+    quality: Quality,
+    origin: z.enum(['enrolled', 'confirmed', 'learned']).meta({
+      description: 'enrolled: a photo a user enrolled; confirmed: a face seen that a user confirmed; learned: a certain match',
+    }),
+    sightingId: Uuid.nullable().meta({ description: 'The sighting a confirmed or learned face came from (null once purged)' }),
+    createdAt: z.string(),
+    thumbnailUrl: z.string().nullable(),
+  })
   .meta({ id: 'Face' });
 
 export const ListedPerson = Person.extend({
@@ -143,7 +204,11 @@ export const IdentifiedFace = z
     confidence: z.number().nullable().meta({ description: 'Probability of the same person at that distance, fitted on LFW (0..1)' }),
     candidates: z.array(Candidate),
     landmarks: z.array(Point).optional(),
+    attributes: FaceAttributes.optional(),
     sightingId: Uuid.optional().meta({ description: 'The sighting the face was kept as (when the gallery or the call keeps them)' }),
+    learnedFaceId: Uuid.optional().meta({
+      description: 'The template this face became: a certain match in a gallery that learns (listed in its learned faces)',
+    }),
   })
   .meta({ id: 'IdentifiedFace' });
 
@@ -252,6 +317,7 @@ export const DetectResponse = z
         quality: Quality,
         reason: FaceReasonSchema.optional(),
         landmarks: z.array(Point).optional(),
+        attributes: FaceAttributes.optional(),
       }),
     ),
     warnings: PhotoWarnings,

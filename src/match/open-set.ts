@@ -286,7 +286,11 @@ export const GALLERY_SAMPLE_FACES = 600;
 export interface GalleryShape {
   people: number;
   faces: number;
-  /** Faces of the gallery (all, or a sample) with their person, for the cross-person distances. */
+  /**
+   * Faces the user enrolled in the gallery (all, or a sample) with their person, for the cross-person distances. Not
+   * faces learned from sightings: a certain match is one far from everyone else, so they would pull the tail, and
+   * the threshold, up (docs/accuracy.md#a-gallery-that-learns).
+   */
   sample?: ReadonlyArray<{ personId: string; descriptor: ArrayLike<number> }>;
 }
 

@@ -11,6 +11,7 @@ export interface AnnotationFace {
   distance?: number; // shown as "name 0.42" (2 decimals) when present
   known?: boolean; // true = known colour, false = unknown colour; undefined = neutral detection colour
   landmarks?: Array<[number, number]>; // 68 points, drawn as small dots when present
+  detail?: string; // a second line under the box, e.g. the face's attributes ("~31 y · female 93% · happy 99%")
 }
 export type AnnotateFormat = 'jpeg' | 'png' | 'webp';
 
@@ -46,19 +47,39 @@ interface Patch {
   rgba: Uint8ClampedArray | Uint8Array;
 }
 
-/** The label's box and text, rendered alone: a canvas the size of the label, never of the photo. */
-function labelPatch(face: AnnotationFace, text: string, image: RgbImage, lineWidth: number, fontSize: number, family: string): Patch {
-  const [x, y] = face.box;
+/**
+ * The label's box and text, rendered alone: a canvas the size of the label, never of the photo. The name goes above
+ * the box when it fits, otherwise just inside its top edge; a detail line (`below`) under the box when it fits,
+ * otherwise just inside its bottom edge; kept inside the image.
+ */
+function labelPatch(
+  face: AnnotationFace,
+  text: string,
+  image: RgbImage,
+  lineWidth: number,
+  fontSize: number,
+  family: string,
+  below = false,
+): Patch {
+  const [x, y, , bh] = face.box;
   const style = styleFor(face);
-  const font = `bold ${fontSize}px ${family}`;
+  const font = `${below ? '' : 'bold '}${fontSize}px ${family}`;
   const pad = Math.round(fontSize * 0.3);
   const measure = createCanvas(1, 1).getContext('2d');
   measure.font = font;
   const width = Math.min(image.width, Math.ceil(measure.measureText(text).width) + 2 * pad);
   const height = Math.min(image.height, Math.round(fontSize * 1.25));
   const top = y - lineWidth / 2;
-  // Above the box when it fits, otherwise just inside its top edge; kept inside the image.
-  const ly = Math.round(top - height >= 0 ? top - height : Math.max(0, Math.min(top, image.height - height)));
+  const bottom = y + bh + lineWidth / 2;
+  const ly = Math.round(
+    below
+      ? bottom + height <= image.height
+        ? bottom
+        : Math.max(0, Math.min(image.height, bottom) - height)
+      : top - height >= 0
+        ? top - height
+        : Math.max(0, Math.min(top, image.height - height)),
+  );
   const lx = Math.round(Math.min(Math.max(0, x - lineWidth / 2), Math.max(0, image.width - width)));
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
@@ -153,6 +174,9 @@ export async function annotateImage(
     const text = labelText(face);
     if (text) paint(image, labelPatch(face, text, image, lineWidth, fontSize, family));
   }
+  // The detail line is smaller: it is read after the name.
+  const detailSize = Math.max(10, Math.round(fontSize * 0.8));
+  for (const face of faces) if (face.detail) paint(image, labelPatch(face, face.detail, image, lineWidth, detailSize, family, true));
   const raw = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } });
   if (options.format === 'png') return raw.png().toBuffer();
   if (options.format === 'webp') return raw.webp({ quality: options.quality ?? DEFAULT_JPEG_QUALITY }).toBuffer();

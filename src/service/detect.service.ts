@@ -2,13 +2,14 @@
 import { z } from 'zod';
 import { imageLimits, type Config } from '../config/index.js';
 import { FaceEngine, type DetectorName, type EngineInfo, type Face } from '../engine/face-engine.js';
+import type { AttributeName, FaceAttributes } from '../core/face.js';
 import type { Analyzer } from './context.js';
-import { boolish, decimalNumber, MaxFaces } from './input.js';
+import { Attributes, boolish, decimalNumber, MaxFaces } from './input.js';
 import { checkRange, LIMITS } from './limits.js';
 import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
 /** detect's options, as the HTTP API and the CLI take them. */
-export const DetectInput = z.object({ maxFaces: MaxFaces, includeLandmarks: boolish.optional() });
+export const DetectInput = z.object({ maxFaces: MaxFaces, includeLandmarks: boolish.optional(), attributes: Attributes });
 
 /** The detector and its minimum score, which the CLI's detect and annotate may choose per call (the API uses the configured ones). */
 export const DetectorInput = z.object({
@@ -31,7 +32,9 @@ export function faceReason(face: Pick<Face, 'quality'>, config: Pick<Config, 'en
 export interface Detection {
   width: number;
   height: number;
-  faces: Array<Pick<Face, 'box' | 'score' | 'quality'> & { landmarks?: Face['landmarks']; reason?: FaceReason }>;
+  faces: Array<
+    Pick<Face, 'box' | 'score' | 'quality'> & { landmarks?: Face['landmarks']; reason?: FaceReason; attributes?: FaceAttributes }
+  >;
   /** Present when the photo was not used whole (FIRST_FRAME_ONLY). */
   warnings?: PhotoWarning[];
 }
@@ -39,12 +42,17 @@ export interface Detection {
 export interface DetectOptions {
   maxFaces?: number;
   includeLandmarks?: boolean;
+  /** Age, gender, expression per face: only those named are computed (none by default). */
+  attributes?: readonly AttributeName[];
   /** Default: the configured detector and minimum score. */
   detector?: DetectorName;
   minScore?: number;
 }
 
-/** Every face with box, score, quality and, for a face too small to recognise, its reason (landmarks on request); no database. */
+/**
+ * Every face with box, score, quality and, for a face too small to recognise, its reason (landmarks and attributes on
+ * request); no database.
+ */
 export async function detect(
   ctx: { analyzer: Analyzer; config: Config },
   bytes: Uint8Array,
@@ -57,6 +65,7 @@ export async function detect(
       detector: options.detector ?? ctx.config.detector,
       minScore: options.minScore ?? ctx.config.minScore,
       ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
+      ...(options.attributes?.length ? { attributes: options.attributes } : {}),
     }),
     photoWarnings(bytes),
   ]);
@@ -71,6 +80,7 @@ export async function detect(
         quality: f.quality,
         ...(reason ? { reason } : {}),
         ...(options.includeLandmarks ? { landmarks: f.landmarks } : {}),
+        ...(f.attributes ? { attributes: f.attributes } : {}),
       };
     }),
     ...withWarnings(warnings),
@@ -91,6 +101,6 @@ export async function engineReport(config: Config): Promise<EngineReport> {
     modelsDir: config.modelsDir,
     limits: imageLimits(config),
   });
-  const { ms } = await engine.selfTest();
+  const { ms } = await engine.selfTest({ attributes: true });
   return { ...engine.info(), selfTest: { passed: true, ms } };
 }

@@ -4,6 +4,7 @@
  */
 import { imageLimits, type Config } from '../config/index.js';
 import { WORKING_SIDE } from '../engine/face-engine.js';
+import { attributesText } from '../core/face.js';
 import { decodeImage } from '../image/decode.js';
 import { annotateImage, scaleAnnotations, type AnnotateFormat, type AnnotationFace } from '../render/annotate.js';
 import type { Analyzer } from './context.js';
@@ -15,7 +16,10 @@ export type { AnnotateFormat };
 /** How an annotated image labels a face that cannot be recognised. */
 export const REASON_TEXT: Record<FaceReason, string> = { FACE_TOO_SMALL: 'too small' };
 
-/** What an annotated identification draws per face: its box, its name (or Unknown, and why if it cannot be recognised), distance. */
+/**
+ * What an annotated identification draws per face: its box, its name (or Unknown, and why if it cannot be recognised),
+ * distance, and under the box the attributes the request asked for.
+ */
 export function identificationAnnotations(result: IdentifyResult): AnnotationFace[] {
   return result.faces.map((f) => ({
     box: f.box,
@@ -23,6 +27,7 @@ export function identificationAnnotations(result: IdentifyResult): AnnotationFac
     distance: f.distance ?? undefined,
     known: f.outcome === 'match',
     landmarks: f.landmarks,
+    ...(f.attributes ? { detail: attributesText(f.attributes) } : {}),
   }));
 }
 
@@ -69,7 +74,10 @@ export async function drawIdentification(
   return drawOn(config, bytes, identificationAnnotations(result), format);
 }
 
-/** The photo with every face found boxed, a face too small to recognise labelled so (and landmarks, on request); no database. */
+/**
+ * The photo with every face found boxed, a face too small to recognise labelled so (and landmarks and attributes, on
+ * request); no database.
+ */
 export async function drawDetections(
   ctx: { analyzer: Analyzer; config: Config },
   bytes: Uint8Array,
@@ -80,7 +88,12 @@ export async function drawDetections(
   const image = await drawOn(
     ctx.config,
     bytes,
-    detection.faces.map((f) => ({ box: f.box, landmarks: f.landmarks, ...(f.reason ? { label: REASON_TEXT[f.reason] } : {}) })),
+    detection.faces.map((f) => ({
+      box: f.box,
+      landmarks: f.landmarks,
+      ...(f.reason ? { label: REASON_TEXT[f.reason] } : {}),
+      ...(f.attributes ? { detail: attributesText(f.attributes) } : {}),
+    })),
     format,
   );
   return { image, faces: detection.faces.length };

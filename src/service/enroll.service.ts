@@ -144,6 +144,13 @@ export function qualityRejection(
       message: `The detector is unsure this is a face (score ${face.score.toFixed(2)} < ${gates.minScore})`,
       details: { score: face.score, min: gates.minScore },
     };
+  // Enrollment's bar is above detection's: a face is reported from 0.7 (or confirmed by a second look), enrolled from this.
+  if (q.landmarkSpan !== undefined && q.landmarkSpan < gates.minLandmarkSpan)
+    return {
+      code: 'LOW_SCORE',
+      message: `The landmarks do not outline a face in the box (landmark span ${q.landmarkSpan} < ${gates.minLandmarkSpan})`,
+      details: { landmarkSpan: q.landmarkSpan, min: gates.minLandmarkSpan },
+    };
   if (q.sharpness < gates.minSharpness)
     return {
       code: 'BLURRY',
@@ -286,7 +293,23 @@ export async function addFacesTo(
 
 type Target = { create: NewPersonInput } | { personId: string; gallery?: string };
 
+/**
+ * Enrolls, describing the photos with the gallery's model. A re-embed can switch the gallery to another model between
+ * the description and the store (the store then refuses with MODEL_MISMATCH and nothing is kept): the photos are
+ * described again with the gallery's model as it is now, as identify searches again.
+ */
 async function enroll(ctx: ServiceContext, target: Target, photos: readonly Photo[], options: EnrollOptions): Promise<EnrollResult> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await enrollOnce(ctx, target, photos, options);
+    } catch (err) {
+      if (attempt < 3 && err instanceof FacerecError && err.code === 'MODEL_MISMATCH') continue;
+      throw err;
+    }
+  }
+}
+
+async function enrollOnce(ctx: ServiceContext, target: Target, photos: readonly Photo[], options: EnrollOptions): Promise<EnrollResult> {
   // The gallery's model describes the photos: its own, or the configured one for a gallery not bound yet.
   const gallery = await findGallery(
     ctx.db,

@@ -1,6 +1,7 @@
 /** Identification (1:N against a gallery) and verification (1:1 against one enrolled person). */
 import { z } from 'zod';
 import type { Point } from '../engine/align.js';
+import type { AttributeName, FaceAttributes } from '../core/face.js';
 import type { Box, Face } from '../engine/face-engine.js';
 import type { FaceQuality } from '../engine/quality.js';
 import { FacerecError, NoFaceError } from '../errors.js';
@@ -12,12 +13,13 @@ import { nearestFaces, personDistances } from '../store/faces.repository.js';
 import { findGallery, type Gallery } from '../store/galleries.repository.js';
 import type { ServiceContext } from './context.js';
 import { faceReason, type FaceReason } from './detect.service.js';
-import { boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
+import { Attributes, boolish, decimalInteger, GalleryRef, LargestFace, MaxFaces, Threshold } from './input.js';
 import { checkRange, LIMITS, thresholdOf } from './limits.js';
 import { identifyThreshold } from './open-set.service.js';
 import { resolvePerson } from './people.service.js';
 import { galleryModel, galleryStillOn, modelMismatch, type ModelSettings } from './models.service.js';
 import { imageSha256 } from './enroll.service.js';
+import { learnFromMatches } from './learning.service.js';
 import { keepFaces, KeepSightingsSetting, SourceRef, type KeepSightings } from './sightings.service.js';
 import { photoWarnings, withWarnings, type PhotoWarning } from './warnings.js';
 
@@ -33,6 +35,7 @@ export const IdentifyInput = z.object({
     .optional()
     .meta({ description: 'Ignore faces smaller than this (px, shorter box side)' }),
   includeLandmarks: boolish.optional(),
+  attributes: Attributes,
   keepSightings: KeepSightingsSetting.optional().meta({
     description:
       'Keep this photo’s faces as sightings: off, unknown (those not named), all; default: the gallery’s setting (off unless set)',
@@ -54,6 +57,8 @@ export interface IdentifyOptions {
   /** Ignore faces smaller than this (shorter box side, px). */
   minFaceSize?: number;
   includeLandmarks?: boolean;
+  /** Age, gender, expression per face: only those named are computed (none by default). */
+  attributes?: readonly AttributeName[];
   /** Keep the faces as sightings (default: the gallery's setting). */
   keepSightings?: KeepSightings;
   /** The caller's reference of the photo, kept with its sightings. */
@@ -67,8 +72,12 @@ export interface IdentifiedFace extends FaceMatch {
   /** Present when the face cannot be recognised: it is then unknown, with no candidates, whatever the gallery. */
   reason?: FaceReason;
   landmarks?: Point[];
+  /** The attributes asked for (IdentifyOptions.attributes). */
+  attributes?: FaceAttributes;
   /** The sighting this face was kept as, when the gallery or the call keeps them. */
   sightingId?: string;
+  /** The template this face became (a certain match in a gallery that learns: origin 'learned'). */
+  learnedFaceId?: string;
 }
 
 export interface IdentifyResult {
@@ -100,7 +109,7 @@ async function facesOf(
   ctx: ServiceContext,
   bytes: Uint8Array,
   model: ModelSettings,
-  options: { maxFaces?: number; minFaceSize?: number; thumbnails?: boolean },
+  options: { maxFaces?: number; minFaceSize?: number; thumbnails?: boolean; attributes?: readonly AttributeName[] },
 ): Promise<{ width: number; height: number; faces: Face[]; found: number }> {
   const analysis = await ctx.analyzer.analyze(bytes, {
     descriptors: true,
@@ -109,6 +118,7 @@ async function facesOf(
     minScore: ctx.config.minScore,
     ...(options.maxFaces ? { maxFaces: options.maxFaces } : {}),
     ...(options.thumbnails ? { thumbnails: true } : {}),
+    ...(options.attributes?.length ? { attributes: options.attributes } : {}),
   });
   const faces = analysis.faces.filter((f) => f.quality.size >= (options.minFaceSize ?? 0));
   return { width: analysis.width, height: analysis.height, faces, found: analysis.faces.length };
@@ -130,7 +140,8 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
   // A gallery moved to another model while the photo was being described (gallery reembed) is searched again with
   // the new one: its faces no longer hold the old model's descriptors.
   for (let attempt = 0; ; attempt++) {
-    const { width, height, faces, found } = await facesOf(ctx, bytes, model, { ...options, thumbnails: keep !== 'off' });
+    const thumbnails = keep !== 'off' || (gallery.learn === 'certain' && ctx.config.thumbnails);
+    const { width, height, faces, found } = await facesOf(ctx, bytes, model, { ...options, thumbnails });
     if (faces.length === 0) {
       // A photo without a face is seen all the same (a scan skips it next time).
       if (keep !== 'off')
@@ -175,18 +186,51 @@ export async function identify(ctx: ServiceContext, bytes: Uint8Array, options: 
       ...(await decide(ctx, gallery, model, { width, height, faces, reasons }, perFace, options, topK)),
       ...withWarnings(await warnings),
     };
-    if (keep === 'off') return result;
-    const ids = await keepFaces(ctx, {
-      gallery,
-      modelId: model.card.id,
-      sha256: imageSha256(bytes),
-      width,
-      height,
-      faces: faces.map((face, i) => ({ face, ...(reasons[i] ? {} : { match: result.faces[i]! }) })),
-      keep,
-      source: options.source,
-    });
-    return { ...result, faces: result.faces.map((f, i) => (ids[i] ? { ...f, sightingId: ids[i] } : f)) };
+    if (keep === 'off' && gallery.learn === 'off') return result;
+    const sha256 = imageSha256(bytes);
+    const ids =
+      keep === 'off'
+        ? faces.map(() => null)
+        : await keepFaces(ctx, {
+            gallery,
+            modelId: model.card.id,
+            sha256,
+            width,
+            height,
+            faces: faces.map((face, i) => ({ face, ...(reasons[i] ? {} : { match: result.faces[i]! }) })),
+            keep,
+            source: options.source,
+          });
+    // A gallery that learns: certain matches become templates of their person (issue 24).
+    let next = 0;
+    const people = reasons.map((reason) => (reason ? null : perFace[next++]!));
+    const learned =
+      gallery.learn === 'certain'
+        ? await learnFromMatches(ctx, gallery, model, {
+            sha256,
+            faces: faces.map((face, i) =>
+              people[i]
+                ? {
+                    descriptor: face.descriptor!,
+                    box: face.box,
+                    score: face.score,
+                    quality: face.quality,
+                    thumbnail: face.thumbnail ?? null,
+                    match: result.faces[i]!,
+                    people: people[i],
+                    sightingId: ids[i] ?? null,
+                  }
+                : null,
+            ),
+          })
+        : [];
+    return {
+      ...result,
+      faces: result.faces.map((f, i) => {
+        const learnedFaceId = learned.find((l) => l.index === i)?.faceId;
+        return { ...f, ...(ids[i] ? { sightingId: ids[i] } : {}), ...(learnedFaceId ? { learnedFaceId } : {}) };
+      }),
+    };
   }
 }
 
@@ -220,6 +264,7 @@ async function decide(
       ...(reasons[i] ? { reason: reasons[i] } : {}),
       ...(options.includeLandmarks ? { landmarks: face.landmarks } : {}),
       ...rounded(matches[i]!),
+      ...(face.attributes ? { attributes: face.attributes } : {}),
     })),
   };
 }

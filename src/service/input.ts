@@ -6,6 +6,7 @@
  * the fields of a JSON body, which are typed.
  */
 import { z } from 'zod';
+import { ATTRIBUTE_NAMES, type AttributeName } from '../core/face.js';
 import { InvalidArgumentError } from '../errors.js';
 import { LIMITS } from './limits.js';
 
@@ -88,6 +89,40 @@ function textInJson(typed: Record<string, unknown>, parsed: unknown): Array<{ pa
       message: `must be ${TYPE_NAMES[typeof out[key]] ?? typeof out[key]}, not the string ${JSON.stringify(given).slice(0, 40)}: JSON bodies are typed (forms and query strings send text)`,
     }));
 }
+const ATTRIBUTE_VALUES = [...ATTRIBUTE_NAMES, 'all'] as const;
+
+/**
+ * Face attributes to compute, as text ("age,gender,expression", "all"), a list of such, or repeated fields: the
+ * attributes in a fixed order, each once, or none. Anything else names the allowed values.
+ */
+export const Attributes = z
+  .union([text(), z.array(text())])
+  .transform((value, ctx): AttributeName[] => {
+    const words = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((w) => w.trim());
+    const unknown = words.filter((w) => !(ATTRIBUTE_VALUES as readonly string[]).includes(w));
+    if (unknown.length > 0 || words.length === 0) {
+      const named = unknown.map((w) => (w ? `'${w}'` : 'an empty name'));
+      const what = words.some((w) => w !== '')
+        ? `unknown attribute${unknown.length > 1 ? 's' : ''} ${named.join(', ')}`
+        : 'no attribute named';
+      ctx.addIssue({
+        code: 'custom',
+        message: `${what}; allowed: ${ATTRIBUTE_VALUES.join(', ')} (comma-separated)`,
+        params: { allowed: ATTRIBUTE_VALUES },
+      });
+      return z.NEVER;
+    }
+    return ATTRIBUTE_NAMES.filter((name) => words.includes(name) || words.includes('all'));
+  })
+  .optional()
+  .meta({
+    type: 'string',
+    pattern: `^\\s*(${ATTRIBUTE_VALUES.join('|')})\\s*(,\\s*(${ATTRIBUTE_VALUES.join('|')})\\s*)*$`,
+    examples: ['age,gender,expression', 'all', 'expression'],
+    description:
+      'Face attributes to estimate per face, comma-separated: age, gender, expression, or all. None by default (and then none is ' +
+      'computed). Estimates with measured limits: gender and expression accuracy in docs/accuracy.md; age is uncalibrated, not measured here',
+  });
 
 /**
  * `value` as a use case's input schema parses it, or INVALID_ARGUMENT with every issue in `details.issues`. `what`

@@ -1,5 +1,7 @@
 /** What a client needs to know of this server to ask it well: thresholds, gates and input limits, as configured. */
 import type { EnrollmentGates } from '../config/index.js';
+import { CLUSTER_RULE } from '../match/cluster/params.js';
+import { FACES_PER_NAMING } from './clusters.service.js';
 import type { ServiceContext } from './context.js';
 import { LIMITS, type Limits } from './limits.js';
 import { chosenModel } from './models.service.js';
@@ -19,6 +21,8 @@ export interface Settings {
   descriptorModelId: string;
   /** Its short name. */
   descriptorModel: string;
+  /** Faces seen (kept only when a gallery or a call asks): how long they are kept, and when a group of them is suggested. */
+  sightings: { retentionDays: number; minClusterSize: number; facesPerNaming: number };
 }
 
 /** The server's settings: the UI takes its defaults and hints from here instead of constants of its own. */
@@ -35,5 +39,10 @@ export function settings(ctx: ServiceContext): Settings {
     maxImagePixels: config.maxImagePixels,
     descriptorModelId: model.card.id,
     descriptorModel: model.card.name,
+    sightings: {
+      retentionDays: config.sightingRetentionDays,
+      minClusterSize: CLUSTER_RULE.minClusterSize,
+      facesPerNaming: FACES_PER_NAMING,
+    },
   };
 }

@@ -24,7 +24,9 @@ import {
   type Sighting,
   type SightingOutcome,
 } from '../store/sightings.repository.js';
+import { deleteFacesOfSighting } from '../store/templates.repository.js';
 import type { ServiceContext } from './context.js';
+import { galleriesChanged } from './open-set.service.js';
 import { clusterPending } from './clusters.service.js';
 import { decimalInteger, GalleryRef, text, Uuid } from './input.js';
 
@@ -165,11 +167,11 @@ export async function sightingThumbnailOf(ctx: ServiceContext, id: string): Prom
 
 /**
  * A user says who a sighting is: another person of the gallery, or nobody enrolled (null). Kept as the user's word
- * (who, when), never relabelled by an automatic pass; the enrolled faces are not changed. A face made unknown may join
- * a cluster.
+ * (who, when), never relabelled by an automatic pass; the enrolled faces are not changed, but a template made from this
+ * face for another person (confirmed or learned) is removed. A face made unknown may join a cluster.
  */
 export async function correctSighting(ctx: ServiceContext, id: string, personId: string | null, byKey?: string): Promise<Sighting> {
-  await ctx.db.transaction(async (tx) => {
+  const removed = await ctx.db.transaction(async (tx) => {
     const sighting = await getSighting(tx, id);
     if (personId !== null) {
       const person = await getPerson(tx, personId);
@@ -180,7 +182,10 @@ export async function correctSighting(ctx: ServiceContext, id: string, personId:
         });
     }
     await labelSighting(tx, id, personId, byKey ?? null);
+    // A template made from this face for someone else was wrong: it goes (issue 24).
+    return (await deleteFacesOfSighting(tx, id, personId)).length;
   });
+  if (removed > 0) galleriesChanged(ctx.db);
   const sighting = await getSighting(ctx.db, id);
   if (personId === null) await clusterPending(ctx, sighting.galleryId).catch(() => {});
   return getSighting(ctx.db, id);

@@ -24,6 +24,8 @@ export const faceJson = (face: FaceRecord) => ({
   box: face.box,
   score: face.score,
   quality: face.quality,
+  origin: face.origin,
+  sightingId: face.sightingId,
   createdAt: face.createdAt,
   thumbnailUrl: thumbnailUrl(face),
 });

@@ -47,7 +47,7 @@ export interface FaceNeighbour {
   distance: number;
 }
 
-interface FaceRow {
+export interface FaceRow {
   id: string;
   person_id: string;
   gallery_id: string;
@@ -62,10 +62,10 @@ interface FaceRow {
   created_at: Date;
 }
 
-const COLUMNS =
+export const FACE_COLUMNS =
   'id, person_id, gallery_id, model_id, box, score, quality, image_sha256, thumbnail IS NOT NULL AS has_thumbnail, origin, sighting_id, created_at';
 
-const toFace = (r: FaceRow): FaceRecord => ({
+export const toFace = (r: FaceRow): FaceRecord => ({
   id: r.id,
   personId: r.person_id,
   galleryId: r.gallery_id,
@@ -88,7 +88,7 @@ export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecor
   const [row] = await q.query<FaceRow>(
     `INSERT INTO faces (person_id, gallery_id, descriptor, model_id, box, score, quality, image_sha256, thumbnail, origin, sighting_id)
      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM galleries WHERE id = $2 AND descriptor_model = $4 FOR SHARE
-     RETURNING ${COLUMNS}`,
+     RETURNING ${FACE_COLUMNS}`,
     [
       face.personId,
       face.galleryId,
@@ -118,11 +118,11 @@ export async function insertFace(q: Queryable, face: NewFace): Promise<FaceRecor
 }
 
 export async function listFaces(q: Queryable, personId: string): Promise<FaceRecord[]> {
-  return (await q.query<FaceRow>(`SELECT ${COLUMNS} FROM faces WHERE person_id = $1 ORDER BY created_at, id`, [personId])).map(toFace);
+  return (await q.query<FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE person_id = $1 ORDER BY created_at, id`, [personId])).map(toFace);
 }
 
 export async function getFace(q: Queryable, faceId: string): Promise<FaceRecord> {
-  const row = isUuid(faceId) ? (await q.query<FaceRow>(`SELECT ${COLUMNS} FROM faces WHERE id = $1`, [faceId]))[0] : undefined;
+  const row = isUuid(faceId) ? (await q.query<FaceRow>(`SELECT ${FACE_COLUMNS} FROM faces WHERE id = $1`, [faceId]))[0] : undefined;
   if (!row) throw new NotFoundError('FACE_NOT_FOUND', `Face ${faceId}`, { faceId });
   return toFace(row);
 }
@@ -243,7 +243,11 @@ export async function galleryRevision(q: Queryable, galleryId: string, modelId: 
   return { people: row!.people, faces: row!.faces, fingerprint: String(row!.fingerprint) };
 }
 
-/** Up to `limit` faces of a gallery with their person, the same ones each time (ordered by a hash of the face id). */
+/**
+ * Up to `limit` faces of a gallery with their person, the same ones each time (ordered by a hash of the face id); not
+ * learned faces: a certain match is added for being far from everyone else, and would pull the gallery's impostor tail,
+ * and its threshold, up (docs/accuracy.md#a-gallery-that-learns).
+ */
 export async function sampleGalleryFaces(
   q: Queryable,
   galleryId: string,
@@ -251,7 +255,8 @@ export async function sampleGalleryFaces(
   limit: number,
 ): Promise<Array<{ personId: string; descriptor: number[] }>> {
   const rows = await q.query<{ person_id: string; descriptor: unknown }>(
-    'SELECT person_id, descriptor FROM faces WHERE gallery_id = $1 AND model_id = $2 ORDER BY md5(id::text) LIMIT $3',
+    `SELECT person_id, descriptor FROM faces WHERE gallery_id = $1 AND model_id = $2 AND origin <> 'learned'
+     ORDER BY md5(id::text) LIMIT $3`,
     [galleryId, modelId, limit],
   );
   return rows.map((r) => ({ personId: r.person_id, descriptor: descriptorOf(r.descriptor) }));

@@ -13,6 +13,8 @@ export interface Gallery {
   descriptorModel: string | null;
   /** Which faces identify keeps as sightings: none (the default), those it cannot name, or all. */
   keepSightings: 'off' | 'unknown' | 'all';
+  /** Whether identify adds certain matches as templates of their person (issue 24): off (the default) or certain. */
+  learn: 'off' | 'certain';
   createdAt: string;
 }
 
@@ -21,12 +23,13 @@ interface GalleryRow {
   name: string;
   descriptor_model: string | null;
   keep_sightings: 'off' | 'unknown' | 'all';
+  learn: 'off' | 'certain';
   people: number;
   faces: number;
   created_at: Date;
 }
 
-const SELECT = `SELECT g.id, g.name, g.descriptor_model, g.keep_sightings, g.created_at,
+const SELECT = `SELECT g.id, g.name, g.descriptor_model, g.keep_sightings, g.learn, g.created_at,
   (SELECT count(*)::int FROM people p WHERE p.gallery_id = g.id) AS people,
   (SELECT count(*)::int FROM faces f WHERE f.gallery_id = g.id) AS faces
   FROM galleries g`;
@@ -38,6 +41,7 @@ const toGallery = (r: GalleryRow): Gallery => ({
   faces: r.faces,
   descriptorModel: r.descriptor_model,
   keepSightings: r.keep_sightings,
+  learn: r.learn,
   createdAt: r.created_at.toISOString(),
 });
 
@@ -114,6 +118,11 @@ export async function deleteGallery(q: Queryable, idOrName: string, force: boole
 /** Sets which faces identify keeps as sightings in the gallery. */
 export async function setKeepSightings(q: Queryable, galleryId: string, keep: Gallery['keepSightings']): Promise<void> {
   await q.query('UPDATE galleries SET keep_sightings = $2 WHERE id = $1', [galleryId, keep]);
+}
+
+/** Sets whether identify adds certain matches as templates in the gallery. */
+export async function setLearn(q: Queryable, galleryId: string, learn: Gallery['learn']): Promise<void> {
+  await q.query('UPDATE galleries SET learn = $2 WHERE id = $1', [galleryId, learn]);
 }
 
 /** Binds a gallery without a model to `modelId`; returns the model it is bound to now (another one if it had one). */

@@ -101,8 +101,12 @@ function route(moveFocus) {
   const name = wanted in views ? wanted : 'people';
   for (const section of document.querySelectorAll('.view')) /** @type {HTMLElement} */ (section).hidden = section.id !== `view-${name}`;
   for (const link of document.querySelectorAll('.tabs a, .gallery-picker a')) {
-    if (link.getAttribute('data-view') === name) link.setAttribute('aria-current', 'page');
-    else link.removeAttribute('aria-current');
+    if (link.getAttribute('data-view') !== name) link.removeAttribute('aria-current');
+    else {
+      link.setAttribute('aria-current', 'page');
+      // Tabs that do not all fit (a phone) scroll: the page's own is shown.
+      link.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    }
   }
   document.title = `${$(`#view-${name} h1`).textContent} · facerec`;
   current = name;

@@ -10,6 +10,7 @@ import { galleriesView } from './views/galleries.js';
 import { identifyView } from './views/identify.js';
 import { peopleView } from './views/people.js';
 import { settingsView } from './views/settings.js';
+import { unknownFacesView } from './views/unknown-faces.js';
 import { verifyView } from './views/verify.js';
 
 /**
@@ -22,6 +23,7 @@ export const PAGES = [
   { name: 'people', label: 'People', create: peopleView },
   { name: 'enroll', label: 'Enroll', create: enrollView },
   { name: 'identify', label: 'Identify', create: identifyView },
+  { name: 'unknown', label: 'Unknown faces', create: unknownFacesView },
   { name: 'verify', label: 'Verify', create: verifyView },
   { name: 'settings', label: 'Settings', create: settingsView },
   // Reached from the gallery picker's "Manage" link.

@@ -32,8 +32,26 @@ describe('facerec CLI', () => {
     for (const f of faces) {
       expect(f.box).toHaveLength(4);
       expect(f.score).toBeGreaterThan(0.5);
-      expect(Object.keys(f.quality).sort()).toEqual(['roll', 'score', 'sharpness', 'size', 'yaw']);
+      expect(Object.keys(f.quality).sort()).toEqual(['landmarkSpan', 'roll', 'score', 'sharpness', 'size', 'yaw']);
+      // Landmarks that outline a face (issue 25): real faces span 0.74-1.85 of their box, textures under 0.6.
+      expect(f.quality.landmarkSpan).toBeGreaterThanOrEqual(0.8);
     }
+  });
+
+  it('detect --attributes gives age, gender and expression per face, only those asked, in JSON and in words', async () => {
+    const sample = path.join(FACE_API_DEMO, 'sample3.jpg');
+    const all = JSON.parse((await facerec('detect', sample, '--attributes', 'all', '--json')).stdout);
+    expect(all.faces).toHaveLength(3);
+    for (const f of all.faces) expect(Object.keys(f.attributes)).toEqual(['age', 'gender', 'expression']);
+    const one = JSON.parse((await facerec('detect', sample, '--attributes', 'expression', '--json')).stdout);
+    for (const f of one.faces) expect(Object.keys(f.attributes)).toEqual(['expression']);
+    const none = JSON.parse((await facerec('detect', sample, '--json')).stdout);
+    for (const f of none.faces) expect(f).not.toHaveProperty('attributes');
+    const text = await facerec('detect', sample, '--attributes', 'gender,expression');
+    expect(text.code).toBe(0);
+    expect(text.stdout.trim().split('\n').slice(1)).toHaveLength(3);
+    for (const line of text.stdout.trim().split('\n').slice(1))
+      expect(line).toMatch(/ (female|male) \d+% · (neutral|happy|sad|angry|fearful|disgusted|surprised) \d+%$/);
   });
 
   it('annotate writes an image the size of the input', async () => {
@@ -122,6 +140,9 @@ describeWithDatasets('facerec CLI on the datasets', () => {
     expect(lines.map((l) => l.f)).toEqual(files);
     expect(lines.map((l) => l.faces.length)).toEqual([1, 0, 2]);
     expect(lines[0].faces[0].descriptor).toHaveLength(128);
+    // The quality the enrollment gates read, so that a learning evaluation can gate on it (eval stream).
+    expect(lines[0].faces[0].quality.size).toBeGreaterThan(40);
+    expect(lines[0].faces[0].quality.sharpness).toBeGreaterThan(0);
     expect(lines[0].w).toBeGreaterThan(0);
   });
 

@@ -13,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
+import { EXPRESSIONS, type AttributeName, type Expression, type FaceAttributes, type Gender } from '../../src/core/face.js';
 import type { Point } from '../../src/engine/align.js';
 import type { Analysis, AnalyzeOptions, Box, Face } from '../../src/engine/face-engine.js';
 import { REPLACEMENT_CAUSES, type ReplacementCause } from '../../src/engine/pool.js';
@@ -45,6 +46,12 @@ export interface FakeFace {
   yaw?: number;
   /** Tilt of the eye line, degrees (default 0; enrollment's gate is ±45). */
   roll?: number;
+  /** How wide a face the landmarks outline over the box width (default 1.2; enrollment's gate is 0.8). */
+  landmarkSpan?: number;
+  /** What the attribute nets would say, when asked (default: 35 years, male at 0.9, neutral at 0.8). */
+  age?: number;
+  gender?: Gender;
+  expression?: Expression;
 }
 
 export interface FakePhotoSpec {
@@ -71,7 +78,33 @@ const MAGIC = [0x46, 0x52, 0x46, 0x31]; // "FRF1"
 const HEADER = MAGIC.length + 2; // magic, then the JSON's length (uint16, big-endian)
 const MARGIN = 10;
 const BACKGROUND = 0x6e;
-const DEFAULTS: Omit<Required<FakeFace>, 'identity'> = { drift: DEFAULT_DRIFT, size: 120, score: 0.99, sharpness: 250, yaw: 0, roll: 0 };
+const DEFAULTS: Omit<Required<FakeFace>, 'identity'> = {
+  drift: DEFAULT_DRIFT,
+  size: 120,
+  score: 0.99,
+  sharpness: 250,
+  yaw: 0,
+  roll: 0,
+  landmarkSpan: 1.2,
+  age: 35,
+  gender: 'male',
+  expression: 'neutral',
+};
+
+/** The attributes asked for, as the engine answers them (only those named), from the fake face's spec. */
+function fakeAttributes(face: Required<FakeFace>, asked: readonly AttributeName[]): FaceAttributes {
+  const attributes: FaceAttributes = {};
+  if (asked.includes('age')) attributes.age = face.age;
+  if (asked.includes('gender')) attributes.gender = { label: face.gender, probability: 0.9 };
+  if (asked.includes('expression')) {
+    const probabilities = Object.fromEntries(EXPRESSIONS.map((e) => [e, e === face.expression ? 0.8 : 0.2 / 6])) as Record<
+      Expression,
+      number
+    >;
+    attributes.expression = { label: face.expression, probability: 0.8, probabilities };
+  }
+  return attributes;
+}
 
 let takes = 0;
 
@@ -302,11 +335,13 @@ export function fakeAnalyzer(options: FakeAnalyzerOptions = {}): FakeAnalyzer {
               sharpness: round(face.sharpness, 1),
               yaw: round(face.yaw, 1),
               roll: round(face.roll, 1),
+              landmarkSpan: round(face.landmarkSpan, 2),
             },
           };
           // Each model its own space: the same face, rotated by a model-seeded sign flip per dimension.
           if (withDescriptors) out.descriptor = inSpaceOf(modelId, fakeDescriptor(face, spec.take, index));
           if (analyzeOptions.thumbnails) out.thumbnail = await thumbnailOf(face.identity);
+          if (analyzeOptions.attributes?.length) out.attributes = fakeAttributes(face, analyzeOptions.attributes);
           return out;
         }),
       );

@@ -62,6 +62,13 @@ describe('facerec, before any database or photo', () => {
     refused(await facerec('detect', path.join(tmp, 'nope.jpg')), 4, /^facerec: FILE_NOT_FOUND: /);
     refused(await facerec('detect', '--no-such-flag', 'x.jpg'), 2, /^facerec: INVALID_ARGUMENT: .*--no-such-flag/);
     refused(await facerec('detect', photo, '--detector', 'mtcnn'), 2, /^facerec: INVALID_ARGUMENT: .*ssd, tiny/);
+    // A bad --attributes names the allowed values, before the photo is read (the file named here does not exist).
+    refused(
+      await facerec('detect', path.join(tmp, 'nope.jpg'), '--attributes', 'age,race'),
+      2,
+      /^facerec: INVALID_ARGUMENT: --attributes: unknown attribute 'race'; allowed: age, gender, expression, all/,
+    );
+    refused(await facerec('annotate', photo, '-o', 'out.jpg', '--attributes', ''), 2, /--attributes: no attribute named; allowed: /);
     refused(await facerec('annotate', path.join(tmp, 'nope.jpg'), '-o', 'out.jpg'), 4, /^facerec: FILE_NOT_FOUND: /);
     expect((await facerec('--help')).code).toBe(0);
   });
@@ -182,6 +189,7 @@ describeEachDatabase('facerec with a database, in-process', (kind: DatabaseKind)
       [['enroll', '--name', 'Ada', '--face-box', '1,2,3,-4', photo], /--face-box must be x,y,width,height/],
       [['enroll', '--name', 'Ada', '--face-box', '1,2,0,4', photo], /--face-box must be .*positive width/],
       [['enroll', '--name', 'Ada', '--face-box', 'auto', '--face-box', '1,2,3,4', photo], /--face-box is given 2 times, for 1 photo/],
+      [['identify', photo, '--attributes', 'mood'], /--attributes: unknown attribute 'mood'; allowed: age, gender, expression, all/],
     ];
     for (const [args, message] of cases) {
       const run = await facerec(...args);

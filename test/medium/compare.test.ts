@@ -74,7 +74,7 @@ describe('detect', () => {
     expect(found.faces[0]).toEqual({
       box: [10, 10, 140, 168],
       score: 0.99,
-      quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0 },
+      quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0, landmarkSpan: 1.2 },
     });
     expect(analyzer.calls.at(-1)!.options).toMatchObject({
       descriptors: false,
@@ -110,7 +110,7 @@ describe('draw', () => {
         {
           box: [10, 10, 140, 168],
           score: 0.99,
-          quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0 },
+          quality: { size: 140, score: 0.99, sharpness: 250, yaw: 0, roll: 0, landmarkSpan: 1.2 },
           outcome: 'match',
           person: { id: 'x', name: 'Jon' },
           label: 'Jon',

@@ -144,6 +144,18 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
     expect(big).toMatchObject({ code: 'IMAGE_TOO_LARGE', details: { maxPixels: 50_000 } });
   });
 
+  it('holds enrollment to a stricter bar than detection: a face whose landmarks do not outline its box is LOW_SCORE', async () => {
+    await newGallery();
+    const before = await rowCounts(ctx.db);
+    // Detection reports faces whose landmark span is 0.7 or more (or that a second look confirms); enrollment asks 0.8.
+    const loose = rejectedOf(await rejection(create('Gus', [await portrait('gus', { landmarkSpan: 0.75 })])))[0]!;
+    expect(loose).toMatchObject({ code: 'LOW_SCORE', details: { landmarkSpan: 0.75, min: 0.8 } });
+    expect(loose.message).toContain('landmark span');
+    expect(await rowCounts(ctx.db)).toEqual(before);
+    const lenient = withConfig(ctx, { enrollment: { minLandmarkSpan: 0.7 } });
+    expect((await create('Gus', [await portrait('gus', { landmarkSpan: 0.75 })], {}, lenient)).faces).toHaveLength(1);
+  });
+
   it('is atomic: one bad photo among good ones fails the call and stores nothing, and every rejection is listed', async () => {
     await newGallery();
     const before = await rowCounts(ctx.db);
@@ -216,6 +228,8 @@ describeEachDatabase('enrollment', (kind: DatabaseKind) => {
         box: [10, 10, 120, 144],
         score: expect.any(Number),
         quality: expect.objectContaining({ size: 120 }),
+        origin: 'enrolled',
+        sightingId: null,
         createdAt: expect.any(String),
         thumbnailUrl: null,
         warnings: [],

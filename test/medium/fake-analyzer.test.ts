@@ -57,7 +57,7 @@ describe('fake analyzer', () => {
     const { faces } = await analyzer.analyze(await portrait('gina', { size: 90, score: 0.8, sharpness: 7.5, yaw: 30, roll: -20 }));
     expect(faces).toHaveLength(1);
     const [face] = faces;
-    expect(face!.quality).toEqual({ size: 90, score: 0.8, sharpness: 7.5, yaw: 30, roll: -20 });
+    expect(face!.quality).toEqual({ size: 90, score: 0.8, sharpness: 7.5, yaw: 30, roll: -20, landmarkSpan: 1.2 });
     expect(face!.score).toBe(0.8);
     expect(face!.box[2]).toBe(90);
     expect(face!.landmarks).toHaveLength(68);

@@ -4,6 +4,9 @@
  * and its resumption, clusters of unknown faces, naming (new and existing person), merge, removal, ignore, re-labelling
  * after an enrollment, correction, re-clustering, and every bad input with its code.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceContext } from '../../src/service/context.js';
 import {
@@ -20,7 +23,7 @@ import { createPerson } from '../../src/service/enroll.service.js';
 import { identify } from '../../src/service/identify.service.js';
 import { deletePerson, galleries } from '../../src/service/people.service.js';
 import { reembedGallery } from '../../src/service/reembed.service.js';
-import { scanPhotos } from '../../src/service/scan.service.js';
+import { scanFolder, scanPhotos } from '../../src/service/scan.service.js';
 import {
   correctSighting,
   listSightings,
@@ -160,6 +163,47 @@ describeEachDatabase('faces seen: sightings and clusters', (kind: DatabaseKind) 
       // Only the unreadable one was looked at again.
       expect(m.analyzer.calls.length - calls).toBe(1);
       expect(await sightingsIn(gallery)).toBe(3);
+    });
+
+    it('scans a folder and its sub-folders, photos only, with progress, and a second run skips what it saw', async () => {
+      const gallery = await newGallery();
+      const dir = await mkdtemp(path.join(tmpdir(), 'facerec-scan-'));
+      try {
+        await mkdir(path.join(dir, 'trip', 'day 2'), { recursive: true });
+        await writeFile(path.join(dir, 'eve.png'), await portrait('eve'));
+        await writeFile(path.join(dir, 'trip', 'group.png'), await groupPhoto(['eve', 'fay']));
+        await writeFile(path.join(dir, 'trip', 'day 2', 'fay.png'), await portrait('fay'));
+        await writeFile(path.join(dir, 'trip', 'notes.txt'), 'not a photo');
+        await writeFile(path.join(dir, 'broken.jpg'), notAnImage());
+        const progress: number[] = [];
+        let total = -1;
+        const first = await scanFolder(ctx, dir, {
+          gallery,
+          concurrency: 3,
+          onStart: (n) => (total = n),
+          onPhoto: (_, done) => progress.push(done),
+        });
+        expect(total).toBe(4);
+        expect(progress).toEqual([1, 2, 3, 4]);
+        expect(first.summary).toMatchObject({ photos: 4, new: 3, seen: 0, failed: 1, faces: 4, sightings: 4 });
+        const sources = first.photos.map((p) => path.relative(dir, p.source!)).sort();
+        expect(sources).toEqual(['broken.jpg', 'eve.png', path.join('trip', 'day 2', 'fay.png'), path.join('trip', 'group.png')]);
+        const again = await scanFolder(ctx, dir, { gallery });
+        expect(again.summary).toMatchObject({ photos: 4, new: 0, seen: 3, failed: 1, sightings: 0 });
+        expect(await sightingsIn(gallery)).toBe(4);
+        // The kept faces say where they were seen.
+        const kept = await listSightings(ctx, { gallery, limit: 10, offset: 0 });
+        expect(kept.sightings.map((s) => path.basename(s.photo.source ?? '')).sort()).toEqual([
+          'eve.png',
+          'fay.png',
+          'group.png',
+          'group.png',
+        ]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      expect(await codeOf(scanFolder(ctx, path.join(dir, 'gone'), { gallery }))).toBe('FILE_NOT_FOUND');
+      expect(await codeOf(scanPhotos(ctx, 'no such gallery', []))).toBe('GALLERY_NOT_FOUND');
     });
   });
 

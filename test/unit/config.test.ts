@@ -36,7 +36,8 @@ describe('loadConfig', () => {
       migrate: true,
       thumbnails: true,
       sightingRetentionDays: 30,
-      enrollment: { minFaceSize: 40, minScore: 0.5, minSharpness: 10, maxYaw: 45, maxRoll: 45 },
+      templateCap: 10,
+      enrollment: { minFaceSize: 40, minScore: 0.5, minLandmarkSpan: 0.8, minSharpness: 10, maxYaw: 45, maxRoll: 45 },
       http: {
         port: 3000,
         host: undefined,

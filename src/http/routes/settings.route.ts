@@ -16,7 +16,14 @@ const Settings = z
     }),
     ambiguityMargin: z.number(),
     enrollment: z
-      .object({ minFaceSize: z.number(), minScore: z.number(), minSharpness: z.number(), maxYaw: z.number(), maxRoll: z.number() })
+      .object({
+        minFaceSize: z.number(),
+        minScore: z.number(),
+        minLandmarkSpan: z.number(),
+        minSharpness: z.number(),
+        maxYaw: z.number(),
+        maxRoll: z.number(),
+      })
       .meta({ description: 'The enrollment quality gates' }),
     limits: z.object({
       topK: Range,
@@ -33,6 +40,15 @@ const Settings = z
     maxImagePixels: z.number(),
     descriptorModelId: z.string(),
     descriptorModel: z.string().meta({ description: 'FACEREC_DESCRIPTOR_MODEL: the model of new galleries' }),
+    sightings: z
+      .object({
+        retentionDays: z.number().meta({
+          description: 'FACEREC_SIGHTING_RETENTION_DAYS: kept faces (sightings) are purged this many days after they were last seen',
+        }),
+        minClusterSize: z.number().meta({ description: 'The fewest faces of a cluster of unknown faces that GET /v1/clusters suggests' }),
+        facesPerNaming: z.number().meta({ description: 'The most faces of a cluster that naming it enrolls (its best)' }),
+      })
+      .meta({ description: 'Faces seen: kept only when a gallery (keepSightings) or a call asks' }),
   })
   .meta({ id: 'Settings' });
 

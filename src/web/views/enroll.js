@@ -8,6 +8,7 @@
 /** @import { App } from '../app.js' */
 /** @import { AcceptedFace, DetectedFace, EnrollmentGates, EnrollResult, ListedPerson, PersonRef, Rejection } from '../api.js' */
 import { api, ApiError } from '../api.js';
+import { attributesLine } from '../attributes.js';
 import { $, ask, errorMessage, formatDistance, h, loading, message, plural, show, withBusy } from '../dom.js';
 import { readingOrder } from '../labels.js';
 import { reasonFor } from '../messages.js';
@@ -182,6 +183,10 @@ export function enrollView(app) {
                 : h('span', { className: 'status-icon', 'aria-hidden': 'true' }, ICONS[photo.state]),
               h('span', { className: 'status-text' }, photo.text),
             ),
+            // The estimated attributes of the face to enroll: the only one, or the one chosen.
+            photo.faces && (photo.faces.length === 1 || photo.chosen !== undefined)
+              ? attributesLine(photo.faces[photo.chosen ?? 0]?.attributes)
+              : null,
             useLargest,
           ),
           saved ? null : remove,
@@ -215,7 +220,7 @@ export function enrollView(app) {
       const photo = checkQueue.shift();
       if (!photo || !photos.includes(photo) || photo.state !== 'checking') continue;
       try {
-        const [detection, settings] = await Promise.all([api.detect(photo.file), serverSettings()]);
+        const [detection, settings] = await Promise.all([api.detect(photo.file, { attributes: 'all' }), serverSettings()]);
         if (photo.state === 'checking') {
           photo.faces = detection.faces;
           photo.size = { width: detection.width, height: detection.height };

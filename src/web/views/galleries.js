@@ -1,8 +1,16 @@
-/** Galleries: list them with their counts and model, create one (with its descriptor model), rename, delete, switch. */
+/**
+ * Galleries: list them with their counts and model, create one (with its descriptor model), rename, delete, switch,
+ * and choose which faces Identify keeps in each (faces seen: none by default).
+ */
 /** @import { App } from '../app.js' */
-/** @import { DescriptorModel, Gallery } from '../api.js' */
+/** @import { DescriptorModel, Gallery, KeepSightings } from '../api.js' */
 import { api } from '../api.js';
-import { $, confirmAction, errorMessage, h, loading, message, plural, show, toast, withBusy } from '../dom.js';
+import { $, confirmAction, errorMessage, h, help, loading, message, plural, show, toast, withBusy } from '../dom.js';
+import { serverSettings } from '../settings.js';
+import { keptFacesNote } from './unknown-faces.js';
+
+/** @type {Record<KeepSightings, string>} */
+const KEEP_CHOICES = { off: 'None (the default)', unknown: 'The faces it cannot name', all: 'Every face, named or not' };
 
 /** @param {App} app */
 export function galleriesView(app) {
@@ -62,11 +70,78 @@ export function galleriesView(app) {
       h('div', { className: 'gallery-head' }, title, inUse ? h('span', { className: 'badge match' }, 'In use') : null),
       facts,
       isDefault ? h('p', { className: 'muted small' }, 'Always there: it cannot be renamed or deleted.') : null,
+      keepField(gallery),
       actions,
     );
     rename.addEventListener('click', () => startRename(item, gallery));
     remove.addEventListener('click', () => void deleteGallery(gallery, remove));
     return item;
+  }
+
+  /**
+   * Which faces Identify keeps in the gallery (sightings, grouped in Unknown faces), with what keeping them means.
+   * @param {Gallery} gallery
+   */
+  function keepField(gallery) {
+    const current = gallery.keepSightings;
+    if (current === undefined) return null;
+    const id = `keep-${gallery.id}`;
+    const select = h(
+      'select',
+      { id, 'aria-describedby': `${id}-note` },
+      ...Object.entries(KEEP_CHOICES).map(([value, label]) => h('option', { value, selected: value === current }, label)),
+    );
+    const note = h('p', { id: `${id}-note`, className: 'muted small' }, keptFacesNote(undefined));
+    void serverSettings().then(
+      (s) => (note.textContent = keptFacesNote(s.sightings?.retentionDays)),
+      () => {},
+    );
+    select.addEventListener('change', async () => {
+      const keep = /** @type {KeepSightings} */ (select.value);
+      select.disabled = true;
+      try {
+        await api.keepSightings(gallery.id, keep);
+        gallery.keepSightings = keep;
+        toast(
+          keep === 'off'
+            ? `Gallery ${gallery.name} keeps no faces now`
+            : `Gallery ${gallery.name} keeps ${keep === 'all' ? 'every face' : 'the faces'} Identify ${keep === 'all' ? 'sees' : 'cannot name'}`,
+          'success',
+        );
+        await app.onChange();
+      } catch (error) {
+        select.value = gallery.keepSightings ?? 'off';
+        show(errorRegion, errorMessage(error, `Could not change which faces gallery ${gallery.name} keeps.`));
+      } finally {
+        select.disabled = false;
+      }
+    });
+    // Unknown faces shows the gallery in use: this one, then.
+    const unknownLink = h('a', { href: '#/unknown' }, `See the unknown faces of ${gallery.name}`);
+    unknownLink.addEventListener('click', () => {
+      if (app.gallery() !== gallery.name) app.useGallery(gallery.name);
+    });
+    return h(
+      'div',
+      { className: 'field keep-field' },
+      h(
+        'span',
+        { className: 'label-with-help' },
+        h('label', { htmlFor: id }, 'Faces Identify keeps'),
+        help(
+          'What does keeping faces do?',
+          h('p', {}, 'Kept faces are grouped by who they look like in Unknown faces, where a group can be named to enroll that person.'),
+          h(
+            'p',
+            {},
+            'A face seen in a photo is kept with its descriptor, a small picture of it and the photo’s name: biometric data about people who may not know. Keep only what you need, and say so to the people you photograph.',
+          ),
+        ),
+      ),
+      select,
+      note,
+      current === 'off' ? null : h('p', { className: 'small' }, unknownLink),
+    );
   }
 
   /** An inline form in place of the card's title. @param {HTMLElement} item @param {Gallery} gallery */

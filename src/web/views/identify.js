@@ -7,11 +7,13 @@
 /** @import { App } from '../app.js' */
 /** @import { IdentifiedFace, IdentifyResult } from '../api.js' */
 import { api } from '../api.js';
+import { attributesLine } from '../attributes.js';
 import { $, errorMessage, formatDistance, formatPercent, h, message, plural, show } from '../dom.js';
 import { explainConfidence, explainDistance, explainThreshold, WEAK_CONFIDENCE, weakMatchText } from '../explain.js';
 import { placeLabels, readingOrder } from '../labels.js';
 import { bindDropzone, hasCamera, openCamera } from '../photos.js';
 import { store } from '../store.js';
+import { sightingActions } from './sighting-actions.js';
 
 import { serverSettings } from '../settings.js';
 
@@ -248,6 +250,7 @@ export function identifyView(app) {
           h('strong', { className: 'face-label' }, face.outcome === 'match' ? face.label : 'Unknown'),
           h('span', { className: `badge ${kind}` }, face.reason === 'FACE_TOO_SMALL' ? 'Too small' : OUTCOME_TEXT[kind]),
         ),
+        attributesLine(face.attributes),
         // Unsure: two people are about as close; one confidence would say nothing, each candidate has its own.
         face.distance === null || face.outcome === 'ambiguous'
           ? null
@@ -294,6 +297,7 @@ export function identifyView(app) {
               ]),
             )
           : h('p', { className: 'candidates small muted' }, 'Nobody is enrolled in this gallery yet.'),
+        sightingActions(face, result.gallery.id),
       ),
     );
     item.addEventListener('mouseenter', () => highlight(n));
@@ -314,7 +318,11 @@ export function identifyView(app) {
       h('div', { className: 'loading' }, h('span', { className: 'spinner', 'aria-hidden': 'true' }), h('span', {}, 'Looking for faces…')),
     );
     try {
-      const result = await api.identify(file, { gallery: app.gallery(), threshold: thresholdChosen ? Number(slider.value) : undefined });
+      const result = await api.identify(file, {
+        gallery: app.gallery(),
+        threshold: thresholdChosen ? Number(slider.value) : undefined,
+        attributes: 'all',
+      });
       if (mine !== run) return;
       if (!thresholdChosen) {
         automatic = result.threshold;

@@ -177,7 +177,9 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     expect(skipped.rejected).toEqual([expect.objectContaining({ index: 1, code: 'NO_FACE' })]);
 
     const group = await photo(TWO_PEOPLE);
-    const largest = await createPerson(ctx, { name: 'Largest' }, [group], { largestFace: true });
+    // Its largest face is Biden, enrolled already (distance 0.084): a second person on purpose (DUPLICATE_PERSON otherwise).
+    expect(await codeOf(createPerson(ctx, { name: 'Largest' }, [group], { largestFace: true }))).toBe('DUPLICATE_PERSON');
+    const largest = await createPerson(ctx, { name: 'Largest' }, [group], { largestFace: true, allowDuplicatePerson: true });
     expect(largest.faces).toHaveLength(1);
     await deletePerson(ctx, largest.person.id);
     await deletePerson(ctx, skipped.person.id);
@@ -206,7 +208,10 @@ describeEachDatabase('enroll and identify on real photos', (kind) => {
     ]).catch((e: FacerecError) => e);
     expect((mixed as FacerecError).code).toBe('INCONSISTENT_IDENTITY');
 
-    const forced = await addFaces(ctx, obama, [biden], { force: true });
+    // biden2.jpg is enrolled as biden: forcing past the consistency guard is not enough, the same face under a second
+    // name needs its own override (DUPLICATE_PERSON).
+    expect(await codeOf(addFaces(ctx, obama, [biden], { force: true }))).toBe('DUPLICATE_PERSON');
+    const forced = await addFaces(ctx, obama, [biden], { force: true, allowDuplicatePerson: true });
     expect(forced.faces).toHaveLength(1);
     // It also matches another enrolled person, which is worth a warning.
     expect(forced.faces[0]!.warnings).toEqual([

@@ -1,6 +1,21 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import type { Box } from '../../../src/core/face.js';
-import { addScore, emptyTally, iou, parseImglabXml, precision, recall, scorePhoto, tallyRows } from '../../../src/eval/detection.js';
+import {
+  addScore,
+  emptyTally,
+  falsePer100Mp,
+  iou,
+  parseImglabXml,
+  precision,
+  recall,
+  scorePhoto,
+  tallyRows,
+} from '../../../src/eval/detection.js';
+import { FACE_FREE_SETS, faceFreePhotos } from '../../../src/eval/face-free.js';
 
 describe('parseImglabXml', () => {
   it("reads dlib imglab's boxes as [x, y, w, h], ignored ones apart", () => {
@@ -65,7 +80,7 @@ describe('tallies', () => {
       ),
     );
     addScore(t, scorePhoto([[0, 0, 10, 10]], [], []));
-    expect(t).toEqual({ photos: 2, faces: 2, found: 1, falseFaces: 1, photosWithFalseFaces: 1 });
+    expect(t).toEqual({ photos: 2, faces: 2, found: 1, falseFaces: 1, photosWithFalseFaces: 1, megapixels: 0 });
     expect([recall(t), precision(t)]).toEqual([0.5, 0.5]);
   });
 
@@ -84,5 +99,63 @@ describe('tallies', () => {
       ['native above 2048 px', 1],
       ['large: upscaled', 1],
     ]);
+  });
+
+  it('face-free rows: every box is a false face, counted per 100 megapixels of the photos, each set and all together', () => {
+    const none = scorePhoto([], [], []);
+    const two = scorePhoto(
+      [],
+      [],
+      [
+        [0, 0, 10, 10],
+        [50, 50, 10, 10],
+      ],
+    );
+    const photo = (set: string) => ({ set, name: 'x', faces: [], ignore: [], bytes: async () => new Uint8Array() });
+    const rows = tallyRows([
+      {
+        photo: photo('face-free: synthetic'),
+        width: 6000,
+        height: 4000,
+        scores: { shipped: two, plain03: two, plain05: none },
+        seconds: 0,
+      },
+      {
+        photo: photo('face-free: wallpapers'),
+        width: 4000,
+        height: 4000,
+        scores: { shipped: none, plain03: two, plain05: none },
+        seconds: 0,
+      },
+      { photo: photo('a'), width: 500, height: 400, scores: { shipped: none, plain03: none, plain05: none }, seconds: 0 },
+    ]);
+    expect(rows.map((r) => r.set)).toEqual(['a', 'face-free: synthetic', 'face-free: wallpapers', 'face-free: all']);
+    const all = rows.at(-1)!.tallies;
+    expect(all.shipped).toMatchObject({ photos: 2, falseFaces: 2, photosWithFalseFaces: 1, megapixels: 40 });
+    expect(falsePer100Mp(all.shipped)).toBe(5);
+    expect(falsePer100Mp(all.plain03)).toBe(10);
+    expect(falsePer100Mp(all.plain05)).toBe(0);
+    expect(falsePer100Mp(emptyTally())).toBe(0);
+  });
+});
+
+describe('faceFreePhotos', () => {
+  it('names each wallpaper folder that gives no photo, and reads those that do', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'facerec-wallpapers-'));
+    try {
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } })
+        .png()
+        .toFile(path.join(dir, 'blue.png'));
+      const absent = path.join(dir, 'absent');
+      const { photos, missing } = await faceFreePhotos({ datasets: path.join(dir, 'no-datasets'), wallpaperDirs: [dir, absent] });
+      expect(photos.filter((p) => p.set === FACE_FREE_SETS.wallpapers).map((p) => p.name)).toEqual([
+        path.join(path.basename(dir), 'blue.png'),
+      ]);
+      expect(missing).toContain(`no wallpapers under ${absent}`);
+      expect(missing.some((m) => m.includes(`under ${dir} `) || m.endsWith(`under ${dir}`))).toBe(false);
+      expect(photos.some((p) => p.set === FACE_FREE_SETS.synthetic)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
