@@ -104,9 +104,16 @@ describeWithDatasets('same and different people', () => {
   });
 
   it('finds the face that fills a small photo, which one full-frame pass misses', async () => {
-    // An LFW image whose face SSD scores under 0.1 at full frame; the padded retry sees it.
+    // An LFW image whose face SSD scores under 0.1 at full frame at 512² (FP32, face-api's own pass); the padded retry
+    // sees it. (The sized input, the default, searches this 250 px photo at 256² and finds it in one pass.)
     const bytes = await readFile(dataset('lfw-view1/images/David_Sibleyk/David_Sibleyk_0001.jpg'));
-    expect((await engine.analyzeBytes(bytes, { singlePass: true })).faces).toHaveLength(0);
+    const at512 = await FaceEngine.create({ runtime: 'onnx', precision: 'fp32', ssdInput: '512' });
+    try {
+      expect((await at512.analyzeBytes(bytes, { singlePass: true })).faces).toHaveLength(0);
+      expect((await at512.analyzeBytes(bytes)).faces).toHaveLength(1);
+    } finally {
+      await at512.dispose();
+    }
     const faces = (await engine.analyzeBytes(bytes)).faces;
     expect(faces).toHaveLength(1);
     expect(faces[0]!.box[2]).toBeGreaterThan(60);
@@ -260,13 +267,19 @@ describe('model checksums', () => {
   it('refuses an ONNX graph that does not match manifest.json, naming the file', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'facerec-models-'));
     await cp(DEFAULT_MODELS_DIR, dir, { recursive: true });
-    const target = path.join(dir, 'face_recognition.onnx');
-    const bytes = await readFile(target);
-    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
-    await writeFile(target, bytes);
-    const err = await FaceEngine.create({ runtime: 'onnx', modelsDir: dir }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(FacerecError);
-    expect(err).toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
-    expect((err as Error).message).toContain('face_recognition.onnx');
+    // Each precision checks the graph it runs: the FP32 one, and the int8 one (the default).
+    for (const [precision, file] of [
+      ['fp32', 'face_recognition.onnx'],
+      ['int8', 'face_recognition.int8.onnx'],
+    ] as const) {
+      const target = path.join(dir, file);
+      const bytes = await readFile(target);
+      bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
+      await writeFile(target, bytes);
+      const err = await FaceEngine.create({ runtime: 'onnx', precision, modelsDir: dir }).catch((e: unknown) => e);
+      expect(err, precision).toBeInstanceOf(FacerecError);
+      expect(err).toMatchObject({ code: 'MODEL_CHECKSUM_MISMATCH' });
+      expect((err as Error).message).toContain(file);
+    }
   });
 });
