@@ -97,6 +97,11 @@ describeWithDatasets("SSD's input sized to the photo", () => {
     for (const [, , overlap] of matched(a.faces, b.faces)) expect(overlap, label).toBeGreaterThanOrEqual(0.5);
     return a.faces.length;
   };
+  /** Every face 512² finds, the sized input finds too (it may find more: the annotations then say whether they are faces). */
+  const coversFaces = async (bytes: Uint8Array, label: string) => {
+    const [a, b] = [await int8.analyzeBytes(bytes, { descriptors: false }), await sized.analyzeBytes(bytes, { descriptors: false })];
+    for (const [, , overlap] of matched(a.faces, b.faces)) expect(overlap, label).toBeGreaterThanOrEqual(0.5);
+  };
 
   it('finds the same faces as at 512² in small photos (92–426 px: ORL, BBT crops, face_recognition)', { timeout: 120_000 }, async () => {
     const files = [
@@ -131,9 +136,10 @@ describeWithDatasets("SSD's input sized to the photo", () => {
           found += score.found;
           falseFaces += score.falseFaces;
           annotated += photo.faces.length;
-          await sameFaces(bytes, `${photo.name} at ${side} px`);
+          await coversFaces(bytes, `${photo.name} at ${side} px`);
         }
-        // All 43 faces (37–109 px in the originals) at both sizes, and nothing else.
+        // All 43 faces (37–109 px in the originals) at both sizes, and nothing else (at 320 px, 2007_007763's seventh face,
+        // 24 px there, is found by the sized input and missed at 512²).
         expect(found, `${side} px`).toBe(annotated);
         expect(falseFaces, `${side} px`).toBe(0);
       }
