@@ -22,7 +22,7 @@ export interface SelfTestRecord {
    * The answers of the other engine settings, keyed `precision/ssdInput` ('int8/sized', …): int8 graphs and a smaller
    * SSD input give a box and descriptor of their own, each repeated to rounding by a healthy engine.
    */
-  variants?: Record<string, { box: Box; descriptor: number[] }>;
+  variants?: Record<string, { box: Box; descriptor: number[]; attributes?: FaceAttributes }>;
 }
 
 /** The record's answer for an engine setting (`precision/ssdInput`); the FP32 512² one is the reference. */
@@ -92,7 +92,8 @@ export function checkSelfTest(record: SelfTestRecord, analysis: Analysis, descri
     descriptor.length === expected.descriptor.length ? Math.hypot(...descriptor.map((v, i) => v - expected.descriptor[i]!)) : Infinity;
   if (!(distance <= MAX_DESCRIPTOR_DISTANCE))
     fail(`the descriptor is ${distance.toFixed(4)} from the recorded one, over ${MAX_DESCRIPTOR_DISTANCE}`);
-  const want = record.face.attributes,
+  // The attributes of this setting's own box (the attribute nets are FP32 under every setting, their input is not).
+  const want = expected.attributes,
     got = face.attributes;
   if (!want || !got) return;
   if (want.age !== undefined && !(Math.abs((got.age ?? NaN) - want.age) <= MAX_AGE_DIFFERENCE))
