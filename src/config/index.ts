@@ -17,8 +17,10 @@ const schema = z.object({
   FACEREC_ONNX_PROVIDER: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   // int8 graphs where models/ has them (SSD and the ResNet), measured in docs/performance.md and docs/models.md.
   FACEREC_PRECISION: z.enum(['int8', 'fp32']).default('int8'),
-  // SSD's input sized to the photo, or always 512² as face-api (src/engine/detector-size.ts).
-  FACEREC_SSD_INPUT: z.enum(['sized', '512']).default('sized'),
+  // SSD's input always 512² as face-api, or sized to the photo (src/engine/detector-size.ts): opt-in, since the sized
+  // input finds the half faces at the edges of small photos (LFW View 1: 488 photos with two or more faces, 260 at 512²),
+  // and enrollment then refuses those photos (MULTIPLE_FACES) unless told to take the largest face.
+  FACEREC_SSD_INPUT: z.enum(['sized', '512']).default('512'),
   FACEREC_MODELS_DIR: z.string().optional(),
   // The descriptor model of new galleries and of embed, compare, detect and eval, by id or name (docs/models.md).
   FACEREC_DESCRIPTOR_MODEL: z.string().optional(),

@@ -178,7 +178,7 @@ export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManif
     backend: provider,
     threads,
     precision,
-    ssdInput: options.ssdInput ?? 'sized',
+    ssdInput: options.ssdInput ?? '512',
     versions: { onnxruntime: version },
     models: Object.fromEntries(
       NET_NAMES.map((net) => {

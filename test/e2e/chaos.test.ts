@@ -60,7 +60,8 @@ describeWithDatasets('chaos: mixed good, bad, huge and faceless photos at concur
     ];
     group = readFileSync(dataset('face-recognition-examples', 'knn_examples', 'test', 'obama_and_biden.jpg'));
 
-    server = await startTestServer('pglite', {}, { workers: 2 });
+    // The per-key rate limit (600 a minute) is not under test here: the int8 engine answers more than that.
+    server = await startTestServer('pglite', { FACEREC_RATE_LIMIT: '1000000' }, { workers: 2 });
     // The people that identify should name.
     for (const p of people.slice(0, 4)) {
       const reply = await call(`${server.url}/v1/people`, {
@@ -96,6 +97,8 @@ describeWithDatasets('chaos: mixed good, bad, huge and faceless photos at concur
         verify: async () => {
           const probe = pick(probes);
           const person = await call(`${server.url}/v1/people?search=${encodeURIComponent(probe.name)}`);
+          // The search's own answer, when it is not a page of people, is judged with the others.
+          if (!Array.isArray(person.body?.people) || person.body.people.length === 0) return person;
           return post('/v1/verify', form({ image: probe.photo }, { personId: person.body.people[0].id }));
         },
         enroll: async () => {

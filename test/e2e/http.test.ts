@@ -169,7 +169,7 @@ describeEachDatabase('HTTP API end to end', (kind) => {
     const engine = await expectJson<{ status: string; engine: Record<string, unknown> | null }>(await api('/v1/health'), 200);
     expect(engine).toMatchObject({
       status: 'ok',
-      engine: { runtime: 'onnx', backend: 'cpu', threads: 1, precision: 'int8', ssdInput: 'sized' },
+      engine: { runtime: 'onnx', backend: 'cpu', threads: 1, precision: 'int8', ssdInput: '512' },
     });
     expect((engine.engine!.models as Record<string, string>).ssdMobilenetv1).toMatch(/\+onnx-int8\.[0-9a-f]{12}$/);
     expect((engine.engine!.models as Record<string, string>).faceLandmark68Net).toMatch(/\+onnx\.[0-9a-f]{12}$/);

@@ -43,7 +43,7 @@ describeWithDatasets('FACEREC_PRECISION', () => {
   it('identifies a gallery enrolled in FP32 at 512² with the int8 default, as the same people', { timeout: 300_000 }, async () => {
     const [reference, fast] = [json(await facerec(fp32, 'info', '--json')), json(await facerec({}, 'info', '--json'))];
     expect(reference).toMatchObject({ precision: 'fp32', ssdInput: '512' });
-    expect(fast).toMatchObject({ precision: 'int8', ssdInput: 'sized', descriptorModelId: reference.descriptorModelId });
+    expect(fast).toMatchObject({ precision: 'int8', ssdInput: '512', descriptorModelId: reference.descriptorModelId });
 
     json(await facerec(fp32, 'enroll', '--json', '--name', 'kit_harington', KNN('train', 'kit_harington', 'john1.jpeg')));
     json(await facerec(fp32, 'enroll', '--json', '--name', 'rose_leslie', KNN('train', 'rose_leslie', 'img1.jpg')));

@@ -16,7 +16,7 @@ function configError(env: NodeJS.ProcessEnv): FacerecError {
 describe('loadConfig', () => {
   it('uses the documented defaults when no variable is set', () => {
     expect(loadConfig({})).toEqual({
-      runtime: { runtime: 'onnx', backend: 'auto', threads: 1, provider: 'auto', precision: 'int8', ssdInput: 'sized' },
+      runtime: { runtime: 'onnx', backend: 'auto', threads: 1, provider: 'auto', precision: 'int8', ssdInput: '512' },
       modelsDir: undefined,
       descriptorModel: undefined,
       descriptorModelsDir: undefined,
@@ -55,7 +55,7 @@ describe('loadConfig', () => {
     const config = loadConfig({
       FACEREC_BACKEND: 'wasm',
       FACEREC_PRECISION: 'fp32',
-      FACEREC_SSD_INPUT: '512',
+      FACEREC_SSD_INPUT: 'sized',
       FACEREC_MODELS_DIR: '/opt/models',
       FACEREC_WORKERS: '3',
       FACEREC_QUEUE_SIZE: '10',
@@ -72,7 +72,7 @@ describe('loadConfig', () => {
       FACEREC_ENROLL_MAX_YAW: '30',
     });
     expect(config).toMatchObject({
-      runtime: { runtime: 'onnx', backend: 'wasm', threads: 1, provider: 'auto', precision: 'fp32', ssdInput: '512' },
+      runtime: { runtime: 'onnx', backend: 'wasm', threads: 1, provider: 'auto', precision: 'fp32', ssdInput: 'sized' },
       modelsDir: '/opt/models',
       workers: 3,
       queueSize: 10,

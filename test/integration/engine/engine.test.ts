@@ -105,7 +105,7 @@ describeWithDatasets('same and different people', () => {
 
   it('finds the face that fills a small photo, which one full-frame pass misses', async () => {
     // An LFW image whose face SSD scores under 0.1 at full frame at 512² (FP32, face-api's own pass); the padded retry
-    // sees it. (The sized input, the default, searches this 250 px photo at 256² and finds it in one pass.)
+    // sees it. (The sized input, opt-in, searches this 250 px photo at 256² and finds it in one pass.)
     const bytes = await readFile(dataset('lfw-view1/images/David_Sibleyk/David_Sibleyk_0001.jpg'));
     const at512 = await FaceEngine.create({ runtime: 'onnx', precision: 'fp32', ssdInput: '512' });
     try {
