@@ -9,7 +9,7 @@ import { FacerecError } from '../errors.js';
 import { loadRuntime, type BackendChoice, type Runtime } from './backend.js';
 import { loadModels, manifestEntry, readVerified, type AttributeNetName, type ModelManifest } from './models.js';
 import { nativeCall } from './native-guard.js';
-import { onnxSessionOptions } from './onnx-nets.js';
+import { onnxSessionOptions, runBatch, type LiveTensors } from './onnx-nets.js';
 import type { RuntimeName } from './nets.js';
 
 /** Both nets see a 112×112 face, as face-api's feature extractors resize it. */
@@ -48,7 +48,7 @@ function lazy<T>(load: (net: AttributeNetName) => Promise<T>): (net: AttributeNe
 }
 
 class OnnxAttributeNets implements AttributeNets {
-  private live = 0;
+  private readonly live: LiveTensors = { count: 0 };
   private readonly sessions = new Map<AttributeNetName, ort.InferenceSession>();
   private readonly session: (net: AttributeNetName) => Promise<ort.InferenceSession>;
 
@@ -71,25 +71,7 @@ class OnnxAttributeNets implements AttributeNets {
 
   /** Runs one net on a batch of 112² HWC inputs and hands its outputs to `read`; every tensor is released. */
   private async run<T>(net: AttributeNetName, inputs: Float32Array[], read: (out: Record<string, Float32Array>) => T): Promise<T> {
-    const session = await this.session(net);
-    const pixels = ATTRIBUTE_INPUT * ATTRIBUTE_INPUT * 3;
-    const batch = new Float32Array(inputs.length * pixels);
-    inputs.forEach((input, i) => batch.set(input, i * pixels));
-    const feed = new ort.Tensor('float32', batch, [inputs.length, ATTRIBUTE_INPUT, ATTRIBUTE_INPUT, 3]);
-    this.live++;
-    let results: ort.InferenceSession.OnnxValueMapType | undefined;
-    try {
-      results = await nativeCall(() => session.run({ image: feed }));
-      this.live += Object.keys(results).length;
-      return read(Object.fromEntries(Object.entries(results).map(([name, t]) => [name, t.data as Float32Array])));
-    } finally {
-      feed.dispose();
-      this.live--;
-      for (const t of Object.values(results ?? {})) {
-        t.dispose();
-        this.live--;
-      }
-    }
+    return runBatch(await this.session(net), inputs, ATTRIBUTE_INPUT, this.live, read);
   }
 
   async ageGender(inputs: Float32Array[]): Promise<AgeGender[]> {
@@ -108,7 +90,7 @@ class OnnxAttributeNets implements AttributeNets {
   }
 
   liveTensors(): number {
-    return this.live;
+    return this.live.count;
   }
 
   async dispose(): Promise<void> {

@@ -31,9 +31,47 @@ function gpuPresent(): boolean {
   return existsSync('/dev/nvidia0') || existsSync('/proc/driver/nvidia/version');
 }
 
+/** Input and output tensors alive now: zero between requests, or a leak. */
+export interface LiveTensors {
+  count: number;
+}
+
+/**
+ * Runs `session` on a batch of HWC inputs of `size`² (its input named `image`) and hands its outputs to `read`; every
+ * tensor is released, and counted in `live` while it exists.
+ */
+export async function runBatch<T>(
+  session: ort.InferenceSession,
+  inputs: Float32Array[],
+  size: number,
+  live: LiveTensors,
+  read: (out: Record<string, Float32Array>) => T,
+): Promise<T> {
+  const pixels = size * size * 3;
+  let batch = inputs[0]!;
+  if (inputs.length > 1) {
+    batch = new Float32Array(inputs.length * pixels);
+    inputs.forEach((input, i) => batch.set(input, i * pixels));
+  }
+  const feed = new ort.Tensor('float32', batch, [inputs.length, size, size, 3]);
+  live.count++;
+  let results: ort.InferenceSession.OnnxValueMapType | undefined;
+  try {
+    results = await nativeCall(() => session.run({ image: feed }));
+    live.count += Object.keys(results).length;
+    return read(Object.fromEntries(Object.entries(results).map(([name, t]) => [name, t.data as Float32Array])));
+  } finally {
+    feed.dispose();
+    live.count--;
+    for (const t of Object.values(results ?? {})) {
+      t.dispose();
+      live.count--;
+    }
+  }
+}
+
 class OnnxNets implements Nets {
-  // Input and output tensors alive now: zero between requests, or a leak.
-  private live = 0;
+  private readonly live: LiveTensors = { count: 0 };
 
   constructor(
     readonly info: RuntimeInfo,
@@ -43,28 +81,7 @@ class OnnxNets implements Nets {
 
   /** Runs one net on a batch of HWC inputs of `size`² and hands its outputs to `read`; every tensor is released. */
   private async run<T>(net: NetName, inputs: Float32Array[], size: number, read: (out: Record<string, Float32Array>) => T): Promise<T> {
-    const session = await this.session(net);
-    const pixels = size * size * 3;
-    let batch = inputs[0]!;
-    if (inputs.length > 1) {
-      batch = new Float32Array(inputs.length * pixels);
-      inputs.forEach((input, i) => batch.set(input, i * pixels));
-    }
-    const feed = new ort.Tensor('float32', batch, [inputs.length, size, size, 3]);
-    this.live++;
-    let results: ort.InferenceSession.OnnxValueMapType | undefined;
-    try {
-      results = await nativeCall(() => session.run({ image: feed }));
-      this.live += Object.keys(results).length;
-      return read(Object.fromEntries(Object.entries(results).map(([name, t]) => [name, t.data as Float32Array])));
-    } finally {
-      feed.dispose();
-      this.live--;
-      for (const t of Object.values(results ?? {})) {
-        t.dispose();
-        this.live--;
-      }
-    }
+    return runBatch(await this.session(net), inputs, size, this.live, read);
   }
 
   // The graph takes any multiple of 32; its anchors are face-api's at 512, scaled for other sides (detector-size.ts).
@@ -94,7 +111,7 @@ class OnnxNets implements Nets {
   }
 
   memory(): RuntimeMemory {
-    return { numTensors: this.live, sessions: this.opened().length };
+    return { numTensors: this.live.count, sessions: this.opened().length };
   }
 
   async dispose(): Promise<void> {
