@@ -184,8 +184,8 @@ export interface Accuracy {
 
 export const BOOTSTRAP_DRAWS = 2000;
 
-/** Accuracy with a 95% percentile interval from `draws` resamples of the people (with replacement), seeded. */
-export function accuracyOf(outcomes: readonly Outcome[], draws = BOOTSTRAP_DRAWS, seed = 27): Accuracy {
+/** Each person's outcomes as [right, total]: the units a bootstrap over people resamples. */
+function perPerson(outcomes: readonly Outcome[]): Array<[number, number]> {
   const byPerson = new Map<string, [number, number]>();
   for (const o of outcomes) {
     const c = byPerson.get(o.person) ?? [0, 0];
@@ -193,25 +193,38 @@ export function accuracyOf(outcomes: readonly Outcome[], draws = BOOTSTRAP_DRAWS
     c[1] += 1;
     byPerson.set(o.person, c);
   }
-  const clusters = [...byPerson.values()];
+  return [...byPerson.values()];
+}
+
+/** The accuracy of one resample of `people` (with replacement). */
+function resampledRate(people: ReadonlyArray<[number, number]>, random: () => number): number {
+  let right = 0,
+    total = 0;
+  for (let k = 0; k < people.length; k++) {
+    const [r, t] = people[Math.floor(random() * people.length)]!;
+    right += r;
+    total += t;
+  }
+  return right / total;
+}
+
+/** The 2.5th and 97.5th percentiles of `values` (sorted in place). */
+function interval95(values: number[]): [number, number] {
+  values.sort((x, y) => x - y);
+  const at = (q: number) => values[Math.round(q * (values.length - 1))]!;
+  return [at(0.025), at(0.975)];
+}
+
+/** Accuracy with a 95% percentile interval from `draws` resamples of the people (with replacement), seeded. */
+export function accuracyOf(outcomes: readonly Outcome[], draws = BOOTSTRAP_DRAWS, seed = 27): Accuracy {
+  const people = perPerson(outcomes);
   const correct = outcomes.filter((o) => o.correct).length;
   const n = outcomes.length;
   if (n === 0) return { n: 0, correct: 0, accuracy: NaN, ci: [NaN, NaN], people: 0 };
   const random = rng(seed);
   const rates: number[] = [];
-  for (let d = 0; d < draws; d++) {
-    let right = 0,
-      total = 0;
-    for (let k = 0; k < clusters.length; k++) {
-      const [r, t] = clusters[Math.floor(random() * clusters.length)]!;
-      right += r;
-      total += t;
-    }
-    rates.push(right / total);
-  }
-  rates.sort((a, b) => a - b);
-  const at = (q: number) => rates[Math.min(rates.length - 1, Math.max(0, Math.round(q * (rates.length - 1))))]!;
-  return { n, correct, accuracy: correct / n, ci: [at(0.025), at(0.975)], people: clusters.length };
+  for (let d = 0; d < draws; d++) rates.push(resampledRate(people, random));
+  return { n, correct, accuracy: correct / n, ci: interval95(rates), people: people.length };
 }
 
 /** The difference between two groups' accuracies (a − b) with a 95% interval, each group resampled by its people. */
@@ -222,33 +235,11 @@ export function gapOf(
   seed = 27,
 ): { gap: number; ci: [number, number] } {
   const random = rng(seed);
-  const clustersOf = (outcomes: readonly Outcome[]) => {
-    const m = new Map<string, [number, number]>();
-    for (const o of outcomes) {
-      const c = m.get(o.person) ?? [0, 0];
-      c[0] += o.correct ? 1 : 0;
-      c[1] += 1;
-      m.set(o.person, c);
-    }
-    return [...m.values()];
-  };
-  const [ca, cb] = [clustersOf(a), clustersOf(b)];
-  const rate = (clusters: Array<[number, number]>) => {
-    let right = 0,
-      total = 0;
-    for (let k = 0; k < clusters.length; k++) {
-      const [r, t] = clusters[Math.floor(random() * clusters.length)]!;
-      right += r;
-      total += t;
-    }
-    return right / total;
-  };
+  const [pa, pb] = [perPerson(a), perPerson(b)];
   const gaps: number[] = [];
-  for (let d = 0; d < draws; d++) gaps.push(rate(ca) - rate(cb));
-  gaps.sort((x, y) => x - y);
-  const at = (q: number) => gaps[Math.round(q * (gaps.length - 1))]!;
+  for (let d = 0; d < draws; d++) gaps.push(resampledRate(pa, random) - resampledRate(pb, random));
   const share = (outcomes: readonly Outcome[]) => outcomes.filter((o) => o.correct).length / outcomes.length;
-  return { gap: share(a) - share(b), ci: [at(0.025), at(0.975)] };
+  return { gap: share(a) - share(b), ci: interval95(gaps) };
 }
 
 /**
@@ -284,10 +275,8 @@ export function pairedDifferenceOf(
     }
     differences.push((ra - rb) / total);
   }
-  differences.sort((x, y) => x - y);
-  const at = (q: number) => differences[Math.round(q * (differences.length - 1))]!;
   const right = (outcomes: readonly Outcome[]) => outcomes.filter((o) => o.correct).length;
-  return { difference: (right(a) - right(b)) / a.length, ci: [at(0.025), at(0.975)] };
+  return { difference: (right(a) - right(b)) / a.length, ci: interval95(differences) };
 }
 
 export interface ReliabilityBin {
