@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_CHROMIUM, launchChromium, SKIP_CHROMIUM_REASON, type Browser } from '../helpers/browser.js';
+import { HAS_CHROMIUM, launchChromium, SKIP_CHROMIUM_REASON, waitForCount as waitForCountOf, type Browser } from '../helpers/browser.js';
 import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -19,13 +19,7 @@ const ATTRIBUTES = /^~\d+ y · (female|male) \d+% · (neutral|happy|sad|angry|fe
 const skipReason = !HAS_CHROMIUM ? SKIP_CHROMIUM_REASON : !HAS_DATASETS ? SKIP_DATASETS_REASON : undefined;
 if (skipReason) console.warn(`skipping the web UI attribute tests: ${skipReason}`);
 
-async function waitForCount(locator: Locator, n: number, timeout = INFERENCE_MS): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while ((await locator.count()) !== n) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${n} of ${locator.toString()}; found ${await locator.count()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForCount = (locator: Locator, n: number, timeout = INFERENCE_MS) => waitForCountOf(locator, n, timeout);
 
 describe.skipIf(skipReason !== undefined)('face attributes in the web UI, in Chromium', () => {
   let server: TestServer;

@@ -11,7 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HAS_CHROMIUM, launchChromium, SKIP_CHROMIUM_REASON, type Browser } from '../helpers/browser.js';
+import { HAS_CHROMIUM, launchChromium, SKIP_CHROMIUM_REASON, waitForText as waitForTextOf, type Browser } from '../helpers/browser.js';
 import { dataset, HAS_DATASETS, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -33,16 +33,7 @@ if (skipReason) console.warn(`skipping the faces-seen web UI tests: ${skipReason
 /** The person an LFW source names (its file name without the photo number). */
 const personOf = (source: string) => path.basename(source).replace(/_\d+\.jpg$/, '');
 
-async function waitForText(locator: Locator, pattern: RegExp, timeout = INFERENCE_MS): Promise<string> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const text = (await locator.count()) > 0 ? ((await locator.first().innerText()) ?? '') : '';
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out waiting for ${pattern} in ${locator.toString()}; last text: ${JSON.stringify(text)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForText = (locator: Locator, pattern: RegExp, timeout = INFERENCE_MS) => waitForTextOf(locator, pattern, timeout);
 
 // These callbacks run in the page; the tests are type-checked without the DOM library.
 declare const document: {

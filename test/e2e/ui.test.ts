@@ -13,7 +13,14 @@ import type { Locator, Page, Request } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeKey } from '../../src/service/keys.service.js';
-import { HAS_CHROMIUM, launchChromium, SKIP_CHROMIUM_REASON, type Browser } from '../helpers/browser.js';
+import {
+  HAS_CHROMIUM,
+  launchChromium,
+  SKIP_CHROMIUM_REASON,
+  waitForCount as waitForCountOf,
+  waitForText as waitForTextOf,
+  type Browser,
+} from '../helpers/browser.js';
 import { dataset, HAS_DATASETS, KNN, SKIP_DATASETS_REASON } from '../helpers/datasets.js';
 import { form, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -34,26 +41,10 @@ const INFERENCE_MS = 90_000;
 const skipReason = !HAS_CHROMIUM ? SKIP_CHROMIUM_REASON : !HAS_DATASETS ? SKIP_DATASETS_REASON : undefined;
 if (skipReason) console.warn(`skipping the web UI tests: ${skipReason}`);
 
-/** Waits until the locator's text matches. */
-async function waitForText(locator: Locator, pattern: RegExp, timeout = INFERENCE_MS): Promise<string> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const text = (await locator.count()) > 0 ? ((await locator.first().textContent()) ?? '') : '';
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out waiting for ${pattern} in ${locator.toString()}; last text: ${JSON.stringify(text)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
+/** Waits until the locator's text (its textContent) matches. */
+const waitForText = (locator: Locator, pattern: RegExp, timeout = INFERENCE_MS) => waitForTextOf(locator, pattern, timeout, 'textContent');
 /** Waits until the locator matches exactly n elements. */
-async function waitForCount(locator: Locator, n: number, timeout = INFERENCE_MS): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while ((await locator.count()) !== n) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${n} of ${locator.toString()}; found ${await locator.count()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitForCount = (locator: Locator, n: number, timeout = INFERENCE_MS) => waitForCountOf(locator, n, timeout);
 
 // These callbacks run in the page; the tests are type-checked without the DOM library.
 interface PageImage {

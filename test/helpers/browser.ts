@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator } from 'playwright-core';
 
 /** The system Chromium (apt-get install chromium); CHROMIUM_PATH overrides it. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -50,5 +50,34 @@ export async function launchChromium(options: { viewport?: { width: number; heig
   } catch (err) {
     await rm(profile, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/**
+ * Waits until the text of the locator's first element matches, polling: its rendered `innerText`, or its
+ * `textContent` (hidden text too). Returns that text.
+ */
+export async function waitForText(
+  locator: Locator,
+  pattern: RegExp,
+  timeout: number,
+  read: 'innerText' | 'textContent' = 'innerText',
+): Promise<string> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = (await locator.count()) > 0 ? ((await locator.first()[read]()) ?? '') : '';
+    if (pattern.test(text)) return text;
+    if (Date.now() > deadline)
+      throw new Error(`Timed out waiting for ${pattern} in ${locator.toString()}; last text: ${JSON.stringify(text)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the locator matches exactly n elements, polling. */
+export async function waitForCount(locator: Locator, n: number, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while ((await locator.count()) !== n) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${n} of ${locator.toString()}; found ${await locator.count()}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
