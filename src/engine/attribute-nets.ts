@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { EXPRESSIONS, type AttributeName, type Expression, type FaceAttributes } from '../core/face.js';
 import { FacerecError } from '../errors.js';
+import { lazy } from './lazy.js';
 import { loadRuntime, type BackendChoice, type Runtime } from './backend.js';
 import { loadModels, manifestEntry, readVerified, type AttributeNetName, type ModelManifest } from './models.js';
 import { nativeCall } from './native-guard.js';
@@ -33,27 +34,13 @@ export interface AttributeNets {
   dispose(): Promise<void>;
 }
 
-/** Memoizes a net's load per name; a failed load is forgotten, so that the next request tries again. */
-function lazy<T>(load: (net: AttributeNetName) => Promise<T>): (net: AttributeNetName) => Promise<T> {
-  const loading = new Map<AttributeNetName, Promise<T>>();
-  return (net) => {
-    let p = loading.get(net);
-    if (!p) {
-      p = load(net);
-      p.catch(() => loading.delete(net));
-      loading.set(net, p);
-    }
-    return p;
-  };
-}
-
 class OnnxAttributeNets implements AttributeNets {
   private readonly live: LiveTensors = { count: 0 };
   private readonly sessions = new Map<AttributeNetName, ort.InferenceSession>();
   private readonly session: (net: AttributeNetName) => Promise<ort.InferenceSession>;
 
   constructor(manifest: ModelManifest, modelsDir: string, provider: 'cuda' | 'cpu', threads: number) {
-    this.session = lazy(async (net) => {
+    this.session = lazy(async (net: AttributeNetName) => {
       const entry = manifestEntry(manifest, net);
       if (!entry.onnx)
         throw new FacerecError('MODEL_LOAD_FAILED', `manifest.json lists no ONNX graph for ${net} (npm run models:onnx)`, { net });
@@ -106,7 +93,7 @@ class TfjsAttributeNets implements AttributeNets {
   private readonly runtime: (net: AttributeNetName) => Promise<Runtime>;
 
   constructor(manifest: ModelManifest, modelsDir: string, backend: BackendChoice) {
-    this.runtime = lazy(async (net) => {
+    this.runtime = lazy(async (net: AttributeNetName) => {
       const rt = await loadRuntime(backend);
       await loadModels(rt, modelsDir, manifest, [net]);
       this.nets.add(net);

@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { FacerecError } from '../errors.js';
 import { ssdDetections, tinyDetections } from './detections.js';
 import { anchorsFor } from './detector-size.js';
+import { lazy } from './lazy.js';
 import { nativeCall } from './native-guard.js';
 import { NET_NAMES, readVerified, type ModelManifest, type NetName } from './models.js';
 import {
@@ -174,21 +175,16 @@ export async function loadOnnxNets(options: RuntimeOptions, manifest: ModelManif
       });
     }
   }
-  const sessions = new Map<NetName, Promise<ort.InferenceSession>>([[first, Promise.resolve(firstSession)]]);
   const opened = new Map<NetName, ort.InferenceSession>([[first, firstSession]]);
   // Every other net opens when first used, once; a failed open is tried again by the next call.
-  const session = (net: NetName): Promise<ort.InferenceSession> => {
-    let s = sessions.get(net);
-    if (!s) {
-      s = open(net, provider).then((loaded) => {
+  const session = lazy(
+    (net: NetName) =>
+      open(net, provider).then((loaded) => {
         opened.set(net, loaded);
         return loaded;
-      });
-      s.catch(() => sessions.delete(net));
-      sessions.set(net, s);
-    }
-    return s;
-  };
+      }),
+    opened,
+  );
   const { version } = require('onnxruntime-node/package.json') as { version: string };
   const info: RuntimeInfo = {
     runtime: 'onnx',
